@@ -1,0 +1,10 @@
+//! cage: a restricted login shell for temporary operator accounts.
+//!
+//! Unsafe code is denied crate-wide (Cargo.toml `[lints]`); only `src/sys/` may lift it.
+
+pub mod decide;
+pub mod grant;
+pub mod line;
+pub mod policy;
+pub mod source;
+pub mod time;
