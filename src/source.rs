@@ -62,7 +62,7 @@ mod tests {
     #[test]
     fn columns_count_characters_after_the_last_newline() {
         assert_eq!(line_col("ab\ncdé\nf", 7), (2, 4));
-        assert_eq!(line_col("ab\ncdé\nf", 9), (3, 1));
+        assert_eq!(line_col("ab\ncdé\nf", 8), (3, 1));
     }
 
     #[test]
