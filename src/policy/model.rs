@@ -1,0 +1,103 @@
+//! A validated action profile, as one `policies/<ID>.toml` file defines it.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::grammar::Grammar;
+use super::types::{FileCommand, Layer, Network, RunAs};
+
+/// A place in a profile file, kept for errors found after parsing (inheritance, blacklist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loc {
+    pub line: usize,
+    pub col: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionProfile {
+    pub id: String,
+    pub file: String,
+    pub description: String,
+    pub is_abstract: bool,
+    pub inherits: Vec<(String, Loc)>,
+    pub full_access: bool,
+    pub network: Option<Network>,
+    pub blacklist: Vec<String>,
+    pub refuse: BTreeMap<String, String>,
+    pub layers: BTreeMap<Layer, LayerRules>,
+}
+
+/// The rules of one profile for one layer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayerRules {
+    pub aliases: BTreeMap<String, Arc<Alias>>,
+    pub root_exec: Vec<RootExec>,
+    pub su_into: Vec<String>,
+    pub file_commands: Vec<FileCommand>,
+    pub files: FileRules,
+    pub view: Option<View>,
+    pub path_commands: Vec<PathRule>,
+}
+
+/// A path as written in the policy (`/var/log/`) and its canonical form (`/var/log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathRule {
+    pub path: String,
+    pub written: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileRules {
+    pub read_write: Vec<PathRule>,
+    pub read_only: Vec<PathRule>,
+    /// Writable for tools in the jail, never reachable by the file commands.
+    pub tool_rw: Vec<PathRule>,
+    /// Never readable or writable through this profile, whatever else says so.
+    pub deny: Vec<PathRule>,
+}
+
+/// What the jail shows ordinary commands, when a profile spells it out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    pub readable: Vec<PathRule>,
+    pub writable: Vec<PathRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootExec {
+    pub path: String,
+    /// Lower-case hex SHA-256 the script must have, when pinned.
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    pub name: String,
+    pub target: AliasTarget,
+    /// Always placed before the operator's arguments.
+    pub fixed_args: Vec<String>,
+    /// `None`: any arguments (cagectl check warns for shell-capable programs).
+    pub grammar: Option<Grammar>,
+    pub run_as: RunAs,
+    /// Ambient capabilities, lower-case without `cap_`.
+    pub caps: Vec<String>,
+    pub tty: bool,
+    pub summary: String,
+    /// Where `binary` (or `applet`) is written, for errors found later.
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliasTarget {
+    Binary(String),
+    /// The alias runs one of cage's own file commands (the "execute as root" lists).
+    Applet(FileCommand),
+}
+
+impl ActionProfile {
+    /// The layers this profile has rules for.
+    pub fn layer_names(&self) -> Vec<&'static str> {
+        self.layers.keys().map(|l| l.name()).collect()
+    }
+}
