@@ -1,1 +1,104 @@
-//! placeholder
+//! The decision: a pure function from (profile, session, command) to allow-with-plan or deny.
+//!
+//! No I/O happens here. Paths are judged lexically (after normalization against the working
+//! directory); the file commands later resolve them on disk from the rule's directory fd.
+#![forbid(unsafe_code)]
+// A denial is built at most once per command and carries its rule for the audit record;
+// boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+mod commands;
+mod denial;
+mod files;
+mod paths;
+mod plan;
+
+pub use denial::{Denial, DenyReason};
+pub use paths::is_secret;
+pub use plan::*;
+
+use crate::line::{Command, RedirectOp};
+use crate::policy::path::normalize;
+use crate::policy::{Origin, Profile};
+
+/// Who is asking, and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub login: String,
+    /// Absolute, normalized.
+    pub cwd: String,
+    pub home: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow(ExecPlan),
+    Deny(Denial),
+}
+
+impl Decision {
+    pub fn is_allow(&self) -> bool {
+        matches!(self, Decision::Allow(_))
+    }
+}
+
+/// Decides one simple command (one pipeline stage) with its redirections.
+pub fn decide(profile: &Profile, session: &Session, command: &Command) -> Decision {
+    let argv: Vec<&str> = command.argv.iter().map(|w| w.text.as_str()).collect();
+    let result = commands::decide_argv(profile, session, &argv)
+        .and_then(|plan| with_redirects(profile, session, command, plan));
+    match result {
+        Ok(plan) => Decision::Allow(plan),
+        Err(denial) => Decision::Deny(denial),
+    }
+}
+
+fn with_redirects(
+    profile: &Profile,
+    session: &Session,
+    command: &Command,
+    mut plan: ExecPlan,
+) -> Result<ExecPlan, Denial> {
+    for redirect in &command.redirects {
+        let target = match &redirect.target {
+            None => None,
+            Some(word) => {
+                let access = if redirect.op == RedirectOp::In {
+                    Access::Read
+                } else {
+                    Access::Write
+                };
+                let path = normalize(&session.cwd, &word.text);
+                Some(redirect_target(profile, &path, access)?)
+            }
+        };
+        plan.redirects.push(RedirectPlan {
+            op: redirect.op,
+            target,
+        });
+    }
+    Ok(plan)
+}
+
+fn redirect_target(profile: &Profile, path: &str, access: Access) -> Result<PathGrant, Denial> {
+    if profile.full_access.is_some() {
+        return Ok(PathGrant {
+            path: path.to_string(),
+            access,
+            base: "/".to_string(),
+            rule: None,
+        });
+    }
+    paths::judge(profile, path, access).map_err(|reason| Denial { reason, at: None })
+}
+
+/// The origin of cage's own builtins, which every session has.
+pub(crate) fn builtin_origin() -> Origin {
+    Origin {
+        action: "cage".into(),
+        granted: "cage".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -12,7 +12,7 @@ use std::fmt;
 mod check;
 mod spec;
 
-pub use check::{GrammarDenial, GrammarError};
+pub use check::{GrammarDenial, GrammarError, Matched};
 pub use spec::{check_arg_order, parse_arg_spec, parse_option_spec};
 
 /// What a grammar accepts at one level (the alias itself, or one of its subcommands).

@@ -107,11 +107,19 @@ struct Token {
     text: String,
 }
 
-type Checked = Result<Vec<usize>, GrammarDenial>;
+/// What a successful match found, as indices into the operator's arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matched {
+    /// Positional words of the innermost level (after subcommands), in order.
+    pub positionals: Vec<usize>,
+    /// Words of kind `readable`, which the caller must judge against the file rules.
+    pub readable: Vec<usize>,
+}
+
+type Checked = Result<Matched, GrammarDenial>;
 
 impl Grammar {
-    /// Checks the operator's `args` (after the alias name). On success returns the indices
-    /// of arguments of kind `readable`, which the caller must judge against the file rules.
+    /// Checks the operator's `args` (after the alias name).
     pub fn check(&self, args: &[&str]) -> Checked {
         let tokens = args.iter().enumerate().map(|(at, t)| Token {
             at,
@@ -152,7 +160,10 @@ impl Grammar {
             return deny(end, self.sub_error(None));
         }
         match_positionals(&self.args, &positionals, end, &mut readable)?;
-        Ok(readable)
+        Ok(Matched {
+            positionals: positionals.iter().map(|t| t.at).collect(),
+            readable,
+        })
     }
 
     fn refusal_for(&self, token: &str) -> Option<&String> {

@@ -169,7 +169,9 @@ fn readable_arguments_are_reported_for_the_file_rules() {
         args: vec![arg("<readable>+")],
         ..Grammar::default()
     };
-    assert_eq!(g.check(&["-s", "/var/log", "/u01"]), Ok(vec![1, 2]));
+    let matched = g.check(&["-s", "/var/log", "/u01"]).expect("accepted");
+    assert_eq!(matched.readable, vec![1, 2]);
+    assert_eq!(matched.positionals, vec![1, 2]);
 }
 
 #[test]
