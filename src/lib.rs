@@ -2,6 +2,7 @@
 //!
 //! Unsafe code is denied crate-wide (Cargo.toml `[lints]`); only `src/sys/` may lift it.
 
+pub mod ctl;
 pub mod decide;
 pub mod grant;
 pub mod line;

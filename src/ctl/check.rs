@@ -1,0 +1,74 @@
+//! `cagectl check [DIR]`: validate every profile, summarize each action, warn about risky aliases.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+
+use super::args::{Parsed, UsageError};
+use super::{exit, DEFAULT_POLICY_DIR};
+use crate::policy::gtfobins::is_shell_capable;
+use crate::policy::{ActionProfile, AliasTarget, PolicySet};
+
+pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let parsed = Parsed::parse(args, &[])?;
+    let dir = match parsed.positionals.as_slice() {
+        [] => DEFAULT_POLICY_DIR.to_string(),
+        [dir] => dir.clone(),
+        [_, extra, ..] => return Err(UsageError(format!("unexpected argument `{extra}`"))),
+    };
+    let set = match PolicySet::load_dir(Path::new(&dir)) {
+        Ok(set) => set,
+        Err(errors) => {
+            for e in &errors {
+                let _ = writeln!(err, "{e}");
+            }
+            let _ = writeln!(err, "cagectl: {} error(s) in {dir}", errors.len());
+            return Ok(exit::REFUSED);
+        }
+    };
+    for action in set.actions() {
+        let _ = writeln!(out, "{}", summary(&set, action));
+        for warning in warnings(action) {
+            let _ = writeln!(err, "{warning}");
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// One line per action, counting what it grants with everything it inherits.
+fn summary(set: &PolicySet, action: &ActionProfile) -> String {
+    let closure = set.closure(&action.id);
+    let mut layers: Vec<&str> = closure.iter().flat_map(|p| p.layer_names()).collect();
+    layers.sort();
+    layers.dedup();
+    let rules = closure.iter().flat_map(|p| p.layers.values());
+    let (mut aliases, mut scripts, mut su) = (0, 0, 0);
+    for r in rules {
+        aliases += r.aliases.len();
+        scripts += r.root_exec.len();
+        su += r.su_into.len();
+    }
+    let kind = if action.full_access { "full access" } else { "jailed" };
+    format!(
+        "ok {}: {kind}; layers {}; {aliases} aliases, {scripts} rootexec scripts, {su} su targets",
+        action.id,
+        layers.join(",")
+    )
+}
+
+fn warnings(action: &ActionProfile) -> Vec<String> {
+    let mut out = Vec::new();
+    for (layer, rules) in &action.layers {
+        for alias in rules.aliases.values() {
+            let AliasTarget::Binary(bin) = &alias.target else { continue };
+            if alias.grammar.is_none() && is_shell_capable(bin) {
+                out.push(format!(
+                    "warning: {}:{}:{}: alias `{}` on {layer} runs `{bin}`, which GTFOBins lists as able to run commands or reach files, and has no argument grammar",
+                    action.file, alias.loc.line, alias.loc.col, alias.name
+                ));
+            }
+        }
+    }
+    out
+}

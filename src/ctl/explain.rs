@@ -1,0 +1,81 @@
+//! `cagectl explain`: show, stage by stage, what cage would decide for a command line.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use super::args::{Parsed, UsageError};
+use super::{exit, DEFAULT_POLICY_DIR};
+use crate::decide::{decide, Decision, Session};
+use crate::line::{parse_line, render_caret};
+use crate::policy::{Layer, PolicySet};
+
+const KNOWN: &[&str] = &["policies", "layer", "actions", "login", "cwd"];
+
+pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let parsed = Parsed::parse(args, KNOWN)?;
+    if let Some(extra) = parsed.positionals.first() {
+        return Err(UsageError(format!("unexpected argument `{extra}` (put the command line after --)")));
+    }
+    let line = match parsed.after_dashes.as_slice() {
+        [line] => line.as_bytes().to_vec(),
+        [] => return Err(UsageError("missing the command line after --".into())),
+        _ => return Err(UsageError("give the command line as one quoted argument after --".into())),
+    };
+    let layer_name = parsed.require("layer")?;
+    let layer = Layer::parse(layer_name)
+        .ok_or_else(|| UsageError(format!("unknown layer `{layer_name}` (cps, host, cell, guest_vm)")))?;
+    let actions: Vec<String> = parsed.require("actions")?.split(',').map(|a| a.trim().to_string()).collect();
+    let session = session(&parsed)?;
+    let dir = parsed.get("policies").unwrap_or(DEFAULT_POLICY_DIR);
+    let set = match PolicySet::load_dir(Path::new(dir)) {
+        Ok(set) => set,
+        Err(errors) => return Ok(config_error(err, &errors)),
+    };
+    let profile = match set.profile(&actions, layer) {
+        Ok(p) => p,
+        Err(e) => return Ok(config_error(err, &[e])),
+    };
+    let parsed_line = match parse_line(&line) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = write!(out, "{}", render_caret(&line, &e));
+            let _ = writeln!(out, "deny: {e}");
+            return Ok(exit::REFUSED);
+        }
+    };
+    let mut code = exit::OK;
+    for command in parsed_line.commands() {
+        let _ = match decide(&profile, &session, command) {
+            Decision::Allow(plan) => {
+                let rules: Vec<String> = plan.rules().iter().map(ToString::to_string).collect();
+                writeln!(out, "allow: {}", rules.join(" + "))
+            }
+            Decision::Deny(denial) => {
+                code = exit::REFUSED;
+                writeln!(out, "deny: {denial}")
+            }
+        };
+    }
+    Ok(code)
+}
+
+fn session(parsed: &Parsed) -> Result<Session, UsageError> {
+    let login = parsed.get("login").unwrap_or("operator").to_string();
+    let home = format!("/home/{login}");
+    let cwd = parsed.get("cwd").map_or(home.clone(), str::to_string);
+    if !cwd.starts_with('/') {
+        return Err(UsageError(format!("--cwd must be absolute (got `{cwd}`)")));
+    }
+    let cwd = crate::policy::path::normalize("/", &cwd);
+    Ok(Session { login, cwd, home })
+}
+
+fn config_error(err: &mut dyn Write, errors: &[impl std::fmt::Display]) -> i32 {
+    for e in errors {
+        let _ = writeln!(err, "cagectl: {e}");
+    }
+    exit::USAGE
+}

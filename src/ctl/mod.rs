@@ -1,0 +1,47 @@
+//! `cagectl`, the admin CLI: argument dispatch, one-line errors, exit codes.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::io::Write;
+
+mod args;
+mod check;
+mod explain;
+
+pub use args::UsageError;
+
+/// Where `cagectl` reads profiles unless told otherwise (fixed at build time).
+pub const DEFAULT_POLICY_DIR: &str = "/etc/cage/policies";
+
+/// Exit codes shared by every subcommand.
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// Something was refused or found invalid.
+    pub const REFUSED: i32 = 1;
+    /// The invocation or the configuration is wrong.
+    pub const USAGE: i32 = 2;
+}
+
+const USAGE: &str = "usage: cagectl check [DIR]
+       cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] -- 'COMMAND LINE'";
+
+/// Runs cagectl with `args` (without the program name); returns the exit code.
+pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let mut args = args.into_iter();
+    let sub = args.next().map(|s| s.to_string_lossy().into_owned());
+    let rest: Vec<OsString> = args.collect();
+    let result = match sub.as_deref() {
+        Some("check") => check::run(&rest, out, err),
+        Some("explain") => explain::run(&rest, out, err),
+        Some("help" | "--help" | "-h") => {
+            let _ = writeln!(out, "{USAGE}");
+            return exit::OK;
+        }
+        Some(other) => Err(UsageError(format!("unknown subcommand `{other}`"))),
+        None => Err(UsageError("missing subcommand".into())),
+    };
+    result.unwrap_or_else(|usage| {
+        let _ = writeln!(err, "cagectl: {}\n{USAGE}", usage.0);
+        exit::USAGE
+    })
+}
