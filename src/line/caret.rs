@@ -1,7 +1,7 @@
 //! Shows a refused line safely, with a caret under the offending character.
 #![forbid(unsafe_code)]
 
-use super::chars::unicode_trap;
+use super::chars::{escape_ascii_control, unicode_trap};
 use super::error::LineError;
 
 /// Widest line shown; longer lines are cut around the offending character.
@@ -82,15 +82,8 @@ fn pieces(input: &[u8]) -> Vec<Piece> {
 /// An escape for anything that could act on or deceive a terminal; tab too, since its width
 /// depends on the terminal and would move the caret.
 fn escape(c: char) -> Option<String> {
-    let escaped = match c {
-        '\t' => "\\t".into(),
-        '\n' => "\\n".into(),
-        '\r' => "\\r".into(),
-        '\0'..='\u{7f}' if c.is_ascii_control() => format!("\\x{:02x}", u32::from(c)),
-        _ if c.is_control() || unicode_trap(c).is_some() => c.escape_unicode().to_string(),
-        _ => return None,
-    };
-    Some(escaped)
+    let deceptive = c.is_control() || unicode_trap(c).is_some();
+    escape_ascii_control(c).or_else(|| deceptive.then(|| c.escape_unicode().to_string()))
 }
 
 /// Terminal columns of a printable character: 0 for common combining marks, 2 for wide East

@@ -117,16 +117,24 @@ pub(super) fn unicode_trap(c: char) -> Option<LineErrorKind> {
     invisible.then_some(LineErrorKind::InvisibleChar(c))
 }
 
+/// How a C0 control or DEL is written wherever it is shown: `\t`, `\n`, `\r` or `\x1b`.
+pub(super) fn escape_ascii_control(c: char) -> Option<String> {
+    match c {
+        '\t' => Some("\\t".into()),
+        '\n' => Some("\\n".into()),
+        '\r' => Some("\\r".into()),
+        _ if c.is_ascii_control() => Some(format!("\\x{:02x}", u32::from(c))),
+        _ => None,
+    }
+}
+
 /// Names a character for a message: controls as `\x1b`, other non-ASCII as `U+202E`, so nothing
 /// unprintable or deceptive reaches the terminal raw.
 pub(super) fn describe(c: char) -> String {
-    match c {
-        '\n' => "\\n".into(),
-        '\r' => "\\r".into(),
-        '\t' => "\\t".into(),
-        '\0'..='\u{7f}' if c.is_ascii_control() => format!("\\x{:02x}", u32::from(c)),
-        '\0'..='\u{7f}' => format!("'{c}'"),
-        _ => format!("U+{:04X}", u32::from(c)),
+    match escape_ascii_control(c) {
+        Some(escaped) => escaped,
+        None if c.is_ascii() => format!("'{c}'"),
+        None => format!("U+{:04X}", u32::from(c)),
     }
 }
 
