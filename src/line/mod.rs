@@ -152,7 +152,7 @@ impl Line {
 }
 
 impl Command {
-    /// The command name (argv[0]); empty only for a hand-built command with no argv.
+    /// The command name (`argv[0]`); empty only for a hand-built command with no argv.
     pub fn name(&self) -> &str {
         self.argv.first().map_or("", |w| w.text.as_str())
     }
