@@ -62,6 +62,16 @@ fn with_redirects(
     for redirect in &command.redirects {
         let target = match &redirect.target {
             None => None,
+            Some(word) if word.text.is_empty() => {
+                let detail = format!("`{}` needs a file name", redirect.op.symbol());
+                return Err(Denial {
+                    reason: DenyReason::Usage {
+                        command: "redirection".into(),
+                        detail,
+                    },
+                    at: None,
+                });
+            }
             Some(word) => {
                 let access = if redirect.op == RedirectOp::In {
                     Access::Read

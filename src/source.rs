@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-/// An error found at a place in a text file, shown as `FILE:LINE:COL: message`.
+/// An error found at a place in a text file, shown as `FILE:LINE:COL: message`;
+/// `line` 0 means the file as a whole (it could not be read), shown as `FILE: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceError {
     pub file: String,
@@ -25,8 +26,23 @@ impl SourceError {
     }
 }
 
+impl SourceError {
+    /// An error about the file as a whole, such as one that cannot be read.
+    pub fn whole_file(file: &str, message: impl Into<String>) -> Self {
+        SourceError {
+            file: file.to_string(),
+            line: 0,
+            col: 0,
+            message: message.into(),
+        }
+    }
+}
+
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            return write!(f, "{}: {}", self.file, self.message);
+        }
         write!(
             f,
             "{}:{}:{}: {}",
@@ -68,6 +84,14 @@ mod tests {
     #[test]
     fn offsets_past_the_end_point_after_the_last_character() {
         assert_eq!(line_col("ab", 99), (1, 3));
+    }
+
+    #[test]
+    fn whole_file_errors_have_no_position() {
+        assert_eq!(
+            SourceError::whole_file("dir", "unreadable").to_string(),
+            "dir: unreadable"
+        );
     }
 
     #[test]

@@ -33,7 +33,9 @@ impl Parsed {
             let (name, value) = match option.split_once('=') {
                 Some((n, v)) => (n.to_string(), v.to_string()),
                 None => {
-                    let value = iter.next().ok_or_else(|| UsageError(format!("--{option} needs a value")))?;
+                    let value = iter
+                        .next()
+                        .ok_or_else(|| UsageError(format!("--{option} needs a value")))?;
                     (option.to_string(), utf8(value)?)
                 }
             };
@@ -49,11 +51,15 @@ impl Parsed {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.options.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.options
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn require(&self, name: &str) -> Result<&str, UsageError> {
-        self.get(name).ok_or_else(|| UsageError(format!("--{name} is required")))
+        self.get(name)
+            .ok_or_else(|| UsageError(format!("--{name} is required")))
     }
 }
 

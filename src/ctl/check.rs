@@ -49,7 +49,11 @@ fn summary(set: &PolicySet, action: &ActionProfile) -> String {
         scripts += r.root_exec.len();
         su += r.su_into.len();
     }
-    let kind = if action.full_access { "full access" } else { "jailed" };
+    let kind = if action.full_access {
+        "full access"
+    } else {
+        "jailed"
+    };
     format!(
         "ok {}: {kind}; layers {}; {aliases} aliases, {scripts} rootexec scripts, {su} su targets",
         action.id,
@@ -61,7 +65,9 @@ fn warnings(action: &ActionProfile) -> Vec<String> {
     let mut out = Vec::new();
     for (layer, rules) in &action.layers {
         for alias in rules.aliases.values() {
-            let AliasTarget::Binary(bin) = &alias.target else { continue };
+            let AliasTarget::Binary(bin) = &alias.target else {
+                continue;
+            };
             if alias.grammar.is_none() && is_shell_capable(bin) {
                 out.push(format!(
                     "warning: {}:{}:{}: alias `{}` on {layer} runs `{bin}`, which GTFOBins lists as able to run commands or reach files, and has no argument grammar",

@@ -37,14 +37,8 @@ pub struct PolicySet {
 impl PolicySet {
     /// Reads every `*.toml` file of `dir`. I/O errors are reported against the file.
     pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<SourceError>> {
-        let io_error = |file: &str, e: std::io::Error| {
-            vec![SourceError {
-                file: file.to_string(),
-                line: 1,
-                col: 1,
-                message: e.to_string(),
-            }]
-        };
+        let io_error =
+            |file: &str, e: std::io::Error| vec![SourceError::whole_file(file, e.to_string())];
         let shown = dir.display().to_string();
         let entries = fs::read_dir(dir).map_err(|e| io_error(&shown, e))?;
         let mut sources = Vec::new();

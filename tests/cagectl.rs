@@ -1,0 +1,176 @@
+//! cagectl as an admin runs it: exit codes, stdout and stderr of `check` and `explain`.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cagectl(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cagectl"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run cagectl")
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_bundled_policies_pass_check_with_one_line_per_action() {
+    let out = cagectl(root(), &["check", "policies"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    for action in [
+        "INFRA_CPS_ONLY",
+        "INFRA_DIAG",
+        "INFRA_UPDATE_RESTART",
+        "INFRA_HYPERVISOR",
+        "INFRA_FULL",
+        "AVM_SYS_DIAG",
+        "AVM_SYS_MAINT",
+        "AVM_FULL",
+        "CCC_SYS_ADMIN_FULL_ACCESS",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("ok {action}: "))),
+            "{action} missing in:\n{stdout}"
+        );
+    }
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "bundled aliases all have grammars: {}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn every_malformed_fixture_fails_with_its_file_line_col_message() {
+    let fixtures = root().join("tests/fixtures/policies");
+    let mut cases = 0;
+    for entry in fs::read_dir(&fixtures).expect("fixtures") {
+        let dir = entry.expect("entry").path();
+        let expected = fs::read_to_string(dir.join("expected")).expect("expected file");
+        let out = cagectl(&dir, &["check", "."]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", dir.display());
+        let first = stderr.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            format!("./{}", expected.trim_end()),
+            "{}",
+            dir.display()
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "nothing is reported ok when the directory is invalid"
+        );
+        cases += 1;
+    }
+    assert!(cases >= 15, "only {cases} fixtures");
+}
+
+#[test]
+fn check_warns_about_shell_capable_aliases_without_a_grammar() {
+    let out = cagectl(&root().join("tests/fixtures/warn"), &["check", "."]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: ./PAGER.toml:2:10: alias `less` on cps runs `/usr/bin/less`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("uptime"), "{stderr}");
+}
+
+#[test]
+fn check_of_a_missing_directory_fails_with_one_line() {
+    let out = cagectl(root(), &["check", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("no/such/dir: No such file or directory"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn explain(layer: &str, actions: &str, line: &str) -> Output {
+    cagectl(
+        root(),
+        &[
+            "explain",
+            "--policies",
+            "policies",
+            "--layer",
+            layer,
+            "--actions",
+            actions,
+            "--",
+            line,
+        ],
+    )
+}
+
+#[test]
+fn explain_allows_with_the_rule_and_exits_zero() {
+    let out = explain("cps", "INFRA_CPS_ONLY", "sudocat /var/log/messages");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(text(&out.stdout), "allow: INFRA_CPS_ONLY/cps/file_commands[sudocat] + INFRA_CPS_ONLY/cps/files.read_only[/var/log/]\n");
+}
+
+#[test]
+fn explain_prints_one_line_per_stage_and_exits_one_on_any_denial() {
+    let out = explain(
+        "cps",
+        "INFRA_CPS_ONLY",
+        "sudocat /var/log/messages | sudocat /etc/shadow",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("allow: "));
+    assert_eq!(
+        lines[1],
+        "deny: `/etc/shadow` holds secrets and is never reachable"
+    );
+}
+
+#[test]
+fn explain_shows_a_caret_under_a_refused_character() {
+    let out = explain("cps", "INFRA_CPS_ONLY", "echo \"$(bash)\"");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "echo \"$(bash)\"");
+    assert_eq!(lines[1], "      ^");
+    assert!(lines[2].starts_with("deny: "), "{stdout}");
+}
+
+#[test]
+fn explain_usage_and_policy_errors_exit_two() {
+    let out = cagectl(root(), &["explain", "--layer", "cps", "--", "ls"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).starts_with("cagectl: --actions is required"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = explain("dom0", "INFRA_DIAG", "ls");
+    assert_eq!(out.status.code(), Some(2));
+    let out = explain("cps", "INFRA_NOPE", "ls");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "cagectl: action `INFRA_NOPE` has no profile in the policy directory\n"
+    );
+    let out = explain("guest_vm", "INFRA_CPS_ONLY", "ls");
+    assert_eq!(out.status.code(), Some(2));
+    let out = cagectl(root(), &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
