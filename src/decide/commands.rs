@@ -42,7 +42,12 @@ pub fn decide_argv(profile: &Profile, session: &Session, argv: &[&str]) -> Decid
         _ => {}
     }
     if let Some(command) = FileCommand::parse(name) {
-        let Some(origin) = profile.file_commands.get(&command) else {
+        // Full access reads and writes everything, so it needs no file_commands entry.
+        let granted = profile
+            .file_commands
+            .get(&command)
+            .or(profile.full_access.as_ref());
+        let Some(origin) = granted else {
             return deny(DenyReason::FileCommandNotGranted { command }, Some(0));
         };
         let rule = Rule {
