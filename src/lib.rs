@@ -5,7 +5,10 @@
 pub mod ctl;
 pub mod decide;
 pub mod grant;
+pub mod jail;
 pub mod line;
 pub mod policy;
 pub mod source;
+#[allow(unsafe_code)]
+pub mod sys;
 pub mod time;

@@ -1,0 +1,256 @@
+//! The seccomp programs, compiled before fork and loaded as the jail's last step.
+//!
+//! Choice of action, deliberately: listed system calls fail with `EPERM`, so a tool that
+//! probes (`mount`, `unshare`) reports "operation not permitted" instead of dying mid-output;
+//! a foreign architecture or an x32 system call kills the process, because no legitimate
+//! program on this host makes one and they are the classic way around a syscall filter.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen as Len, SeccompCmpOp as Op,
+    SeccompCondition as Cond, SeccompFilter, SeccompRule, TargetArch,
+};
+
+use super::plan::SeccompSpec;
+
+/// Denied whatever the command: ways to change the jail, the kernel or other processes.
+const ALWAYS_DENIED: &[libc::c_long] = &[
+    libc::SYS_mount,
+    libc::SYS_umount2,
+    libc::SYS_pivot_root,
+    libc::SYS_chroot,
+    libc::SYS_unshare,
+    libc::SYS_setns,
+    libc::SYS_ptrace,
+    libc::SYS_process_vm_readv,
+    libc::SYS_process_vm_writev,
+    libc::SYS_kexec_load,
+    libc::SYS_kexec_file_load,
+    libc::SYS_init_module,
+    libc::SYS_finit_module,
+    libc::SYS_delete_module,
+    libc::SYS_bpf,
+    libc::SYS_perf_event_open,
+    libc::SYS_open_by_handle_at,
+    libc::SYS_name_to_handle_at,
+    libc::SYS_keyctl,
+    libc::SYS_add_key,
+    libc::SYS_request_key,
+    libc::SYS_userfaultfd,
+    libc::SYS_io_uring_setup,
+    libc::SYS_io_uring_enter,
+    libc::SYS_io_uring_register,
+    libc::SYS_swapon,
+    libc::SYS_swapoff,
+    libc::SYS_acct,
+    libc::SYS_iopl,
+    libc::SYS_ioperm,
+    libc::SYS_fsopen,
+    libc::SYS_fsconfig,
+    libc::SYS_fsmount,
+    libc::SYS_fspick,
+    libc::SYS_move_mount,
+    libc::SYS_open_tree,
+    libc::SYS_mount_setattr,
+    libc::SYS_quotactl,
+    libc::SYS_pidfd_getfd,
+    libc::SYS_process_madvise,
+    libc::SYS_settimeofday,
+    libc::SYS_clock_settime,
+    libc::SYS_clock_adjtime,
+    libc::SYS_vhangup,
+    libc::SYS_uselib,
+    libc::SYS_lookup_dcookie,
+];
+
+/// Namespace flags refused in clone(2): a new namespace is a way out of this one.
+const NAMESPACE_FLAGS: &[libc::c_int] = &[
+    libc::CLONE_NEWNS,
+    libc::CLONE_NEWUSER,
+    libc::CLONE_NEWPID,
+    libc::CLONE_NEWNET,
+    libc::CLONE_NEWIPC,
+    libc::CLONE_NEWUTS,
+    libc::CLONE_NEWCGROUP,
+    0x80, // CLONE_NEWTIME
+];
+
+/// TIOCSTI pushes keystrokes into the operator's terminal; TIOCLINUX can do the same on a VT.
+const TERMINAL_INJECTION: &[u64] = &[libc::TIOCSTI, 0x541C];
+
+const IPC_RMID: u64 = 0;
+
+/// Both programs, guard first. Installed in this order; the kernel runs every filter.
+pub fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, String> {
+    let arch = target_arch()?;
+    let filter = SeccompFilter::new(
+        deny_rules(spec)?,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(|e| e.to_string())?;
+    let deny: BpfProgram = filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())?;
+    Ok(vec![guard_program(), deny])
+}
+
+fn target_arch() -> Result<TargetArch, String> {
+    TargetArch::try_from(std::env::consts::ARCH).map_err(|e| e.to_string())
+}
+
+fn deny_rules(spec: &SeccompSpec) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    let mut deny_always = ALWAYS_DENIED.to_vec();
+    if !spec.allow_reboot {
+        deny_always.push(libc::SYS_reboot);
+    }
+    for nr in deny_always {
+        rules.insert(nr, Vec::new());
+    }
+    let clone = NAMESPACE_FLAGS.iter().map(|f| masked(0, *f as u64));
+    rules.insert(libc::SYS_clone, clone.collect::<Result<_, _>>()?);
+    let ioctl = TERMINAL_INJECTION
+        .iter()
+        .map(|cmd| arg_eq(1, Len::Dword, *cmd));
+    rules.insert(libc::SYS_ioctl, ioctl.collect::<Result<_, _>>()?);
+    let mut families = Vec::new();
+    if spec.deny_inet {
+        families.extend([libc::AF_INET, libc::AF_INET6]);
+    }
+    if spec.deny_packet {
+        families.push(libc::AF_PACKET);
+    }
+    if !families.is_empty() {
+        let socket = families.iter().map(|f| arg_eq(0, Len::Dword, *f as u64));
+        rules.insert(libc::SYS_socket, socket.collect::<Result<_, _>>()?);
+    }
+    if spec.deny_ipc_removal {
+        rules.insert(libc::SYS_shmctl, vec![ipc_rmid(1)?]);
+        rules.insert(libc::SYS_msgctl, vec![ipc_rmid(1)?]);
+        rules.insert(libc::SYS_semctl, vec![ipc_rmid(2)?]);
+    }
+    Ok(rules)
+}
+
+fn arg_eq(index: u8, len: Len, value: u64) -> Result<SeccompRule, String> {
+    let cond = Cond::new(index, len, Op::Eq, value).map_err(|e| e.to_string())?;
+    SeccompRule::new(vec![cond]).map_err(|e| e.to_string())
+}
+
+fn masked(index: u8, flag: u64) -> Result<SeccompRule, String> {
+    let cond = Cond::new(index, Len::Qword, Op::MaskedEq(flag), flag).map_err(|e| e.to_string())?;
+    SeccompRule::new(vec![cond]).map_err(|e| e.to_string())
+}
+
+/// `cmd & 0xff == IPC_RMID`, ignoring the IPC_64 flag some libcs add.
+fn ipc_rmid(index: u8) -> Result<SeccompRule, String> {
+    let cond =
+        Cond::new(index, Len::Dword, Op::MaskedEq(0xff), IPC_RMID).map_err(|e| e.to_string())?;
+    SeccompRule::new(vec![cond]).map_err(|e| e.to_string())
+}
+
+const BPF_LD_W_ABS: u16 = 0x20;
+const BPF_JEQ_K: u16 = 0x15;
+const BPF_JGE_K: u16 = 0x35;
+const BPF_RET_K: u16 = 0x06;
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+fn op(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
+    sock_filter { code, jt, jf, k }
+}
+
+/// Kills on a foreign architecture or an x32 call (which shares x86_64's audit arch and
+/// would bypass every rule keyed on x86_64 numbers); answers clone3 with ENOSYS, since its
+/// flags sit behind a pointer seccomp cannot read, and libc then falls back to clone.
+fn guard_program() -> BpfProgram {
+    let arch = native_audit_arch();
+    vec![
+        op(BPF_LD_W_ABS, 0, 0, 4),
+        op(BPF_JEQ_K, 0, 4, arch),
+        op(BPF_LD_W_ABS, 0, 0, 0),
+        op(BPF_JGE_K, 2, 0, X32_SYSCALL_BIT),
+        op(BPF_JEQ_K, 0, 2, libc::SYS_clone3 as u32),
+        op(
+            BPF_RET_K,
+            0,
+            0,
+            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+        ),
+        op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
+        op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ]
+}
+
+fn native_audit_arch() -> u32 {
+    const LE_64: u32 = 0x8000_0000 | 0x4000_0000;
+    if cfg!(target_arch = "aarch64") {
+        183 | LE_64
+    } else {
+        62 | LE_64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SeccompSpec {
+        SeccompSpec {
+            deny_inet: true,
+            deny_packet: true,
+            allow_reboot: false,
+            deny_ipc_removal: true,
+        }
+    }
+
+    #[test]
+    fn both_programs_compile_and_fit_the_kernel_limit() {
+        let programs = compile(&spec()).expect("compiles");
+        assert_eq!(programs.len(), 2);
+        assert!(programs.iter().all(|p| !p.is_empty() && p.len() < 4096));
+    }
+
+    #[test]
+    fn the_guard_jumps_land_on_the_right_returns() {
+        let g = guard_program();
+        // arch mismatch (insn 1, jf) and x32 (insn 3, jt) both reach the kill at index 6.
+        assert_eq!(2 + g[1].jf as usize, 6);
+        assert_eq!(4 + g[3].jt as usize, 6);
+        assert_eq!(g[6].k, libc::SECCOMP_RET_KILL_PROCESS);
+        // clone3 reaches ENOSYS at 5, anything else ALLOW at 7.
+        assert_eq!(5 + g[4].jf as usize, 7);
+        assert_eq!(g[5].k, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32);
+    }
+
+    #[test]
+    fn reboot_is_denied_unless_the_alias_may_reboot() {
+        let denied = deny_rules(&spec()).expect("rules");
+        assert!(denied.contains_key(&libc::SYS_reboot));
+        let allowed = deny_rules(&SeccompSpec {
+            allow_reboot: true,
+            ..spec()
+        })
+        .expect("rules");
+        assert!(!allowed.contains_key(&libc::SYS_reboot));
+    }
+
+    #[test]
+    fn sockets_are_filtered_only_as_the_network_mode_says() {
+        let open = SeccompSpec {
+            deny_inet: false,
+            deny_packet: false,
+            ..spec()
+        };
+        assert!(!deny_rules(&open)
+            .expect("rules")
+            .contains_key(&libc::SYS_socket));
+        assert_eq!(
+            deny_rules(&spec()).expect("rules")[&libc::SYS_socket].len(),
+            3
+        );
+    }
+}

@@ -1,0 +1,341 @@
+//! Unit tests of the jail plan on a host described by a map.
+
+use super::*;
+use crate::decide::{Program, RunPlan};
+use crate::policy::{Layer, PolicySet, RunAs};
+
+const POLICY: &str = r#"
+network = "local"
+blacklist = ["dd", "ipcrm"]
+[layer.cps]
+root_exec = ["/root/blackout.sh"]
+[layer.cps.files]
+read_write = ["/u01/"]
+read_only = ["/var/log/"]
+tool_rw = ["/var"]
+deny = ["/var/log/audit/"]
+"#;
+
+const AVM: &str = r#"
+network = "none"
+[layer.guest_vm]
+path_commands = ["/usr/bin"]
+[layer.guest_vm.view]
+readable = ["/usr/bin", "/usr/lib", "/proc", "/tmp", "/u02"]
+writable = []
+"#;
+
+fn host() -> MapHost {
+    let mut m = std::collections::BTreeMap::new();
+    let exe = HostKind::File { executable: true };
+    let file = HostKind::File { executable: false };
+    for dir in [
+        "/usr",
+        "/usr/bin",
+        "/usr/lib",
+        "/etc",
+        "/etc/ssh",
+        "/sys",
+        "/var",
+        "/var/log",
+        "/var/log/audit",
+        "/var/log/cage",
+        "/u01",
+        "/u02",
+        "/etc/sudoers.d",
+    ] {
+        m.insert(dir.to_string(), HostKind::Dir);
+    }
+    for link in [
+        ("/bin", "usr/bin"),
+        ("/lib", "usr/lib"),
+        ("/lib64", "usr/lib64"),
+    ] {
+        m.insert(link.0.to_string(), HostKind::Symlink(link.1.into()));
+    }
+    for f in [
+        "/usr/bin/ls",
+        "/usr/bin/dd",
+        "/usr/bin/ipcrm",
+        "/root/blackout.sh",
+        "/opt/tools/sundiag.sh",
+    ] {
+        m.insert(f.to_string(), exe.clone());
+    }
+    for f in [
+        "/etc/shadow",
+        "/etc/passwd",
+        "/etc/ssh/ssh_host_ed25519_key",
+        "/etc/ssh/sshd_config",
+    ] {
+        m.insert(f.to_string(), file.clone());
+    }
+    for dev in [
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/tty",
+        "/dev/pts/3",
+    ] {
+        m.insert(dev.to_string(), HostKind::Other);
+    }
+    m.insert("/root".into(), HostKind::Dir);
+    m.insert("/opt".into(), HostKind::Dir);
+    m.insert("/opt/tools".into(), HostKind::Dir);
+    MapHost(m)
+}
+
+fn profile(text: &str, layer: Layer) -> Profile {
+    let set = PolicySet::from_sources(&[("P.toml".to_string(), text.to_string())]).expect("valid");
+    set.profile(&["P".to_string()], layer).expect("profile")
+}
+
+fn run(program: &str, run_as: RunAs) -> RunPlan {
+    RunPlan {
+        program: Program::Path(program.into()),
+        argv: vec!["x".into()],
+        run_as,
+        caps: vec![],
+        tty: false,
+        jailed: true,
+    }
+}
+
+fn plan(profile: &Profile, run: &RunPlan) -> Result<JailPlan, PlanError> {
+    let identity = Identity {
+        name: "op".into(),
+        uid: 1000,
+        gid: 1000,
+        groups: vec![],
+        home: "/home/op".into(),
+    };
+    let req = JailRequest {
+        profile,
+        run,
+        identity,
+        cwd: "/u01",
+        tty: Some("/dev/pts/3"),
+        term: Some("xterm\x1b"),
+        lang: None,
+    };
+    plan_jail(&req, &host())
+}
+
+fn targets_of(plan: &JailPlan, pick: fn(&MountOp) -> bool) -> Vec<&str> {
+    plan.mounts
+        .iter()
+        .filter(|op| pick(op))
+        .map(|op| op.target())
+        .collect()
+}
+
+#[test]
+fn the_root_is_a_tmpfs_first_and_made_read_only_last() {
+    let p = plan(
+        &profile(POLICY, Layer::Cps),
+        &run("/usr/bin/ls", RunAs::Operator),
+    )
+    .expect("plan");
+    assert!(matches!(&p.mounts[0], MountOp::Tmpfs { target, .. } if target == "/"));
+    assert_eq!(
+        p.mounts.last(),
+        Some(&MountOp::RemountReadOnly { target: "/".into() })
+    );
+}
+
+#[test]
+fn system_dirs_are_bound_read_exec_and_merged_usr_symlinks_recreated() {
+    let p = plan(
+        &profile(POLICY, Layer::Cps),
+        &run("/usr/bin/ls", RunAs::Operator),
+    )
+    .expect("plan");
+    assert!(p.mounts.contains(&MountOp::Bind {
+        target: "/usr".into(),
+        access: Access::ReadExec
+    }));
+    assert!(p.mounts.contains(&MountOp::Symlink {
+        target: "/bin".into(),
+        points_to: "usr/bin".into()
+    }));
+    assert!(p.mounts.contains(&MountOp::Bind {
+        target: "/etc".into(),
+        access: Access::ReadOnly
+    }));
+}
+
+#[test]
+fn parents_are_bound_before_children_and_rules_get_their_access() {
+    let p = plan(
+        &profile(POLICY, Layer::Cps),
+        &run("/usr/bin/ls", RunAs::Operator),
+    )
+    .expect("plan");
+    let binds = targets_of(&p, |op| matches!(op, MountOp::Bind { .. }));
+    let var = binds.iter().position(|t| *t == "/var").expect("/var bound");
+    let log = binds
+        .iter()
+        .position(|t| *t == "/var/log")
+        .expect("/var/log bound");
+    assert!(var < log, "{binds:?}");
+    assert!(p.mounts.contains(&MountOp::Bind {
+        target: "/var/log".into(),
+        access: Access::ReadOnly
+    }));
+    assert!(p.mounts.contains(&MountOp::Bind {
+        target: "/u01".into(),
+        access: Access::ReadWrite
+    }));
+}
+
+#[test]
+fn secrets_denied_paths_and_blacklisted_programs_are_masked() {
+    let p = plan(
+        &profile(POLICY, Layer::Cps),
+        &run("/usr/bin/ls", RunAs::Operator),
+    )
+    .expect("plan");
+    let files = targets_of(&p, |op| matches!(op, MountOp::MaskFile { .. }));
+    let dirs = targets_of(&p, |op| matches!(op, MountOp::MaskDir { .. }));
+    for f in [
+        "/etc/shadow",
+        "/etc/ssh/ssh_host_ed25519_key",
+        "/usr/bin/dd",
+        "/usr/bin/ipcrm",
+    ] {
+        assert!(files.contains(&f), "{f} masked: {files:?}");
+    }
+    assert!(!files.contains(&"/etc/ssh/sshd_config"));
+    for d in ["/var/log/audit", "/var/log/cage", "/etc/sudoers.d"] {
+        assert!(dirs.contains(&d), "{d} masked: {dirs:?}");
+    }
+    assert!(p.seccomp.deny_ipc_removal);
+}
+
+#[test]
+fn root_is_absent_except_a_listed_script_bound_read_exec() {
+    let p = plan(
+        &profile(POLICY, Layer::Cps),
+        &run("/root/blackout.sh", RunAs::Root),
+    )
+    .expect("plan");
+    assert!(p.mounts.contains(&MountOp::Bind {
+        target: "/root/blackout.sh".into(),
+        access: Access::ReadExec
+    }));
+    assert!(!p
+        .mounts
+        .iter()
+        .any(|op| matches!(op, MountOp::Bind { target, .. } if target == "/root")));
+}
+
+#[test]
+fn a_program_outside_the_system_dirs_is_bound_alone() {
+    let p = plan(
+        &profile(POLICY, Layer::Cps),
+        &run("/opt/tools/sundiag.sh", RunAs::Operator),
+    )
+    .expect("plan");
+    assert!(p.mounts.contains(&MountOp::Bind {
+        target: "/opt/tools/sundiag.sh".into(),
+        access: Access::ReadExec
+    }));
+    assert!(!p
+        .mounts
+        .iter()
+        .any(|op| matches!(op, MountOp::Bind { target, .. } if target == "/opt")));
+}
+
+#[test]
+fn missing_programs_are_reported_not_jailed() {
+    let err = plan(
+        &profile(POLICY, Layer::Cps),
+        &run("/usr/sbin/xm", RunAs::Root),
+    )
+    .expect_err("missing");
+    assert_eq!(
+        err.to_string(),
+        "`/usr/sbin/xm` is not installed on this host"
+    );
+}
+
+#[test]
+fn landlock_writes_only_where_mounts_write_and_tcp_follows_the_network() {
+    let p = plan(
+        &profile(POLICY, Layer::Cps),
+        &run("/usr/bin/ls", RunAs::Operator),
+    )
+    .expect("plan");
+    let mut writable: Vec<&str> = p
+        .landlock
+        .rules
+        .iter()
+        .filter(|(_, a)| *a == LandlockAccess::ReadWrite)
+        .map(|(p, _)| p.as_str())
+        .collect();
+    writable.sort();
+    assert_eq!(writable, vec!["/tmp", "/u01", "/var"]);
+    assert_eq!(p.landlock.tcp_connect, None, "local: loopback allowed");
+    assert_eq!(p.landlock.tcp_bind, Some(vec![]), "no listening");
+    assert!(p
+        .landlock
+        .rules
+        .contains(&("/dev/pts/3".into(), LandlockAccess::Device)));
+}
+
+#[test]
+fn network_none_gets_its_own_namespace_and_no_tcp() {
+    let avm = profile(AVM, Layer::GuestVm);
+    let run = RunPlan {
+        program: Program::Search {
+            dirs: vec!["/usr/bin".into()],
+            name: "ls".into(),
+        },
+        ..run("", RunAs::Operator)
+    };
+    let p = plan(&avm, &run).expect("plan");
+    assert!(p.new_network_namespace);
+    assert_eq!(p.landlock.tcp_connect, Some(vec![]));
+    assert!(p.seccomp.deny_inet);
+    assert_eq!(p.program, "/usr/bin/ls");
+}
+
+#[test]
+fn an_explicit_view_shows_only_its_dirs_and_tmp_as_it_says() {
+    let avm = profile(AVM, Layer::GuestVm);
+    let run = RunPlan {
+        program: Program::Search {
+            dirs: vec!["/usr/bin".into()],
+            name: "ls".into(),
+        },
+        ..run("", RunAs::Operator)
+    };
+    let p = plan(&avm, &run).expect("plan");
+    assert!(p.mounts.contains(&MountOp::Bind {
+        target: "/usr/bin".into(),
+        access: Access::ReadExec
+    }));
+    assert!(!p.mounts.iter().any(|op| matches!(op, MountOp::Bind { target, .. } if target == "/usr" || target == "/etc" || target == "/var")));
+    assert!(p.mounts.contains(&MountOp::Bind {
+        target: "/etc/passwd".into(),
+        access: Access::ReadOnly
+    }));
+    assert!(p.mounts.iter().any(|op| matches!(op, MountOp::Tmpfs { target, access: Access::ReadOnly, .. } if target == "/tmp")), "writable = [] makes /tmp read-only");
+    assert_eq!(p.cwd, "/", "the cwd /u01 is not in this view");
+}
+
+#[test]
+fn the_environment_is_fresh_and_term_is_validated() {
+    let p = plan(
+        &profile(POLICY, Layer::Cps),
+        &run("/usr/bin/ls", RunAs::Operator),
+    )
+    .expect("plan");
+    let env: std::collections::BTreeMap<_, _> = p.env.iter().cloned().collect();
+    assert_eq!(env["TERM"], "dumb", "an escape in TERM is refused");
+    assert_eq!(env["PATH"], JAIL_PATH);
+    assert_eq!(env["SYSTEMD_PAGER"], "");
+    assert!(!env.keys().any(|k| k.starts_with("LD_")));
+}

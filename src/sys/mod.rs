@@ -1,0 +1,96 @@
+//! The only unsafe code in cage: one small wrapper per system call that nix does not offer
+//! safely. Each takes only pre-built data, so it is usable between `fork` and `execve`.
+
+use std::ffi::{c_char, CStr};
+use std::io;
+use std::os::fd::RawFd;
+
+use nix::unistd::Pid;
+
+/// Like `fork`, but the child starts in new namespaces (`CLONE_NEW*` flags). Returns `None`
+/// in the child. Raw `clone` with a null stack behaves as fork (this is what bubblewrap does),
+/// and unlike `unshare(CLONE_NEWPID)` the child itself is PID 1 of the new PID namespace.
+pub fn fork_into_namespaces(namespace_flags: libc::c_int) -> io::Result<Option<Pid>> {
+    let flags = (namespace_flags | libc::SIGCHLD) as libc::c_ulong;
+    // SAFETY: with a null stack pointer clone(2) duplicates the calling thread like fork(2);
+    // the child gets a copy of this address space and returns here with 0. The null pointers
+    // for parent_tid, child_tid and tls are valid because no CLONE_*SETTID/SETTLS flag is set.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags,
+            std::ptr::null_mut::<libc::c_void>(),
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match ret {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Some(Pid::from_raw(pid as libc::pid_t))),
+    }
+}
+
+/// Plain fork. The caller must only make async-signal-safe calls in the child.
+pub fn fork() -> io::Result<Option<Pid>> {
+    // SAFETY: fork(2) has no memory-safety preconditions; the child continues with a copy of
+    // the address space. Callers keep the child to async-signal-safe calls on pre-built data.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Some(Pid::from_raw(pid))),
+    }
+}
+
+/// Closes every descriptor in `first..=last` (close_range(2)).
+pub fn close_range(first: u32, last: u32) -> io::Result<()> {
+    // SAFETY: close_range only closes descriptors of this process; no memory is passed.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    if ret == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// execve(2) with pre-built, null-terminated argument and environment arrays.
+/// Returns only on failure.
+pub fn execve(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> io::Error {
+    if argv.last() != Some(&std::ptr::null()) || envp.last() != Some(&std::ptr::null()) {
+        return io::Error::from_raw_os_error(libc::EINVAL);
+    }
+    // SAFETY: `path` is a valid C string; `argv` and `envp` end with a null pointer (checked
+    // above) and every other element points into CStrings the caller keeps alive.
+    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// Ends the process at once, without running destructors or atexit handlers (safe after fork).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit(2) is async-signal-safe and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// Sets the securebits (prctl PR_SET_SECUREBITS).
+pub fn set_securebits(bits: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: prctl with PR_SET_SECUREBITS takes an integer and touches no memory of ours.
+    let ret = unsafe { libc::prctl(libc::PR_SET_SECUREBITS, bits, 0, 0, 0) };
+    if ret == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Writes all of `bytes` to `fd` with write(2), retrying on EINTR (async-signal-safe).
+pub fn write_all(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: the pointer and length describe the live slice `bytes`.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        match n {
+            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
+            -1 => return Err(io::Error::last_os_error()),
+            n => bytes = &bytes[n as usize..],
+        }
+    }
+    Ok(())
+}
