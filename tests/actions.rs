@@ -85,7 +85,7 @@ fn deny_kind(reason: &DenyReason) -> &'static str {
 fn run_row(set: &PolicySet, row: &str) -> Option<String> {
     let mut fields = row.splitn(4, char::is_whitespace).filter(|f| !f.is_empty());
     let (actions, layer, verdict) = (fields.next()?, fields.next()?, fields.next()?);
-    let line = row.splitn(2, verdict).nth(1)?.trim();
+    let line = row.split_once(verdict)?.1.trim();
     let layer = Layer::parse(layer).unwrap_or_else(|| panic!("bad layer in `{row}`"));
     let profile = profile(set, actions, layer);
     let parsed = match parse_line(line.as_bytes()) {
