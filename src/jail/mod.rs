@@ -6,12 +6,22 @@
 #![forbid(unsafe_code)]
 
 mod host;
+mod kernel;
 mod mounts;
 mod plan;
+mod prepare;
 pub mod seccomp;
+mod spawn;
+mod steps;
 
 pub use host::{HostFacts, HostKind, MapHost, RealHost};
+pub use kernel::RealKernel;
 pub use plan::*;
+pub use prepare::{
+    prepare, PrepareError, PreparedIdentity, PreparedJail, PreparedMount, PreparedRule, STAGING,
+};
+pub use spawn::{spawn, spawn_with, Finished, JailError, Outcome, Running, Stdio};
+pub use steps::{run_steps, Kernel, LandlockStatus, Step, StepFailure};
 
 use std::fmt;
 

@@ -43,10 +43,13 @@ pub fn fork() -> io::Result<Option<Pid>> {
     }
 }
 
-/// Closes every descriptor in `first..=last` (close_range(2)).
-pub fn close_range(first: u32, last: u32) -> io::Result<()> {
-    // SAFETY: close_range only closes descriptors of this process; no memory is passed.
-    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+/// `close_range(2)` flag: mark the range close-on-exec instead of closing it.
+pub const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+
+/// Closes (or with [`CLOSE_RANGE_CLOEXEC`], marks close-on-exec) every fd in `first..=last`.
+pub fn close_range(first: u32, last: u32, flags: u32) -> io::Result<()> {
+    // SAFETY: close_range only closes or flags descriptors of this process; no memory is passed.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) };
     if ret == -1 {
         return Err(io::Error::last_os_error());
     }
@@ -93,4 +96,16 @@ pub fn write_all(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Opens `path` with O_PATH (a handle for Landlock rules; no read or write access).
+pub fn open_path(path: &CStr) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: `path` is a valid C string; open(2) with O_PATH reads nothing through it.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    if fd == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by open(2) and is owned by nothing else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }

@@ -1,0 +1,228 @@
+//! The real [`Kernel`]: nix, caps, landlock and seccompiler, one call per step.
+#![forbid(unsafe_code)]
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::AsFd;
+
+use caps::CapSet;
+use landlock::{
+    Access as _, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset,
+    RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus,
+};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::prctl;
+use nix::sys::signal::Signal;
+use nix::sys::stat::{fchmodat, umask, FchmodatFlags, Mode};
+use nix::unistd::{chdir, mkdir, pivot_root, setgroups, setresgid, setresuid, setsid, symlinkat};
+use seccompiler::BpfProgram;
+
+use super::plan::JailPlan;
+use super::prepare::{PrepareError, PreparedIdentity, PreparedMount, PreparedRule, LANDLOCK_ABI};
+use super::steps::{Kernel, LandlockStatus};
+use crate::sys;
+
+const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
+const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
+
+/// The kernel itself. Holds the Landlock ruleset, created before fork.
+pub struct RealKernel {
+    ruleset: Option<RulesetCreated>,
+}
+
+fn other(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl RealKernel {
+    pub fn new(plan: &JailPlan, landlock_required: bool) -> Result<RealKernel, PrepareError> {
+        let err = |e: landlock::RulesetError| PrepareError(format!("landlock: {e}"));
+        let level = if landlock_required {
+            CompatLevel::HardRequirement
+        } else {
+            CompatLevel::BestEffort
+        };
+        let mut ruleset = Ruleset::default()
+            .set_compatibility(level)
+            .handle_access(AccessFs::from_all(LANDLOCK_ABI))
+            .map_err(err)?;
+        if plan.landlock.tcp_connect.is_some() {
+            ruleset = ruleset.handle_access(AccessNet::ConnectTcp).map_err(err)?;
+        }
+        if plan.landlock.tcp_bind.is_some() {
+            ruleset = ruleset.handle_access(AccessNet::BindTcp).map_err(err)?;
+        }
+        let mut created = ruleset.create().map_err(err)?;
+        for port in plan.landlock.tcp_connect.iter().flatten() {
+            created = created
+                .add_rule(NetPort::new(*port, AccessNet::ConnectTcp))
+                .map_err(err)?;
+        }
+        for port in plan.landlock.tcp_bind.iter().flatten() {
+            created = created
+                .add_rule(NetPort::new(*port, AccessNet::BindTcp))
+                .map_err(err)?;
+        }
+        Ok(RealKernel {
+            ruleset: Some(created),
+        })
+    }
+}
+
+impl Kernel for RealKernel {
+    fn new_session(&mut self) -> io::Result<()> {
+        setsid()?;
+        prctl::set_pdeathsig(Signal::SIGKILL)?;
+        // Modes of what the jail creates are exactly the plan's.
+        umask(Mode::empty());
+        Ok(())
+    }
+
+    fn make_mounts_private(&mut self) -> io::Result<()> {
+        let flags = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+        Ok(mount(
+            None::<&CStr>,
+            c"/",
+            None::<&CStr>,
+            flags,
+            None::<&CStr>,
+        )?)
+    }
+
+    fn mount(&mut self, op: &PreparedMount) -> io::Result<()> {
+        let none = None::<&CStr>;
+        match op {
+            PreparedMount::Tmpfs {
+                target,
+                flags,
+                data,
+            } => mount(
+                Some(c"tmpfs"),
+                target.as_c_str(),
+                Some(c"tmpfs"),
+                *flags,
+                Some(data.as_c_str()),
+            )?,
+            PreparedMount::Dir { target, mode } => {
+                mkdir(target.as_c_str(), Mode::from_bits_truncate(*mode))?;
+                // mkdir drops the sticky bit; set the exact mode.
+                fchmodat(
+                    None,
+                    target.as_c_str(),
+                    Mode::from_bits_truncate(*mode),
+                    FchmodatFlags::FollowSymlink,
+                )?;
+            }
+            PreparedMount::File { target } => {
+                let flags = nix::fcntl::OFlag::O_CREAT
+                    | nix::fcntl::OFlag::O_WRONLY
+                    | nix::fcntl::OFlag::O_CLOEXEC;
+                let fd =
+                    nix::fcntl::open(target.as_c_str(), flags, Mode::from_bits_truncate(0o444))?;
+                nix::unistd::close(fd)?;
+            }
+            PreparedMount::Symlink { target, points_to } => {
+                symlinkat(points_to.as_c_str(), None, target.as_c_str())?
+            }
+            PreparedMount::Bind {
+                source,
+                target,
+                flags,
+            } => {
+                mount(
+                    Some(source.as_c_str()),
+                    target.as_c_str(),
+                    none,
+                    MsFlags::MS_BIND,
+                    none,
+                )?;
+                let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | *flags;
+                mount(none, target.as_c_str(), none, remount, none)?;
+            }
+            PreparedMount::Proc { target } => {
+                let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+                mount(Some(c"proc"), target.as_c_str(), Some(c"proc"), flags, none)?
+            }
+            PreparedMount::Remount { target, flags } => mount(
+                none,
+                target.as_c_str(),
+                none,
+                MsFlags::MS_REMOUNT | *flags,
+                none,
+            )?,
+        }
+        Ok(())
+    }
+
+    fn pivot_root(&mut self, new_root: &CStr, cwd: &CStr) -> io::Result<()> {
+        chdir(new_root)?;
+        // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves no
+        // path back to the host's tree (no directory to create for the old root).
+        pivot_root(c".", c".")?;
+        umount2(c".", MntFlags::MNT_DETACH)?;
+        chdir(c"/")?;
+        Ok(chdir(cwd)?)
+    }
+
+    fn add_landlock_rule(&mut self, rule: &PreparedRule) -> io::Result<()> {
+        let fd = sys::open_path(&rule.path)?;
+        let ruleset = self
+            .ruleset
+            .take()
+            .ok_or_else(|| other("landlock ruleset already used"))?;
+        let ruleset = ruleset
+            .add_rule(PathBeneath::new(fd.as_fd(), rule.access))
+            .map_err(other)?;
+        self.ruleset = Some(ruleset);
+        Ok(())
+    }
+
+    fn close_fds(&mut self) -> io::Result<()> {
+        sys::close_range(3, u32::MAX, sys::CLOSE_RANGE_CLOEXEC)
+    }
+
+    fn drop_privileges(&mut self, id: &PreparedIdentity) -> io::Result<()> {
+        // Root that execs would otherwise regain its bounding set; NOROOT stops that.
+        sys::set_securebits(SECBIT_NOROOT | SECBIT_NOROOT_LOCKED)?;
+        prctl::set_keepcaps(true)?;
+        for cap in &id.drop_bounding {
+            caps::drop(None, CapSet::Bounding, *cap).map_err(other)?;
+        }
+        setgroups(&id.groups)?;
+        setresgid(id.gid, id.gid, id.gid)?;
+        setresuid(id.uid, id.uid, id.uid)?;
+        for set in id.sets {
+            caps::set(None, set, &id.keep).map_err(other)?;
+        }
+        for cap in &id.keep {
+            caps::raise(None, CapSet::Ambient, *cap).map_err(other)?;
+        }
+        prctl::set_keepcaps(false)?;
+        Ok(())
+    }
+
+    fn restrict_landlock(&mut self) -> io::Result<LandlockStatus> {
+        let ruleset = self
+            .ruleset
+            .take()
+            .ok_or_else(|| other("landlock ruleset already used"))?;
+        let status = ruleset.restrict_self().map_err(other)?;
+        Ok(match status.ruleset {
+            RulesetStatus::FullyEnforced => LandlockStatus::Full,
+            RulesetStatus::PartiallyEnforced => LandlockStatus::Partial,
+            _ => LandlockStatus::NotEnforced,
+        })
+    }
+
+    fn set_no_new_privs(&mut self) -> io::Result<()> {
+        prctl::set_no_new_privs()?;
+        match prctl::get_no_new_privs()? {
+            true => Ok(()),
+            false => Err(other("no_new_privs did not stick")),
+        }
+    }
+
+    fn apply_seccomp(&mut self, program: &BpfProgram) -> io::Result<()> {
+        seccompiler::apply_filter(program).map_err(other)
+    }
+}

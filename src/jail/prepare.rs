@@ -1,0 +1,289 @@
+//! Everything the child needs, built before fork: C strings, argv/envp pointer arrays,
+//! mount flags, capability sets and BPF programs. After fork the child only reads these.
+#![forbid(unsafe_code)]
+
+use std::ffi::{c_char, CString};
+
+use caps::{CapSet, Capability, CapsHashSet};
+use landlock::{Access as _, AccessFs, BitFlags, ABI};
+use nix::mount::MsFlags;
+use nix::unistd::{Gid, Uid};
+use seccompiler::BpfProgram;
+
+use super::plan::{Access, JailPlan, LandlockAccess, MountOp};
+use super::seccomp;
+
+/// Where the new root is assembled inside the jail's mount namespace (invisible outside it).
+pub const STAGING: &str = "/run/cage/root";
+
+/// The Landlock ABI cage asks for (Linux 6.10: filesystem, TCP, ioctl on devices).
+pub const LANDLOCK_ABI: ABI = ABI::V5;
+
+pub struct PreparedJail {
+    pub staging: CString,
+    pub mounts: Vec<PreparedMount>,
+    pub landlock_rules: Vec<PreparedRule>,
+    pub landlock_required: bool,
+    pub identity: PreparedIdentity,
+    pub seccomp: Vec<BpfProgram>,
+    pub exec: PreparedExec,
+    pub cwd: CString,
+}
+
+#[derive(Debug)]
+pub enum PreparedMount {
+    Tmpfs {
+        target: CString,
+        flags: MsFlags,
+        data: CString,
+    },
+    Dir {
+        target: CString,
+        mode: u32,
+    },
+    File {
+        target: CString,
+    },
+    Symlink {
+        target: CString,
+        points_to: CString,
+    },
+    /// A bind of `source` onto `target`, then a remount with `flags` (read-only, noexec, ...).
+    Bind {
+        source: CString,
+        target: CString,
+        flags: MsFlags,
+    },
+    Proc {
+        target: CString,
+    },
+    /// Remount an already mounted tmpfs with `flags`.
+    Remount {
+        target: CString,
+        flags: MsFlags,
+    },
+}
+
+#[derive(Debug)]
+pub struct PreparedRule {
+    /// Inside the jail, opened after pivot_root.
+    pub path: CString,
+    pub access: BitFlags<AccessFs>,
+}
+
+pub struct PreparedIdentity {
+    pub uid: Uid,
+    pub gid: Gid,
+    pub groups: Vec<Gid>,
+    /// Kept in every set, ambient included.
+    pub keep: CapsHashSet,
+    /// Dropped from the bounding set (everything the kernel knows but `keep`).
+    pub drop_bounding: Vec<Capability>,
+    pub sets: [CapSet; 3],
+}
+
+pub struct PreparedExec {
+    pub path: CString,
+    _argv: Vec<CString>,
+    _env: Vec<CString>,
+    pub argv_ptrs: Vec<*const c_char>,
+    pub env_ptrs: Vec<*const c_char>,
+}
+
+/// Why a plan could not be prepared (an interior NUL, an unknown capability, a filter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrepareError(pub String);
+
+fn cstring(s: &str) -> Result<CString, PrepareError> {
+    CString::new(s).map_err(|_| PrepareError(format!("`{}` contains NUL", s.escape_debug())))
+}
+
+fn staged(target: &str) -> Result<CString, PrepareError> {
+    cstring(&format!(
+        "{STAGING}{}",
+        if target == "/" { "" } else { target }
+    ))
+}
+
+pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail, PrepareError> {
+    let files: Vec<&str> = plan
+        .mounts
+        .iter()
+        .filter_map(|op| match op {
+            MountOp::File { target } => Some(target.as_str()),
+            _ => None,
+        })
+        .collect();
+    Ok(PreparedJail {
+        staging: cstring(STAGING)?,
+        mounts: plan
+            .mounts
+            .iter()
+            .map(prepare_mount)
+            .collect::<Result<_, _>>()?,
+        landlock_rules: plan
+            .landlock
+            .rules
+            .iter()
+            .map(|(path, access)| {
+                let is_file = files.contains(&path.as_str());
+                Ok(PreparedRule {
+                    path: cstring(path)?,
+                    access: fs_access(*access, is_file),
+                })
+            })
+            .collect::<Result<_, PrepareError>>()?,
+        landlock_required,
+        identity: prepare_identity(plan)?,
+        seccomp: seccomp::compile(&plan.seccomp).map_err(PrepareError)?,
+        exec: prepare_exec(plan)?,
+        cwd: cstring(&plan.cwd)?,
+    })
+}
+
+const HARDENED: MsFlags = MsFlags::MS_NOSUID.union(MsFlags::MS_NODEV);
+
+fn bind_flags(access: Access) -> MsFlags {
+    match access {
+        Access::ReadOnly => HARDENED | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY,
+        Access::ReadExec => HARDENED | MsFlags::MS_RDONLY,
+        Access::ReadWrite => HARDENED | MsFlags::MS_NOEXEC,
+    }
+}
+
+fn prepare_mount(op: &MountOp) -> Result<PreparedMount, PrepareError> {
+    Ok(match op {
+        MountOp::Tmpfs {
+            target,
+            mode,
+            size_mib,
+            ..
+        } => {
+            let data = cstring(&format!("mode={mode:o},size={size_mib}m,nr_inodes=16k"))?;
+            let noexec = if target == "/" {
+                MsFlags::empty()
+            } else {
+                MsFlags::MS_NOEXEC
+            };
+            PreparedMount::Tmpfs {
+                target: staged(target)?,
+                flags: HARDENED | noexec,
+                data,
+            }
+        }
+        MountOp::Dir { target, mode } => PreparedMount::Dir {
+            target: staged(target)?,
+            mode: *mode,
+        },
+        MountOp::File { target } => PreparedMount::File {
+            target: staged(target)?,
+        },
+        MountOp::Symlink { target, points_to } => PreparedMount::Symlink {
+            target: staged(target)?,
+            points_to: cstring(points_to)?,
+        },
+        MountOp::Bind { target, access } => PreparedMount::Bind {
+            source: cstring(target)?,
+            target: staged(target)?,
+            flags: bind_flags(*access),
+        },
+        MountOp::Device { target } => PreparedMount::Bind {
+            source: cstring(target)?,
+            target: staged(target)?,
+            flags: MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        },
+        MountOp::Proc { target } => PreparedMount::Proc {
+            target: staged(target)?,
+        },
+        MountOp::MaskFile { target } => PreparedMount::Bind {
+            source: cstring("/dev/null")?,
+            target: staged(target)?,
+            flags: bind_flags(Access::ReadOnly),
+        },
+        MountOp::MaskDir { target } => PreparedMount::Tmpfs {
+            target: staged(target)?,
+            flags: bind_flags(Access::ReadOnly),
+            data: cstring("mode=000,size=4k,nr_inodes=1")?,
+        },
+        MountOp::RemountReadOnly { target } => {
+            let exec = if target == "/" {
+                MsFlags::empty()
+            } else {
+                MsFlags::MS_NOEXEC
+            };
+            PreparedMount::Remount {
+                target: staged(target)?,
+                flags: HARDENED | MsFlags::MS_RDONLY | exec,
+            }
+        }
+    })
+}
+
+/// Landlock rights per rule; a rule on a file may only carry file rights.
+fn fs_access(access: LandlockAccess, is_file: bool) -> BitFlags<AccessFs> {
+    let abi = LANDLOCK_ABI;
+    let read = AccessFs::ReadFile | AccessFs::ReadDir;
+    let rights = match access {
+        LandlockAccess::List => BitFlags::from(AccessFs::ReadDir),
+        LandlockAccess::Read => read,
+        LandlockAccess::ReadExec => read | AccessFs::Execute,
+        LandlockAccess::ReadWrite => AccessFs::from_all(abi) & !AccessFs::Execute,
+        LandlockAccess::Device => AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::IoctlDev,
+    };
+    if is_file {
+        rights & AccessFs::from_file(abi)
+    } else {
+        rights
+    }
+}
+
+fn prepare_identity(plan: &JailPlan) -> Result<PreparedIdentity, PrepareError> {
+    let mut keep = CapsHashSet::new();
+    for name in &plan.caps {
+        let canonical = format!("CAP_{}", name.to_ascii_uppercase());
+        let cap: Capability = canonical
+            .parse()
+            .map_err(|_| PrepareError(format!("unknown capability `{name}`")))?;
+        keep.insert(cap);
+    }
+    let supported = caps::runtime::thread_all_supported();
+    let drop_bounding = supported
+        .into_iter()
+        .filter(|c| !keep.contains(c))
+        .collect();
+    let id = &plan.identity;
+    Ok(PreparedIdentity {
+        uid: Uid::from_raw(id.uid),
+        gid: Gid::from_raw(id.gid),
+        groups: id.groups.iter().map(|g| Gid::from_raw(*g)).collect(),
+        keep,
+        drop_bounding,
+        sets: [CapSet::Permitted, CapSet::Inheritable, CapSet::Effective],
+    })
+}
+
+fn prepare_exec(plan: &JailPlan) -> Result<PreparedExec, PrepareError> {
+    let argv: Vec<CString> = plan
+        .argv
+        .iter()
+        .map(|a| cstring(a))
+        .collect::<Result<_, _>>()?;
+    let env: Vec<CString> = plan
+        .env
+        .iter()
+        .map(|(k, v)| cstring(&format!("{k}={v}")))
+        .collect::<Result<_, _>>()?;
+    let pointers = |list: &[CString]| {
+        list.iter()
+            .map(|c| c.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    };
+    Ok(PreparedExec {
+        path: cstring(&plan.program)?,
+        argv_ptrs: pointers(&argv),
+        env_ptrs: pointers(&env),
+        _argv: argv,
+        _env: env,
+    })
+}

@@ -1,0 +1,295 @@
+//! Starting a jailed command and waiting for it: the parent's side, the child's steps, and
+//! the tiny init (PID 1 of the jail) that forwards signals and reports the command's end.
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::DirBuilderExt;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{dup2, pipe2, Pid};
+
+use super::kernel::RealKernel;
+use super::plan::JailPlan;
+use super::prepare::{prepare, PreparedJail, STAGING};
+use super::steps::{run_steps, Kernel, LandlockStatus, Step};
+use crate::sys;
+
+/// Descriptors to give the command as 0, 1, 2 (`None`: inherit the caller's).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stdio {
+    pub stdin: Option<RawFd>,
+    pub stdout: Option<RawFd>,
+    pub stderr: Option<RawFd>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Exited(i32),
+    Signaled(i32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    pub outcome: Outcome,
+    pub landlock: Option<LandlockStatus>,
+}
+
+#[derive(Debug)]
+pub enum JailError {
+    /// The plan could not be turned into what the child needs.
+    Prepare(String),
+    /// fork, pipe or the staging directory failed in the parent.
+    Spawn(io::Error),
+    /// A step failed in the child; nothing ran.
+    Step { step: Step, error: io::Error },
+}
+
+impl fmt::Display for JailError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JailError::Prepare(e) => write!(f, "jail: {e}"),
+            JailError::Spawn(e) => write!(f, "jail: cannot start: {e}"),
+            JailError::Step { step, error } => write!(f, "jail step `{step}` failed: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for JailError {}
+
+/// A started jail; [`Running::wait`] reports how it ended.
+#[derive(Debug)]
+pub struct Running {
+    pid: Pid,
+    status: File,
+}
+
+/// Starts `plan` with the real kernel. Landlock must be fully enforced when `landlock_required`.
+pub fn spawn(plan: &JailPlan, stdio: Stdio, landlock_required: bool) -> Result<Running, JailError> {
+    let prepared = prepare(plan, landlock_required).map_err(|e| JailError::Prepare(e.0))?;
+    let kernel = RealKernel::new(plan, landlock_required).map_err(|e| JailError::Prepare(e.0))?;
+    spawn_with(&prepared, kernel, plan.new_network_namespace, stdio)
+}
+
+/// Starts a prepared jail with any [`Kernel`] (tests inject faults through this).
+pub fn spawn_with<K: Kernel>(
+    jail: &PreparedJail,
+    mut kernel: K,
+    new_net: bool,
+    stdio: Stdio,
+) -> Result<Running, JailError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(STAGING)
+        .map_err(JailError::Spawn)?;
+    let (status_r, status_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;
+    let (go_r, go_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;
+    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
+    if new_net {
+        flags |= libc::CLONE_NEWNET;
+    }
+    match sys::fork_into_namespaces(flags).map_err(JailError::Spawn)? {
+        None => child_main(
+            &mut kernel,
+            jail,
+            status_w.as_raw_fd(),
+            go_r.as_raw_fd(),
+            stdio,
+        ),
+        Some(pid) => {
+            drop((status_w, go_r));
+            // The child waits for this byte, so it never outlives a parent that died early.
+            sys::write_all(go_w.as_raw_fd(), b"g").map_err(JailError::Spawn)?;
+            Ok(Running {
+                pid,
+                status: File::from(status_r),
+            })
+        }
+    }
+}
+
+const FAILED: u8 = b'F';
+const LANDLOCK: u8 = b'L';
+const EXITED: u8 = b'X';
+const KILLED: u8 = b'K';
+
+/// Fixed 8-byte records: kind, step, two zero bytes, a little-endian i32.
+fn report(fd: RawFd, kind: u8, step: u8, value: i32) {
+    let v = value.to_le_bytes();
+    let _ = sys::write_all(fd, &[kind, step, 0, 0, v[0], v[1], v[2], v[3]]);
+}
+
+fn fail(fd: RawFd, step: Step, error: &io::Error) -> ! {
+    report(
+        fd,
+        FAILED,
+        step as u8,
+        error.raw_os_error().unwrap_or(libc::EPERM),
+    );
+    sys::exit_now(126)
+}
+
+fn child_main<K: Kernel>(
+    k: &mut K,
+    jail: &PreparedJail,
+    status: RawFd,
+    go: RawFd,
+    stdio: Stdio,
+) -> ! {
+    let mut byte = [0u8];
+    if nix::unistd::read(go, &mut byte) != Ok(1) {
+        sys::exit_now(126);
+    }
+    for (fd, target) in [(stdio.stdin, 0), (stdio.stdout, 1), (stdio.stderr, 2)] {
+        if let Some(fd) = fd {
+            if let Err(e) = dup2(fd, target) {
+                fail(status, Step::Session, &e.into());
+            }
+        }
+    }
+    match run_steps(k, jail) {
+        Ok(landlock) => report(status, LANDLOCK, 0, landlock as i32),
+        Err((step, error)) => fail(status, step, &error),
+    }
+    run_init(jail, status)
+}
+
+fn forwarded() -> SigSet {
+    let mut set = SigSet::empty();
+    for sig in [
+        Signal::SIGCHLD,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
+    ] {
+        set.add(sig);
+    }
+    set
+}
+
+/// PID 1 of the jail: runs the command as PID 2, forwards signals to it (PID 1 itself would
+/// ignore Ctrl-C by default), and exits with its status, which ends every straggler too.
+fn run_init(jail: &PreparedJail, status: RawFd) -> ! {
+    let signals = forwarded();
+    if let Err(e) = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&signals), None) {
+        fail(status, Step::Exec, &e.into());
+    }
+    let command = match sys::fork() {
+        Err(e) => fail(status, Step::Exec, &e),
+        Ok(None) => {
+            let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&signals), None);
+            let error = sys::execve(&jail.exec.path, &jail.exec.argv_ptrs, &jail.exec.env_ptrs);
+            report(
+                status,
+                FAILED,
+                Step::Exec as u8,
+                error.raw_os_error().unwrap_or(libc::ENOEXEC),
+            );
+            sys::exit_now(127)
+        }
+        Ok(Some(pid)) => pid,
+    };
+    let keep = status as u32;
+    let _ = sys::close_range(3, keep.saturating_sub(1), 0);
+    let _ = sys::close_range(keep + 1, u32::MAX, 0);
+    loop {
+        match signals.wait() {
+            Ok(Signal::SIGCHLD) => reap(command, status),
+            Ok(sig) => {
+                let _ = kill(command, sig);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Reaps every exited process; when it is the command, reports and exits.
+fn reap(command: Pid, status: RawFd) {
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == command => {
+                report(status, EXITED, 0, code);
+                sys::exit_now(code)
+            }
+            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == command => {
+                report(status, KILLED, 0, sig as i32);
+                sys::exit_now(128 + sig as i32)
+            }
+            Ok(WaitStatus::StillAlive) | Err(_) => return,
+            Ok(_) => continue,
+        }
+    }
+}
+
+impl Running {
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Sends `signal` to the jail's init, which forwards it to the command.
+    pub fn signal(&self, signal: Signal) -> io::Result<()> {
+        Ok(kill(self.pid, signal)?)
+    }
+
+    /// Waits for the command to end and reports how, or which step refused to start it.
+    pub fn wait(mut self) -> Result<Finished, JailError> {
+        let mut bytes = Vec::new();
+        let read = self.status.read_to_end(&mut bytes);
+        let init = loop {
+            match waitpid(self.pid, None) {
+                Err(Errno::EINTR) => continue,
+                other => break other,
+            }
+        };
+        read.map_err(JailError::Spawn)?;
+        let mut finished = Finished {
+            outcome: Outcome::Exited(126),
+            landlock: None,
+        };
+        let mut ended = false;
+        for record in bytes.chunks_exact(8) {
+            let value = i32::from_le_bytes([record[4], record[5], record[6], record[7]]);
+            match record[0] {
+                FAILED => {
+                    let step = Step::from_code(record[1]).unwrap_or(Step::Exec);
+                    return Err(JailError::Step {
+                        step,
+                        error: io::Error::from_raw_os_error(value),
+                    });
+                }
+                LANDLOCK => finished.landlock = landlock_status(value),
+                EXITED => (finished.outcome, ended) = (Outcome::Exited(value), true),
+                KILLED => (finished.outcome, ended) = (Outcome::Signaled(value), true),
+                _ => {}
+            }
+        }
+        if !ended {
+            finished.outcome = match init.map_err(|e| JailError::Spawn(e.into()))? {
+                WaitStatus::Signaled(_, sig, _) => Outcome::Signaled(sig as i32),
+                WaitStatus::Exited(_, code) => Outcome::Exited(code),
+                _ => Outcome::Exited(126),
+            };
+        }
+        Ok(finished)
+    }
+}
+
+fn landlock_status(value: i32) -> Option<LandlockStatus> {
+    [
+        LandlockStatus::NotEnforced,
+        LandlockStatus::Partial,
+        LandlockStatus::Full,
+    ]
+    .into_iter()
+    .find(|s| *s as i32 == value)
+}
