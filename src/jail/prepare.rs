@@ -258,7 +258,8 @@ fn prepare_identity(plan: &JailPlan) -> Result<PreparedIdentity, PrepareError> {
         groups: id.groups.iter().map(|g| Gid::from_raw(*g)).collect(),
         keep,
         drop_bounding,
-        sets: [CapSet::Permitted, CapSet::Inheritable, CapSet::Effective],
+        // Shrink Effective first: Permitted may never drop below it.
+        sets: [CapSet::Effective, CapSet::Inheritable, CapSet::Permitted],
     })
 }
 

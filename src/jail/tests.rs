@@ -339,3 +339,126 @@ fn the_environment_is_fresh_and_term_is_validated() {
     assert_eq!(env["SYSTEMD_PAGER"], "");
     assert!(!env.keys().any(|k| k.starts_with("LD_")));
 }
+
+/// Records each call; fails the first call of `fail_at`'s step when asked.
+#[derive(Default)]
+struct Recorder {
+    calls: Vec<Step>,
+    fail_at: Option<Step>,
+}
+
+impl Recorder {
+    fn call(&mut self, step: Step) -> std::io::Result<()> {
+        self.calls.push(step);
+        match self.fail_at == Some(step) {
+            true => Err(std::io::Error::from_raw_os_error(libc::EPERM)),
+            false => Ok(()),
+        }
+    }
+}
+
+impl Kernel for Recorder {
+    fn new_session(&mut self) -> std::io::Result<()> {
+        self.call(Step::Session)
+    }
+    fn make_mounts_private(&mut self) -> std::io::Result<()> {
+        self.call(Step::Namespaces)
+    }
+    fn mount(&mut self, _: &PreparedMount) -> std::io::Result<()> {
+        self.call(Step::Mounts)
+    }
+    fn pivot_root(&mut self, _: &std::ffi::CStr, _: &std::ffi::CStr) -> std::io::Result<()> {
+        self.call(Step::PivotRoot)
+    }
+    fn add_landlock_rule(&mut self, _: &PreparedRule) -> std::io::Result<()> {
+        self.call(Step::LandlockRules)
+    }
+    fn close_fds(&mut self) -> std::io::Result<()> {
+        self.call(Step::CloseFds)
+    }
+    fn drop_privileges(&mut self, _: &PreparedIdentity) -> std::io::Result<()> {
+        self.call(Step::DropPrivileges)
+    }
+    fn restrict_landlock(&mut self) -> std::io::Result<LandlockStatus> {
+        self.call(Step::Landlock).map(|_| LandlockStatus::Full)
+    }
+    fn set_no_new_privs(&mut self) -> std::io::Result<()> {
+        self.call(Step::NoNewPrivs)
+    }
+    fn apply_seccomp(&mut self, _: &seccompiler::BpfProgram) -> std::io::Result<()> {
+        self.call(Step::Seccomp)
+    }
+}
+
+fn prepared() -> PreparedJail {
+    let p = plan(
+        &profile(POLICY, Layer::Cps),
+        &run("/usr/bin/ls", RunAs::Operator),
+    )
+    .expect("plan");
+    prepare(&p, true).expect("prepare")
+}
+
+#[test]
+fn the_steps_run_in_design_order_each_once_except_repeated_ones() {
+    let jail = prepared();
+    let mut k = Recorder::default();
+    assert_eq!(
+        run_steps(&mut k, &jail).expect("all steps"),
+        LandlockStatus::Full
+    );
+    let mut order = k.calls.clone();
+    order.dedup();
+    let expected: Vec<Step> = Step::ALL.into_iter().filter(|s| *s != Step::Exec).collect();
+    assert_eq!(order, expected);
+    assert_eq!(
+        k.calls.iter().filter(|s| **s == Step::Mounts).count(),
+        jail.mounts.len()
+    );
+    assert_eq!(
+        k.calls.iter().filter(|s| **s == Step::Seccomp).count(),
+        2,
+        "guard and deny list"
+    );
+}
+
+#[test]
+fn a_failure_at_any_step_stops_there_and_names_it() {
+    let jail = prepared();
+    for step in Step::ALL.into_iter().filter(|s| *s != Step::Exec) {
+        let mut k = Recorder {
+            fail_at: Some(step),
+            ..Recorder::default()
+        };
+        let (failed, error) = run_steps(&mut k, &jail).expect_err("fails");
+        assert_eq!(failed, step);
+        assert_eq!(error.raw_os_error(), Some(libc::EPERM));
+        assert_eq!(
+            k.calls.last(),
+            Some(&step),
+            "nothing after the failing step"
+        );
+        assert!(!k.calls.contains(&Step::Seccomp) || step == Step::Seccomp);
+    }
+}
+
+#[test]
+fn the_mounts_are_prepared_under_the_staging_root() {
+    let jail = prepared();
+    let PreparedMount::Tmpfs { target, .. } = &jail.mounts[0] else {
+        panic!("root tmpfs first")
+    };
+    assert_eq!(target.to_str().expect("utf8"), STAGING);
+    let PreparedMount::Bind { source, target, .. } = jail
+        .mounts
+        .iter()
+        .find(|m| matches!(m, PreparedMount::Bind { .. }))
+        .expect("a bind")
+    else {
+        panic!("bind")
+    };
+    assert_eq!(
+        format!("{STAGING}{}", source.to_str().expect("utf8")),
+        target.to_str().expect("utf8")
+    );
+}

@@ -1,0 +1,484 @@
+//! Root tests of the jail with the real kernel: one process per test (cargo nextest), each
+//! running the probe (integration/probe) inside a jail and checking what it could do.
+//! Without root they print why and fail, so a CI that lost root cannot pass silently.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::net::{TcpListener, UdpSocket};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use cage::decide::{Program, RunPlan};
+use cage::jail::*;
+use cage::policy::{Layer, PolicySet, Profile, RunAs};
+use nix::unistd::pipe;
+use serde_json::Value;
+
+const NOBODY: u32 = 65534;
+
+fn require_root() {
+    if !nix::unistd::geteuid().is_root() {
+        panic!("jail tests need root (namespaces, mounts, capabilities): run `make test` as root");
+    }
+}
+
+fn probe() -> String {
+    let path = format!("{}/target/probe", env!("CARGO_MANIFEST_DIR"));
+    if !Path::new(&path).exists() {
+        let built = Command::new(format!(
+            "{}/integration/probe/build.sh",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg(&path)
+        .status();
+        assert!(
+            built.is_ok_and(|s| s.success()),
+            "building the probe failed"
+        );
+    }
+    path
+}
+
+fn profile(actions: &str, layer: Layer) -> Profile {
+    let set = PolicySet::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"))
+        .expect("bundled policies");
+    set.profile(&[actions.to_string()], layer).expect("profile")
+}
+
+fn inline_profile(text: &str) -> Profile {
+    let set = PolicySet::from_sources(&[("T.toml".to_string(), text.to_string())]).expect("policy");
+    set.profile(&["T".to_string()], Layer::Cps)
+        .expect("profile")
+}
+
+fn operator() -> Identity {
+    Identity {
+        name: "nobody".into(),
+        uid: NOBODY,
+        gid: NOBODY,
+        groups: vec![],
+        home: "/".into(),
+    }
+}
+
+fn plan_for(profile: &Profile, args: &[&str], identity: Identity, caps: &[&str]) -> JailPlan {
+    let probe = probe();
+    let argv = std::iter::once("probe")
+        .chain(args.iter().copied())
+        .map(String::from)
+        .collect();
+    let run_as = if identity.uid == 0 {
+        RunAs::Root
+    } else {
+        RunAs::Operator
+    };
+    let caps = caps.iter().map(|c| c.to_string()).collect();
+    let run = RunPlan {
+        program: Program::Path(probe),
+        argv,
+        run_as,
+        caps,
+        tty: false,
+        jailed: true,
+    };
+    let req = JailRequest {
+        profile,
+        run: &run,
+        identity,
+        cwd: "/",
+        tty: None,
+        term: None,
+        lang: None,
+    };
+    plan_jail(&req, &RealHost).expect("plan")
+}
+
+/// Runs the plan, returns the probe's JSON and how the jail ended.
+fn run(plan: &JailPlan) -> (BTreeMap<String, Value>, Finished) {
+    let (read, write) = pipe().expect("pipe");
+    let stdio = Stdio {
+        stdout: Some(std::os::fd::AsRawFd::as_raw_fd(&write)),
+        ..Stdio::default()
+    };
+    let running = spawn(plan, stdio, true).expect("spawn");
+    drop(write);
+    let mut out = String::new();
+    fs::File::from(read)
+        .read_to_string(&mut out)
+        .expect("read probe output");
+    let finished = running.wait().expect("the jail ran");
+    let json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("probe output {out:?}: {e}"));
+    (json, finished)
+}
+
+fn field<'a>(json: &'a BTreeMap<String, Value>, key: &str) -> &'a str {
+    json.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no `{key}` in {json:?}"))
+}
+
+/// Makes the directories the bundled INFRA_CPS_ONLY rules name, with test content.
+fn cps_fixture() {
+    fs::create_dir_all("/u01").expect("/u01");
+    fs::set_permissions("/u01", fs::Permissions::from_mode(0o1777)).expect("chmod /u01");
+    fs::write("/var/log/cage-jail-test.log", "readable log line\n").expect("log");
+    fs::set_permissions(
+        "/var/log/cage-jail-test.log",
+        fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod log");
+    fs::copy("/usr/bin/true", "/u01/true-copy").expect("copy true");
+    fs::copy("/usr/bin/dd", "/u01/dd-copy").expect("copy dd");
+}
+
+#[test]
+fn infra_cps_only_jail_confines_files_exec_syscalls_caps_and_processes() {
+    require_root();
+    cps_fixture();
+    let p = profile("INFRA_CPS_ONLY", Layer::Cps);
+    let plan = plan_for(
+        &p,
+        &[
+            "read:/etc/shadow",
+            "read:/var/log/cage-jail-test.log",
+            "write:/var/log/cage-jail-x",
+            "write:/u01/cage-jail-x",
+            "exec:/u01/true-copy",
+            "exec:/u01/dd-copy",
+            "copy:/u01/dd-copy:/tmp/dd",
+            "exec:/tmp/dd",
+            "exec:/usr/bin/dd",
+            "read:/usr/bin/dd",
+            "exec:/usr/bin/true",
+            "syscalls",
+        ],
+        operator(),
+        &[],
+    );
+    let (json, finished) = run(&plan);
+    assert_eq!(finished.outcome, Outcome::Exited(0));
+    assert_eq!(
+        finished.landlock,
+        Some(LandlockStatus::Full),
+        "Landlock status is reported"
+    );
+    assert_ne!(field(&json, "read:/etc/shadow"), "ok");
+    assert_eq!(field(&json, "read:/var/log/cage-jail-test.log"), "ok");
+    assert_eq!(field(&json, "write:/var/log/cage-jail-x"), "EROFS");
+    assert_eq!(field(&json, "write:/u01/cage-jail-x"), "ok");
+    assert_eq!(
+        field(&json, "exec:/u01/true-copy"),
+        "EACCES",
+        "read-write paths are noexec"
+    );
+    assert_eq!(field(&json, "exec:/u01/dd-copy"), "EACCES");
+    assert_eq!(field(&json, "copy:/u01/dd-copy:/tmp/dd"), "ok");
+    assert_eq!(
+        field(&json, "exec:/tmp/dd"),
+        "EACCES",
+        "the private /tmp is noexec"
+    );
+    assert_ne!(
+        field(&json, "exec:/usr/bin/dd"),
+        "ok",
+        "dd is blacklisted and masked"
+    );
+    assert_ne!(field(&json, "read:/usr/bin/dd"), "ok");
+    assert_eq!(field(&json, "exec:/usr/bin/true"), "ok");
+    for call in [
+        "mount",
+        "unshare",
+        "setns",
+        "ptrace",
+        "bpf",
+        "open_by_handle_at",
+        "kexec_load",
+        "io_uring_setup",
+        "tiocsti",
+        "chroot",
+    ] {
+        assert_eq!(field(&json, call), "EPERM", "{call} is refused");
+    }
+    assert_eq!(field(&json, "clone3"), "ENOSYS");
+    for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        assert_eq!(field(&json, set), "0000000000000000", "{set}");
+    }
+    assert_eq!(field(&json, "NoNewPrivs"), "1");
+    assert_eq!(field(&json, "Seccomp"), "2");
+    assert_eq!(json["uid"], NOBODY);
+    assert!(
+        json["pids"].as_u64().is_some_and(|n| n <= 3),
+        "only the jail's own processes: {}",
+        json["pids"]
+    );
+}
+
+#[test]
+fn an_alias_keeps_exactly_its_ambient_capability() {
+    require_root();
+    let p = inline_profile("[layer.cps]\n");
+    let (json, _) = run(&plan_for(&p, &[], operator(), &["net_raw"]));
+    let net_raw = format!("{:016x}", 1u64 << 13);
+    for set in ["CapPrm", "CapEff", "CapInh", "CapAmb", "CapBnd"] {
+        assert_eq!(field(&json, set), net_raw, "{set}");
+    }
+}
+
+#[test]
+fn root_in_the_jail_has_no_capabilities_and_still_cannot_read_secrets() {
+    require_root();
+    let p = inline_profile("[layer.cps]\n");
+    let (json, _) = run(&plan_for(
+        &p,
+        &["read:/etc/shadow", "write:/etc/cage-jail-x", "syscalls"],
+        Identity::root(),
+        &[],
+    ));
+    assert_eq!(json["uid"], 0);
+    assert_eq!(field(&json, "CapEff"), "0000000000000000");
+    assert_eq!(field(&json, "CapBnd"), "0000000000000000");
+    assert_ne!(field(&json, "read:/etc/shadow"), "ok");
+    assert_ne!(field(&json, "write:/etc/cage-jail-x"), "ok");
+    assert_eq!(field(&json, "mount"), "EPERM");
+}
+
+fn listeners() -> (TcpListener, UdpSocket, String, String) {
+    let tcp = TcpListener::bind("127.0.0.1:0").expect("tcp");
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
+    udp.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    tcp.set_nonblocking(true).expect("nonblocking");
+    let t = format!("connect:{}", tcp.local_addr().expect("addr"));
+    let u = format!("udp:{}", udp.local_addr().expect("addr"));
+    (tcp, udp, t, u)
+}
+
+fn network_case(network: &str) -> (String, String, bool, bool) {
+    let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
+    let (tcp, udp, t, u) = listeners();
+    let (json, _) = run(&plan_for(&p, &[&t, &u], operator(), &[]));
+    let accepted = tcp.accept().is_ok();
+    let mut buf = [0u8; 16];
+    let received = udp.recv(&mut buf).is_ok();
+    (
+        field(&json, &t).to_string(),
+        field(&json, &u).to_string(),
+        accepted,
+        received,
+    )
+}
+
+#[test]
+fn network_none_reaches_no_listener_on_the_host() {
+    require_root();
+    let (tcp, udp, accepted, received) = network_case("none");
+    assert_ne!(tcp, "ok");
+    assert_ne!(udp, "ok");
+    assert!(!accepted && !received, "nothing arrived");
+}
+
+#[test]
+fn network_local_and_any_reach_the_loopback_listener() {
+    require_root();
+    for network in ["local", "any"] {
+        let (tcp, udp, accepted, received) = network_case(network);
+        assert_eq!((tcp.as_str(), udp.as_str()), ("ok", "ok"), "{network}");
+        assert!(accepted && received, "{network}: both arrived");
+    }
+}
+
+#[test]
+fn landlock_alone_stops_a_write_through_a_bind_the_plan_forgot() {
+    require_root();
+    fs::create_dir_all("/srv/cage-forgotten").expect("dir");
+    fs::set_permissions("/srv/cage-forgotten", fs::Permissions::from_mode(0o1777)).expect("chmod");
+    let p = inline_profile("[layer.cps]\n");
+    let mut plan = plan_for(&p, &["write:/srv/cage-forgotten/x"], operator(), &[]);
+    let forgotten = [
+        MountOp::Dir {
+            target: "/srv".into(),
+            mode: 0o755,
+        },
+        MountOp::Dir {
+            target: "/srv/cage-forgotten".into(),
+            mode: 0o755,
+        },
+        MountOp::Bind {
+            target: "/srv/cage-forgotten".into(),
+            access: Access::ReadWrite,
+        },
+    ];
+    let at = plan.mounts.len() - 2;
+    plan.mounts.splice(at..at, forgotten);
+    let (json, _) = run(&plan);
+    assert_eq!(
+        field(&json, "write:/srv/cage-forgotten/x"),
+        "EACCES",
+        "Landlock refuses what the mount allows"
+    );
+    plan.landlock
+        .rules
+        .push(("/srv/cage-forgotten".into(), LandlockAccess::ReadWrite));
+    let (json, _) = run(&plan);
+    assert_eq!(
+        field(&json, "write:/srv/cage-forgotten/x"),
+        "ok",
+        "with the rule the same write works"
+    );
+}
+
+/// The real kernel, failing one chosen step.
+struct Faulty {
+    inner: RealKernel,
+    fail_at: Step,
+}
+
+impl Faulty {
+    fn check(&self, step: Step) -> std::io::Result<()> {
+        match step == self.fail_at {
+            true => Err(std::io::Error::from_raw_os_error(libc::EIO)),
+            false => Ok(()),
+        }
+    }
+}
+
+impl Kernel for Faulty {
+    fn new_session(&mut self) -> std::io::Result<()> {
+        self.check(Step::Session)?;
+        self.inner.new_session()
+    }
+    fn make_mounts_private(&mut self) -> std::io::Result<()> {
+        self.check(Step::Namespaces)?;
+        self.inner.make_mounts_private()
+    }
+    fn mount(&mut self, op: &PreparedMount) -> std::io::Result<()> {
+        self.check(Step::Mounts)?;
+        self.inner.mount(op)
+    }
+    fn pivot_root(&mut self, root: &std::ffi::CStr, cwd: &std::ffi::CStr) -> std::io::Result<()> {
+        self.check(Step::PivotRoot)?;
+        self.inner.pivot_root(root, cwd)
+    }
+    fn add_landlock_rule(&mut self, rule: &PreparedRule) -> std::io::Result<()> {
+        self.check(Step::LandlockRules)?;
+        self.inner.add_landlock_rule(rule)
+    }
+    fn close_fds(&mut self) -> std::io::Result<()> {
+        self.check(Step::CloseFds)?;
+        self.inner.close_fds()
+    }
+    fn drop_privileges(&mut self, id: &PreparedIdentity) -> std::io::Result<()> {
+        self.check(Step::DropPrivileges)?;
+        self.inner.drop_privileges(id)
+    }
+    fn restrict_landlock(&mut self) -> std::io::Result<LandlockStatus> {
+        self.check(Step::Landlock)?;
+        self.inner.restrict_landlock()
+    }
+    fn set_no_new_privs(&mut self) -> std::io::Result<()> {
+        self.check(Step::NoNewPrivs)?;
+        self.inner.set_no_new_privs()
+    }
+    fn apply_seccomp(&mut self, p: &seccompiler::BpfProgram) -> std::io::Result<()> {
+        self.check(Step::Seccomp)?;
+        self.inner.apply_seccomp(p)
+    }
+}
+
+#[test]
+fn a_failure_at_any_step_refuses_the_command_names_the_step_and_runs_nothing() {
+    require_root();
+    cps_fixture();
+    let p = profile("INFRA_CPS_ONLY", Layer::Cps);
+    for step in Step::ALL.into_iter().filter(|s| *s != Step::Exec) {
+        let marker = format!("/u01/cage-marker-{}", step as u8);
+        let _ = fs::remove_file(&marker);
+        let plan = plan_for(
+            &p,
+            &[&format!("copy:/var/log/cage-jail-test.log:{marker}")],
+            operator(),
+            &[],
+        );
+        let prepared = prepare(&plan, true).expect("prepare");
+        let kernel = Faulty {
+            inner: RealKernel::new(&plan, true).expect("kernel"),
+            fail_at: step,
+        };
+        let running = spawn_with(
+            &prepared,
+            kernel,
+            plan.new_network_namespace,
+            Stdio::default(),
+        )
+        .expect("spawn");
+        match running.wait() {
+            Err(JailError::Step {
+                step: failed,
+                error,
+            }) => {
+                assert_eq!(failed, step);
+                assert_eq!(error.raw_os_error(), Some(libc::EIO));
+                assert!(JailError::Step { step, error }
+                    .to_string()
+                    .starts_with(&format!("jail step `{step}` failed")));
+            }
+            other => panic!("{step}: expected a step failure, got {other:?}"),
+        }
+        assert!(
+            !Path::new(&marker).exists(),
+            "{step}: the command must not have run"
+        );
+    }
+}
+
+#[test]
+fn exit_status_and_signals_are_reported() {
+    require_root();
+    let p = inline_profile("[layer.cps]\n");
+    let mut plan = plan_for(&p, &[], operator(), &[]);
+    plan.program = "/usr/bin/false".into();
+    plan.argv = vec!["false".into()];
+    let outcome = spawn(&plan, Stdio::default(), true)
+        .expect("spawn")
+        .wait()
+        .expect("wait")
+        .outcome;
+    assert_eq!(outcome, Outcome::Exited(1));
+    plan.program = "/usr/bin/sleep".into();
+    plan.argv = vec!["sleep".into(), "30".into()];
+    let running = spawn(&plan, Stdio::default(), true).expect("spawn");
+    std::thread::sleep(Duration::from_millis(200));
+    running
+        .signal(nix::sys::signal::Signal::SIGINT)
+        .expect("signal");
+    assert_eq!(
+        running.wait().expect("wait").outcome,
+        Outcome::Signaled(libc::SIGINT),
+        "Ctrl-C reaches the command"
+    );
+}
+
+#[test]
+fn a_missing_program_is_a_step_failure_at_exec_not_a_hang() {
+    require_root();
+    let p = inline_profile("[layer.cps]\n");
+    let mut plan = plan_for(&p, &[], operator(), &[]);
+    plan.program = "/usr/bin/cage-does-not-exist".into();
+    let err = spawn(&plan, Stdio::default(), true)
+        .expect("spawn")
+        .wait()
+        .expect_err("exec fails");
+    assert!(
+        matches!(
+            err,
+            JailError::Step {
+                step: Step::Exec,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
