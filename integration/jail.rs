@@ -28,16 +28,10 @@ fn require_root() {
 fn probe() -> String {
     let path = format!("{}/target/probe", env!("CARGO_MANIFEST_DIR"));
     if !Path::new(&path).exists() {
-        let built = Command::new(format!(
-            "{}/integration/probe/build.sh",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .arg(&path)
-        .status();
-        assert!(
-            built.is_ok_and(|s| s.success()),
-            "building the probe failed"
-        );
+        let built = Command::new(format!("{}/integration/probe/build.sh", env!("CARGO_MANIFEST_DIR")))
+            .arg(&path)
+            .status();
+        assert!(built.is_ok_and(|s| s.success()), "building the probe failed");
     }
     path
 }
@@ -50,74 +44,38 @@ fn profile(actions: &str, layer: Layer) -> Profile {
 
 fn inline_profile(text: &str) -> Profile {
     let set = PolicySet::from_sources(&[("T.toml".to_string(), text.to_string())]).expect("policy");
-    set.profile(&["T".to_string()], Layer::Cps)
-        .expect("profile")
+    set.profile(&["T".to_string()], Layer::Cps).expect("profile")
 }
 
 fn operator() -> Identity {
-    Identity {
-        name: "nobody".into(),
-        uid: NOBODY,
-        gid: NOBODY,
-        groups: vec![],
-        home: "/".into(),
-    }
+    Identity { name: "nobody".into(), uid: NOBODY, gid: NOBODY, groups: vec![], home: "/".into() }
 }
 
 fn plan_for(profile: &Profile, args: &[&str], identity: Identity, caps: &[&str]) -> JailPlan {
     let probe = probe();
-    let argv = std::iter::once("probe")
-        .chain(args.iter().copied())
-        .map(String::from)
-        .collect();
-    let run_as = if identity.uid == 0 {
-        RunAs::Root
-    } else {
-        RunAs::Operator
-    };
+    let argv = std::iter::once("probe").chain(args.iter().copied()).map(String::from).collect();
+    let run_as = if identity.uid == 0 { RunAs::Root } else { RunAs::Operator };
     let caps = caps.iter().map(|c| c.to_string()).collect();
-    let run = RunPlan {
-        program: Program::Path(probe),
-        argv,
-        run_as,
-        caps,
-        tty: false,
-        jailed: true,
-    };
-    let req = JailRequest {
-        profile,
-        run: &run,
-        identity,
-        cwd: "/",
-        tty: None,
-        term: None,
-        lang: None,
-    };
+    let run = RunPlan { program: Program::Path(probe), argv, run_as, caps, tty: false, jailed: true };
+    let req = JailRequest { profile, run: &run, identity, cwd: "/", tty: None, term: None, lang: None };
     plan_jail(&req, &RealHost).expect("plan")
 }
 
 /// Runs the plan, returns the probe's JSON and how the jail ended.
 fn run(plan: &JailPlan) -> (BTreeMap<String, Value>, Finished) {
     let (read, write) = pipe().expect("pipe");
-    let stdio = Stdio {
-        stdout: Some(std::os::fd::AsRawFd::as_raw_fd(&write)),
-        ..Stdio::default()
-    };
+    let stdio = Stdio { stdout: Some(std::os::fd::AsRawFd::as_raw_fd(&write)), ..Stdio::default() };
     let running = spawn(plan, stdio, true).expect("spawn");
     drop(write);
     let mut out = String::new();
-    fs::File::from(read)
-        .read_to_string(&mut out)
-        .expect("read probe output");
+    fs::File::from(read).read_to_string(&mut out).expect("read probe output");
     let finished = running.wait().expect("the jail ran");
     let json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("probe output {out:?}: {e}"));
     (json, finished)
 }
 
 fn field<'a>(json: &'a BTreeMap<String, Value>, key: &str) -> &'a str {
-    json.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("no `{key}` in {json:?}"))
+    json.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no `{key}` in {json:?}"))
 }
 
 /// Makes the directories the bundled INFRA_CPS_ONLY rules name, with test content.
@@ -125,11 +83,7 @@ fn cps_fixture() {
     fs::create_dir_all("/u01").expect("/u01");
     fs::set_permissions("/u01", fs::Permissions::from_mode(0o1777)).expect("chmod /u01");
     fs::write("/var/log/cage-jail-test.log", "readable log line\n").expect("log");
-    fs::set_permissions(
-        "/var/log/cage-jail-test.log",
-        fs::Permissions::from_mode(0o644),
-    )
-    .expect("chmod log");
+    fs::set_permissions("/var/log/cage-jail-test.log", fs::Permissions::from_mode(0o644)).expect("chmod log");
     fs::copy("/usr/bin/true", "/u01/true-copy").expect("copy true");
     fs::copy("/usr/bin/dd", "/u01/dd-copy").expect("copy dd");
 }
@@ -160,32 +114,16 @@ fn infra_cps_only_jail_confines_files_exec_syscalls_caps_and_processes() {
     );
     let (json, finished) = run(&plan);
     assert_eq!(finished.outcome, Outcome::Exited(0));
-    assert_eq!(
-        finished.landlock,
-        Some(LandlockStatus::Full),
-        "Landlock status is reported"
-    );
+    assert_eq!(finished.landlock, Some(LandlockStatus::Full), "Landlock status is reported");
     assert_ne!(field(&json, "read:/etc/shadow"), "ok");
     assert_eq!(field(&json, "read:/var/log/cage-jail-test.log"), "ok");
     assert_eq!(field(&json, "write:/var/log/cage-jail-x"), "EROFS");
     assert_eq!(field(&json, "write:/u01/cage-jail-x"), "ok");
-    assert_eq!(
-        field(&json, "exec:/u01/true-copy"),
-        "EACCES",
-        "read-write paths are noexec"
-    );
+    assert_eq!(field(&json, "exec:/u01/true-copy"), "EACCES", "read-write paths are noexec");
     assert_eq!(field(&json, "exec:/u01/dd-copy"), "EACCES");
     assert_eq!(field(&json, "copy:/u01/dd-copy:/tmp/dd"), "ok");
-    assert_eq!(
-        field(&json, "exec:/tmp/dd"),
-        "EACCES",
-        "the private /tmp is noexec"
-    );
-    assert_ne!(
-        field(&json, "exec:/usr/bin/dd"),
-        "ok",
-        "dd is blacklisted and masked"
-    );
+    assert_eq!(field(&json, "exec:/tmp/dd"), "EACCES", "the private /tmp is noexec");
+    assert_ne!(field(&json, "exec:/usr/bin/dd"), "ok", "dd is blacklisted and masked");
     assert_ne!(field(&json, "read:/usr/bin/dd"), "ok");
     assert_eq!(field(&json, "exec:/usr/bin/true"), "ok");
     for call in [
@@ -209,11 +147,7 @@ fn infra_cps_only_jail_confines_files_exec_syscalls_caps_and_processes() {
     assert_eq!(field(&json, "NoNewPrivs"), "1");
     assert_eq!(field(&json, "Seccomp"), "2");
     assert_eq!(json["uid"], NOBODY);
-    assert!(
-        json["pids"].as_u64().is_some_and(|n| n <= 3),
-        "only the jail's own processes: {}",
-        json["pids"]
-    );
+    assert!(json["pids"].as_u64().is_some_and(|n| n <= 3), "only the jail's own processes: {}", json["pids"]);
 }
 
 #[test]
@@ -248,8 +182,7 @@ fn root_in_the_jail_has_no_capabilities_and_still_cannot_read_secrets() {
 fn listeners() -> (TcpListener, UdpSocket, String, String) {
     let tcp = TcpListener::bind("127.0.0.1:0").expect("tcp");
     let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
-    udp.set_read_timeout(Some(Duration::from_millis(300)))
-        .expect("timeout");
+    udp.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
     tcp.set_nonblocking(true).expect("nonblocking");
     let t = format!("connect:{}", tcp.local_addr().expect("addr"));
     let u = format!("udp:{}", udp.local_addr().expect("addr"));
@@ -263,12 +196,7 @@ fn network_case(network: &str) -> (String, String, bool, bool) {
     let accepted = tcp.accept().is_ok();
     let mut buf = [0u8; 16];
     let received = udp.recv(&mut buf).is_ok();
-    (
-        field(&json, &t).to_string(),
-        field(&json, &u).to_string(),
-        accepted,
-        received,
-    )
+    (field(&json, &t).to_string(), field(&json, &u).to_string(), accepted, received)
 }
 
 #[test]
@@ -298,18 +226,9 @@ fn landlock_alone_stops_a_write_through_a_bind_the_plan_forgot() {
     let p = inline_profile("[layer.cps]\n");
     let mut plan = plan_for(&p, &["write:/srv/cage-forgotten/x"], operator(), &[]);
     let forgotten = [
-        MountOp::Dir {
-            target: "/srv".into(),
-            mode: 0o755,
-        },
-        MountOp::Dir {
-            target: "/srv/cage-forgotten".into(),
-            mode: 0o755,
-        },
-        MountOp::Bind {
-            target: "/srv/cage-forgotten".into(),
-            access: Access::ReadWrite,
-        },
+        MountOp::Dir { target: "/srv".into(), mode: 0o755 },
+        MountOp::Dir { target: "/srv/cage-forgotten".into(), mode: 0o755 },
+        MountOp::Bind { target: "/srv/cage-forgotten".into(), access: Access::ReadWrite },
     ];
     let at = plan.mounts.len() - 2;
     plan.mounts.splice(at..at, forgotten);
@@ -319,15 +238,9 @@ fn landlock_alone_stops_a_write_through_a_bind_the_plan_forgot() {
         "EACCES",
         "Landlock refuses what the mount allows"
     );
-    plan.landlock
-        .rules
-        .push(("/srv/cage-forgotten".into(), LandlockAccess::ReadWrite));
+    plan.landlock.rules.push(("/srv/cage-forgotten".into(), LandlockAccess::ReadWrite));
     let (json, _) = run(&plan);
-    assert_eq!(
-        field(&json, "write:/srv/cage-forgotten/x"),
-        "ok",
-        "with the rule the same write works"
-    );
+    assert_eq!(field(&json, "write:/srv/cage-forgotten/x"), "ok", "with the rule the same write works");
 }
 
 /// The real kernel, failing one chosen step.
@@ -396,29 +309,13 @@ fn a_failure_at_any_step_refuses_the_command_names_the_step_and_runs_nothing() {
     for step in Step::ALL.into_iter().filter(|s| *s != Step::Exec) {
         let marker = format!("/u01/cage-marker-{}", step as u8);
         let _ = fs::remove_file(&marker);
-        let plan = plan_for(
-            &p,
-            &[&format!("copy:/var/log/cage-jail-test.log:{marker}")],
-            operator(),
-            &[],
-        );
+        let plan = plan_for(&p, &[&format!("copy:/var/log/cage-jail-test.log:{marker}")], operator(), &[]);
         let prepared = prepare(&plan, true).expect("prepare");
-        let kernel = Faulty {
-            inner: RealKernel::new(&plan, true).expect("kernel"),
-            fail_at: step,
-        };
-        let running = spawn_with(
-            &prepared,
-            kernel,
-            plan.new_network_namespace,
-            Stdio::default(),
-        )
-        .expect("spawn");
+        let kernel = Faulty { inner: RealKernel::new(&plan, true).expect("kernel"), fail_at: step };
+        let running =
+            spawn_with(&prepared, kernel, plan.new_network_namespace, Stdio::default()).expect("spawn");
         match running.wait() {
-            Err(JailError::Step {
-                step: failed,
-                error,
-            }) => {
+            Err(JailError::Step { step: failed, error }) => {
                 assert_eq!(failed, step);
                 assert_eq!(error.raw_os_error(), Some(libc::EIO));
                 assert!(JailError::Step { step, error }
@@ -427,10 +324,7 @@ fn a_failure_at_any_step_refuses_the_command_names_the_step_and_runs_nothing() {
             }
             other => panic!("{step}: expected a step failure, got {other:?}"),
         }
-        assert!(
-            !Path::new(&marker).exists(),
-            "{step}: the command must not have run"
-        );
+        assert!(!Path::new(&marker).exists(), "{step}: the command must not have run");
     }
 }
 
@@ -441,19 +335,13 @@ fn exit_status_and_signals_are_reported() {
     let mut plan = plan_for(&p, &[], operator(), &[]);
     plan.program = "/usr/bin/false".into();
     plan.argv = vec!["false".into()];
-    let outcome = spawn(&plan, Stdio::default(), true)
-        .expect("spawn")
-        .wait()
-        .expect("wait")
-        .outcome;
+    let outcome = spawn(&plan, Stdio::default(), true).expect("spawn").wait().expect("wait").outcome;
     assert_eq!(outcome, Outcome::Exited(1));
     plan.program = "/usr/bin/sleep".into();
     plan.argv = vec!["sleep".into(), "30".into()];
     let running = spawn(&plan, Stdio::default(), true).expect("spawn");
     std::thread::sleep(Duration::from_millis(200));
-    running
-        .signal(nix::sys::signal::Signal::SIGINT)
-        .expect("signal");
+    running.signal(nix::sys::signal::Signal::SIGINT).expect("signal");
     assert_eq!(
         running.wait().expect("wait").outcome,
         Outcome::Signaled(libc::SIGINT),
@@ -467,18 +355,6 @@ fn a_missing_program_is_a_step_failure_at_exec_not_a_hang() {
     let p = inline_profile("[layer.cps]\n");
     let mut plan = plan_for(&p, &[], operator(), &[]);
     plan.program = "/usr/bin/cage-does-not-exist".into();
-    let err = spawn(&plan, Stdio::default(), true)
-        .expect("spawn")
-        .wait()
-        .expect_err("exec fails");
-    assert!(
-        matches!(
-            err,
-            JailError::Step {
-                step: Step::Exec,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    let err = spawn(&plan, Stdio::default(), true).expect("spawn").wait().expect_err("exec fails");
+    assert!(matches!(err, JailError::Step { step: Step::Exec, .. }), "{err}");
 }

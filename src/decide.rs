@@ -65,49 +65,31 @@ fn with_redirects(
             Some(word) if word.text.is_empty() => {
                 let detail = format!("`{}` needs a file name", redirect.op.symbol());
                 return Err(Denial {
-                    reason: DenyReason::Usage {
-                        command: "redirection".into(),
-                        detail,
-                    },
+                    reason: DenyReason::Usage { command: "redirection".into(), detail },
                     at: None,
                 });
             }
             Some(word) => {
-                let access = if redirect.op == RedirectOp::In {
-                    Access::Read
-                } else {
-                    Access::Write
-                };
+                let access = if redirect.op == RedirectOp::In { Access::Read } else { Access::Write };
                 let path = normalize(&session.cwd, &word.text);
                 Some(redirect_target(profile, &path, access)?)
             }
         };
-        plan.redirects.push(RedirectPlan {
-            op: redirect.op,
-            target,
-        });
+        plan.redirects.push(RedirectPlan { op: redirect.op, target });
     }
     Ok(plan)
 }
 
 fn redirect_target(profile: &Profile, path: &str, access: Access) -> Result<PathGrant, Denial> {
     if profile.full_access.is_some() {
-        return Ok(PathGrant {
-            path: path.to_string(),
-            access,
-            base: "/".to_string(),
-            rule: None,
-        });
+        return Ok(PathGrant { path: path.to_string(), access, base: "/".to_string(), rule: None });
     }
     paths::judge(profile, path, access).map_err(|reason| Denial { reason, at: None })
 }
 
 /// The origin of cage's own builtins, which every session has.
 pub(crate) fn builtin_origin() -> Origin {
-    Origin {
-        action: "cage".into(),
-        granted: "cage".into(),
-    }
+    Origin { action: "cage".into(), granted: "cage".into() }
 }
 
 #[cfg(test)]

@@ -60,11 +60,7 @@ impl fmt::Display for Validity {
                 write!(f, "valid, {} left", format_remaining(*remaining))
             }
             Validity::NotYetValid { starts_in } => {
-                write!(
-                    f,
-                    "not yet valid, starts in {}",
-                    format_remaining(*starts_in)
-                )
+                write!(f, "not yet valid, starts in {}", format_remaining(*starts_in))
             }
             Validity::Expired { ago } => write!(f, "expired {} ago", format_remaining(*ago)),
             Validity::Revoked => f.write_str("revoked"),
@@ -86,17 +82,10 @@ impl Grant {
     ///
     /// The error names the action and the file but no line: a parsed `Grant` is plain data
     /// without spans, and each action appears once in the short `actions` line anyway.
-    pub fn check_actions(
-        &self,
-        is_known: impl Fn(&str) -> bool,
-        file: &str,
-    ) -> Result<(), GrantError> {
+    pub fn check_actions(&self, is_known: impl Fn(&str) -> bool, file: &str) -> Result<(), GrantError> {
         match self.actions.iter().find(|action| !is_known(action)) {
             None => Ok(()),
-            Some(action) => Err(GrantError::UnknownAction {
-                file: file.to_string(),
-                action: action.clone(),
-            }),
+            Some(action) => Err(GrantError::UnknownAction { file: file.to_string(), action: action.clone() }),
         }
     }
 
@@ -113,9 +102,7 @@ impl Grant {
         }
         match self.expires.duration_since(now) {
             Some(remaining) if !remaining.is_zero() => Validity::Valid { remaining },
-            _ => Validity::Expired {
-                ago: now.duration_since(self.expires).unwrap_or(Duration::ZERO),
-            },
+            _ => Validity::Expired { ago: now.duration_since(self.expires).unwrap_or(Duration::ZERO) },
         }
     }
 
@@ -123,22 +110,16 @@ impl Grant {
     pub fn describe_validity(&self, now: Timestamp) -> String {
         let who = format!("grant {} for {}", self.req_auth_id, self.login);
         match self.validity(now) {
-            Validity::Valid { remaining } => format!(
-                "{who} is valid until {} ({} left)",
-                self.expires,
-                format_remaining(remaining)
-            ),
+            Validity::Valid { remaining } => {
+                format!("{who} is valid until {} ({} left)", self.expires, format_remaining(remaining))
+            }
             Validity::NotYetValid { starts_in } => format!(
                 "{who} is not valid until {} (starts in {})",
                 self.not_before,
                 format_remaining(starts_in)
             ),
             Validity::Expired { ago } => {
-                format!(
-                    "{who} expired {} ({} ago)",
-                    self.expires,
-                    format_remaining(ago)
-                )
+                format!("{who} expired {} ({} ago)", self.expires, format_remaining(ago))
             }
             Validity::Revoked => format!("{who} {}", self.describe_revocation()),
         }
@@ -191,10 +172,7 @@ impl From<SourceError> for GrantError {
 /// display differently from what it says (a reason that reads innocently but is not).
 fn is_unsafe_char(c: char) -> bool {
     c.is_control()
-        || matches!(
-            c,
-            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}'
-        )
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}')
         || ('\u{202A}'..='\u{202E}').contains(&c)
         || ('\u{2066}'..='\u{2069}').contains(&c)
 }
@@ -202,13 +180,7 @@ fn is_unsafe_char(c: char) -> bool {
 /// Escapes what [`is_unsafe_char`] refuses, for quoting a bad value in an error message.
 fn shown(s: &str) -> String {
     s.chars()
-        .map(|c| {
-            if is_unsafe_char(c) {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
+        .map(|c| if is_unsafe_char(c) { c.escape_unicode().to_string() } else { c.to_string() })
         .collect()
 }
 
@@ -244,38 +216,18 @@ state = "approved"
     fn valid_from_not_before_inclusive() {
         let g = grant();
         let start = g.validity(at("2026-11-22T08:00:00Z"));
-        assert_eq!(
-            start,
-            Validity::Valid {
-                remaining: Duration::from_secs(8 * 3600)
-            }
-        );
+        assert_eq!(start, Validity::Valid { remaining: Duration::from_secs(8 * 3600) });
         let just_before = g.validity(at("2026-11-22T07:59:59.999999999Z"));
-        assert_eq!(
-            just_before,
-            Validity::NotYetValid {
-                starts_in: Duration::from_nanos(1)
-            }
-        );
+        assert_eq!(just_before, Validity::NotYetValid { starts_in: Duration::from_nanos(1) });
     }
 
     #[test]
     fn expired_from_expires_inclusive() {
         let g = grant();
         let end = g.validity(at("2026-11-22T16:00:00Z"));
-        assert_eq!(
-            end,
-            Validity::Expired {
-                ago: Duration::ZERO
-            }
-        );
+        assert_eq!(end, Validity::Expired { ago: Duration::ZERO });
         let last = g.validity(at("2026-11-22T15:59:59.999999999Z"));
-        assert_eq!(
-            last,
-            Validity::Valid {
-                remaining: Duration::from_nanos(1)
-            }
-        );
+        assert_eq!(last, Validity::Valid { remaining: Duration::from_nanos(1) });
         assert!(!end.is_valid() && last.is_valid());
     }
 
@@ -285,26 +237,16 @@ state = "approved"
         g.state = GrantState::Revoked;
         assert_eq!(g.validity(at("2026-11-22T12:00:00Z")), Validity::Revoked);
         let mut hand_built = grant();
-        hand_built.revoked = Some(Revocation {
-            by: "bob".into(),
-            at: at("2026-11-22T10:00:00Z"),
-            reason: String::new(),
-        });
-        assert_eq!(
-            hand_built.validity(at("2026-11-22T12:00:00Z")),
-            Validity::Revoked
-        );
+        hand_built.revoked =
+            Some(Revocation { by: "bob".into(), at: at("2026-11-22T10:00:00Z"), reason: String::new() });
+        assert_eq!(hand_built.validity(at("2026-11-22T12:00:00Z")), Validity::Revoked);
     }
 
     #[test]
     fn an_inverted_hand_built_window_is_never_valid() {
         let mut g = grant();
         std::mem::swap(&mut g.not_before, &mut g.expires);
-        for now in [
-            "2026-11-22T07:00:00Z",
-            "2026-11-22T12:00:00Z",
-            "2026-11-22T17:00:00Z",
-        ] {
+        for now in ["2026-11-22T07:00:00Z", "2026-11-22T12:00:00Z", "2026-11-22T17:00:00Z"] {
             assert!(!g.validity(at(now)).is_valid(), "{now}");
         }
     }
@@ -312,18 +254,9 @@ state = "approved"
     #[test]
     fn validity_displays_as_a_short_phrase() {
         let g = grant();
-        assert_eq!(
-            g.validity(at("2026-11-22T14:54:30Z")).to_string(),
-            "valid, 1h 05m left"
-        );
-        assert_eq!(
-            g.validity(at("2026-11-22T06:00:00Z")).to_string(),
-            "not yet valid, starts in 2h 00m"
-        );
-        assert_eq!(
-            g.validity(at("2026-11-22T16:03:10Z")).to_string(),
-            "expired 3m 10s ago"
-        );
+        assert_eq!(g.validity(at("2026-11-22T14:54:30Z")).to_string(), "valid, 1h 05m left");
+        assert_eq!(g.validity(at("2026-11-22T06:00:00Z")).to_string(), "not yet valid, starts in 2h 00m");
+        assert_eq!(g.validity(at("2026-11-22T16:03:10Z")).to_string(), "expired 3m 10s ago");
         assert_eq!(Validity::Revoked.to_string(), "revoked");
     }
 
@@ -344,10 +277,7 @@ state = "approved"
             "grant REQ-20261122-0042 for opctl_7f3a is not valid until 2026-11-22T08:00:00Z (starts in 2d 2h)"
         );
         g.state = GrantState::Revoked;
-        assert_eq!(
-            line(&g, "2026-11-22T12:00:00Z"),
-            "grant REQ-20261122-0042 for opctl_7f3a was revoked"
-        );
+        assert_eq!(line(&g, "2026-11-22T12:00:00Z"), "grant REQ-20261122-0042 for opctl_7f3a was revoked");
         g.revoked = Some(Revocation {
             by: "bob".into(),
             at: at("2026-11-22T10:00:00Z"),

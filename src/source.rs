@@ -17,24 +17,14 @@ impl SourceError {
     /// Builds the error for byte `offset` of `text` (clamped to the text's end).
     pub fn at(file: &str, text: &str, offset: usize, message: impl Into<String>) -> Self {
         let (line, col) = line_col(text, offset);
-        SourceError {
-            file: file.to_string(),
-            line,
-            col,
-            message: message.into(),
-        }
+        SourceError { file: file.to_string(), line, col, message: message.into() }
     }
 }
 
 impl SourceError {
     /// An error about the file as a whole, such as one that cannot be read.
     pub fn whole_file(file: &str, message: impl Into<String>) -> Self {
-        SourceError {
-            file: file.to_string(),
-            line: 0,
-            col: 0,
-            message: message.into(),
-        }
+        SourceError { file: file.to_string(), line: 0, col: 0, message: message.into() }
     }
 }
 
@@ -43,11 +33,7 @@ impl fmt::Display for SourceError {
         if self.line == 0 {
             return write!(f, "{}: {}", self.file, self.message);
         }
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.col, self.message
-        )
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
     }
 }
 
@@ -88,10 +74,7 @@ mod tests {
 
     #[test]
     fn whole_file_errors_have_no_position() {
-        assert_eq!(
-            SourceError::whole_file("dir", "unreadable").to_string(),
-            "dir: unreadable"
-        );
+        assert_eq!(SourceError::whole_file("dir", "unreadable").to_string(), "dir: unreadable");
     }
 
     #[test]

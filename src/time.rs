@@ -30,15 +30,9 @@ pub struct Timestamp {
 
 impl Timestamp {
     /// The earliest representable instant, 0000-01-01T00:00:00Z.
-    pub const MIN: Timestamp = Timestamp {
-        secs: MIN_SECS,
-        nanos: 0,
-    };
+    pub const MIN: Timestamp = Timestamp { secs: MIN_SECS, nanos: 0 };
     /// The latest representable instant, 9999-12-31T23:59:59.999999999Z.
-    pub const MAX: Timestamp = Timestamp {
-        secs: MAX_SECS,
-        nanos: NANOS_PER_SEC - 1,
-    };
+    pub const MAX: Timestamp = Timestamp { secs: MAX_SECS, nanos: NANOS_PER_SEC - 1 };
 
     /// `secs` since 1970-01-01T00:00:00Z plus `nanos`; `None` if `nanos` is not below
     /// one second or the instant is outside years 0000-9999.
@@ -104,10 +98,7 @@ impl Timestamp {
         let (year, month, day) = civil::civil_from_days(self.secs.div_euclid(86_400));
         let of_day = self.secs.rem_euclid(86_400);
         let (hour, minute, second) = (of_day / 3_600, of_day % 3_600 / 60, of_day % 60);
-        (
-            format!("{year:04}-{month:02}-{day:02}"),
-            format!("{hour:02}:{minute:02}:{second:02}"),
-        )
+        (format!("{year:04}-{month:02}-{day:02}"), format!("{hour:02}:{minute:02}:{second:02}"))
     }
 
     /// `self + d`, or `None` past [`Self::MAX`].
@@ -143,10 +134,7 @@ impl Timestamp {
             secs -= 1;
             nanos += NANOS_PER_SEC;
         }
-        Some(Duration::new(
-            u64::try_from(secs).ok()?,
-            nanos - earlier.nanos,
-        ))
+        Some(Duration::new(u64::try_from(secs).ok()?, nanos - earlier.nanos))
     }
 }
 
@@ -193,15 +181,9 @@ mod tests {
     #[test]
     fn range_constants_match_the_calendar() {
         assert_eq!(MIN_SECS, civil::days_from_civil(0, 1, 1) * 86_400);
-        assert_eq!(
-            MAX_SECS,
-            civil::days_from_civil(9999, 12, 31) * 86_400 + 86_399
-        );
+        assert_eq!(MAX_SECS, civil::days_from_civil(9999, 12, 31) * 86_400 + 86_399);
         assert_eq!(Timestamp::MIN.to_rfc3339(), "0000-01-01T00:00:00Z");
-        assert_eq!(
-            Timestamp::MAX.to_rfc3339_nanos(),
-            "9999-12-31T23:59:59.999999999Z"
-        );
+        assert_eq!(Timestamp::MAX.to_rfc3339_nanos(), "9999-12-31T23:59:59.999999999Z");
     }
 
     #[test]
@@ -220,24 +202,15 @@ mod tests {
         assert_eq!(t.to_string(), "2026-11-22T20:15:40Z");
         assert_eq!(t.to_rfc3339_nanos(), "2026-11-22T20:15:40.000000123Z");
         assert_eq!(t.to_rfc3339_exact(), "2026-11-22T20:15:40.000000123Z");
-        assert_eq!(
-            at("1969-12-31T23:59:59.5Z").to_rfc3339_nanos(),
-            "1969-12-31T23:59:59.500000000Z"
-        );
-        assert_eq!(
-            at("2024-02-29T12:00:00Z").to_rfc3339_exact(),
-            "2024-02-29T12:00:00Z"
-        );
+        assert_eq!(at("1969-12-31T23:59:59.5Z").to_rfc3339_nanos(), "1969-12-31T23:59:59.500000000Z");
+        assert_eq!(at("2024-02-29T12:00:00Z").to_rfc3339_exact(), "2024-02-29T12:00:00Z");
     }
 
     #[test]
     fn parse_and_format_round_trip() {
-        for s in [
-            "0000-01-01T00:00:00Z",
-            "1900-03-01T00:00:00Z",
-            "2000-02-29T23:59:59Z",
-            "9999-12-31T23:59:59Z",
-        ] {
+        for s in
+            ["0000-01-01T00:00:00Z", "1900-03-01T00:00:00Z", "2000-02-29T23:59:59Z", "9999-12-31T23:59:59Z"]
+        {
             assert_eq!(at(s).to_rfc3339(), s);
         }
     }
@@ -254,10 +227,7 @@ mod tests {
         let t = at("2026-11-22T20:15:40.7Z");
         let later = t.checked_add(Duration::from_millis(1_500));
         assert_eq!(later, Some(at("2026-11-22T20:15:42.2Z")));
-        assert_eq!(
-            t.checked_add(Duration::from_secs(8 * 3_600)),
-            Some(at("2026-11-23T04:15:40.7Z"))
-        );
+        assert_eq!(t.checked_add(Duration::from_secs(8 * 3_600)), Some(at("2026-11-23T04:15:40.7Z")));
         assert_eq!(Timestamp::MAX.checked_add(Duration::from_nanos(1)), None);
         assert_eq!(t.checked_add(Duration::MAX), None);
         assert_eq!(Timestamp::MIN.checked_sub(Duration::from_nanos(1)), None);
@@ -271,10 +241,7 @@ mod tests {
         assert_eq!(a.duration_since(a), Some(Duration::ZERO));
         assert_eq!(
             Timestamp::MAX.duration_since(Timestamp::MIN),
-            Some(Duration::new(
-                MAX_SECS as u64 + MIN_SECS.unsigned_abs(),
-                999_999_999
-            ))
+            Some(Duration::new(MAX_SECS as u64 + MIN_SECS.unsigned_abs(), 999_999_999))
         );
     }
 

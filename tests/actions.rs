@@ -12,27 +12,18 @@ fn policies() -> PolicySet {
     PolicySet::load_dir(&dir).unwrap_or_else(|errors| {
         panic!(
             "bundled policies invalid:\n{}",
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
+            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
         )
     })
 }
 
 fn profile(set: &PolicySet, actions: &str, layer: Layer) -> Profile {
     let granted: Vec<String> = actions.split(',').map(str::to_string).collect();
-    set.profile(&granted, layer)
-        .unwrap_or_else(|e| panic!("{actions} on {layer}: {e}"))
+    set.profile(&granted, layer).unwrap_or_else(|e| panic!("{actions} on {layer}: {e}"))
 }
 
 fn session() -> Session {
-    Session {
-        login: "op".into(),
-        cwd: "/u01".into(),
-        home: "/home/op".into(),
-    }
+    Session { login: "op".into(), cwd: "/u01".into(), home: "/home/op".into() }
 }
 
 /// Checks one `allow[...]` expectation against the plan; returns what did not hold.
@@ -53,10 +44,7 @@ fn check_allow(plan: &ExecPlan, conditions: &str) -> Vec<String> {
             _ => false,
         };
         if !holds {
-            problems.push(format!(
-                "expected {condition}; plan {:?} rules {rules}",
-                plan.action
-            ));
+            problems.push(format!("expected {condition}; plan {:?} rules {rules}", plan.action));
         }
     }
     problems
@@ -103,10 +91,9 @@ fn run_row(set: &PolicySet, row: &str) -> Option<String> {
         ("unknown", Decision::Deny(d)) => {
             (!d.reason.is_unknown_command()).then(|| format!("refused, not unknown: {d}"))
         }
-        ("deny", Decision::Deny(d)) => d
-            .reason
-            .is_unknown_command()
-            .then(|| format!("unknown, not refused: {d}")),
+        ("deny", Decision::Deny(d)) => {
+            d.reason.is_unknown_command().then(|| format!("unknown, not refused: {d}"))
+        }
         (v, Decision::Deny(d)) if v.starts_with("deny:") => {
             let kind = deny_kind(&d.reason);
             (kind != &v[5..]).then(|| format!("denied as {kind}, not {}: {d}", &v[5..]))
@@ -121,11 +108,8 @@ fn run_row(set: &PolicySet, row: &str) -> Option<String> {
 fn every_fact_of_the_actions_holds_through_decide() {
     let set = policies();
     let table = include_str!("facts/actions.txt");
-    let rows: Vec<&str> = table
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
+    let rows: Vec<&str> =
+        table.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     let failures: Vec<String> = rows.iter().filter_map(|row| run_row(&set, row)).collect();
     assert!(rows.len() >= 300, "the table has only {} rows", rows.len());
     assert!(
@@ -141,19 +125,11 @@ fn every_fact_of_the_actions_holds_through_decide() {
 fn each_action_applies_to_exactly_its_layers() {
     let set = policies();
     let layers = |id: &str| -> Vec<Layer> {
-        Layer::ALL
-            .into_iter()
-            .filter(|l| set.profile(&[id.to_string()], *l).is_ok())
-            .collect()
+        Layer::ALL.into_iter().filter(|l| set.profile(&[id.to_string()], *l).is_ok()).collect()
     };
     use Layer::*;
     assert_eq!(layers("INFRA_CPS_ONLY"), vec![Cps]);
-    for infra in [
-        "INFRA_DIAG",
-        "INFRA_UPDATE_RESTART",
-        "INFRA_HYPERVISOR",
-        "INFRA_FULL",
-    ] {
+    for infra in ["INFRA_DIAG", "INFRA_UPDATE_RESTART", "INFRA_HYPERVISOR", "INFRA_FULL"] {
         assert_eq!(layers(infra), vec![Cps, Host, Cell], "{infra}");
     }
     for avm in ["AVM_SYS_DIAG", "AVM_SYS_MAINT", "AVM_FULL"] {
@@ -166,27 +142,12 @@ fn each_action_applies_to_exactly_its_layers() {
 fn network_follows_each_action() {
     let set = policies();
     let net = |id: &str, layer| profile(&set, id, layer).network;
-    assert_eq!(
-        net("INFRA_CPS_ONLY", Layer::Cps),
-        Network::Local,
-        "may not ssh onward"
-    );
+    assert_eq!(net("INFRA_CPS_ONLY", Layer::Cps), Network::Local, "may not ssh onward");
     for id in ["INFRA_DIAG", "INFRA_UPDATE_RESTART", "INFRA_HYPERVISOR"] {
-        assert_eq!(
-            net(id, Layer::Host),
-            Network::Layer,
-            "{id} may ssh to hosts of the system"
-        );
+        assert_eq!(net(id, Layer::Host), Network::Layer, "{id} may ssh to hosts of the system");
     }
-    assert_eq!(
-        net("AVM_SYS_DIAG", Layer::GuestVm),
-        Network::None,
-        "no egress"
-    );
-    assert!(
-        net("AVM_SYS_MAINT", Layer::GuestVm) <= Network::Local,
-        "no egress to other hosts"
-    );
+    assert_eq!(net("AVM_SYS_DIAG", Layer::GuestVm), Network::None, "no egress");
+    assert!(net("AVM_SYS_MAINT", Layer::GuestVm) <= Network::Local, "no egress to other hosts");
     assert_eq!(net("INFRA_FULL", Layer::Cps), Network::Any);
 }
 
@@ -202,31 +163,14 @@ fn tool_paths_are_writable_for_tools_but_listed_apart_from_the_file_rules() {
     let set = policies();
     for layer in [Layer::Host, Layer::Cell] {
         let diag = profile(&set, "INFRA_DIAG", layer);
-        assert_eq!(
-            paths(&diag.tool_rw),
-            vec!["/opt/oracle", "/var"],
-            "INFRA_DIAG {layer}"
-        );
-        assert_eq!(
-            paths(&diag.read_only),
-            vec!["/var/log/"],
-            "INFRA_DIAG {layer}"
-        );
-        assert!(
-            diag.read_write.is_empty(),
-            "INFRA_DIAG {layer} has no read-write path"
-        );
+        assert_eq!(paths(&diag.tool_rw), vec!["/opt/oracle", "/var"], "INFRA_DIAG {layer}");
+        assert_eq!(paths(&diag.read_only), vec!["/var/log/"], "INFRA_DIAG {layer}");
+        assert!(diag.read_write.is_empty(), "INFRA_DIAG {layer} has no read-write path");
     }
     let host = profile(&set, "INFRA_UPDATE_RESTART", Layer::Host);
-    assert_eq!(
-        paths(&host.tool_rw),
-        vec!["/home/dbmadmin", "/opt/oracle", "/var"]
-    );
+    assert_eq!(paths(&host.tool_rw), vec!["/home/dbmadmin", "/opt/oracle", "/var"]);
     let cell = profile(&set, "INFRA_UPDATE_RESTART", Layer::Cell);
-    assert_eq!(
-        paths(&cell.tool_rw),
-        vec!["/home/celladmin/", "/opt/oracle", "/var"]
-    );
+    assert_eq!(paths(&cell.tool_rw), vec!["/home/celladmin/", "/opt/oracle", "/var"]);
     let cps = profile(&set, "INFRA_DIAG", Layer::Cps);
     assert_eq!(paths(&cps.read_write), vec!["/u01/"]);
     let only = profile(&set, "INFRA_CPS_ONLY", Layer::Cps);
@@ -237,17 +181,12 @@ fn tool_paths_are_writable_for_tools_but_listed_apart_from_the_file_rules() {
 fn file_commands_per_layer() {
     let set = policies();
     let names = |p: &Profile| p.file_commands.keys().map(|c| c.name()).collect::<Vec<_>>();
-    let all = vec![
-        "sudols", "sudocat", "sudotail", "sudohead", "sudocp", "sudovi", "sudorm",
-    ];
+    let all = vec!["sudols", "sudocat", "sudotail", "sudohead", "sudocp", "sudovi", "sudorm"];
     let no_vi_rm = vec!["sudols", "sudocat", "sudotail", "sudohead", "sudocp"];
     assert_eq!(names(&profile(&set, "INFRA_CPS_ONLY", Layer::Cps)), all);
     assert_eq!(names(&profile(&set, "INFRA_DIAG", Layer::Cps)), all);
     assert_eq!(names(&profile(&set, "INFRA_DIAG", Layer::Host)), no_vi_rm);
-    assert_eq!(
-        names(&profile(&set, "INFRA_HYPERVISOR", Layer::Cell)),
-        no_vi_rm
-    );
+    assert_eq!(names(&profile(&set, "INFRA_HYPERVISOR", Layer::Cell)), no_vi_rm);
 }
 
 #[test]
@@ -276,25 +215,15 @@ fn the_guest_vm_view_lists_the_readable_dirs_and_writable_tmp() {
     ];
     for id in ["AVM_SYS_DIAG", "AVM_SYS_MAINT"] {
         let p = profile(&set, id, Layer::GuestVm);
-        let view = p
-            .view
-            .as_ref()
-            .unwrap_or_else(|| panic!("{id} spells out its view"));
+        let view = p.view.as_ref().unwrap_or_else(|| panic!("{id} spells out its view"));
         let listed: Vec<&str> = view.readable.iter().map(|r| r.path.as_str()).collect();
         for dir in readable {
             assert!(listed.contains(&dir), "{id}: {dir} readable");
         }
         let writable: Vec<&str> = view.writable.iter().map(|r| r.path.as_str()).collect();
-        let expected: Vec<&str> = if id == "AVM_SYS_DIAG" {
-            vec!["/tmp"]
-        } else {
-            vec![]
-        };
+        let expected: Vec<&str> = if id == "AVM_SYS_DIAG" { vec!["/tmp"] } else { vec![] };
         assert_eq!(writable, expected, "{id}");
-        assert!(
-            p.read_write.is_empty(),
-            "{id}: nothing writable through the file commands"
-        );
+        assert!(p.read_write.is_empty(), "{id}: nothing writable through the file commands");
     }
 }
 
@@ -304,30 +233,14 @@ fn full_access_actions_are_unjailed_root_and_the_others_are_not() {
     for (id, layer) in [("INFRA_FULL", Layer::Host), ("AVM_FULL", Layer::GuestVm)] {
         assert!(profile(&set, id, layer).full_access.is_some(), "{id}");
     }
-    for id in [
-        "INFRA_CPS_ONLY",
-        "INFRA_DIAG",
-        "INFRA_UPDATE_RESTART",
-        "INFRA_HYPERVISOR",
-    ] {
+    for id in ["INFRA_CPS_ONLY", "INFRA_DIAG", "INFRA_UPDATE_RESTART", "INFRA_HYPERVISOR"] {
         assert!(profile(&set, id, Layer::Cps).full_access.is_none(), "{id}");
     }
     let diag = profile(&set, "INFRA_DIAG", Layer::Cps);
     let line = parse_line(b"docker ps").expect("parses");
-    let plan = decide(
-        &diag,
-        &session(),
-        line.commands().next().expect("one command"),
-    );
-    let Decision::Allow(ExecPlan {
-        action: Action::Run(run),
-        ..
-    }) = plan
-    else {
+    let plan = decide(&diag, &session(), line.commands().next().expect("one command"));
+    let Decision::Allow(ExecPlan { action: Action::Run(run), .. }) = plan else {
         panic!("docker ps allowed")
     };
-    assert!(
-        run.jailed,
-        "every command of a non-full action runs in the jail"
-    );
+    assert!(run.jailed, "every command of a non-full action runs in the jail");
 }

@@ -5,11 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn cagectl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cagectl"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run cagectl")
+    Command::new(env!("CARGO_BIN_EXE_cagectl")).current_dir(dir).args(args).output().expect("run cagectl")
 }
 
 fn root() -> &'static Path {
@@ -37,9 +33,7 @@ fn the_bundled_policies_pass_check_with_one_line_per_action() {
         "CCC_SYS_ADMIN_FULL_ACCESS",
     ] {
         assert!(
-            stdout
-                .lines()
-                .any(|l| l.starts_with(&format!("ok {action}: "))),
+            stdout.lines().any(|l| l.starts_with(&format!("ok {action}: "))),
             "{action} missing in:\n{stdout}"
         );
     }
@@ -61,16 +55,8 @@ fn every_malformed_fixture_fails_with_its_file_line_col_message() {
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{}: {stderr}", dir.display());
         let first = stderr.lines().next().unwrap_or_default();
-        assert_eq!(
-            first,
-            format!("./{}", expected.trim_end()),
-            "{}",
-            dir.display()
-        );
-        assert!(
-            out.stdout.is_empty(),
-            "nothing is reported ok when the directory is invalid"
-        );
+        assert_eq!(first, format!("./{}", expected.trim_end()), "{}", dir.display());
+        assert!(out.stdout.is_empty(), "nothing is reported ok when the directory is invalid");
         cases += 1;
     }
     assert!(cases >= 15, "only {cases} fixtures");
@@ -92,27 +78,13 @@ fn check_warns_about_shell_capable_aliases_without_a_grammar() {
 fn check_of_a_missing_directory_fails_with_one_line() {
     let out = cagectl(root(), &["check", "no/such/dir"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).starts_with("no/such/dir: No such file or directory"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).starts_with("no/such/dir: No such file or directory"), "{}", text(&out.stderr));
 }
 
 fn explain(layer: &str, actions: &str, line: &str) -> Output {
     cagectl(
         root(),
-        &[
-            "explain",
-            "--policies",
-            "policies",
-            "--layer",
-            layer,
-            "--actions",
-            actions,
-            "--",
-            line,
-        ],
+        &["explain", "--policies", "policies", "--layer", layer, "--actions", actions, "--", line],
     )
 }
 
@@ -120,25 +92,21 @@ fn explain(layer: &str, actions: &str, line: &str) -> Output {
 fn explain_allows_with_the_rule_and_exits_zero() {
     let out = explain("cps", "INFRA_CPS_ONLY", "sudocat /var/log/messages");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert_eq!(text(&out.stdout), "allow: INFRA_CPS_ONLY/cps/file_commands[sudocat] + INFRA_CPS_ONLY/cps/files.read_only[/var/log/]\n");
+    assert_eq!(
+        text(&out.stdout),
+        "allow: INFRA_CPS_ONLY/cps/file_commands[sudocat] + INFRA_CPS_ONLY/cps/files.read_only[/var/log/]\n"
+    );
 }
 
 #[test]
 fn explain_prints_one_line_per_stage_and_exits_one_on_any_denial() {
-    let out = explain(
-        "cps",
-        "INFRA_CPS_ONLY",
-        "sudocat /var/log/messages | sudocat /etc/shadow",
-    );
+    let out = explain("cps", "INFRA_CPS_ONLY", "sudocat /var/log/messages | sudocat /etc/shadow");
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
     assert!(lines[0].starts_with("allow: "));
-    assert_eq!(
-        lines[1],
-        "deny: `/etc/shadow` holds secrets and is never reachable"
-    );
+    assert_eq!(lines[1], "deny: `/etc/shadow` holds secrets and is never reachable");
 }
 
 #[test]
@@ -156,19 +124,12 @@ fn explain_shows_a_caret_under_a_refused_character() {
 fn explain_usage_and_policy_errors_exit_two() {
     let out = cagectl(root(), &["explain", "--layer", "cps", "--", "ls"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).starts_with("cagectl: --actions is required"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).starts_with("cagectl: --actions is required"), "{}", text(&out.stderr));
     let out = explain("dom0", "INFRA_DIAG", "ls");
     assert_eq!(out.status.code(), Some(2));
     let out = explain("cps", "INFRA_NOPE", "ls");
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        text(&out.stderr),
-        "cagectl: action `INFRA_NOPE` has no profile in the policy directory\n"
-    );
+    assert_eq!(text(&out.stderr), "cagectl: action `INFRA_NOPE` has no profile in the policy directory\n");
     let out = explain("guest_vm", "INFRA_CPS_ONLY", "ls");
     assert_eq!(out.status.code(), Some(2));
     let out = cagectl(root(), &["frobnicate"]);

@@ -21,13 +21,9 @@ fn cases() -> Vec<Case> {
         if !line.starts_with('"') {
             continue;
         }
-        let (input, rest) = unescape(&line[1..])
-            .unwrap_or_else(|| panic!("corpus line {}: bad quoted input", index + 1));
-        cases.push(Case {
-            number: index + 1,
-            input,
-            expected: rest.trim().to_string(),
-        });
+        let (input, rest) =
+            unescape(&line[1..]).unwrap_or_else(|| panic!("corpus line {}: bad quoted input", index + 1));
+        cases.push(Case { number: index + 1, input, expected: rest.trim().to_string() });
     }
     cases
 }
@@ -98,11 +94,7 @@ fn render_command(command: &Command) -> String {
 /// The variant name of a kind, without its data: `LookAlike { .. }` -> `LookAlike`.
 fn kind_name(kind: &LineErrorKind) -> String {
     let debug = format!("{kind:?}");
-    debug
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .next()
-        .unwrap_or_default()
-        .to_string()
+    debug.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default().to_string()
 }
 
 fn outcome(input: &[u8]) -> String {
@@ -120,17 +112,8 @@ fn every_corpus_line_gives_the_expected_outcome() {
         .iter()
         .filter_map(|case| {
             let got = outcome(&case.input);
-            let expected = case
-                .expected
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            (got != expected).then(|| {
-                format!(
-                    "line {}: want {expected}\n          got  {got}",
-                    case.number
-                )
-            })
+            let expected = case.expected.split_whitespace().collect::<Vec<_>>().join(" ");
+            (got != expected).then(|| format!("line {}: want {expected}\n          got  {got}", case.number))
         })
         .collect();
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
@@ -143,15 +126,8 @@ fn every_refusal_is_one_safe_line_naming_its_offset() {
             continue;
         };
         let message = err.to_string();
-        assert!(
-            message.ends_with(&format!(" at byte {}", err.offset)),
-            "{message}"
-        );
-        assert!(
-            !message.chars().any(char::is_control),
-            "line {}: {message:?}",
-            case.number
-        );
+        assert!(message.ends_with(&format!(" at byte {}", err.offset)), "{message}");
+        assert!(!message.chars().any(char::is_control), "line {}: {message:?}", case.number);
         assert_safe_caret(&case.input);
     }
 }
@@ -175,27 +151,20 @@ fn length_is_refused_before_what_the_long_line_contains() {
     assert_eq!(outcome(&line), format!("err TooLong @{MAX_LINE_BYTES}"));
     let mut full = vec![b'a'; MAX_LINE_BYTES];
     full[MAX_LINE_BYTES - 1] = b'$';
-    assert_eq!(
-        outcome(&full),
-        format!("err Dollar @{}", MAX_LINE_BYTES - 1)
-    );
+    assert_eq!(outcome(&full), format!("err Dollar @{}", MAX_LINE_BYTES - 1));
 }
 
 #[test]
 fn caret_escapes_escape_and_sits_under_the_offending_character() {
     let input = b"ls \x1b[31m";
-    let err = parse_line(input)
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+    let err = parse_line(input).err().unwrap_or_else(|| panic!("accepted"));
     assert_eq!(render_caret(input, &err), "ls \\x1b[31m\n   ^\n");
 }
 
 #[test]
 fn caret_counts_a_multibyte_character_as_one_column() {
     let input = "café;`id`".as_bytes();
-    let err = parse_line(input)
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+    let err = parse_line(input).err().unwrap_or_else(|| panic!("accepted"));
     assert_eq!(err.offset, 6, "byte offset counts the two bytes of é");
     assert_eq!(render_caret(input, &err), "café;`id`\n     ^\n");
 }
@@ -204,17 +173,11 @@ fn caret_counts_a_multibyte_character_as_one_column() {
 fn caret_on_a_long_line_is_cut_around_the_offset() {
     let mut input = vec![b'x'; 5000];
     input[4095] = b'$';
-    let err = parse_line(&input)
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+    let err = parse_line(&input).err().unwrap_or_else(|| panic!("accepted"));
     let shown = render_caret(&input, &err);
     let lines: Vec<&str> = shown.lines().collect();
     assert_eq!(lines.len(), 2);
-    assert!(
-        lines[0].starts_with("...") && lines[0].ends_with("..."),
-        "{}",
-        lines[0]
-    );
+    assert!(lines[0].starts_with("...") && lines[0].ends_with("..."), "{}", lines[0]);
     assert!(lines[0].len() < 100);
     assert_eq!(lines[1].trim_start(), "^");
 }
@@ -247,23 +210,13 @@ fn assert_well_formed(input: &[u8]) {
         assert!(!command.argv.is_empty(), "{input:?}");
         let targets = command.redirects.iter().filter_map(|r| r.target.as_ref());
         for word in command.argv.iter().chain(targets) {
-            assert!(
-                word.span.start < word.span.end && word.span.end <= input.len(),
-                "{input:?}"
-            );
+            assert!(word.span.start < word.span.end && word.span.end <= input.len(), "{input:?}");
             let refused = |c: char| c == '$' || c == '`' || (c.is_control() && c != '\t');
-            assert!(
-                !word.text.chars().any(refused),
-                "{input:?} gave {:?}",
-                word.text
-            );
+            assert!(!word.text.chars().any(refused), "{input:?} gave {:?}", word.text);
         }
         for redirect in &command.redirects {
             assert!(redirect.span.end <= input.len(), "{input:?}");
-            assert_eq!(
-                redirect.target.is_none(),
-                redirect.op == RedirectOp::ErrToOut
-            );
+            assert_eq!(redirect.target.is_none(), redirect.op == RedirectOp::ErrToOut);
         }
     }
 }

@@ -18,10 +18,7 @@ state = "approved"
 /// BASE with the line starting `key =` replaced by `line` (several lines allowed).
 fn with(key: &str, line: &str) -> String {
     let prefix = format!("{key} =");
-    BASE.lines()
-        .map(|l| if l.starts_with(&prefix) { line } else { l })
-        .map(|l| format!("{l}\n"))
-        .collect()
+    BASE.lines().map(|l| if l.starts_with(&prefix) { line } else { l }).map(|l| format!("{l}\n")).collect()
 }
 
 fn parsed(text: &str) -> Grant {
@@ -46,10 +43,7 @@ fn at(s: &str) -> Timestamp {
 }
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/grants/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/grants/{name}", env!("CARGO_MANIFEST_DIR"));
     match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) => panic!("{path}: {e}"),
@@ -74,11 +68,8 @@ fn the_documented_example_parses_into_its_fields() {
 fn a_revoked_grant_keeps_its_revocation_and_is_never_valid() {
     let g = parsed(&fixture("revoked.toml"));
     assert_eq!(g.state, GrantState::Revoked);
-    let expected = Revocation {
-        by: "bob".into(),
-        at: at("2026-11-22T10:00:00Z"),
-        reason: "done early".into(),
-    };
+    let expected =
+        Revocation { by: "bob".into(), at: at("2026-11-22T10:00:00Z"), reason: "done early".into() };
     assert_eq!(g.revoked, Some(expected));
     assert_eq!(g.validity(at("2026-11-22T09:00:00Z")), Validity::Revoked);
 }
@@ -92,10 +83,7 @@ fn revoked_needs_nothing_else_and_revoke_reason_is_optional() {
         "state = \"revoked\"\nrevoked_by = \"bob\"\nrevoked_at = \"2026-11-22T10:00:00+01:00\"",
     );
     let g = parsed(&text);
-    assert_eq!(
-        g.revoked.map(|r| (r.at, r.reason)),
-        Some((at("2026-11-22T09:00:00Z"), String::new()))
-    );
+    assert_eq!(g.revoked.map(|r| (r.at, r.reason)), Some((at("2026-11-22T09:00:00Z"), String::new())));
 }
 
 #[test]
@@ -120,10 +108,7 @@ fn malformed_fixtures_are_refused_at_the_offending_value() {
 
 #[test]
 fn req_auth_id_must_be_short_plain_ascii() {
-    assert_eq!(
-        refusal(&with("req_auth_id", "req_auth_id = \"\"")),
-        "g.toml:1:15: `req_auth_id` is empty"
-    );
+    assert_eq!(refusal(&with("req_auth_id", "req_auth_id = \"\"")), "g.toml:1:15: `req_auth_id` is empty");
     assert_eq!(
         refusal(&with("req_auth_id", "req_auth_id = \"REQ/1\"")),
         "g.toml:1:15: `req_auth_id` contains `/`; only A-Z a-z 0-9 . _ : - are allowed"
@@ -145,24 +130,12 @@ fn req_auth_id_must_be_short_plain_ascii() {
 #[test]
 fn login_must_be_a_linux_user_name() {
     for ok in ["_svc", "a", "opctl-7f3a_x", &format!("a{}", "b".repeat(31))] {
-        assert_eq!(
-            parsed(&with("login", &format!("login = \"{ok}\""))).login,
-            ok
-        );
+        assert_eq!(parsed(&with("login", &format!("login = \"{ok}\""))).login, ok);
     }
-    for bad in [
-        "",
-        "7opctl",
-        "-x",
-        "op.ctl",
-        "opctl$",
-        &format!("a{}", "b".repeat(32)),
-    ] {
+    for bad in ["", "7opctl", "-x", "op.ctl", "opctl$", &format!("a{}", "b".repeat(32))] {
         let message = refusal(&with("login", &format!("login = \"{bad}\"")));
         assert!(
-            message.starts_with(&format!(
-                "g.toml:2:9: `login` `{bad}` is not a valid user name"
-            )),
+            message.starts_with(&format!("g.toml:2:9: `login` `{bad}` is not a valid user name")),
             "{message}"
         );
     }
@@ -178,10 +151,8 @@ fn actions_must_be_a_non_empty_list_of_distinct_upper_case_names() {
         refusal(&with("actions", "actions = [\"INFRA_DIAG\", \"infra_diag\"]")),
         "g.toml:3:26: action `infra_diag` is not a valid action name (A-Z, then up to 63 of A-Z 0-9 _)"
     );
-    assert!(refusal(&with("actions", "actions = [\"_X\"]"))
-        .starts_with("g.toml:3:12: action `_X` is not"));
-    assert!(refusal(&with("actions", "actions = [\"9X\"]"))
-        .starts_with("g.toml:3:12: action `9X` is not"));
+    assert!(refusal(&with("actions", "actions = [\"_X\"]")).starts_with("g.toml:3:12: action `_X` is not"));
+    assert!(refusal(&with("actions", "actions = [\"9X\"]")).starts_with("g.toml:3:12: action `9X` is not"));
     let longest = format!("actions = [\"A{}\"]", "_9".repeat(31) + "Z");
     assert_eq!(parsed(&with("actions", &longest)).actions[0].len(), 64);
     let too_long = format!("actions = [\"A{}\"]", "B".repeat(64));
@@ -200,10 +171,7 @@ fn the_window_must_be_non_empty() {
         "g.toml:5:11: `expires` (2026-11-22T08:00:00Z) is not after `not_before` (2026-11-22T08:00:00Z)"
     );
     let one_nano = with("expires", "expires = \"2026-11-22T08:00:00.000000001Z\"");
-    assert_eq!(
-        parsed(&one_nano).expires,
-        at("2026-11-22T08:00:00.000000001Z")
-    );
+    assert_eq!(parsed(&one_nano).expires, at("2026-11-22T08:00:00.000000001Z"));
     assert_eq!(
         refusal(&with("expires", "expires = \"2026-11-22T16:00:00\"")),
         "g.toml:5:11: expected a UTC offset (`Z`, `+HH:MM` or `-HH:MM`) at character 20 of `2026-11-22T16:00:00` (format: `2026-11-22T20:15:40Z`)"
@@ -213,28 +181,15 @@ fn the_window_must_be_non_empty() {
 #[test]
 fn leap_days_exist_only_in_leap_years() {
     let leap = |day: &str| with("not_before", &format!("not_before = \"{day}T08:00:00Z\""));
-    assert_eq!(
-        parsed(&leap("2024-02-29")).not_before,
-        at("2024-02-29T08:00:00Z")
-    );
-    assert_eq!(
-        parsed(&leap("2000-02-29")).not_before.to_rfc3339(),
-        "2000-02-29T08:00:00Z"
-    );
-    assert!(refusal(&leap("1900-02-29"))
-        .starts_with("g.toml:4:14: invalid day 29 (1900-02 has 28 days)"));
+    assert_eq!(parsed(&leap("2024-02-29")).not_before, at("2024-02-29T08:00:00Z"));
+    assert_eq!(parsed(&leap("2000-02-29")).not_before.to_rfc3339(), "2000-02-29T08:00:00Z");
+    assert!(refusal(&leap("1900-02-29")).starts_with("g.toml:4:14: invalid day 29 (1900-02 has 28 days)"));
 }
 
 #[test]
 fn names_and_text_must_be_printable() {
-    assert_eq!(
-        refusal(&with("approved_by", "approved_by = \"\"")),
-        "g.toml:6:15: `approved_by` is empty"
-    );
-    assert_eq!(
-        refusal(&with("approved_by", "approved_by = \"  \"")),
-        "g.toml:6:15: `approved_by` is empty"
-    );
+    assert_eq!(refusal(&with("approved_by", "approved_by = \"\"")), "g.toml:6:15: `approved_by` is empty");
+    assert_eq!(refusal(&with("approved_by", "approved_by = \"  \"")), "g.toml:6:15: `approved_by` is empty");
     assert_eq!(
         refusal(&with("approved_by", "approved_by = \"ali\\u202Ece\"")),
         "g.toml:6:15: `approved_by` contains control character U+202E"
@@ -244,10 +199,7 @@ fn names_and_text_must_be_printable() {
         "g.toml:7:10: `reason` contains control character U+0009"
     );
     assert_eq!(parsed(&with("reason", "reason = \"\"")).reason, "");
-    assert_eq!(
-        parsed(&with("reason", "reason = 'café \"quoted\"'")).reason,
-        "café \"quoted\""
-    );
+    assert_eq!(parsed(&with("reason", "reason = 'café \"quoted\"'")).reason, "café \"quoted\"");
 }
 
 #[test]
@@ -257,10 +209,7 @@ fn state_and_revocation_fields_must_agree() {
         "g.toml:8:9: `state` must be \"approved\" or \"revoked\", not `Approved`"
     );
     let revoked = |extra: &str| with("state", &format!("state = \"revoked\"\n{extra}"));
-    assert_eq!(
-        refusal(&revoked("revoked_by = \"bob\"")),
-        "g.toml:9:14: `revoked_by` needs `revoked_at` too"
-    );
+    assert_eq!(refusal(&revoked("revoked_by = \"bob\"")), "g.toml:9:14: `revoked_by` needs `revoked_at` too");
     assert_eq!(
         refusal(&revoked("revoked_at = \"2026-11-22T10:00:00Z\"")),
         "g.toml:9:14: `revoked_at` needs `revoked_by` too"
@@ -269,21 +218,15 @@ fn state_and_revocation_fields_must_agree() {
         refusal(&revoked("revoke_reason = \"x\"")),
         "g.toml:9:17: `revoke_reason` needs `revoked_by` and `revoked_at` too"
     );
-    let approved = with(
-        "state",
-        "state = \"approved\"\nrevoke_reason = \"x\"\nrevoked_at = \"2026-11-22T10:00:00Z\"",
-    );
-    assert!(refusal(&approved)
-        .starts_with("g.toml:9:17: `revoke_reason` is set but `state` is \"approved\""));
+    let approved =
+        with("state", "state = \"approved\"\nrevoke_reason = \"x\"\nrevoked_at = \"2026-11-22T10:00:00Z\"");
+    assert!(refusal(&approved).starts_with("g.toml:9:17: `revoke_reason` is set but `state` is \"approved\""));
 }
 
 #[test]
 fn toml_errors_keep_their_place() {
     let twice = with("login", "login = \"a\"\nlogin = \"b\"");
-    assert_eq!(
-        refusal(&twice),
-        "g.toml:3:1: duplicate key `login` in document root"
-    );
+    assert_eq!(refusal(&twice), "g.toml:3:1: duplicate key `login` in document root");
     assert_eq!(refusal(""), "g.toml:1:1: missing field `req_auth_id`");
     let table = format!("{BASE}[extra]\nx = 1\n");
     assert!(refusal(&table).starts_with("g.toml:9:2: unknown field `extra`"));
@@ -310,11 +253,7 @@ fn every_grant_round_trips_through_to_toml() {
     assert_eq!(Grant::parse(&g.to_toml(), "g.toml"), Ok(g.clone()));
     g.state = GrantState::Revoked;
     assert_eq!(Grant::parse(&g.to_toml(), "g.toml"), Ok(g.clone()));
-    g.revoked = Some(Revocation {
-        by: "bob".into(),
-        at: at("2026-11-22T10:00:00Z"),
-        reason: String::new(),
-    });
+    g.revoked = Some(Revocation { by: "bob".into(), at: at("2026-11-22T10:00:00Z"), reason: String::new() });
     assert_eq!(Grant::parse(&g.to_toml(), "g.toml"), Ok(g));
 }
 
@@ -334,36 +273,11 @@ fn a_grant_with_a_control_character_is_written_escaped_and_refused_on_reading() 
 fn validity_follows_the_clock_across_both_boundaries() {
     let g = parsed(BASE);
     let cases = [
-        (
-            "2026-11-22T07:59:59Z",
-            Validity::NotYetValid {
-                starts_in: Duration::from_secs(1),
-            },
-        ),
-        (
-            "2026-11-22T08:00:00Z",
-            Validity::Valid {
-                remaining: Duration::from_secs(8 * 3600),
-            },
-        ),
-        (
-            "2026-11-22T15:59:59Z",
-            Validity::Valid {
-                remaining: Duration::from_secs(1),
-            },
-        ),
-        (
-            "2026-11-22T16:00:00Z",
-            Validity::Expired {
-                ago: Duration::ZERO,
-            },
-        ),
-        (
-            "2026-11-22T16:03:10Z",
-            Validity::Expired {
-                ago: Duration::from_secs(190),
-            },
-        ),
+        ("2026-11-22T07:59:59Z", Validity::NotYetValid { starts_in: Duration::from_secs(1) }),
+        ("2026-11-22T08:00:00Z", Validity::Valid { remaining: Duration::from_secs(8 * 3600) }),
+        ("2026-11-22T15:59:59Z", Validity::Valid { remaining: Duration::from_secs(1) }),
+        ("2026-11-22T16:00:00Z", Validity::Expired { ago: Duration::ZERO }),
+        ("2026-11-22T16:03:10Z", Validity::Expired { ago: Duration::from_secs(190) }),
     ];
     for (now, expected) in cases {
         assert_eq!(g.validity(at(now)), expected, "{now}");
@@ -382,8 +296,5 @@ fn durations_extend_a_grant() {
     };
     g.expires = g.expires.checked_add(extension).unwrap_or(Timestamp::MAX);
     assert_eq!(g.expires.to_rfc3339(), "2026-11-22T17:30:00Z");
-    assert_eq!(
-        g.validity(at("2026-11-22T16:25:00Z")).to_string(),
-        "valid, 1h 05m left"
-    );
+    assert_eq!(g.validity(at("2026-11-22T16:25:00Z")).to_string(), "valid, 1h 05m left");
 }

@@ -3,10 +3,6 @@
 
 fn main() {
     let args = std::env::args_os().skip(1).collect();
-    let code = cage::ctl::run(
-        args,
-        &mut std::io::stdout().lock(),
-        &mut std::io::stderr().lock(),
-    );
+    let code = cage::ctl::run(args, &mut std::io::stdout().lock(), &mut std::io::stderr().lock());
     std::process::exit(code);
 }

@@ -33,9 +33,7 @@ impl Parsed {
             let (name, value) = match option.split_once('=') {
                 Some((n, v)) => (n.to_string(), v.to_string()),
                 None => {
-                    let value = iter
-                        .next()
-                        .ok_or_else(|| UsageError(format!("--{option} needs a value")))?;
+                    let value = iter.next().ok_or_else(|| UsageError(format!("--{option} needs a value")))?;
                     (option.to_string(), utf8(value)?)
                 }
             };
@@ -51,20 +49,14 @@ impl Parsed {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.options
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.options.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     pub fn require(&self, name: &str) -> Result<&str, UsageError> {
-        self.get(name)
-            .ok_or_else(|| UsageError(format!("--{name} is required")))
+        self.get(name).ok_or_else(|| UsageError(format!("--{name} is required")))
     }
 }
 
 fn utf8(arg: &OsString) -> Result<String, UsageError> {
-    arg.to_str()
-        .map(str::to_string)
-        .ok_or_else(|| UsageError(format!("argument {arg:?} is not valid UTF-8")))
+    arg.to_str().map(str::to_string).ok_or_else(|| UsageError(format!("argument {arg:?} is not valid UTF-8")))
 }

@@ -49,11 +49,7 @@ fn summary(set: &PolicySet, action: &ActionProfile) -> String {
         scripts += r.root_exec.len();
         su += r.su_into.len();
     }
-    let kind = if action.full_access {
-        "full access"
-    } else {
-        "jailed"
-    };
+    let kind = if action.full_access { "full access" } else { "jailed" };
     format!(
         "ok {}: {kind}; layers {}; {aliases} aliases, {scripts} rootexec scripts, {su} su targets",
         action.id,

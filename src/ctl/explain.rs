@@ -17,30 +17,17 @@ const KNOWN: &[&str] = &["policies", "layer", "actions", "login", "cwd"];
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let parsed = Parsed::parse(args, KNOWN)?;
     if let Some(extra) = parsed.positionals.first() {
-        return Err(UsageError(format!(
-            "unexpected argument `{extra}` (put the command line after --)"
-        )));
+        return Err(UsageError(format!("unexpected argument `{extra}` (put the command line after --)")));
     }
     let line = match parsed.after_dashes.as_slice() {
         [line] => line.as_bytes().to_vec(),
         [] => return Err(UsageError("missing the command line after --".into())),
-        _ => {
-            return Err(UsageError(
-                "give the command line as one quoted argument after --".into(),
-            ))
-        }
+        _ => return Err(UsageError("give the command line as one quoted argument after --".into())),
     };
     let layer_name = parsed.require("layer")?;
-    let layer = Layer::parse(layer_name).ok_or_else(|| {
-        UsageError(format!(
-            "unknown layer `{layer_name}` (cps, host, cell, guest_vm)"
-        ))
-    })?;
-    let actions: Vec<String> = parsed
-        .require("actions")?
-        .split(',')
-        .map(|a| a.trim().to_string())
-        .collect();
+    let layer = Layer::parse(layer_name)
+        .ok_or_else(|| UsageError(format!("unknown layer `{layer_name}` (cps, host, cell, guest_vm)")))?;
+    let actions: Vec<String> = parsed.require("actions")?.split(',').map(|a| a.trim().to_string()).collect();
     let session = session(&parsed)?;
     let dir = parsed.get("policies").unwrap_or(DEFAULT_POLICY_DIR);
     let set = match PolicySet::load_dir(Path::new(dir)) {

@@ -6,31 +6,17 @@ use super::denial::{Denial, DenyReason};
 use super::plan::*;
 use super::{builtin_origin, files, paths, Session};
 use crate::policy::path::normalize;
-use crate::policy::{
-    command_name_problem, Alias, AliasTarget, FileCommand, Profile, RunAs, Sourced,
-};
+use crate::policy::{command_name_problem, Alias, AliasTarget, FileCommand, Profile, RunAs, Sourced};
 use std::sync::Arc;
 
 /// Directories searched for a full-access session's commands.
-const SYSTEM_PATH: &[&str] = &[
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
+const SYSTEM_PATH: &[&str] = &["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
 type Decided = Result<ExecPlan, Denial>;
 
 pub fn decide_argv(profile: &Profile, session: &Session, argv: &[&str]) -> Decided {
     let Some((&name, args)) = argv.split_first() else {
-        return deny(
-            DenyReason::UnknownCommand {
-                name: String::new(),
-            },
-            None,
-        );
+        return deny(DenyReason::UnknownCommand { name: String::new() }, None);
     };
     refusals(profile, name)?;
     if let Some(plan) = builtin(profile, session, name, args) {
@@ -43,10 +29,7 @@ pub fn decide_argv(profile: &Profile, session: &Session, argv: &[&str]) -> Decid
     }
     if let Some(command) = FileCommand::parse(name) {
         // Full access reads and writes everything, so it needs no file_commands entry.
-        let granted = profile
-            .file_commands
-            .get(&command)
-            .or(profile.full_access.as_ref());
+        let granted = profile.file_commands.get(&command).or(profile.full_access.as_ref());
         let Some(origin) = granted else {
             return deny(DenyReason::FileCommandNotGranted { command }, Some(0));
         };
@@ -73,13 +56,7 @@ fn refusals(profile: &Profile, name: &str) -> Result<(), Denial> {
             kind: "blacklist",
             key: entry.item.clone(),
         };
-        return deny(
-            DenyReason::Blacklisted {
-                name: name.to_string(),
-                rule,
-            },
-            Some(0),
-        );
+        return deny(DenyReason::Blacklisted { name: name.to_string(), rule }, Some(0));
     }
     let base = name.rsplit('/').next().unwrap_or(name);
     if let Some(refusal) = profile.refuse.get(base) {
@@ -89,11 +66,7 @@ fn refusals(profile: &Profile, name: &str) -> Result<(), Denial> {
             kind: "refuse",
             key: base.to_string(),
         };
-        let reason = DenyReason::Refused {
-            name: name.to_string(),
-            reason: refusal.item.clone(),
-            rule,
-        };
+        let reason = DenyReason::Refused { name: name.to_string(), reason: refusal.item.clone(), rule };
         return deny(reason, Some(0));
     }
     Ok(())
@@ -111,18 +84,9 @@ fn builtin(profile: &Profile, session: &Session, name: &str, args: &[&str]) -> O
     };
     if let Some(extra) = args.first() {
         let detail = format!("takes no arguments (got `{extra}`)");
-        return Some(deny(
-            DenyReason::Usage {
-                command: name.to_string(),
-                detail,
-            },
-            Some(1),
-        ));
+        return Some(deny(DenyReason::Usage { command: name.to_string(), detail }, Some(1)));
     }
-    Some(Ok(plan(
-        builtin_rule(profile, name),
-        Action::Builtin(builtin),
-    )))
+    Some(Ok(plan(builtin_rule(profile, name), Action::Builtin(builtin))))
 }
 
 fn cd(profile: &Profile, session: &Session, args: &[&str]) -> Decided {
@@ -131,51 +95,28 @@ fn cd(profile: &Profile, session: &Session, args: &[&str]) -> Decided {
         [dir] => normalize(&session.cwd, dir),
         [_, extra, ..] => {
             let detail = format!("takes one directory (got `{extra}` too)");
-            return deny(
-                DenyReason::Usage {
-                    command: "cd".into(),
-                    detail,
-                },
-                Some(2),
-            );
+            return deny(DenyReason::Usage { command: "cd".into(), detail }, Some(2));
         }
     };
     if !args.is_empty() && !paths::may_enter(profile, &target) {
         return deny(DenyReason::CdOutside { path: target }, Some(1));
     }
-    Ok(plan(
-        builtin_rule(profile, "cd"),
-        Action::Builtin(Builtin::Cd(target)),
-    ))
+    Ok(plan(builtin_rule(profile, "cd"), Action::Builtin(Builtin::Cd(target))))
 }
 
 fn rootexec(profile: &Profile, session: &Session, args: &[&str]) -> Decided {
     let Some((&script, script_args)) = args.split_first() else {
         let detail = "needs the path of a listed script".to_string();
-        return deny(
-            DenyReason::Usage {
-                command: "rootexec".into(),
-                detail,
-            },
-            None,
-        );
+        return deny(DenyReason::Usage { command: "rootexec".into(), detail }, None);
     };
     let path = normalize(&session.cwd, script);
     let Some(listed) = profile.root_exec.iter().find(|r| r.item.path == path) else {
         return deny(DenyReason::RootExecNotListed { path }, Some(1));
     };
-    let rule = Rule {
-        origin: listed.origin.clone(),
-        layer: profile.layer,
-        kind: "root_exec",
-        key: path.clone(),
-    };
+    let rule =
+        Rule { origin: listed.origin.clone(), layer: profile.layer, kind: "root_exec", key: path.clone() };
     let args = script_args.iter().map(|a| a.to_string()).collect();
-    let exec = RootExecPlan {
-        script: path,
-        sha256: listed.item.sha256.clone(),
-        args,
-    };
+    let exec = RootExecPlan { script: path, sha256: listed.item.sha256.clone(), args };
     Ok(plan(rule, Action::RootExec(exec)))
 }
 
@@ -185,38 +126,18 @@ fn su(profile: &Profile, args: &[&str]) -> Decided {
         [user] | ["-" | "-l" | "--login", user] if !user.starts_with('-') => *user,
         _ => {
             let detail = "usage: su [-] NAME (no other options)".to_string();
-            return deny(
-                DenyReason::Usage {
-                    command: "su".into(),
-                    detail,
-                },
-                Some(1),
-            );
+            return deny(DenyReason::Usage { command: "su".into(), detail }, Some(1));
         }
     };
     if user == "root" {
         return deny(DenyReason::SuRoot, Some(args.len()));
     }
     let Some(listed) = profile.su_into.iter().find(|u| u.item == user) else {
-        return deny(
-            DenyReason::SuNotListed {
-                user: user.to_string(),
-            },
-            Some(args.len()),
-        );
+        return deny(DenyReason::SuNotListed { user: user.to_string() }, Some(args.len()));
     };
-    let rule = Rule {
-        origin: listed.origin.clone(),
-        layer: profile.layer,
-        kind: "su_into",
-        key: user.to_string(),
-    };
-    Ok(plan(
-        rule,
-        Action::Su(SuPlan {
-            user: user.to_string(),
-        }),
-    ))
+    let rule =
+        Rule { origin: listed.origin.clone(), layer: profile.layer, kind: "su_into", key: user.to_string() };
+    Ok(plan(rule, Action::Su(SuPlan { user: user.to_string() })))
 }
 
 /// Tries each definition of the alias, nearest first; the first that accepts decides.
@@ -236,12 +157,8 @@ fn alias(
             }
         }
     }
-    Err(first_denial.unwrap_or(Denial {
-        reason: DenyReason::UnknownCommand {
-            name: name.to_string(),
-        },
-        at: Some(0),
-    }))
+    Err(first_denial
+        .unwrap_or(Denial { reason: DenyReason::UnknownCommand { name: name.to_string() }, at: Some(0) }))
 }
 
 fn alias_candidate(
@@ -252,12 +169,8 @@ fn alias_candidate(
     candidate: &Sourced<Arc<Alias>>,
 ) -> Decided {
     let alias = &candidate.item;
-    let rule = Rule {
-        origin: candidate.origin.clone(),
-        layer: profile.layer,
-        kind: "alias",
-        key: name.to_string(),
-    };
+    let rule =
+        Rule { origin: candidate.origin.clone(), layer: profile.layer, kind: "alias", key: name.to_string() };
     let binary = match &alias.target {
         AliasTarget::Applet(command) => {
             return files::decide_file_command(profile, session, *command, args, rule)
@@ -266,19 +179,13 @@ fn alias_candidate(
     };
     if let Some(grammar) = &alias.grammar {
         let matched = grammar.check(args).map_err(|d| Denial {
-            reason: DenyReason::Grammar {
-                alias: name.to_string(),
-                error: d.error,
-                rule: rule.clone(),
-            },
+            reason: DenyReason::Grammar { alias: name.to_string(), error: d.error, rule: rule.clone() },
             at: d.at.map(|i| i + 1),
         })?;
         for index in matched.readable {
             let path = normalize(&session.cwd, args[index]);
-            paths::judge(profile, &path, Access::Read).map_err(|reason| Denial {
-                reason,
-                at: Some(index + 1),
-            })?;
+            paths::judge(profile, &path, Access::Read)
+                .map_err(|reason| Denial { reason, at: Some(index + 1) })?;
         }
     }
     let base = binary.rsplit('/').next().unwrap_or(binary).to_string();
@@ -299,16 +206,10 @@ fn alias_candidate(
 /// Commands not named by any rule: path commands (jailed, as the operator), full access,
 /// or unknown.
 fn fallback(profile: &Profile, name: &str, args: &[&str]) -> Decided {
-    let unknown = DenyReason::UnknownCommand {
-        name: name.to_string(),
-    };
+    let unknown = DenyReason::UnknownCommand { name: name.to_string() };
     if let Some(origin) = &profile.full_access {
-        let rule = Rule {
-            origin: origin.clone(),
-            layer: profile.layer,
-            kind: "full_access",
-            key: "*".into(),
-        };
+        let rule =
+            Rule { origin: origin.clone(), layer: profile.layer, kind: "full_access", key: "*".into() };
         let program = if name.contains('/') {
             Program::Path(name.to_string())
         } else {
@@ -317,18 +218,10 @@ fn fallback(profile: &Profile, name: &str, args: &[&str]) -> Decided {
                 name: name.to_string(),
             }
         };
-        return Ok(plan(
-            rule,
-            Action::Run(run_plan(program, name, args, RunAs::Root, false)),
-        ));
+        return Ok(plan(rule, Action::Run(run_plan(program, name, args, RunAs::Root, false))));
     }
     if name.contains('/') {
-        return deny(
-            DenyReason::PathCommand {
-                name: name.to_string(),
-            },
-            Some(0),
-        );
+        return deny(DenyReason::PathCommand { name: name.to_string() }, Some(0));
     }
     let Some(first) = profile.path_commands.first() else {
         return deny(unknown, Some(0));
@@ -336,52 +229,24 @@ fn fallback(profile: &Profile, name: &str, args: &[&str]) -> Decided {
     if command_name_problem(name).is_some() {
         return deny(unknown, Some(0));
     }
-    let dirs = profile
-        .path_commands
-        .iter()
-        .map(|d| d.item.path.clone())
-        .collect();
+    let dirs = profile.path_commands.iter().map(|d| d.item.path.clone()).collect();
     let rule = paths::rule(profile, first, "path_commands");
-    let program = Program::Search {
-        dirs,
-        name: name.to_string(),
-    };
-    Ok(plan(
-        rule,
-        Action::Run(run_plan(program, name, args, RunAs::Operator, true)),
-    ))
+    let program = Program::Search { dirs, name: name.to_string() };
+    Ok(plan(rule, Action::Run(run_plan(program, name, args, RunAs::Operator, true))))
 }
 
 fn run_plan(program: Program, name: &str, args: &[&str], run_as: RunAs, jailed: bool) -> RunPlan {
     let base = name.rsplit('/').next().unwrap_or(name).to_string();
-    let argv = std::iter::once(base)
-        .chain(args.iter().map(|a| a.to_string()))
-        .collect();
-    RunPlan {
-        program,
-        argv,
-        run_as,
-        caps: Vec::new(),
-        tty: false,
-        jailed,
-    }
+    let argv = std::iter::once(base).chain(args.iter().map(|a| a.to_string())).collect();
+    RunPlan { program, argv, run_as, caps: Vec::new(), tty: false, jailed }
 }
 
 fn builtin_rule(profile: &Profile, name: &str) -> Rule {
-    Rule {
-        origin: builtin_origin(),
-        layer: profile.layer,
-        kind: "builtin",
-        key: name.to_string(),
-    }
+    Rule { origin: builtin_origin(), layer: profile.layer, kind: "builtin", key: name.to_string() }
 }
 
 fn plan(rule: Rule, action: Action) -> ExecPlan {
-    ExecPlan {
-        rule,
-        action,
-        redirects: Vec::new(),
-    }
+    ExecPlan { rule, action, redirects: Vec::new() }
 }
 
 fn deny<T>(reason: DenyReason, at: Option<usize>) -> Result<T, Denial> {

@@ -16,62 +16,22 @@ pub struct Denial {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DenyReason {
-    UnknownCommand {
-        name: String,
-    },
-    Blacklisted {
-        name: String,
-        rule: Rule,
-    },
-    Refused {
-        name: String,
-        reason: String,
-        rule: Rule,
-    },
-    Grammar {
-        alias: String,
-        error: GrammarError,
-        rule: Rule,
-    },
-    FileCommandNotGranted {
-        command: FileCommand,
-    },
-    Usage {
-        command: String,
-        detail: String,
-    },
-    PathOutside {
-        path: String,
-        write: bool,
-    },
-    ReadOnly {
-        path: String,
-        rule: Rule,
-    },
-    DeniedPath {
-        path: String,
-        rule: Rule,
-    },
-    Secret {
-        path: String,
-    },
-    RuleRoot {
-        path: String,
-        rule: Rule,
-    },
-    RootExecNotListed {
-        path: String,
-    },
-    SuNotListed {
-        user: String,
-    },
+    UnknownCommand { name: String },
+    Blacklisted { name: String, rule: Rule },
+    Refused { name: String, reason: String, rule: Rule },
+    Grammar { alias: String, error: GrammarError, rule: Rule },
+    FileCommandNotGranted { command: FileCommand },
+    Usage { command: String, detail: String },
+    PathOutside { path: String, write: bool },
+    ReadOnly { path: String, rule: Rule },
+    DeniedPath { path: String, rule: Rule },
+    Secret { path: String },
+    RuleRoot { path: String, rule: Rule },
+    RootExecNotListed { path: String },
+    SuNotListed { user: String },
     SuRoot,
-    CdOutside {
-        path: String,
-    },
-    PathCommand {
-        name: String,
-    },
+    CdOutside { path: String },
+    PathCommand { name: String },
 }
 
 impl DenyReason {
@@ -119,10 +79,7 @@ impl fmt::Display for DenyReason {
                 write!(f, "`{path}` holds secrets and is never reachable")
             }
             DenyReason::RuleRoot { path, rule } => {
-                write!(
-                    f,
-                    "`{path}` is the root of a rule and cannot be removed ({rule})"
-                )
+                write!(f, "`{path}` is the root of a rule and cannot be removed ({rule})")
             }
             DenyReason::RootExecNotListed { path } => {
                 write!(f, "rootexec: `{path}` is not a listed script")
@@ -132,10 +89,7 @@ impl fmt::Display for DenyReason {
             }
             DenyReason::SuRoot => f.write_str("su: root is never allowed"),
             DenyReason::CdOutside { path } => {
-                write!(
-                    f,
-                    "cd: `{path}` is outside the readable directories of this grant"
-                )
+                write!(f, "cd: `{path}` is outside the readable directories of this grant")
             }
             DenyReason::PathCommand { name } => {
                 write!(f, "`{name}`: commands are run by name, not by path")

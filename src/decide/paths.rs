@@ -25,12 +25,7 @@ pub fn is_secret(path: &str) -> bool {
 }
 
 pub fn rule(profile: &Profile, sourced: &Sourced<PathRule>, kind: &'static str) -> Rule {
-    Rule {
-        origin: sourced.origin.clone(),
-        layer: profile.layer,
-        kind,
-        key: sourced.item.written.clone(),
-    }
+    Rule { origin: sourced.origin.clone(), layer: profile.layer, kind, key: sourced.item.written.clone() }
 }
 
 /// The most specific rule covering `path`; on a tie read-write wins (a union of rights).
@@ -45,9 +40,7 @@ fn covering<'p>(profile: &'p Profile, path: &str) -> Option<(&'p Sourced<PathRul
 /// Allows `path` for `access` under the file rules, or says which rule refuses it.
 pub fn judge(profile: &Profile, path: &str, access: Access) -> Result<PathGrant, DenyReason> {
     if is_secret(path) {
-        return Err(DenyReason::Secret {
-            path: path.to_string(),
-        });
+        return Err(DenyReason::Secret { path: path.to_string() });
     }
     if let Some(denied) = profile.deny.iter().find(|d| is_within(path, &d.item.path)) {
         return Err(DenyReason::DeniedPath {
@@ -57,29 +50,14 @@ pub fn judge(profile: &Profile, path: &str, access: Access) -> Result<PathGrant,
     }
     let write = access == Access::Write;
     let Some((sourced, writable)) = covering(profile, path) else {
-        return Err(DenyReason::PathOutside {
-            path: path.to_string(),
-            write,
-        });
+        return Err(DenyReason::PathOutside { path: path.to_string(), write });
     };
-    let kind = if writable {
-        "files.read_write"
-    } else {
-        "files.read_only"
-    };
+    let kind = if writable { "files.read_write" } else { "files.read_only" };
     let rule = rule(profile, sourced, kind);
     if write && !writable {
-        return Err(DenyReason::ReadOnly {
-            path: path.to_string(),
-            rule,
-        });
+        return Err(DenyReason::ReadOnly { path: path.to_string(), rule });
     }
-    Ok(PathGrant {
-        path: path.to_string(),
-        access,
-        base: sourced.item.path.clone(),
-        rule: Some(rule),
-    })
+    Ok(PathGrant { path: path.to_string(), access, base: sourced.item.path.clone(), rule: Some(rule) })
 }
 
 /// Directories `cd` may enter: the file rules and the jail's readable view.
@@ -87,14 +65,7 @@ pub fn may_enter(profile: &Profile, path: &str) -> bool {
     if is_secret(path) || profile.deny.iter().any(|d| is_within(path, &d.item.path)) {
         return false;
     }
-    let view = profile
-        .view
-        .iter()
-        .flat_map(|v| v.readable.iter().chain(&v.writable));
-    let rules = profile
-        .read_write
-        .iter()
-        .chain(&profile.read_only)
-        .map(|s| &s.item);
+    let view = profile.view.iter().flat_map(|v| v.readable.iter().chain(&v.writable));
+    let rules = profile.read_write.iter().chain(&profile.read_only).map(|s| &s.item);
     profile.full_access.is_some() || rules.chain(view).any(|r| is_within(path, &r.path))
 }

@@ -18,11 +18,7 @@ pub struct Rule {
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}[{}]",
-            self.origin.action, self.layer, self.kind, self.key
-        )?;
+        write!(f, "{}/{}/{}[{}]", self.origin.action, self.layer, self.kind, self.key)?;
         if self.origin.action != self.origin.granted {
             write!(f, " via {}", self.origin.granted)?;
         }

@@ -38,19 +38,13 @@ args = ["<name>"]
 "#;
 
 const FULL: &str = "full_access = true\n[layer.cps]\n";
-const AVM: &str = "blacklist = [\"dd\"]\n[refuse]\nbash = \"shell\"\n[layer.guest_vm]\npath_commands = [\"/usr/bin\"]\n";
+const AVM: &str =
+    "blacklist = [\"dd\"]\n[refuse]\nbash = \"shell\"\n[layer.guest_vm]\npath_commands = [\"/usr/bin\"]\n";
 
 fn profile(granted: &[&str], layer: Layer) -> Profile {
-    let sources = [
-        ("BASE.toml", BASE),
-        ("CHILD.toml", CHILD),
-        ("FULL.toml", FULL),
-        ("AVM.toml", AVM),
-    ];
-    let sources: Vec<(String, String)> = sources
-        .iter()
-        .map(|(f, t)| (f.to_string(), t.to_string()))
-        .collect();
+    let sources = [("BASE.toml", BASE), ("CHILD.toml", CHILD), ("FULL.toml", FULL), ("AVM.toml", AVM)];
+    let sources: Vec<(String, String)> =
+        sources.iter().map(|(f, t)| (f.to_string(), t.to_string())).collect();
     let set = PolicySet::from_sources(&sources).expect("valid test policies");
     let granted: Vec<String> = granted.iter().map(|g| g.to_string()).collect();
     set.profile(&granted, layer).expect("profile")
@@ -66,17 +60,10 @@ fn command(line: &str) -> Command {
             "<" => Some(RedirectOp::In),
             _ => None,
         };
-        let word = |t: &str| Word {
-            text: t.to_string(),
-            span: 0..0,
-        };
+        let word = |t: &str| Word { text: t.to_string(), span: 0..0 };
         match (op, words.peek()) {
             (Some(op), Some(target)) => {
-                redirects.push(Redirect {
-                    op,
-                    target: Some(word(target)),
-                    span: 0..0,
-                });
+                redirects.push(Redirect { op, target: Some(word(target)), span: 0..0 });
                 words.next();
             }
             _ => argv.push(word(w)),
@@ -86,11 +73,7 @@ fn command(line: &str) -> Command {
 }
 
 fn session() -> Session {
-    Session {
-        login: "op".into(),
-        cwd: "/u01".into(),
-        home: "/home/op".into(),
-    }
+    Session { login: "op".into(), cwd: "/u01".into(), home: "/home/op".into() }
 }
 
 fn decide_line(granted: &[&str], line: &str) -> Decision {
@@ -114,30 +97,17 @@ fn allowed(granted: &[&str], line: &str) -> ExecPlan {
 #[test]
 fn file_reads_name_the_most_specific_rule() {
     let plan = allowed(&["BASE"], "sudocat /var/log/messages");
-    assert_eq!(
-        plan.rules()[1].to_string(),
-        "BASE/cps/files.read_only[/var/log/]"
-    );
-    let Action::File(file) = &plan.action else {
-        panic!("file plan")
-    };
+    assert_eq!(plan.rules()[1].to_string(), "BASE/cps/files.read_only[/var/log/]");
+    let Action::File(file) = &plan.action else { panic!("file plan") };
     assert_eq!(file.operands[0].base, "/var/log");
 }
 
 #[test]
 fn dot_dot_cannot_climb_out_of_a_rule() {
     let d = denial(&["BASE"], "sudocat /var/log/../../etc/shadow");
-    assert_eq!(
-        d.reason,
-        DenyReason::Secret {
-            path: "/etc/shadow".into()
-        }
-    );
+    assert_eq!(d.reason, DenyReason::Secret { path: "/etc/shadow".into() });
     let d = denial(&["BASE"], "sudocat ../etc/passwd");
-    assert_eq!(
-        d.to_string(),
-        "`/etc/passwd` is outside the readable paths of this grant"
-    );
+    assert_eq!(d.to_string(), "`/etc/passwd` is outside the readable paths of this grant");
     assert_eq!(d.at, Some(1));
 }
 
@@ -145,14 +115,8 @@ fn dot_dot_cannot_climb_out_of_a_rule() {
 fn writes_need_a_read_write_rule_and_the_narrower_rule_wins() {
     assert!(decide_line(&["BASE"], "sudovi /u01/notes").is_allow());
     let d = denial(&["BASE"], "sudovi /var/log/messages");
-    assert_eq!(
-        d.to_string(),
-        "`/var/log/messages` is read-only (BASE/cps/files.read_only[/var/log/])"
-    );
-    assert!(matches!(
-        denial(&["BASE"], "sudovi /u01/archive/x").reason,
-        DenyReason::ReadOnly { .. }
-    ));
+    assert_eq!(d.to_string(), "`/var/log/messages` is read-only (BASE/cps/files.read_only[/var/log/])");
+    assert!(matches!(denial(&["BASE"], "sudovi /u01/archive/x").reason, DenyReason::ReadOnly { .. }));
 }
 
 #[test]
@@ -160,18 +124,12 @@ fn sudocp_reads_its_source_and_writes_its_destination() {
     assert!(decide_line(&["BASE"], "sudocp -p /var/log/messages /u01/").is_allow());
     let d = denial(&["BASE"], "sudocp /u01/x /etc/cron.d/");
     assert_eq!(d.at, Some(2));
-    assert!(matches!(
-        denial(&["BASE"], "sudocp -t /etc/cron.d /u01/x").reason,
-        DenyReason::Grammar { .. }
-    ));
+    assert!(matches!(denial(&["BASE"], "sudocp -t /etc/cron.d /u01/x").reason, DenyReason::Grammar { .. }));
 }
 
 #[test]
 fn sudorm_refuses_the_root_of_its_rule() {
-    assert!(matches!(
-        denial(&["BASE"], "sudorm -r /u01/").reason,
-        DenyReason::RuleRoot { .. }
-    ));
+    assert!(matches!(denial(&["BASE"], "sudorm -r /u01/").reason, DenyReason::RuleRoot { .. }));
     assert!(decide_line(&["BASE"], "sudorm -rf /u01/old").is_allow());
 }
 
@@ -196,30 +154,19 @@ fn deny_rules_and_secrets_win_over_read_rules() {
 #[test]
 fn blacklist_and_refusals_come_first() {
     let d = denial(&["BASE"], "dd if=/dev/zero of=x");
-    assert_eq!(
-        d.to_string(),
-        "`dd` is blacklisted (BASE/cps/blacklist[dd])"
-    );
+    assert_eq!(d.to_string(), "`dd` is blacklisted (BASE/cps/blacklist[dd])");
     let d = denial(&["BASE"], "sysresv");
-    assert_eq!(
-        d.to_string(),
-        "`sysresv` is refused: can remove IPC resources (BASE/cps/refuse[sysresv])"
-    );
+    assert_eq!(d.to_string(), "`sysresv` is refused: can remove IPC resources (BASE/cps/refuse[sysresv])");
 }
 
 #[test]
 fn aliases_follow_their_grammar_and_inheritance_adds_candidates() {
     assert!(decide_line(&["BASE"], "virsh list --all").is_allow());
     let d = denial(&["BASE"], "virsh destroy vm1");
-    assert_eq!(
-        d.to_string(),
-        "virsh: `destroy` is not allowed (allowed: list) (BASE/cps/alias[virsh])"
-    );
+    assert_eq!(d.to_string(), "virsh: `destroy` is not allowed (allowed: list) (BASE/cps/alias[virsh])");
     let plan = allowed(&["CHILD"], "virsh destroy vm1");
     assert_eq!(plan.rule.to_string(), "CHILD/cps/alias[virsh]");
-    let Action::Run(run) = &plan.action else {
-        panic!("run plan")
-    };
+    let Action::Run(run) = &plan.action else { panic!("run plan") };
     assert_eq!(run.run_as, crate::policy::RunAs::Root);
     assert_eq!(run.argv, vec!["virsh", "destroy", "vm1"]);
     let plan = allowed(&["CHILD"], "virsh list");
@@ -239,125 +186,65 @@ fn applet_aliases_run_the_file_command_under_the_alias_rule() {
     assert_eq!(plan.rule.to_string(), "BASE/cps/alias[cat]");
     assert!(matches!(
         plan.action,
-        Action::File(FilePlan {
-            command: crate::policy::FileCommand::Sudocat,
-            ..
-        })
+        Action::File(FilePlan { command: crate::policy::FileCommand::Sudocat, .. })
     ));
 }
 
 #[test]
 fn rootexec_allows_only_listed_scripts() {
     let plan = allowed(&["BASE"], "rootexec /root/blackout.sh on");
-    assert_eq!(
-        plan.rule.to_string(),
-        "BASE/cps/root_exec[/root/blackout.sh]"
-    );
+    assert_eq!(plan.rule.to_string(), "BASE/cps/root_exec[/root/blackout.sh]");
     let d = denial(&["BASE"], "rootexec /root/other.sh");
-    assert_eq!(
-        d.to_string(),
-        "rootexec: `/root/other.sh` is not a listed script"
-    );
+    assert_eq!(d.to_string(), "rootexec: `/root/other.sh` is not a listed script");
 }
 
 #[test]
 fn su_allows_listed_users_only_and_never_options_or_root() {
     assert!(decide_line(&["BASE"], "su - ecra").is_allow());
     assert_eq!(denial(&["BASE"], "su - root").reason, DenyReason::SuRoot);
-    assert!(matches!(
-        denial(&["BASE"], "su root -c id").reason,
-        DenyReason::Usage { .. }
-    ));
-    assert!(matches!(
-        denial(&["BASE"], "su -s /bin/sh ecra").reason,
-        DenyReason::Usage { .. }
-    ));
-    assert!(matches!(
-        denial(&["BASE"], "su oracle").reason,
-        DenyReason::SuNotListed { .. }
-    ));
+    assert!(matches!(denial(&["BASE"], "su root -c id").reason, DenyReason::Usage { .. }));
+    assert!(matches!(denial(&["BASE"], "su -s /bin/sh ecra").reason, DenyReason::Usage { .. }));
+    assert!(matches!(denial(&["BASE"], "su oracle").reason, DenyReason::SuNotListed { .. }));
 }
 
 #[test]
 fn unknown_commands_and_paths_are_not_run() {
     assert!(denial(&["BASE"], "bash").reason.is_unknown_command());
-    assert!(matches!(
-        denial(&["BASE"], "/bin/sh").reason,
-        DenyReason::PathCommand { .. }
-    ));
+    assert!(matches!(denial(&["BASE"], "/bin/sh").reason, DenyReason::PathCommand { .. }));
 }
 
 #[test]
 fn redirections_obey_the_file_rules() {
     assert!(decide_line(&["BASE"], "virsh list > /u01/vms.txt").is_allow());
-    assert!(matches!(
-        denial(&["BASE"], "virsh list > /var/log/x").reason,
-        DenyReason::ReadOnly { .. }
-    ));
-    assert!(matches!(
-        denial(&["BASE"], "virsh list < /etc/shadow").reason,
-        DenyReason::Secret { .. }
-    ));
+    assert!(matches!(denial(&["BASE"], "virsh list > /var/log/x").reason, DenyReason::ReadOnly { .. }));
+    assert!(matches!(denial(&["BASE"], "virsh list < /etc/shadow").reason, DenyReason::Secret { .. }));
 }
 
 #[test]
 fn cd_enters_only_readable_directories() {
     let plan = allowed(&["BASE"], "cd /var/log");
     assert_eq!(plan.action, Action::Builtin(Builtin::Cd("/var/log".into())));
-    assert!(matches!(
-        denial(&["BASE"], "cd /etc").reason,
-        DenyReason::CdOutside { .. }
-    ));
-    assert!(matches!(
-        denial(&["BASE"], "help me").reason,
-        DenyReason::Usage { .. }
-    ));
+    assert!(matches!(denial(&["BASE"], "cd /etc").reason, DenyReason::CdOutside { .. }));
+    assert!(matches!(denial(&["BASE"], "help me").reason, DenyReason::Usage { .. }));
 }
 
 #[test]
 fn path_commands_run_jailed_as_the_operator_unless_refused() {
     let p = profile(&["AVM"], Layer::GuestVm);
     let run = |line: &str| decide(&p, &session(), &command(line));
-    let Decision::Allow(plan) = run("ls -la /u01") else {
-        panic!("ls allowed")
-    };
-    let Action::Run(r) = plan.action else {
-        panic!("run")
-    };
+    let Decision::Allow(plan) = run("ls -la /u01") else { panic!("ls allowed") };
+    let Action::Run(r) = plan.action else { panic!("run") };
     assert!(r.jailed);
-    assert_eq!(
-        r.program,
-        Program::Search {
-            dirs: vec!["/usr/bin".into()],
-            name: "ls".into()
-        }
-    );
-    assert!(matches!(
-        run("bash"),
-        Decision::Deny(Denial {
-            reason: DenyReason::Refused { .. },
-            ..
-        })
-    ));
-    assert!(matches!(
-        run("dd"),
-        Decision::Deny(Denial {
-            reason: DenyReason::Blacklisted { .. },
-            ..
-        })
-    ));
+    assert_eq!(r.program, Program::Search { dirs: vec!["/usr/bin".into()], name: "ls".into() });
+    assert!(matches!(run("bash"), Decision::Deny(Denial { reason: DenyReason::Refused { .. }, .. })));
+    assert!(matches!(run("dd"), Decision::Deny(Denial { reason: DenyReason::Blacklisted { .. }, .. })));
 }
 
 #[test]
 fn full_access_runs_anything_as_root_unjailed_but_still_refuses_the_blacklist() {
     let plan = allowed(&["FULL"], "bash");
-    let Action::Run(r) = plan.action else {
-        panic!("run")
-    };
+    let Action::Run(r) = plan.action else { panic!("run") };
     assert!(!r.jailed);
     assert_eq!(r.run_as, crate::policy::RunAs::Root);
-    assert!(matches!(
-        denial(&["FULL", "BASE"], "dd").reason,
-        DenyReason::Blacklisted { .. }
-    ));
+    assert!(matches!(denial(&["FULL", "BASE"], "dd").reason, DenyReason::Blacklisted { .. }));
 }

@@ -51,12 +51,7 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Grant, GrantError> {
     Ok(Grant {
         req_auth_id: raw.req_auth_id.into_inner(),
         login: raw.login.into_inner(),
-        actions: raw
-            .actions
-            .into_inner()
-            .into_iter()
-            .map(Spanned::into_inner)
-            .collect(),
+        actions: raw.actions.into_inner().into_iter().map(Spanned::into_inner).collect(),
         not_before: raw.not_before.into_inner(),
         expires: raw.expires.into_inner(),
         approved_by: raw.approved_by.into_inner(),
@@ -106,11 +101,8 @@ impl Locator<'_> {
     fn check_login(&self, login: &Spanned<String>) -> Result<(), GrantError> {
         let value = login.get_ref();
         let mut chars = value.chars();
-        let first_ok = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
-        let rest_ok =
-            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+        let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if first_ok && rest_ok && value.len() <= 32 {
             return Ok(());
         }
@@ -175,13 +167,8 @@ impl Locator<'_> {
     fn check_text(&self, field: &str, text: &Spanned<String>) -> Result<(), GrantError> {
         match text.get_ref().chars().find(|&c| is_unsafe_char(c)) {
             None => Ok(()),
-            Some(c) => Err(self.error(
-                text.span(),
-                format!(
-                    "`{field}` contains control character U+{:04X}",
-                    u32::from(c)
-                ),
-            )),
+            Some(c) => Err(self
+                .error(text.span(), format!("`{field}` contains control character U+{:04X}", u32::from(c)))),
         }
     }
 
@@ -191,10 +178,7 @@ impl Locator<'_> {
             "revoked" => Ok(GrantState::Revoked),
             other => Err(self.error(
                 state.span(),
-                format!(
-                    "`state` must be \"approved\" or \"revoked\", not `{}`",
-                    shown(other)
-                ),
+                format!("`state` must be \"approved\" or \"revoked\", not `{}`", shown(other)),
             )),
         }
     }
@@ -203,27 +187,18 @@ impl Locator<'_> {
 impl Locator<'_> {
     /// `revoked_*` fields only make sense on a revoked grant, and `by` and `at` come together;
     /// a revoked grant without them is still revoked.
-    fn parse_revocation(
-        &self,
-        raw: &RawGrant,
-        state: GrantState,
-    ) -> Result<Option<Revocation>, GrantError> {
+    fn parse_revocation(&self, raw: &RawGrant, state: GrantState) -> Result<Option<Revocation>, GrantError> {
         if state == GrantState::Approved {
             return self.refuse_revocation_fields(raw);
         }
         match (&raw.revoked_by, &raw.revoked_at, &raw.revoke_reason) {
             (None, None, None) => Ok(None),
             (Some(by), Some(at), reason) => self.revocation(by, at, reason.as_ref()).map(Some),
-            (Some(by), None, _) => {
-                Err(self.error(by.span(), "`revoked_by` needs `revoked_at` too"))
+            (Some(by), None, _) => Err(self.error(by.span(), "`revoked_by` needs `revoked_at` too")),
+            (None, Some(at), _) => Err(self.error(at.span(), "`revoked_at` needs `revoked_by` too")),
+            (None, None, Some(reason)) => {
+                Err(self.error(reason.span(), "`revoke_reason` needs `revoked_by` and `revoked_at` too"))
             }
-            (None, Some(at), _) => {
-                Err(self.error(at.span(), "`revoked_at` needs `revoked_by` too"))
-            }
-            (None, None, Some(reason)) => Err(self.error(
-                reason.span(),
-                "`revoke_reason` needs `revoked_by` and `revoked_at` too",
-            )),
         }
     }
 
@@ -265,15 +240,9 @@ fn first_revocation_field(raw: &RawGrant) -> Option<(&'static str, Range<usize>)
     let spans = [
         ("revoked_by", raw.revoked_by.as_ref().map(Spanned::span)),
         ("revoked_at", raw.revoked_at.as_ref().map(Spanned::span)),
-        (
-            "revoke_reason",
-            raw.revoke_reason.as_ref().map(Spanned::span),
-        ),
+        ("revoke_reason", raw.revoke_reason.as_ref().map(Spanned::span)),
     ];
-    spans
-        .into_iter()
-        .filter_map(|(field, span)| Some((field, span?)))
-        .min_by_key(|(_, span)| span.start)
+    spans.into_iter().filter_map(|(field, span)| Some((field, span?))).min_by_key(|(_, span)| span.start)
 }
 
 /// `^[A-Z][A-Z0-9_]{0,63}$`, without a regex engine.

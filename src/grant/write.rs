@@ -15,26 +15,14 @@ pub(super) fn to_toml(grant: &Grant) -> String {
     line(&mut out, "req_auth_id", &quote(&grant.req_auth_id));
     line(&mut out, "login", &quote(&grant.login));
     line(&mut out, "actions", &format!("[{}]", actions.join(", ")));
-    line(
-        &mut out,
-        "not_before",
-        &quote(&grant.not_before.to_rfc3339_exact()),
-    );
-    line(
-        &mut out,
-        "expires",
-        &quote(&grant.expires.to_rfc3339_exact()),
-    );
+    line(&mut out, "not_before", &quote(&grant.not_before.to_rfc3339_exact()));
+    line(&mut out, "expires", &quote(&grant.expires.to_rfc3339_exact()));
     line(&mut out, "approved_by", &quote(&grant.approved_by));
     line(&mut out, "reason", &quote(&grant.reason));
     line(&mut out, "state", &quote(state));
     if let Some(revoked) = &grant.revoked {
         line(&mut out, "revoked_by", &quote(&revoked.by));
-        line(
-            &mut out,
-            "revoked_at",
-            &quote(&revoked.at.to_rfc3339_exact()),
-        );
+        line(&mut out, "revoked_at", &quote(&revoked.at.to_rfc3339_exact()));
         line(&mut out, "revoke_reason", &quote(&revoked.reason));
     }
     out
@@ -80,10 +68,7 @@ mod tests {
         assert_eq!(quote("plain"), "\"plain\"");
         assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
         assert_eq!(quote("a\nb\tc"), "\"a\\nb\\tc\"");
-        assert_eq!(
-            quote("\u{1b}[2J\u{7f}\u{202e}"),
-            "\"\\u001B[2J\\u007F\\u202E\""
-        );
+        assert_eq!(quote("\u{1b}[2J\u{7f}\u{202e}"), "\"\\u001B[2J\\u007F\\u202E\"");
         assert_eq!(quote("café 'x'"), "\"café 'x'\"");
     }
 
@@ -93,13 +78,7 @@ mod tests {
         struct Doc {
             s: String,
         }
-        for s in [
-            "",
-            "a\"b\\c",
-            "line\nnext\ttab\r",
-            "\u{0}\u{1f}\u{7f}\u{9f}",
-            "日本 \u{202e}",
-        ] {
+        for s in ["", "a\"b\\c", "line\nnext\ttab\r", "\u{0}\u{1f}\u{7f}\u{9f}", "日本 \u{202e}"] {
             let doc: Result<Doc, _> = toml::from_str(&format!("s = {}", quote(s)));
             assert_eq!(doc.map(|d| d.s).ok().as_deref(), Some(s));
         }

@@ -37,9 +37,7 @@ impl HostFacts for RealHost {
         } else if kind.is_dir() {
             HostKind::Dir
         } else if kind.is_file() {
-            HostKind::File {
-                executable: meta.permissions().mode() & 0o111 != 0,
-            }
+            HostKind::File { executable: meta.permissions().mode() & 0o111 != 0 }
         } else {
             HostKind::Other
         })
@@ -49,10 +47,8 @@ impl HostFacts for RealHost {
         let Ok(entries) = fs::read_dir(path) else {
             return Vec::new();
         };
-        let mut names: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut names: Vec<String> =
+            entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         names
     }
@@ -70,9 +66,6 @@ impl HostFacts for MapHost {
     fn list(&self, path: &str) -> Vec<String> {
         let prefix = format!("{}/", path.trim_end_matches('/'));
         let children = self.0.keys().filter_map(|k| k.strip_prefix(&prefix));
-        children
-            .filter(|rest| !rest.contains('/'))
-            .map(str::to_string)
-            .collect()
+        children.filter(|rest| !rest.contains('/')).map(str::to_string).collect()
     }
 }

@@ -7,8 +7,8 @@ use std::os::fd::AsFd;
 
 use caps::CapSet;
 use landlock::{
-    Access as _, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset,
-    RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus,
+    Access as _, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset, RulesetAttr,
+    RulesetCreated, RulesetCreatedAttr, RulesetStatus,
 };
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::prctl;
@@ -37,11 +37,7 @@ fn other(e: impl std::fmt::Display) -> io::Error {
 impl RealKernel {
     pub fn new(plan: &JailPlan, landlock_required: bool) -> Result<RealKernel, PrepareError> {
         let err = |e: landlock::RulesetError| PrepareError(format!("landlock: {e}"));
-        let level = if landlock_required {
-            CompatLevel::HardRequirement
-        } else {
-            CompatLevel::BestEffort
-        };
+        let level = if landlock_required { CompatLevel::HardRequirement } else { CompatLevel::BestEffort };
         let mut ruleset = Ruleset::default()
             .set_compatibility(level)
             .handle_access(AccessFs::from_all(LANDLOCK_ABI))
@@ -54,18 +50,12 @@ impl RealKernel {
         }
         let mut created = ruleset.create().map_err(err)?;
         for port in plan.landlock.tcp_connect.iter().flatten() {
-            created = created
-                .add_rule(NetPort::new(*port, AccessNet::ConnectTcp))
-                .map_err(err)?;
+            created = created.add_rule(NetPort::new(*port, AccessNet::ConnectTcp)).map_err(err)?;
         }
         for port in plan.landlock.tcp_bind.iter().flatten() {
-            created = created
-                .add_rule(NetPort::new(*port, AccessNet::BindTcp))
-                .map_err(err)?;
+            created = created.add_rule(NetPort::new(*port, AccessNet::BindTcp)).map_err(err)?;
         }
-        Ok(RealKernel {
-            ruleset: Some(created),
-        })
+        Ok(RealKernel { ruleset: Some(created) })
     }
 }
 
@@ -80,29 +70,15 @@ impl Kernel for RealKernel {
 
     fn make_mounts_private(&mut self) -> io::Result<()> {
         let flags = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
-        Ok(mount(
-            None::<&CStr>,
-            c"/",
-            None::<&CStr>,
-            flags,
-            None::<&CStr>,
-        )?)
+        Ok(mount(None::<&CStr>, c"/", None::<&CStr>, flags, None::<&CStr>)?)
     }
 
     fn mount(&mut self, op: &PreparedMount) -> io::Result<()> {
         let none = None::<&CStr>;
         match op {
-            PreparedMount::Tmpfs {
-                target,
-                flags,
-                data,
-            } => mount(
-                Some(c"tmpfs"),
-                target.as_c_str(),
-                Some(c"tmpfs"),
-                *flags,
-                Some(data.as_c_str()),
-            )?,
+            PreparedMount::Tmpfs { target, flags, data } => {
+                mount(Some(c"tmpfs"), target.as_c_str(), Some(c"tmpfs"), *flags, Some(data.as_c_str()))?
+            }
             PreparedMount::Dir { target, mode } => {
                 mkdir(target.as_c_str(), Mode::from_bits_truncate(*mode))?;
                 // mkdir drops the sticky bit; set the exact mode.
@@ -114,28 +90,16 @@ impl Kernel for RealKernel {
                 )?;
             }
             PreparedMount::File { target } => {
-                let flags = nix::fcntl::OFlag::O_CREAT
-                    | nix::fcntl::OFlag::O_WRONLY
-                    | nix::fcntl::OFlag::O_CLOEXEC;
-                let fd =
-                    nix::fcntl::open(target.as_c_str(), flags, Mode::from_bits_truncate(0o444))?;
+                let flags =
+                    nix::fcntl::OFlag::O_CREAT | nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC;
+                let fd = nix::fcntl::open(target.as_c_str(), flags, Mode::from_bits_truncate(0o444))?;
                 nix::unistd::close(fd)?;
             }
             PreparedMount::Symlink { target, points_to } => {
                 symlinkat(points_to.as_c_str(), None, target.as_c_str())?
             }
-            PreparedMount::Bind {
-                source,
-                target,
-                flags,
-            } => {
-                mount(
-                    Some(source.as_c_str()),
-                    target.as_c_str(),
-                    none,
-                    MsFlags::MS_BIND,
-                    none,
-                )?;
+            PreparedMount::Bind { source, target, flags } => {
+                mount(Some(source.as_c_str()), target.as_c_str(), none, MsFlags::MS_BIND, none)?;
                 let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | *flags;
                 mount(none, target.as_c_str(), none, remount, none)?;
             }
@@ -143,13 +107,14 @@ impl Kernel for RealKernel {
                 let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
                 mount(Some(c"proc"), target.as_c_str(), Some(c"proc"), flags, none)?
             }
-            PreparedMount::Remount { target, flags } => mount(
-                none,
-                target.as_c_str(),
-                none,
-                MsFlags::MS_REMOUNT | *flags,
-                none,
-            )?,
+            PreparedMount::Node { target, major, minor } => {
+                let dev = nix::sys::stat::makedev(u64::from(*major), u64::from(*minor));
+                let kind = nix::sys::stat::SFlag::S_IFCHR;
+                nix::sys::stat::mknod(target.as_c_str(), kind, Mode::from_bits_truncate(0o666), dev)?
+            }
+            PreparedMount::Remount { target, flags } => {
+                mount(none, target.as_c_str(), none, MsFlags::MS_REMOUNT | *flags, none)?
+            }
         }
         Ok(())
     }
@@ -166,13 +131,8 @@ impl Kernel for RealKernel {
 
     fn add_landlock_rule(&mut self, rule: &PreparedRule) -> io::Result<()> {
         let fd = sys::open_path(&rule.path)?;
-        let ruleset = self
-            .ruleset
-            .take()
-            .ok_or_else(|| other("landlock ruleset already used"))?;
-        let ruleset = ruleset
-            .add_rule(PathBeneath::new(fd.as_fd(), rule.access))
-            .map_err(other)?;
+        let ruleset = self.ruleset.take().ok_or_else(|| other("landlock ruleset already used"))?;
+        let ruleset = ruleset.add_rule(PathBeneath::new(fd.as_fd(), rule.access)).map_err(other)?;
         self.ruleset = Some(ruleset);
         Ok(())
     }
@@ -202,10 +162,7 @@ impl Kernel for RealKernel {
     }
 
     fn restrict_landlock(&mut self) -> io::Result<LandlockStatus> {
-        let ruleset = self
-            .ruleset
-            .take()
-            .ok_or_else(|| other("landlock ruleset already used"))?;
+        let ruleset = self.ruleset.take().ok_or_else(|| other("landlock ruleset already used"))?;
         let status = ruleset.restrict_self().map_err(other)?;
         Ok(match status.ruleset {
             RulesetStatus::FullyEnforced => LandlockStatus::Full,

@@ -33,14 +33,7 @@ use mounts::{TreeBuilder, RUNTIME_ETC, SECRETS, SYSTEM_EXEC_DIRS};
 pub const JAIL_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Executable directories searched for blacklisted programs to hide.
-const BIN_DIRS: &[&str] = &[
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
+const BIN_DIRS: &[&str] = &["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
 /// Everything the planner needs besides the profile and the decision.
 #[derive(Debug, Clone)]
@@ -90,16 +83,8 @@ pub fn plan_jail(req: &JailRequest, host: &dyn HostFacts) -> Result<JailPlan, Pl
     tree.mirror_all(view_requests(req.profile, host));
     tree.proc();
     tree.dev(req.tty);
-    let tmp_writable = req
-        .profile
-        .view
-        .as_ref()
-        .is_none_or(|v| v.writable.iter().any(|w| w.path == "/tmp"));
-    let tmp_access = if tmp_writable {
-        Access::ReadWrite
-    } else {
-        Access::ReadOnly
-    };
+    let tmp_writable = req.profile.view.as_ref().is_none_or(|v| v.writable.iter().any(|w| w.path == "/tmp"));
+    let tmp_access = if tmp_writable { Access::ReadWrite } else { Access::ReadOnly };
     tree.tmpfs("/tmp", 0o1777, 64, tmp_access);
     tree.mirror_all(rule_requests(req.profile));
     if tree.bound_under(&program) != Some(Access::ReadExec) {
@@ -107,15 +92,9 @@ pub fn plan_jail(req: &JailRequest, host: &dyn HostFacts) -> Result<JailPlan, Pl
     }
     hide(&mut tree, req.profile);
     let landlock = landlock_spec(&tree, req.profile.network);
-    let cwd = if tree.bound_under(req.cwd).is_some() {
-        req.cwd.to_string()
-    } else {
-        "/".to_string()
-    };
+    let cwd = if tree.bound_under(req.cwd).is_some() { req.cwd.to_string() } else { "/".to_string() };
     let mut mounts = tree.ops;
-    mounts.push(MountOp::RemountReadOnly {
-        target: "/dev".into(),
-    });
+    mounts.push(MountOp::RemountReadOnly { target: "/dev".into() });
     mounts.push(MountOp::RemountReadOnly { target: "/".into() });
     Ok(JailPlan {
         new_network_namespace: req.profile.network == Network::None,
@@ -135,16 +114,11 @@ pub fn plan_jail(req: &JailRequest, host: &dyn HostFacts) -> Result<JailPlan, Pl
 fn resolve_program(program: &Program, host: &dyn HostFacts) -> Result<String, PlanError> {
     let runnable = |path: &str| {
         let kind = host.kind(path);
-        matches!(
-            kind,
-            Some(HostKind::File { executable: true }) | Some(HostKind::Symlink(_))
-        )
+        matches!(kind, Some(HostKind::File { executable: true }) | Some(HostKind::Symlink(_)))
     };
     match program {
         Program::Path(path) if runnable(path) => Ok(path.clone()),
-        Program::Path(path) => Err(PlanError::NotInstalled {
-            program: path.clone(),
-        }),
+        Program::Path(path) => Err(PlanError::NotInstalled { program: path.clone() }),
         Program::Search { dirs, name } => dirs
             .iter()
             .map(|d| format!("{}/{name}", d.trim_end_matches('/')))
@@ -157,61 +131,35 @@ fn resolve_program(program: &Program, host: &dyn HostFacts) -> Result<String, Pl
 fn view_requests(profile: &Profile, host: &dyn HostFacts) -> Vec<(String, Access)> {
     let mut out: Vec<(String, Access)> = Vec::new();
     let Some(view) = &profile.view else {
-        out.extend(
-            SYSTEM_EXEC_DIRS
-                .iter()
-                .map(|d| (d.to_string(), Access::ReadExec)),
-        );
+        out.extend(SYSTEM_EXEC_DIRS.iter().map(|d| (d.to_string(), Access::ReadExec)));
         out.push(("/etc".into(), Access::ReadOnly));
         out.push(("/sys".into(), Access::ReadOnly));
         return out;
     };
     // Top-level symlinks (/bin -> usr/bin) so the dynamic loader and #! lines resolve.
-    let top_links = SYSTEM_EXEC_DIRS
-        .iter()
-        .filter(|d| matches!(host.kind(d), Some(HostKind::Symlink(_))));
+    let top_links = SYSTEM_EXEC_DIRS.iter().filter(|d| matches!(host.kind(d), Some(HostKind::Symlink(_))));
     out.extend(top_links.map(|d| (d.to_string(), Access::ReadExec)));
-    out.extend(
-        RUNTIME_ETC
-            .iter()
-            .map(|f| (f.to_string(), Access::ReadOnly)),
-    );
+    out.extend(RUNTIME_ETC.iter().map(|f| (f.to_string(), Access::ReadOnly)));
     let special = ["/proc", "/tmp", "/dev"];
-    let readable = view
-        .readable
-        .iter()
-        .filter(|r| !special.contains(&r.path.as_str()));
+    let readable = view.readable.iter().filter(|r| !special.contains(&r.path.as_str()));
     out.extend(readable.map(|r| (r.path.clone(), Access::ReadExec)));
-    let writable = view
-        .writable
-        .iter()
-        .filter(|w| !special.contains(&w.path.as_str()));
+    let writable = view.writable.iter().filter(|w| !special.contains(&w.path.as_str()));
     out.extend(writable.map(|w| (w.path.clone(), Access::ReadWrite)));
     out
 }
 
 /// The file rules: read-only ones read-only, read-write and tool paths writable, never executable.
 fn rule_requests(profile: &Profile) -> Vec<(String, Access)> {
-    let ro = profile
-        .read_only
-        .iter()
-        .map(|r| (r.item.path.clone(), Access::ReadOnly));
-    let rw = profile
-        .read_write
-        .iter()
-        .chain(&profile.tool_rw)
-        .map(|r| (r.item.path.clone(), Access::ReadWrite));
+    let ro = profile.read_only.iter().map(|r| (r.item.path.clone(), Access::ReadOnly));
+    let rw =
+        profile.read_write.iter().chain(&profile.tool_rw).map(|r| (r.item.path.clone(), Access::ReadWrite));
     ro.chain(rw).collect()
 }
 
 /// Secrets, denied paths and blacklisted programs, wherever the view shows them.
 fn hide(tree: &mut TreeBuilder, profile: &Profile) {
     let denied = profile.deny.iter().map(|d| d.item.path.clone());
-    let mut hidden: Vec<String> = SECRETS
-        .iter()
-        .map(|s| s.to_string())
-        .chain(denied)
-        .collect();
+    let mut hidden: Vec<String> = SECRETS.iter().map(|s| s.to_string()).chain(denied).collect();
     for key in tree.host().list("/etc/ssh") {
         if key.contains("_key") {
             hidden.push(format!("/etc/ssh/{key}"));
@@ -249,18 +197,16 @@ fn landlock_spec(tree: &TreeBuilder, network: Network) -> LandlockSpec {
         rules.push((path.clone(), rule));
     }
     let devices = tree.ops.iter().filter_map(|op| match op {
-        MountOp::Device { target } => Some((target.clone(), LandlockAccess::Device)),
+        MountOp::Device { target } | MountOp::DeviceNode { target, .. } => {
+            Some((target.clone(), LandlockAccess::Device))
+        }
         _ => None,
     });
     rules.extend(devices);
     // TCP: no listening anywhere but `any`; no connection at all under `none`.
     let tcp_connect = (network == Network::None).then(Vec::new);
     let tcp_bind = (network != Network::Any).then(Vec::new);
-    LandlockSpec {
-        rules,
-        tcp_connect,
-        tcp_bind,
-    }
+    LandlockSpec { rules, tcp_connect, tcp_bind }
 }
 
 fn seccomp_spec(req: &JailRequest) -> SeccompSpec {
@@ -280,8 +226,7 @@ fn environment(req: &JailRequest) -> Vec<(String, String)> {
             .filter(|v| {
                 !v.is_empty()
                     && v.len() <= 64
-                    && v.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+                    && v.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
             })
             .unwrap_or(fallback)
             .to_string()

@@ -7,9 +7,7 @@ use crate::policy::path::is_within;
 
 /// Where the dynamic loader and the system's programs live. Merged-/usr systems have
 /// symlinks at the top level; those are recreated as symlinks.
-pub const SYSTEM_EXEC_DIRS: &[&str] = &[
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
-];
+pub const SYSTEM_EXEC_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
 /// Files of /etc that programs need to run, for views that do not show all of /etc.
 pub const RUNTIME_ETC: &[&str] = &[
@@ -39,14 +37,14 @@ pub const SECRETS: &[&str] = &[
     "/root",
 ];
 
-/// Device nodes every command gets (plus the session's terminal).
-pub const DEVICES: &[&str] = &[
-    "/dev/null",
-    "/dev/zero",
-    "/dev/full",
-    "/dev/random",
-    "/dev/urandom",
-    "/dev/tty",
+/// Device nodes every command gets, with their fixed numbers (plus the session's terminal).
+pub const DEVICES: &[(&str, u32, u32)] = &[
+    ("/dev/null", 1, 3),
+    ("/dev/zero", 1, 5),
+    ("/dev/full", 1, 7),
+    ("/dev/random", 1, 8),
+    ("/dev/urandom", 1, 9),
+    ("/dev/tty", 5, 0),
 ];
 
 /// Collects mount operations; knows which jail paths already exist.
@@ -61,29 +59,14 @@ pub struct TreeBuilder<'h> {
 
 impl<'h> TreeBuilder<'h> {
     pub fn new(host: &'h dyn HostFacts) -> Self {
-        let root = MountOp::Tmpfs {
-            target: "/".into(),
-            mode: 0o755,
-            size_mib: 1,
-            access: Access::ReadOnly,
-        };
-        TreeBuilder {
-            host,
-            ops: vec![root],
-            created: vec!["/".into()],
-            bound: Vec::new(),
-        }
+        let root = MountOp::Tmpfs { target: "/".into(), mode: 0o755, size_mib: 1, access: Access::ReadOnly };
+        TreeBuilder { host, ops: vec![root], created: vec!["/".into()], bound: Vec::new() }
     }
 
     /// Binds of `requests` (host paths mirrored at the same place), parents before children.
     /// A path missing on the host, or reached through a symlink, is not shown at all.
     pub fn mirror_all(&mut self, mut requests: Vec<(String, Access)>) {
-        requests.sort_by(|a, b| {
-            depth(&a.0)
-                .cmp(&depth(&b.0))
-                .then(a.0.cmp(&b.0))
-                .then(b.1.cmp(&a.1))
-        });
+        requests.sort_by(|a, b| depth(&a.0).cmp(&depth(&b.0)).then(a.0.cmp(&b.0)).then(b.1.cmp(&a.1)));
         requests.dedup_by(|later, earlier| later.0 == earlier.0);
         for (path, access) in requests {
             self.mirror(&path, access);
@@ -96,10 +79,7 @@ impl<'h> TreeBuilder<'h> {
         }
         match self.host.kind(path) {
             Some(HostKind::Symlink(to)) if depth(path) == 1 => {
-                self.ops.push(MountOp::Symlink {
-                    target: path.into(),
-                    points_to: to,
-                });
+                self.ops.push(MountOp::Symlink { target: path.into(), points_to: to });
             }
             Some(HostKind::Dir) => {
                 self.make_dir(path, 0o755);
@@ -108,9 +88,7 @@ impl<'h> TreeBuilder<'h> {
             Some(HostKind::File { .. }) => {
                 self.make_parent(path);
                 if !self.exists(path) {
-                    self.ops.push(MountOp::File {
-                        target: path.into(),
-                    });
+                    self.ops.push(MountOp::File { target: path.into() });
                 }
                 self.bind(path, access);
             }
@@ -119,22 +97,14 @@ impl<'h> TreeBuilder<'h> {
     }
 
     fn bind(&mut self, path: &str, access: Access) {
-        self.ops.push(MountOp::Bind {
-            target: path.into(),
-            access,
-        });
+        self.ops.push(MountOp::Bind { target: path.into(), access });
         self.bound.push((path.into(), access));
     }
 
     /// A tmpfs at `path` (private /tmp, /dev): its contents are the jail's own.
     pub fn tmpfs(&mut self, path: &str, mode: u32, size_mib: u32, access: Access) {
         self.make_dir(path, 0o755);
-        self.ops.push(MountOp::Tmpfs {
-            target: path.into(),
-            mode,
-            size_mib,
-            access,
-        });
+        self.ops.push(MountOp::Tmpfs { target: path.into(), mode, size_mib, access });
         self.bound.push((path.into(), access));
     }
 
@@ -144,10 +114,7 @@ impl<'h> TreeBuilder<'h> {
             return;
         }
         self.make_parent(path);
-        self.ops.push(MountOp::Dir {
-            target: path.into(),
-            mode,
-        });
+        self.ops.push(MountOp::Dir { target: path.into(), mode });
         self.created.push(path.into());
     }
 
@@ -186,12 +153,10 @@ impl<'h> TreeBuilder<'h> {
             return;
         }
         match self.host.kind(path) {
-            Some(HostKind::Dir) => self.ops.push(MountOp::MaskDir {
-                target: path.into(),
-            }),
-            Some(HostKind::File { .. } | HostKind::Other) => self.ops.push(MountOp::MaskFile {
-                target: path.into(),
-            }),
+            Some(HostKind::Dir) => self.ops.push(MountOp::MaskDir { target: path.into() }),
+            Some(HostKind::File { .. } | HostKind::Other) => {
+                self.ops.push(MountOp::MaskFile { target: path.into() })
+            }
             _ => {}
         }
     }
@@ -199,17 +164,15 @@ impl<'h> TreeBuilder<'h> {
     /// A minimal /dev: a few device nodes, the session's terminal, and the fd symlinks.
     pub fn dev(&mut self, tty: Option<&str>) {
         self.tmpfs("/dev", 0o755, 1, Access::ReadOnly);
-        let ttys = tty.filter(|t| t.starts_with("/dev/pts/") && !t[9..].contains('/'));
-        for device in DEVICES.iter().copied().chain(ttys) {
-            if self.host.kind(device) == Some(HostKind::Other) {
-                self.make_parent(device);
-                self.ops.push(MountOp::File {
-                    target: device.into(),
-                });
-                self.ops.push(MountOp::Device {
-                    target: device.into(),
-                });
-            }
+        for (device, major, minor) in DEVICES {
+            self.ops.push(MountOp::DeviceNode { target: device.to_string(), major: *major, minor: *minor });
+        }
+        // The session's pty: its numbers vary, so it is bound from the host's devpts.
+        let tty = tty.filter(|t| t.starts_with("/dev/pts/") && !t[9..].contains('/'));
+        if let Some(tty) = tty.filter(|t| self.host.kind(t) == Some(HostKind::Other)) {
+            self.make_parent(tty);
+            self.ops.push(MountOp::File { target: tty.into() });
+            self.ops.push(MountOp::Device { target: tty.into() });
         }
         for (name, to) in [
             ("fd", "/proc/self/fd"),
@@ -217,18 +180,13 @@ impl<'h> TreeBuilder<'h> {
             ("stdout", "/proc/self/fd/1"),
             ("stderr", "/proc/self/fd/2"),
         ] {
-            self.ops.push(MountOp::Symlink {
-                target: format!("/dev/{name}"),
-                points_to: to.into(),
-            });
+            self.ops.push(MountOp::Symlink { target: format!("/dev/{name}"), points_to: to.into() });
         }
     }
 
     pub fn proc(&mut self) {
         self.make_dir("/proc", 0o555);
-        self.ops.push(MountOp::Proc {
-            target: "/proc".into(),
-        });
+        self.ops.push(MountOp::Proc { target: "/proc".into() });
         self.bound.push(("/proc".into(), Access::ReadOnly));
     }
 

@@ -34,13 +34,7 @@ pub struct Identity {
 
 impl Identity {
     pub fn root() -> Identity {
-        Identity {
-            name: "root".into(),
-            uid: 0,
-            gid: 0,
-            groups: Vec::new(),
-            home: "/root".into(),
-        }
+        Identity { name: "root".into(), uid: 0, gid: 0, groups: Vec::new(), home: "/root".into() }
     }
 }
 
@@ -71,9 +65,15 @@ pub enum MountOp {
         target: String,
         access: Access,
     },
-    /// A device node bound from the host's /dev.
+    /// A device node bound from the host's /dev (the session's pty).
     Device {
         target: String,
+    },
+    /// A standard character device created in the jail's /dev (`/dev/null` is 1:3).
+    DeviceNode {
+        target: String,
+        major: u32,
+        minor: u32,
     },
     /// A fresh procfs of the jail's PID namespace.
     Proc {
@@ -102,6 +102,7 @@ impl MountOp {
             | MountOp::Symlink { target, .. }
             | MountOp::Bind { target, .. }
             | MountOp::Device { target }
+            | MountOp::DeviceNode { target, .. }
             | MountOp::Proc { target }
             | MountOp::MaskFile { target }
             | MountOp::MaskDir { target }

@@ -57,6 +57,12 @@ pub enum PreparedMount {
     Proc {
         target: CString,
     },
+    /// mknod of a character device.
+    Node {
+        target: CString,
+        major: u32,
+        minor: u32,
+    },
     /// Remount an already mounted tmpfs with `flags`.
     Remount {
         target: CString,
@@ -99,10 +105,7 @@ fn cstring(s: &str) -> Result<CString, PrepareError> {
 }
 
 fn staged(target: &str) -> Result<CString, PrepareError> {
-    cstring(&format!(
-        "{STAGING}{}",
-        if target == "/" { "" } else { target }
-    ))
+    cstring(&format!("{STAGING}{}", if target == "/" { "" } else { target }))
 }
 
 pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail, PrepareError> {
@@ -116,21 +119,14 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
         .collect();
     Ok(PreparedJail {
         staging: cstring(STAGING)?,
-        mounts: plan
-            .mounts
-            .iter()
-            .map(prepare_mount)
-            .collect::<Result<_, _>>()?,
+        mounts: plan.mounts.iter().map(prepare_mount).collect::<Result<_, _>>()?,
         landlock_rules: plan
             .landlock
             .rules
             .iter()
             .map(|(path, access)| {
                 let is_file = files.contains(&path.as_str());
-                Ok(PreparedRule {
-                    path: cstring(path)?,
-                    access: fs_access(*access, is_file),
-                })
+                Ok(PreparedRule { path: cstring(path)?, access: fs_access(*access, is_file) })
             })
             .collect::<Result<_, PrepareError>>()?,
         landlock_required,
@@ -153,35 +149,15 @@ fn bind_flags(access: Access) -> MsFlags {
 
 fn prepare_mount(op: &MountOp) -> Result<PreparedMount, PrepareError> {
     Ok(match op {
-        MountOp::Tmpfs {
-            target,
-            mode,
-            size_mib,
-            ..
-        } => {
+        MountOp::Tmpfs { target, mode, size_mib, .. } => {
             let data = cstring(&format!("mode={mode:o},size={size_mib}m,nr_inodes=16k"))?;
-            let noexec = if target == "/" {
-                MsFlags::empty()
-            } else {
-                MsFlags::MS_NOEXEC
-            };
-            PreparedMount::Tmpfs {
-                target: staged(target)?,
-                flags: HARDENED | noexec,
-                data,
-            }
+            PreparedMount::Tmpfs { target: staged(target)?, flags: tmpfs_flags(target), data }
         }
-        MountOp::Dir { target, mode } => PreparedMount::Dir {
-            target: staged(target)?,
-            mode: *mode,
-        },
-        MountOp::File { target } => PreparedMount::File {
-            target: staged(target)?,
-        },
-        MountOp::Symlink { target, points_to } => PreparedMount::Symlink {
-            target: staged(target)?,
-            points_to: cstring(points_to)?,
-        },
+        MountOp::Dir { target, mode } => PreparedMount::Dir { target: staged(target)?, mode: *mode },
+        MountOp::File { target } => PreparedMount::File { target: staged(target)? },
+        MountOp::Symlink { target, points_to } => {
+            PreparedMount::Symlink { target: staged(target)?, points_to: cstring(points_to)? }
+        }
         MountOp::Bind { target, access } => PreparedMount::Bind {
             source: cstring(target)?,
             target: staged(target)?,
@@ -192,9 +168,10 @@ fn prepare_mount(op: &MountOp) -> Result<PreparedMount, PrepareError> {
             target: staged(target)?,
             flags: MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
         },
-        MountOp::Proc { target } => PreparedMount::Proc {
-            target: staged(target)?,
-        },
+        MountOp::DeviceNode { target, major, minor } => {
+            PreparedMount::Node { target: staged(target)?, major: *major, minor: *minor }
+        }
+        MountOp::Proc { target } => PreparedMount::Proc { target: staged(target)? },
         MountOp::MaskFile { target } => PreparedMount::Bind {
             source: cstring("/dev/null")?,
             target: staged(target)?,
@@ -205,18 +182,21 @@ fn prepare_mount(op: &MountOp) -> Result<PreparedMount, PrepareError> {
             flags: bind_flags(Access::ReadOnly),
             data: cstring("mode=000,size=4k,nr_inodes=1")?,
         },
-        MountOp::RemountReadOnly { target } => {
-            let exec = if target == "/" {
-                MsFlags::empty()
-            } else {
-                MsFlags::MS_NOEXEC
-            };
-            PreparedMount::Remount {
-                target: staged(target)?,
-                flags: HARDENED | MsFlags::MS_RDONLY | exec,
-            }
-        }
+        MountOp::RemountReadOnly { target } => PreparedMount::Remount {
+            target: staged(target)?,
+            flags: tmpfs_flags(target) | MsFlags::MS_RDONLY,
+        },
     })
+}
+
+/// The root holds only directories and symlinks (exec happens in binds below it); /dev holds
+/// the device nodes cage creates, so it cannot be nodev, and it is read-only once built.
+fn tmpfs_flags(target: &str) -> MsFlags {
+    match target {
+        "/" => HARDENED,
+        "/dev" => MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        _ => HARDENED | MsFlags::MS_NOEXEC,
+    }
 }
 
 /// Landlock rights per rule; a rule on a file may only carry file rights.
@@ -241,16 +221,11 @@ fn prepare_identity(plan: &JailPlan) -> Result<PreparedIdentity, PrepareError> {
     let mut keep = CapsHashSet::new();
     for name in &plan.caps {
         let canonical = format!("CAP_{}", name.to_ascii_uppercase());
-        let cap: Capability = canonical
-            .parse()
-            .map_err(|_| PrepareError(format!("unknown capability `{name}`")))?;
+        let cap: Capability =
+            canonical.parse().map_err(|_| PrepareError(format!("unknown capability `{name}`")))?;
         keep.insert(cap);
     }
-    let supported = caps::runtime::thread_all_supported();
-    let drop_bounding = supported
-        .into_iter()
-        .filter(|c| !keep.contains(c))
-        .collect();
+    let drop_bounding = supported_caps().iter().filter(|c| !keep.contains(c)).copied().collect();
     let id = &plan.identity;
     Ok(PreparedIdentity {
         uid: Uid::from_raw(id.uid),
@@ -263,23 +238,18 @@ fn prepare_identity(plan: &JailPlan) -> Result<PreparedIdentity, PrepareError> {
     })
 }
 
+/// What this kernel supports, probed once per process.
+fn supported_caps() -> &'static CapsHashSet {
+    static SUPPORTED: std::sync::OnceLock<CapsHashSet> = std::sync::OnceLock::new();
+    SUPPORTED.get_or_init(caps::runtime::thread_all_supported)
+}
+
 fn prepare_exec(plan: &JailPlan) -> Result<PreparedExec, PrepareError> {
-    let argv: Vec<CString> = plan
-        .argv
-        .iter()
-        .map(|a| cstring(a))
-        .collect::<Result<_, _>>()?;
-    let env: Vec<CString> = plan
-        .env
-        .iter()
-        .map(|(k, v)| cstring(&format!("{k}={v}")))
-        .collect::<Result<_, _>>()?;
-    let pointers = |list: &[CString]| {
-        list.iter()
-            .map(|c| c.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect()
-    };
+    let argv: Vec<CString> = plan.argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
+    let env: Vec<CString> =
+        plan.env.iter().map(|(k, v)| cstring(&format!("{k}={v}"))).collect::<Result<_, _>>()?;
+    let pointers =
+        |list: &[CString]| list.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
     Ok(PreparedExec {
         path: cstring(&plan.program)?,
         argv_ptrs: pointers(&argv),

@@ -92,9 +92,7 @@ pub fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, String> {
         arch,
     )
     .map_err(|e| e.to_string())?;
-    let deny: BpfProgram = filter
-        .try_into()
-        .map_err(|e: seccompiler::BackendError| e.to_string())?;
+    let deny: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())?;
     Ok(vec![guard_program(), deny])
 }
 
@@ -113,9 +111,7 @@ fn deny_rules(spec: &SeccompSpec) -> Result<BTreeMap<i64, Vec<SeccompRule>>, Str
     }
     let clone = NAMESPACE_FLAGS.iter().map(|f| masked(0, *f as u64));
     rules.insert(libc::SYS_clone, clone.collect::<Result<_, _>>()?);
-    let ioctl = TERMINAL_INJECTION
-        .iter()
-        .map(|cmd| arg_eq(1, Len::Dword, *cmd));
+    let ioctl = TERMINAL_INJECTION.iter().map(|cmd| arg_eq(1, Len::Dword, *cmd));
     rules.insert(libc::SYS_ioctl, ioctl.collect::<Result<_, _>>()?);
     let mut families = Vec::new();
     if spec.deny_inet {
@@ -148,8 +144,7 @@ fn masked(index: u8, flag: u64) -> Result<SeccompRule, String> {
 
 /// `cmd & 0xff == IPC_RMID`, ignoring the IPC_64 flag some libcs add.
 fn ipc_rmid(index: u8) -> Result<SeccompRule, String> {
-    let cond =
-        Cond::new(index, Len::Dword, Op::MaskedEq(0xff), IPC_RMID).map_err(|e| e.to_string())?;
+    let cond = Cond::new(index, Len::Dword, Op::MaskedEq(0xff), IPC_RMID).map_err(|e| e.to_string())?;
     SeccompRule::new(vec![cond]).map_err(|e| e.to_string())
 }
 
@@ -174,12 +169,7 @@ fn guard_program() -> BpfProgram {
         op(BPF_LD_W_ABS, 0, 0, 0),
         op(BPF_JGE_K, 2, 0, X32_SYSCALL_BIT),
         op(BPF_JEQ_K, 0, 2, libc::SYS_clone3 as u32),
-        op(
-            BPF_RET_K,
-            0,
-            0,
-            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
-        ),
+        op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
         op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
         op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
     ]
@@ -199,12 +189,7 @@ mod tests {
     use super::*;
 
     fn spec() -> SeccompSpec {
-        SeccompSpec {
-            deny_inet: true,
-            deny_packet: true,
-            allow_reboot: false,
-            deny_ipc_removal: true,
-        }
+        SeccompSpec { deny_inet: true, deny_packet: true, allow_reboot: false, deny_ipc_removal: true }
     }
 
     #[test]
@@ -230,27 +215,14 @@ mod tests {
     fn reboot_is_denied_unless_the_alias_may_reboot() {
         let denied = deny_rules(&spec()).expect("rules");
         assert!(denied.contains_key(&libc::SYS_reboot));
-        let allowed = deny_rules(&SeccompSpec {
-            allow_reboot: true,
-            ..spec()
-        })
-        .expect("rules");
+        let allowed = deny_rules(&SeccompSpec { allow_reboot: true, ..spec() }).expect("rules");
         assert!(!allowed.contains_key(&libc::SYS_reboot));
     }
 
     #[test]
     fn sockets_are_filtered_only_as_the_network_mode_says() {
-        let open = SeccompSpec {
-            deny_inet: false,
-            deny_packet: false,
-            ..spec()
-        };
-        assert!(!deny_rules(&open)
-            .expect("rules")
-            .contains_key(&libc::SYS_socket));
-        assert_eq!(
-            deny_rules(&spec()).expect("rules")[&libc::SYS_socket].len(),
-            3
-        );
+        let open = SeccompSpec { deny_inet: false, deny_packet: false, ..spec() };
+        assert!(!deny_rules(&open).expect("rules").contains_key(&libc::SYS_socket));
+        assert_eq!(deny_rules(&spec()).expect("rules")[&libc::SYS_socket].len(), 3);
     }
 }

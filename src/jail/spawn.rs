@@ -83,11 +83,7 @@ pub fn spawn_with<K: Kernel>(
     new_net: bool,
     stdio: Stdio,
 ) -> Result<Running, JailError> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(STAGING)
-        .map_err(JailError::Spawn)?;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(STAGING).map_err(JailError::Spawn)?;
     let (status_r, status_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;
     let (go_r, go_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;
     let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
@@ -95,21 +91,12 @@ pub fn spawn_with<K: Kernel>(
         flags |= libc::CLONE_NEWNET;
     }
     match sys::fork_into_namespaces(flags).map_err(JailError::Spawn)? {
-        None => child_main(
-            &mut kernel,
-            jail,
-            status_w.as_raw_fd(),
-            go_r.as_raw_fd(),
-            stdio,
-        ),
+        None => child_main(&mut kernel, jail, status_w.as_raw_fd(), go_r.as_raw_fd(), stdio),
         Some(pid) => {
             drop((status_w, go_r));
             // The child waits for this byte, so it never outlives a parent that died early.
             sys::write_all(go_w.as_raw_fd(), b"g").map_err(JailError::Spawn)?;
-            Ok(Running {
-                pid,
-                status: File::from(status_r),
-            })
+            Ok(Running { pid, status: File::from(status_r) })
         }
     }
 }
@@ -126,22 +113,11 @@ fn report(fd: RawFd, kind: u8, step: u8, value: i32) {
 }
 
 fn fail(fd: RawFd, step: Step, error: &io::Error) -> ! {
-    report(
-        fd,
-        FAILED,
-        step as u8,
-        error.raw_os_error().unwrap_or(libc::EPERM),
-    );
+    report(fd, FAILED, step as u8, error.raw_os_error().unwrap_or(libc::EPERM));
     sys::exit_now(126)
 }
 
-fn child_main<K: Kernel>(
-    k: &mut K,
-    jail: &PreparedJail,
-    status: RawFd,
-    go: RawFd,
-    stdio: Stdio,
-) -> ! {
+fn child_main<K: Kernel>(k: &mut K, jail: &PreparedJail, status: RawFd, go: RawFd, stdio: Stdio) -> ! {
     let mut byte = [0u8];
     if nix::unistd::read(go, &mut byte) != Ok(1) {
         sys::exit_now(126);
@@ -189,12 +165,7 @@ fn run_init(jail: &PreparedJail, status: RawFd) -> ! {
         Ok(None) => {
             let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&signals), None);
             let error = sys::execve(&jail.exec.path, &jail.exec.argv_ptrs, &jail.exec.env_ptrs);
-            report(
-                status,
-                FAILED,
-                Step::Exec as u8,
-                error.raw_os_error().unwrap_or(libc::ENOEXEC),
-            );
+            report(status, FAILED, Step::Exec as u8, error.raw_os_error().unwrap_or(libc::ENOEXEC));
             sys::exit_now(127)
         }
         Ok(Some(pid)) => pid,
@@ -252,20 +223,14 @@ impl Running {
             }
         };
         read.map_err(JailError::Spawn)?;
-        let mut finished = Finished {
-            outcome: Outcome::Exited(126),
-            landlock: None,
-        };
+        let mut finished = Finished { outcome: Outcome::Exited(126), landlock: None };
         let mut ended = false;
         for record in bytes.chunks_exact(8) {
             let value = i32::from_le_bytes([record[4], record[5], record[6], record[7]]);
             match record[0] {
                 FAILED => {
                     let step = Step::from_code(record[1]).unwrap_or(Step::Exec);
-                    return Err(JailError::Step {
-                        step,
-                        error: io::Error::from_raw_os_error(value),
-                    });
+                    return Err(JailError::Step { step, error: io::Error::from_raw_os_error(value) });
                 }
                 LANDLOCK => finished.landlock = landlock_status(value),
                 EXITED => (finished.outcome, ended) = (Outcome::Exited(value), true),
@@ -285,11 +250,7 @@ impl Running {
 }
 
 fn landlock_status(value: i32) -> Option<LandlockStatus> {
-    [
-        LandlockStatus::NotEnforced,
-        LandlockStatus::Partial,
-        LandlockStatus::Full,
-    ]
-    .into_iter()
-    .find(|s| *s as i32 == value)
+    [LandlockStatus::NotEnforced, LandlockStatus::Partial, LandlockStatus::Full]
+        .into_iter()
+        .find(|s| *s as i32 == value)
 }

@@ -106,14 +106,12 @@ pub fn run_steps<K: Kernel>(k: &mut K, jail: &PreparedJail) -> Result<LandlockSt
     for op in &jail.mounts {
         k.mount(op).map_err(at(Step::Mounts))?;
     }
-    k.pivot_root(&jail.staging, &jail.cwd)
-        .map_err(at(Step::PivotRoot))?;
+    k.pivot_root(&jail.staging, &jail.cwd).map_err(at(Step::PivotRoot))?;
     for rule in &jail.landlock_rules {
         k.add_landlock_rule(rule).map_err(at(Step::LandlockRules))?;
     }
     k.close_fds().map_err(at(Step::CloseFds))?;
-    k.drop_privileges(&jail.identity)
-        .map_err(at(Step::DropPrivileges))?;
+    k.drop_privileges(&jail.identity).map_err(at(Step::DropPrivileges))?;
     let status = k.restrict_landlock().map_err(at(Step::Landlock))?;
     if jail.landlock_required && status != LandlockStatus::Full {
         let refused = io::Error::other("the kernel does not fully enforce the Landlock ruleset");

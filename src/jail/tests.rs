@@ -46,39 +46,18 @@ fn host() -> MapHost {
     ] {
         m.insert(dir.to_string(), HostKind::Dir);
     }
-    for link in [
-        ("/bin", "usr/bin"),
-        ("/lib", "usr/lib"),
-        ("/lib64", "usr/lib64"),
-    ] {
+    for link in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64")] {
         m.insert(link.0.to_string(), HostKind::Symlink(link.1.into()));
     }
-    for f in [
-        "/usr/bin/ls",
-        "/usr/bin/dd",
-        "/usr/bin/ipcrm",
-        "/root/blackout.sh",
-        "/opt/tools/sundiag.sh",
-    ] {
+    for f in ["/usr/bin/ls", "/usr/bin/dd", "/usr/bin/ipcrm", "/root/blackout.sh", "/opt/tools/sundiag.sh"] {
         m.insert(f.to_string(), exe.clone());
     }
-    for f in [
-        "/etc/shadow",
-        "/etc/passwd",
-        "/etc/ssh/ssh_host_ed25519_key",
-        "/etc/ssh/sshd_config",
-    ] {
+    for f in ["/etc/shadow", "/etc/passwd", "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/sshd_config"] {
         m.insert(f.to_string(), file.clone());
     }
-    for dev in [
-        "/dev/null",
-        "/dev/zero",
-        "/dev/full",
-        "/dev/random",
-        "/dev/urandom",
-        "/dev/tty",
-        "/dev/pts/3",
-    ] {
+    for dev in
+        ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/pts/3"]
+    {
         m.insert(dev.to_string(), HostKind::Other);
     }
     m.insert("/root".into(), HostKind::Dir);
@@ -104,13 +83,8 @@ fn run(program: &str, run_as: RunAs) -> RunPlan {
 }
 
 fn plan(profile: &Profile, run: &RunPlan) -> Result<JailPlan, PlanError> {
-    let identity = Identity {
-        name: "op".into(),
-        uid: 1000,
-        gid: 1000,
-        groups: vec![],
-        home: "/home/op".into(),
-    };
+    let identity =
+        Identity { name: "op".into(), uid: 1000, gid: 1000, groups: vec![], home: "/home/op".into() };
     let req = JailRequest {
         profile,
         run,
@@ -124,87 +98,41 @@ fn plan(profile: &Profile, run: &RunPlan) -> Result<JailPlan, PlanError> {
 }
 
 fn targets_of(plan: &JailPlan, pick: fn(&MountOp) -> bool) -> Vec<&str> {
-    plan.mounts
-        .iter()
-        .filter(|op| pick(op))
-        .map(|op| op.target())
-        .collect()
+    plan.mounts.iter().filter(|op| pick(op)).map(|op| op.target()).collect()
 }
 
 #[test]
 fn the_root_is_a_tmpfs_first_and_made_read_only_last() {
-    let p = plan(
-        &profile(POLICY, Layer::Cps),
-        &run("/usr/bin/ls", RunAs::Operator),
-    )
-    .expect("plan");
+    let p = plan(&profile(POLICY, Layer::Cps), &run("/usr/bin/ls", RunAs::Operator)).expect("plan");
     assert!(matches!(&p.mounts[0], MountOp::Tmpfs { target, .. } if target == "/"));
-    assert_eq!(
-        p.mounts.last(),
-        Some(&MountOp::RemountReadOnly { target: "/".into() })
-    );
+    assert_eq!(p.mounts.last(), Some(&MountOp::RemountReadOnly { target: "/".into() }));
 }
 
 #[test]
 fn system_dirs_are_bound_read_exec_and_merged_usr_symlinks_recreated() {
-    let p = plan(
-        &profile(POLICY, Layer::Cps),
-        &run("/usr/bin/ls", RunAs::Operator),
-    )
-    .expect("plan");
-    assert!(p.mounts.contains(&MountOp::Bind {
-        target: "/usr".into(),
-        access: Access::ReadExec
-    }));
-    assert!(p.mounts.contains(&MountOp::Symlink {
-        target: "/bin".into(),
-        points_to: "usr/bin".into()
-    }));
-    assert!(p.mounts.contains(&MountOp::Bind {
-        target: "/etc".into(),
-        access: Access::ReadOnly
-    }));
+    let p = plan(&profile(POLICY, Layer::Cps), &run("/usr/bin/ls", RunAs::Operator)).expect("plan");
+    assert!(p.mounts.contains(&MountOp::Bind { target: "/usr".into(), access: Access::ReadExec }));
+    assert!(p.mounts.contains(&MountOp::Symlink { target: "/bin".into(), points_to: "usr/bin".into() }));
+    assert!(p.mounts.contains(&MountOp::Bind { target: "/etc".into(), access: Access::ReadOnly }));
 }
 
 #[test]
 fn parents_are_bound_before_children_and_rules_get_their_access() {
-    let p = plan(
-        &profile(POLICY, Layer::Cps),
-        &run("/usr/bin/ls", RunAs::Operator),
-    )
-    .expect("plan");
+    let p = plan(&profile(POLICY, Layer::Cps), &run("/usr/bin/ls", RunAs::Operator)).expect("plan");
     let binds = targets_of(&p, |op| matches!(op, MountOp::Bind { .. }));
     let var = binds.iter().position(|t| *t == "/var").expect("/var bound");
-    let log = binds
-        .iter()
-        .position(|t| *t == "/var/log")
-        .expect("/var/log bound");
+    let log = binds.iter().position(|t| *t == "/var/log").expect("/var/log bound");
     assert!(var < log, "{binds:?}");
-    assert!(p.mounts.contains(&MountOp::Bind {
-        target: "/var/log".into(),
-        access: Access::ReadOnly
-    }));
-    assert!(p.mounts.contains(&MountOp::Bind {
-        target: "/u01".into(),
-        access: Access::ReadWrite
-    }));
+    assert!(p.mounts.contains(&MountOp::Bind { target: "/var/log".into(), access: Access::ReadOnly }));
+    assert!(p.mounts.contains(&MountOp::Bind { target: "/u01".into(), access: Access::ReadWrite }));
 }
 
 #[test]
 fn secrets_denied_paths_and_blacklisted_programs_are_masked() {
-    let p = plan(
-        &profile(POLICY, Layer::Cps),
-        &run("/usr/bin/ls", RunAs::Operator),
-    )
-    .expect("plan");
+    let p = plan(&profile(POLICY, Layer::Cps), &run("/usr/bin/ls", RunAs::Operator)).expect("plan");
     let files = targets_of(&p, |op| matches!(op, MountOp::MaskFile { .. }));
     let dirs = targets_of(&p, |op| matches!(op, MountOp::MaskDir { .. }));
-    for f in [
-        "/etc/shadow",
-        "/etc/ssh/ssh_host_ed25519_key",
-        "/usr/bin/dd",
-        "/usr/bin/ipcrm",
-    ] {
+    for f in ["/etc/shadow", "/etc/ssh/ssh_host_ed25519_key", "/usr/bin/dd", "/usr/bin/ipcrm"] {
         assert!(files.contains(&f), "{f} masked: {files:?}");
     }
     assert!(!files.contains(&"/etc/ssh/sshd_config"));
@@ -216,58 +144,31 @@ fn secrets_denied_paths_and_blacklisted_programs_are_masked() {
 
 #[test]
 fn root_is_absent_except_a_listed_script_bound_read_exec() {
-    let p = plan(
-        &profile(POLICY, Layer::Cps),
-        &run("/root/blackout.sh", RunAs::Root),
-    )
-    .expect("plan");
-    assert!(p.mounts.contains(&MountOp::Bind {
-        target: "/root/blackout.sh".into(),
-        access: Access::ReadExec
-    }));
-    assert!(!p
+    let p = plan(&profile(POLICY, Layer::Cps), &run("/root/blackout.sh", RunAs::Root)).expect("plan");
+    assert!(p
         .mounts
-        .iter()
-        .any(|op| matches!(op, MountOp::Bind { target, .. } if target == "/root")));
+        .contains(&MountOp::Bind { target: "/root/blackout.sh".into(), access: Access::ReadExec }));
+    assert!(!p.mounts.iter().any(|op| matches!(op, MountOp::Bind { target, .. } if target == "/root")));
 }
 
 #[test]
 fn a_program_outside_the_system_dirs_is_bound_alone() {
-    let p = plan(
-        &profile(POLICY, Layer::Cps),
-        &run("/opt/tools/sundiag.sh", RunAs::Operator),
-    )
-    .expect("plan");
-    assert!(p.mounts.contains(&MountOp::Bind {
-        target: "/opt/tools/sundiag.sh".into(),
-        access: Access::ReadExec
-    }));
-    assert!(!p
+    let p = plan(&profile(POLICY, Layer::Cps), &run("/opt/tools/sundiag.sh", RunAs::Operator)).expect("plan");
+    assert!(p
         .mounts
-        .iter()
-        .any(|op| matches!(op, MountOp::Bind { target, .. } if target == "/opt")));
+        .contains(&MountOp::Bind { target: "/opt/tools/sundiag.sh".into(), access: Access::ReadExec }));
+    assert!(!p.mounts.iter().any(|op| matches!(op, MountOp::Bind { target, .. } if target == "/opt")));
 }
 
 #[test]
 fn missing_programs_are_reported_not_jailed() {
-    let err = plan(
-        &profile(POLICY, Layer::Cps),
-        &run("/usr/sbin/xm", RunAs::Root),
-    )
-    .expect_err("missing");
-    assert_eq!(
-        err.to_string(),
-        "`/usr/sbin/xm` is not installed on this host"
-    );
+    let err = plan(&profile(POLICY, Layer::Cps), &run("/usr/sbin/xm", RunAs::Root)).expect_err("missing");
+    assert_eq!(err.to_string(), "`/usr/sbin/xm` is not installed on this host");
 }
 
 #[test]
 fn landlock_writes_only_where_mounts_write_and_tcp_follows_the_network() {
-    let p = plan(
-        &profile(POLICY, Layer::Cps),
-        &run("/usr/bin/ls", RunAs::Operator),
-    )
-    .expect("plan");
+    let p = plan(&profile(POLICY, Layer::Cps), &run("/usr/bin/ls", RunAs::Operator)).expect("plan");
     let mut writable: Vec<&str> = p
         .landlock
         .rules
@@ -279,20 +180,14 @@ fn landlock_writes_only_where_mounts_write_and_tcp_follows_the_network() {
     assert_eq!(writable, vec!["/tmp", "/u01", "/var"]);
     assert_eq!(p.landlock.tcp_connect, None, "local: loopback allowed");
     assert_eq!(p.landlock.tcp_bind, Some(vec![]), "no listening");
-    assert!(p
-        .landlock
-        .rules
-        .contains(&("/dev/pts/3".into(), LandlockAccess::Device)));
+    assert!(p.landlock.rules.contains(&("/dev/pts/3".into(), LandlockAccess::Device)));
 }
 
 #[test]
 fn network_none_gets_its_own_namespace_and_no_tcp() {
     let avm = profile(AVM, Layer::GuestVm);
     let run = RunPlan {
-        program: Program::Search {
-            dirs: vec!["/usr/bin".into()],
-            name: "ls".into(),
-        },
+        program: Program::Search { dirs: vec!["/usr/bin".into()], name: "ls".into() },
         ..run("", RunAs::Operator)
     };
     let p = plan(&avm, &run).expect("plan");
@@ -306,33 +201,25 @@ fn network_none_gets_its_own_namespace_and_no_tcp() {
 fn an_explicit_view_shows_only_its_dirs_and_tmp_as_it_says() {
     let avm = profile(AVM, Layer::GuestVm);
     let run = RunPlan {
-        program: Program::Search {
-            dirs: vec!["/usr/bin".into()],
-            name: "ls".into(),
-        },
+        program: Program::Search { dirs: vec!["/usr/bin".into()], name: "ls".into() },
         ..run("", RunAs::Operator)
     };
     let p = plan(&avm, &run).expect("plan");
-    assert!(p.mounts.contains(&MountOp::Bind {
-        target: "/usr/bin".into(),
-        access: Access::ReadExec
-    }));
+    assert!(p.mounts.contains(&MountOp::Bind { target: "/usr/bin".into(), access: Access::ReadExec }));
     assert!(!p.mounts.iter().any(|op| matches!(op, MountOp::Bind { target, .. } if target == "/usr" || target == "/etc" || target == "/var")));
-    assert!(p.mounts.contains(&MountOp::Bind {
-        target: "/etc/passwd".into(),
-        access: Access::ReadOnly
-    }));
-    assert!(p.mounts.iter().any(|op| matches!(op, MountOp::Tmpfs { target, access: Access::ReadOnly, .. } if target == "/tmp")), "writable = [] makes /tmp read-only");
+    assert!(p.mounts.contains(&MountOp::Bind { target: "/etc/passwd".into(), access: Access::ReadOnly }));
+    assert!(
+        p.mounts.iter().any(
+            |op| matches!(op, MountOp::Tmpfs { target, access: Access::ReadOnly, .. } if target == "/tmp")
+        ),
+        "writable = [] makes /tmp read-only"
+    );
     assert_eq!(p.cwd, "/", "the cwd /u01 is not in this view");
 }
 
 #[test]
 fn the_environment_is_fresh_and_term_is_validated() {
-    let p = plan(
-        &profile(POLICY, Layer::Cps),
-        &run("/usr/bin/ls", RunAs::Operator),
-    )
-    .expect("plan");
+    let p = plan(&profile(POLICY, Layer::Cps), &run("/usr/bin/ls", RunAs::Operator)).expect("plan");
     let env: std::collections::BTreeMap<_, _> = p.env.iter().cloned().collect();
     assert_eq!(env["TERM"], "dumb", "an escape in TERM is refused");
     assert_eq!(env["PATH"], JAIL_PATH);
@@ -391,11 +278,7 @@ impl Kernel for Recorder {
 }
 
 fn prepared() -> PreparedJail {
-    let p = plan(
-        &profile(POLICY, Layer::Cps),
-        &run("/usr/bin/ls", RunAs::Operator),
-    )
-    .expect("plan");
+    let p = plan(&profile(POLICY, Layer::Cps), &run("/usr/bin/ls", RunAs::Operator)).expect("plan");
     prepare(&p, true).expect("prepare")
 }
 
@@ -403,41 +286,24 @@ fn prepared() -> PreparedJail {
 fn the_steps_run_in_design_order_each_once_except_repeated_ones() {
     let jail = prepared();
     let mut k = Recorder::default();
-    assert_eq!(
-        run_steps(&mut k, &jail).expect("all steps"),
-        LandlockStatus::Full
-    );
+    assert_eq!(run_steps(&mut k, &jail).expect("all steps"), LandlockStatus::Full);
     let mut order = k.calls.clone();
     order.dedup();
     let expected: Vec<Step> = Step::ALL.into_iter().filter(|s| *s != Step::Exec).collect();
     assert_eq!(order, expected);
-    assert_eq!(
-        k.calls.iter().filter(|s| **s == Step::Mounts).count(),
-        jail.mounts.len()
-    );
-    assert_eq!(
-        k.calls.iter().filter(|s| **s == Step::Seccomp).count(),
-        2,
-        "guard and deny list"
-    );
+    assert_eq!(k.calls.iter().filter(|s| **s == Step::Mounts).count(), jail.mounts.len());
+    assert_eq!(k.calls.iter().filter(|s| **s == Step::Seccomp).count(), 2, "guard and deny list");
 }
 
 #[test]
 fn a_failure_at_any_step_stops_there_and_names_it() {
     let jail = prepared();
     for step in Step::ALL.into_iter().filter(|s| *s != Step::Exec) {
-        let mut k = Recorder {
-            fail_at: Some(step),
-            ..Recorder::default()
-        };
+        let mut k = Recorder { fail_at: Some(step), ..Recorder::default() };
         let (failed, error) = run_steps(&mut k, &jail).expect_err("fails");
         assert_eq!(failed, step);
         assert_eq!(error.raw_os_error(), Some(libc::EPERM));
-        assert_eq!(
-            k.calls.last(),
-            Some(&step),
-            "nothing after the failing step"
-        );
+        assert_eq!(k.calls.last(), Some(&step), "nothing after the failing step");
         assert!(!k.calls.contains(&Step::Seccomp) || step == Step::Seccomp);
     }
 }
@@ -445,20 +311,12 @@ fn a_failure_at_any_step_stops_there_and_names_it() {
 #[test]
 fn the_mounts_are_prepared_under_the_staging_root() {
     let jail = prepared();
-    let PreparedMount::Tmpfs { target, .. } = &jail.mounts[0] else {
-        panic!("root tmpfs first")
-    };
+    let PreparedMount::Tmpfs { target, .. } = &jail.mounts[0] else { panic!("root tmpfs first") };
     assert_eq!(target.to_str().expect("utf8"), STAGING);
-    let PreparedMount::Bind { source, target, .. } = jail
-        .mounts
-        .iter()
-        .find(|m| matches!(m, PreparedMount::Bind { .. }))
-        .expect("a bind")
+    let PreparedMount::Bind { source, target, .. } =
+        jail.mounts.iter().find(|m| matches!(m, PreparedMount::Bind { .. })).expect("a bind")
     else {
         panic!("bind")
     };
-    assert_eq!(
-        format!("{STAGING}{}", source.to_str().expect("utf8")),
-        target.to_str().expect("utf8")
-    );
+    assert_eq!(format!("{STAGING}{}", source.to_str().expect("utf8")), target.to_str().expect("utf8"));
 }

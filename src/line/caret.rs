@@ -59,20 +59,12 @@ fn pieces(input: &[u8]) -> Vec<Piece> {
                 }
                 None => (c.to_string(), columns(c)),
             };
-            pieces.push(Piece {
-                start: base + i,
-                shown,
-                columns,
-            });
+            pieces.push(Piece { start: base + i, shown, columns });
         }
         base += chunk.valid().len();
         for &byte in chunk.invalid() {
             let shown = format!("\\x{byte:02x}");
-            pieces.push(Piece {
-                start: base,
-                columns: shown.len(),
-                shown,
-            });
+            pieces.push(Piece { start: base, columns: shown.len(), shown });
             base += 1;
         }
     }

@@ -6,23 +6,23 @@ use super::error::{LineError, LineErrorKind};
 /// Invisible, blank-looking or direction-changing characters (inclusive ranges). Each can make
 /// a line read differently on screen or in the audit trail from the argv that runs.
 const INVISIBLE: &[(char, char)] = &[
-    ('\u{00A0}', '\u{00A0}'), // no-break space: looks like a word break, is not one
-    ('\u{00AD}', '\u{00AD}'), // soft hyphen
-    ('\u{034F}', '\u{034F}'), // combining grapheme joiner
-    ('\u{061C}', '\u{061C}'), // Arabic letter mark (bidi)
-    ('\u{115F}', '\u{1160}'), // Hangul fillers
-    ('\u{1680}', '\u{1680}'), // Ogham space mark: a space separator like U+2000..
-    ('\u{17B4}', '\u{17B5}'), // Khmer inherent vowels
-    ('\u{180B}', '\u{180F}'), // Mongolian variation selectors and vowel separator
-    ('\u{2000}', '\u{200F}'), // spaces, zero-width space/joiners, LRM/RLM
-    ('\u{2028}', '\u{202F}'), // line/paragraph separators, bidi embeddings and overrides
-    ('\u{205F}', '\u{206F}'), // math space, word joiner, invisible operators, bidi isolates
-    ('\u{3000}', '\u{3000}'), // ideographic space
-    ('\u{3164}', '\u{3164}'), // Hangul filler
-    ('\u{FE00}', '\u{FE0F}'), // variation selectors
-    ('\u{FEFF}', '\u{FEFF}'), // byte order mark / zero-width no-break space
-    ('\u{FFA0}', '\u{FFA0}'), // halfwidth Hangul filler
-    ('\u{FFF0}', '\u{FFFB}'), // unassigned specials and interlinear annotation marks
+    ('\u{00A0}', '\u{00A0}'),   // no-break space: looks like a word break, is not one
+    ('\u{00AD}', '\u{00AD}'),   // soft hyphen
+    ('\u{034F}', '\u{034F}'),   // combining grapheme joiner
+    ('\u{061C}', '\u{061C}'),   // Arabic letter mark (bidi)
+    ('\u{115F}', '\u{1160}'),   // Hangul fillers
+    ('\u{1680}', '\u{1680}'),   // Ogham space mark: a space separator like U+2000..
+    ('\u{17B4}', '\u{17B5}'),   // Khmer inherent vowels
+    ('\u{180B}', '\u{180F}'),   // Mongolian variation selectors and vowel separator
+    ('\u{2000}', '\u{200F}'),   // spaces, zero-width space/joiners, LRM/RLM
+    ('\u{2028}', '\u{202F}'),   // line/paragraph separators, bidi embeddings and overrides
+    ('\u{205F}', '\u{206F}'),   // math space, word joiner, invisible operators, bidi isolates
+    ('\u{3000}', '\u{3000}'),   // ideographic space
+    ('\u{3164}', '\u{3164}'),   // Hangul filler
+    ('\u{FE00}', '\u{FE0F}'),   // variation selectors
+    ('\u{FEFF}', '\u{FEFF}'),   // byte order mark / zero-width no-break space
+    ('\u{FFA0}', '\u{FFA0}'),   // halfwidth Hangul filler
+    ('\u{FFF0}', '\u{FFFB}'),   // unassigned specials and interlinear annotation marks
     ('\u{1BCA0}', '\u{1BCA3}'), // shorthand format controls
     ('\u{1D173}', '\u{1D17A}'), // musical symbol format controls
     ('\u{E0000}', '\u{E0FFF}'), // tags and variation selectors supplement
@@ -81,10 +81,7 @@ pub(super) fn check_characters(input: &[u8]) -> Result<&str, LineError> {
         return Ok("");
     };
     let valid = chunk.valid();
-    if let Some((offset, kind)) = valid
-        .char_indices()
-        .find_map(|(i, c)| Some((i, forbidden(c)?)))
-    {
+    if let Some((offset, kind)) = valid.char_indices().find_map(|(i, c)| Some((i, forbidden(c)?))) {
         return Err(LineError::at(offset, kind));
     }
     match chunk.invalid().first() {
@@ -153,18 +150,9 @@ mod tests {
 
     #[test]
     fn controls_are_refused_with_their_offset() {
-        assert_eq!(
-            kind_of(b"ab\x1b[2J"),
-            Some((2, LineErrorKind::ControlChar('\u{1b}')))
-        );
-        assert_eq!(
-            kind_of(b"a\x7f"),
-            Some((1, LineErrorKind::ControlChar('\u{7f}')))
-        );
-        assert_eq!(
-            kind_of("x\u{9b}".as_bytes()),
-            Some((1, LineErrorKind::ControlChar('\u{9b}')))
-        );
+        assert_eq!(kind_of(b"ab\x1b[2J"), Some((2, LineErrorKind::ControlChar('\u{1b}'))));
+        assert_eq!(kind_of(b"a\x7f"), Some((1, LineErrorKind::ControlChar('\u{7f}'))));
+        assert_eq!(kind_of("x\u{9b}".as_bytes()), Some((1, LineErrorKind::ControlChar('\u{9b}'))));
         assert_eq!(kind_of(b"\0"), Some((0, LineErrorKind::Nul)));
         assert_eq!(kind_of(b"a\rb"), Some((1, LineErrorKind::LineBreak('\r'))));
     }
@@ -172,34 +160,18 @@ mod tests {
     #[test]
     fn the_first_problem_wins_even_before_invalid_utf8() {
         assert_eq!(kind_of(b"a$\xff"), Some((1, LineErrorKind::Dollar)));
-        assert_eq!(
-            kind_of(b"ab\xff$"),
-            Some((2, LineErrorKind::InvalidUtf8(0xff)))
-        );
+        assert_eq!(kind_of(b"ab\xff$"), Some((2, LineErrorKind::InvalidUtf8(0xff))));
     }
 
     #[test]
     fn overlong_and_surrogate_encodings_are_invalid_at_their_first_byte() {
-        assert_eq!(
-            kind_of(b"ls\xc0\xbb"),
-            Some((2, LineErrorKind::InvalidUtf8(0xc0)))
-        );
-        assert_eq!(
-            kind_of(b"\xed\xa0\x80"),
-            Some((0, LineErrorKind::InvalidUtf8(0xed)))
-        );
+        assert_eq!(kind_of(b"ls\xc0\xbb"), Some((2, LineErrorKind::InvalidUtf8(0xc0))));
+        assert_eq!(kind_of(b"\xed\xa0\x80"), Some((0, LineErrorKind::InvalidUtf8(0xed))));
     }
 
     #[test]
     fn range_edges_of_the_invisible_table_are_refused() {
-        for c in [
-            '\u{2000}',
-            '\u{200f}',
-            '\u{2028}',
-            '\u{202f}',
-            '\u{e0000}',
-            '\u{e007f}',
-        ] {
+        for c in ['\u{2000}', '\u{200f}', '\u{2028}', '\u{202f}', '\u{e0000}', '\u{e007f}'] {
             assert_eq!(unicode_trap(c), Some(LineErrorKind::InvisibleChar(c)));
         }
         assert_eq!(unicode_trap('\u{2010}'), None, "a hyphen is visible");

@@ -128,10 +128,7 @@ mod tests {
     #[test]
     fn display_names_the_character_and_the_offset() {
         let e = LineError::at(5, LineErrorKind::Dollar);
-        assert_eq!(
-            e.to_string(),
-            "'$' is not allowed: cage does no expansion (there is no shell) at byte 5"
-        );
+        assert_eq!(e.to_string(), "'$' is not allowed: cage does no expansion (there is no shell) at byte 5");
     }
 
     #[test]
@@ -140,10 +137,7 @@ mod tests {
         assert!(esc.to_string().contains("\\x1b"), "{esc}");
         let rlo = LineError::at(0, LineErrorKind::InvisibleChar('\u{202e}'));
         assert!(rlo.to_string().contains("U+202E"), "{rlo}");
-        let semi = LineErrorKind::LookAlike {
-            found: '\u{37e}',
-            looks_like: ';',
-        };
+        let semi = LineErrorKind::LookAlike { found: '\u{37e}', looks_like: ';' };
         let text = LineError::at(2, semi).to_string();
         assert!(text.contains("U+037E looks like ';'"), "{text}");
         assert!(!text.contains('\u{37e}'), "{text}");

@@ -14,10 +14,7 @@ pub(super) fn parse_tokens(tokens: Vec<Token>) -> Result<Line, LineError> {
     let mut tokens = tokens.into_iter();
     while let Some(token) = tokens.next() {
         match token {
-            Token::Word {
-                word,
-                assignment_eq,
-            } => builder.word(word, assignment_eq)?,
+            Token::Word { word, assignment_eq } => builder.word(word, assignment_eq)?,
             Token::Redirect { op, span } => {
                 let target = target(op, span.start, &mut tokens)?;
                 builder.redirect(op, span, target);
@@ -39,14 +36,8 @@ fn target(
     }
     match tokens.next() {
         Some(Token::Word { word, .. }) => Ok(Some(word)),
-        Some(other) => Err(LineError::at(
-            other.offset(),
-            LineErrorKind::RedirectTargetIsOperator,
-        )),
-        None => Err(LineError::at(
-            op_start,
-            LineErrorKind::MissingRedirectTarget,
-        )),
+        Some(other) => Err(LineError::at(other.offset(), LineErrorKind::RedirectTargetIsOperator)),
+        None => Err(LineError::at(op_start, LineErrorKind::MissingRedirectTarget)),
     }
 }
 
@@ -62,10 +53,7 @@ struct Builder {
 
 /// The command being built starts with no words; it is only handed out once it has one.
 fn no_command() -> Command {
-    Command {
-        argv: Vec::new(),
-        redirects: Vec::new(),
-    }
+    Command { argv: Vec::new(), redirects: Vec::new() }
 }
 
 impl Builder {
@@ -128,16 +116,10 @@ impl Builder {
     /// The line may end after a command, after a `;`, or be blank; not after `|`, `&&`, `||`.
     fn finish(mut self) -> Result<Line, LineError> {
         let nothing_pending = self.command.argv.is_empty() && self.command.redirects.is_empty();
-        let may_end_here =
-            self.stages.is_empty() && matches!(self.connector, None | Some(Connector::Seq));
+        let may_end_here = self.stages.is_empty() && matches!(self.connector, None | Some(Connector::Seq));
         match (nothing_pending, may_end_here) {
             (true, true) => {}
-            (true, false) => {
-                return Err(LineError::at(
-                    self.last_separator,
-                    LineErrorKind::EmptyCommand,
-                ))
-            }
+            (true, false) => return Err(LineError::at(self.last_separator, LineErrorKind::EmptyCommand)),
             (false, _) => {
                 let command = self.take_command(self.last_separator)?;
                 self.stages.push(command);

@@ -70,9 +70,7 @@ fn is_metachar(c: char) -> bool {
 /// A valid environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
 fn is_name(text: &str) -> bool {
     let mut chars = text.chars();
-    let starts_well = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     starts_well && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -168,10 +166,7 @@ impl<'a> Lexer<'a> {
         if matches!(separator, Separator::List(Connector::And | Connector::Or)) {
             self.bump();
         }
-        Ok(Token::Separator {
-            separator,
-            offset: start,
-        })
+        Ok(Token::Separator { separator, offset: start })
     }
 
     /// A redirection operator whose optional descriptor `digits` are already consumed.
@@ -182,10 +177,7 @@ impl<'a> Lexer<'a> {
             ("2", Some('>')) => self.after_greater(start, Output::Stderr)?,
             _ => return Err(LineError::at(start, LineErrorKind::FdNumber)),
         };
-        Ok(Token::Redirect {
-            op,
-            span: start..self.pos,
-        })
+        Ok(Token::Redirect { op, span: start..self.pos })
     }
 
     fn after_less(&mut self, start: usize) -> Result<RedirectOp, LineError> {
@@ -224,12 +216,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// `>&`: only the exact token `2>&1` is supported.
-    fn duplication(
-        &mut self,
-        start: usize,
-        output: Output,
-        append: bool,
-    ) -> Result<RedirectOp, LineError> {
+    fn duplication(&mut self, start: usize, output: Output, append: bool) -> Result<RedirectOp, LineError> {
         self.bump();
         if output == Output::Stderr && !append && self.eat('1') && self.at_delimiter() {
             return Ok(RedirectOp::ErrToOut);
@@ -260,20 +247,13 @@ impl<'a> Lexer<'a> {
             }
             plain = plain && !matches!(c, '\'' | '"' | '\\');
         }
-        let word = Word {
-            text,
-            span: start..self.pos,
-        };
-        Ok(Token::Word {
-            word,
-            assignment_eq,
-        })
+        let word = Word { text, span: start..self.pos };
+        Ok(Token::Word { word, assignment_eq })
     }
 
     /// The character after an unquoted backslash, taken literally.
     fn escaped(&mut self, backslash: usize) -> Result<char, LineError> {
-        self.bump()
-            .ok_or(LineError::at(backslash, LineErrorKind::TrailingBackslash))
+        self.bump().ok_or(LineError::at(backslash, LineErrorKind::TrailingBackslash))
     }
 
     /// Everything up to the closing `'` is literal.

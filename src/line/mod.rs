@@ -145,9 +145,7 @@ pub fn parse_line(input: &[u8]) -> Result<Line, LineError> {
 impl Line {
     /// Every command of every pipeline, in the order typed.
     pub fn commands(&self) -> impl Iterator<Item = &Command> {
-        self.items
-            .iter()
-            .flat_map(|item| item.pipeline.stages.iter())
+        self.items.iter().flat_map(|item| item.pipeline.stages.iter())
     }
 }
 
@@ -185,11 +183,8 @@ mod tests {
     #[test]
     fn connectors_and_pipes_build_items_and_stages() {
         let line = parsed("a | b && c; d || e;");
-        let shape: Vec<(Connector, usize)> = line
-            .items
-            .iter()
-            .map(|i| (i.connector, i.pipeline.stages.len()))
-            .collect();
+        let shape: Vec<(Connector, usize)> =
+            line.items.iter().map(|i| (i.connector, i.pipeline.stages.len())).collect();
         use Connector::*;
         assert_eq!(shape, [(First, 2), (And, 1), (Seq, 1), (Or, 1)]);
         let names: Vec<&str> = line.commands().map(Command::name).collect();
@@ -204,10 +199,7 @@ mod tests {
         };
         let spans: Vec<Range<usize>> = cmd.redirects.iter().map(|r| r.span.clone()).collect();
         assert_eq!(spans, [4..9, 10..14, 15..22]);
-        assert_eq!(
-            cmd.redirects[2].target.as_ref().map(|w| w.text.as_str()),
-            Some("o u")
-        );
+        assert_eq!(cmd.redirects[2].target.as_ref().map(|w| w.text.as_str()), Some("o u"));
         assert_eq!(cmd.argv_strings(), ["cat"]);
     }
 
@@ -229,10 +221,7 @@ mod tests {
 
     #[test]
     fn command_accessors_never_panic_on_a_hand_built_command() {
-        let empty = Command {
-            argv: Vec::new(),
-            redirects: Vec::new(),
-        };
+        let empty = Command { argv: Vec::new(), redirects: Vec::new() };
         assert_eq!((empty.name(), empty.args().len()), ("", 0));
     }
 }

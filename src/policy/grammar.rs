@@ -94,9 +94,7 @@ impl ValueKind {
             "path" => ValueKind::Path,
             "readable" => ValueKind::Readable,
             "text" => ValueKind::Text,
-            list if list.contains('|') => {
-                ValueKind::OneOf(list.split('|').map(str::to_string).collect())
-            }
+            list if list.contains('|') => ValueKind::OneOf(list.split('|').map(str::to_string).collect()),
             _ => return None,
         })
     }
@@ -142,9 +140,7 @@ fn is_int(value: &str) -> bool {
 }
 
 fn chars_in(value: &str, extra: &str) -> bool {
-    value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    value.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
 }
 
 fn is_web_url(value: &str) -> bool {
@@ -156,17 +152,12 @@ fn is_web_url(value: &str) -> bool {
 impl Grammar {
     /// The option spec named `name` at this level.
     pub fn option(&self, name: &str) -> Option<&OptionSpec> {
-        self.options
-            .iter()
-            .find(|o| o.names.iter().any(|n| n == name))
+        self.options.iter().find(|o| o.names.iter().any(|n| n == name))
     }
 
     /// All option names at this level, for messages.
     pub fn option_names(&self) -> Vec<&str> {
-        self.options
-            .iter()
-            .flat_map(|o| o.names.iter().map(String::as_str))
-            .collect()
+        self.options.iter().flat_map(|o| o.names.iter().map(String::as_str)).collect()
     }
 }
 

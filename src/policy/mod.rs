@@ -14,9 +14,7 @@ mod schema;
 pub mod types;
 mod validate;
 
-pub use model::{
-    ActionProfile, Alias, AliasTarget, FileRules, LayerRules, PathRule, RootExec, View,
-};
+pub use model::{ActionProfile, Alias, AliasTarget, FileRules, LayerRules, PathRule, RootExec, View};
 pub use profile::{Origin, Profile, ProfileError, Sourced};
 pub use types::{FileCommand, Layer, Network, RunAs};
 pub use validate::command_name_problem;
@@ -24,9 +22,8 @@ pub use validate::command_name_problem;
 use crate::source::SourceError;
 
 /// Commands the shell itself provides; no alias may take these names.
-pub const BUILTIN_NAMES: &[&str] = &[
-    "help", "exit", "logout", "pwd", "cd", "history", "grant", "rootexec", "su",
-];
+pub const BUILTIN_NAMES: &[&str] =
+    &["help", "exit", "logout", "pwd", "cd", "history", "grant", "rootexec", "su"];
 
 /// Every profile of a policy directory, validated, with inheritance checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +34,7 @@ pub struct PolicySet {
 impl PolicySet {
     /// Reads every `*.toml` file of `dir`. I/O errors are reported against the file.
     pub fn load_dir(dir: &Path) -> Result<PolicySet, Vec<SourceError>> {
-        let io_error =
-            |file: &str, e: std::io::Error| vec![SourceError::whole_file(file, e.to_string())];
+        let io_error = |file: &str, e: std::io::Error| vec![SourceError::whole_file(file, e.to_string())];
         let shown = dir.display().to_string();
         let entries = fs::read_dir(dir).map_err(|e| io_error(&shown, e))?;
         let mut sources = Vec::new();
@@ -51,10 +47,7 @@ impl PolicySet {
             }
         }
         if sources.is_empty() {
-            return Err(io_error(
-                &shown,
-                std::io::Error::other("no *.toml profiles in this directory"),
-            ));
+            return Err(io_error(&shown, std::io::Error::other("no *.toml profiles in this directory")));
         }
         PolicySet::from_sources(&sources)
     }
@@ -64,10 +57,8 @@ impl PolicySet {
         let mut errors = Vec::new();
         let mut profiles = BTreeMap::new();
         for (file, text) in sources {
-            let id = Path::new(file)
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let id =
+                Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             match validate::validate_profile(&id, file, text) {
                 Ok(p) => {
                     profiles.insert(id, p);
@@ -122,17 +113,9 @@ impl PolicySet {
         for p in self.profiles.values() {
             for (parent, loc) in &p.inherits {
                 if !self.profiles.contains_key(parent) {
-                    errors.push(err_at(
-                        p,
-                        *loc,
-                        format!("inherits unknown action `{parent}`"),
-                    ));
+                    errors.push(err_at(p, *loc, format!("inherits unknown action `{parent}`")));
                 } else if let Some(cycle) = self.cycle_through(&p.id, parent) {
-                    errors.push(err_at(
-                        p,
-                        *loc,
-                        format!("cyclic inherits: {}", cycle.join(" -> ")),
-                    ));
+                    errors.push(err_at(p, *loc, format!("cyclic inherits: {}", cycle.join(" -> "))));
                 }
             }
         }
@@ -142,27 +125,17 @@ impl PolicySet {
     /// A path parent -> ... -> start, when `start` inherits `parent` and `parent` leads back.
     fn cycle_through(&self, start: &str, parent: &str) -> Option<Vec<String>> {
         let mut path = vec![start.to_string()];
-        self.find_path(parent, start, &mut path, &mut Vec::new())
-            .then_some(path)
+        self.find_path(parent, start, &mut path, &mut Vec::new()).then_some(path)
     }
 
-    fn find_path(
-        &self,
-        from: &str,
-        to: &str,
-        path: &mut Vec<String>,
-        seen: &mut Vec<String>,
-    ) -> bool {
+    fn find_path(&self, from: &str, to: &str, path: &mut Vec<String>, seen: &mut Vec<String>) -> bool {
         path.push(from.to_string());
         if from == to {
             return true;
         }
         if !seen.iter().any(|s| s == from) {
             seen.push(from.to_string());
-            let parents = self
-                .get(from)
-                .map(|p| p.inherits.clone())
-                .unwrap_or_default();
+            let parents = self.get(from).map(|p| p.inherits.clone()).unwrap_or_default();
             for (next, _) in parents {
                 if self.find_path(&next, to, path, seen) {
                     return true;
@@ -184,14 +157,9 @@ impl PolicySet {
                 let AliasTarget::Binary(bin) = &alias.target else {
                     continue;
                 };
-                if let Some(entry) = blacklist
-                    .iter()
-                    .find(|b| profile::blacklist_matches(b, bin))
-                {
-                    let msg = format!(
-                        "alias `{}` runs `{bin}`, which is blacklisted (`{entry}`)",
-                        alias.name
-                    );
+                if let Some(entry) = blacklist.iter().find(|b| profile::blacklist_matches(b, bin)) {
+                    let msg =
+                        format!("alias `{}` runs `{bin}`, which is blacklisted (`{entry}`)", alias.name);
                     errors.push(err_at(p, alias.loc, msg));
                 }
             }
@@ -206,12 +174,7 @@ impl PolicySet {
 }
 
 fn err_at(p: &ActionProfile, loc: model::Loc, message: String) -> SourceError {
-    SourceError {
-        file: p.file.clone(),
-        line: loc.line,
-        col: loc.col,
-        message,
-    }
+    SourceError { file: p.file.clone(), line: loc.line, col: loc.col, message }
 }
 
 #[cfg(test)]

@@ -19,11 +19,7 @@ pub fn rule_path_problem(path: &str) -> Option<&'static str> {
         return Some("relative path: rule paths must be absolute");
     }
     let inner = path.trim_end_matches('/');
-    if inner
-        .split('/')
-        .skip(1)
-        .any(|c| c.is_empty() || c == "." || c == "..")
-    {
+    if inner.split('/').skip(1).any(|c| c.is_empty() || c == "." || c == "..") {
         return Some("non-normalized path: no `//`, `.` or `..` components");
     }
     None
@@ -44,11 +40,7 @@ pub fn canonical_rule_path(path: &str) -> String {
 /// symlinks are resolved later, by the file commands, from a directory fd.
 pub fn normalize(cwd: &str, path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
-    let joined = if path.starts_with('/') {
-        [path, ""]
-    } else {
-        [cwd, path]
-    };
+    let joined = if path.starts_with('/') { [path, ""] } else { [cwd, path] };
     for part in joined.iter().flat_map(|p| p.split('/')) {
         match part {
             "" | "." => {}
@@ -104,10 +96,7 @@ mod tests {
     #[test]
     fn normalize_resolves_dots_against_the_working_directory() {
         assert_eq!(normalize("/u01", "a/../b/./c"), "/u01/b/c");
-        assert_eq!(
-            normalize("/u01", "/var/log/../../etc/shadow"),
-            "/etc/shadow"
-        );
+        assert_eq!(normalize("/u01", "/var/log/../../etc/shadow"), "/etc/shadow");
         assert_eq!(normalize("/", "../../.."), "/");
         assert_eq!(normalize("/home/op", "."), "/home/op");
         assert_eq!(normalize("/x", "//var///log/"), "/var/log");

@@ -66,11 +66,7 @@ impl fmt::Display for ProfileError {
                 write!(f, "`{a}` is a building block, not a grantable action")
             }
             ProfileError::NoRulesForLayer { granted, layer } => {
-                write!(
-                    f,
-                    "none of the granted actions ({}) has rules for layer {layer}",
-                    granted.join(", ")
-                )
+                write!(f, "none of the granted actions ({}) has rules for layer {layer}", granted.join(", "))
             }
         }
     }
@@ -88,11 +84,7 @@ pub fn blacklist_matches(entry: &str, program: &str) -> bool {
 }
 
 impl Profile {
-    pub(super) fn build(
-        set: &PolicySet,
-        granted: &[String],
-        layer: Layer,
-    ) -> Result<Profile, ProfileError> {
+    pub(super) fn build(set: &PolicySet, granted: &[String], layer: Layer) -> Result<Profile, ProfileError> {
         if granted.is_empty() {
             return Err(ProfileError::NothingGranted);
         }
@@ -110,13 +102,8 @@ impl Profile {
                     continue;
                 }
                 merged.push(&member.id);
-                let origin = Origin {
-                    action: member.id.as_str().into(),
-                    granted: id.as_str().into(),
-                };
-                profile
-                    .blacklist
-                    .extend(member.blacklist.iter().map(|b| sourced(&origin, b.clone())));
+                let origin = Origin { action: member.id.as_str().into(), granted: id.as_str().into() };
+                profile.blacklist.extend(member.blacklist.iter().map(|b| sourced(&origin, b.clone())));
                 if let Some(rules) = member.layers.get(&layer) {
                     applies = true;
                     profile.merge_member(member, rules, &origin);
@@ -124,10 +111,7 @@ impl Profile {
             }
         }
         if !applies {
-            return Err(ProfileError::NoRulesForLayer {
-                granted: granted.to_vec(),
-                layer,
-            });
+            return Err(ProfileError::NoRulesForLayer { granted: granted.to_vec(), layer });
         }
         Ok(profile)
     }
@@ -153,41 +137,23 @@ impl Profile {
         }
     }
 
-    fn merge_member(
-        &mut self,
-        member: &super::ActionProfile,
-        rules: &super::LayerRules,
-        origin: &Origin,
-    ) {
+    fn merge_member(&mut self, member: &super::ActionProfile, rules: &super::LayerRules, origin: &Origin) {
         if member.full_access && self.full_access.is_none() {
             self.full_access = Some(origin.clone());
         }
         self.network = self.network.max(member.network.unwrap_or(Network::None));
         for (name, reason) in &member.refuse {
-            self.refuse
-                .entry(name.clone())
-                .or_insert_with(|| sourced(origin, reason.clone()));
+            self.refuse.entry(name.clone()).or_insert_with(|| sourced(origin, reason.clone()));
         }
         for (name, alias) in &rules.aliases {
-            self.aliases
-                .entry(name.clone())
-                .or_default()
-                .push(sourced(origin, alias.clone()));
+            self.aliases.entry(name.clone()).or_default().push(sourced(origin, alias.clone()));
         }
-        self.root_exec
-            .extend(rules.root_exec.iter().map(|r| sourced(origin, r.clone())));
-        self.su_into
-            .extend(rules.su_into.iter().map(|u| sourced(origin, u.clone())));
+        self.root_exec.extend(rules.root_exec.iter().map(|r| sourced(origin, r.clone())));
+        self.su_into.extend(rules.su_into.iter().map(|u| sourced(origin, u.clone())));
         for fc in &rules.file_commands {
-            self.file_commands
-                .entry(*fc)
-                .or_insert_with(|| origin.clone());
+            self.file_commands.entry(*fc).or_insert_with(|| origin.clone());
         }
-        let paths = |list: &[PathRule]| {
-            list.iter()
-                .map(|p| sourced(origin, p.clone()))
-                .collect::<Vec<_>>()
-        };
+        let paths = |list: &[PathRule]| list.iter().map(|p| sourced(origin, p.clone())).collect::<Vec<_>>();
         self.read_write.extend(paths(&rules.files.read_write));
         self.read_only.extend(paths(&rules.files.read_only));
         self.tool_rw.extend(paths(&rules.files.tool_rw));
@@ -202,15 +168,10 @@ impl Profile {
 
     /// The blacklist entry naming `program`, if any.
     pub fn blacklisted(&self, program: &str) -> Option<&Sourced<String>> {
-        self.blacklist
-            .iter()
-            .find(|b| blacklist_matches(&b.item, program))
+        self.blacklist.iter().find(|b| blacklist_matches(&b.item, program))
     }
 }
 
 fn sourced<T>(origin: &Origin, item: T) -> Sourced<T> {
-    Sourced {
-        origin: origin.clone(),
-        item,
-    }
+    Sourced { origin: origin.clone(), item }
 }

@@ -21,16 +21,11 @@ pub struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     pub fn new(file: &'a str, text: &'a str) -> Self {
-        Checker {
-            file,
-            text,
-            errors: Vec::new(),
-        }
+        Checker { file, text, errors: Vec::new() }
     }
 
     pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
-        self.errors
-            .push(SourceError::at(self.file, self.text, span.start, message));
+        self.errors.push(SourceError::at(self.file, self.text, span.start, message));
     }
 
     fn loc(&self, span: Range<usize>) -> Loc {
@@ -40,19 +35,10 @@ impl<'a> Checker<'a> {
 }
 
 /// Parses and validates one profile file. `id` is the file's stem.
-pub fn validate_profile(
-    id: &str,
-    file: &str,
-    text: &str,
-) -> Result<ActionProfile, Vec<SourceError>> {
+pub fn validate_profile(id: &str, file: &str, text: &str) -> Result<ActionProfile, Vec<SourceError>> {
     let raw: RawProfile = toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
-        vec![SourceError::at(
-            file,
-            text,
-            offset,
-            e.message().trim_end().replace('\n', "; "),
-        )]
+        vec![SourceError::at(file, text, offset, e.message().trim_end().replace('\n', "; "))]
     })?;
     let mut c = Checker::new(file, text);
     if !is_action_id(id) {
@@ -72,17 +58,9 @@ pub fn validate_profile(
 }
 
 fn profile_from(c: &mut Checker, id: &str, file: &str, raw: RawProfile) -> ActionProfile {
-    let inherits = raw
-        .inherits
-        .iter()
-        .filter_map(|i| action_ref(c, i))
-        .collect();
+    let inherits = raw.inherits.iter().filter_map(|i| action_ref(c, i)).collect();
     let network = raw.network.as_ref().and_then(|n| network(c, n));
-    let blacklist = raw
-        .blacklist
-        .iter()
-        .filter_map(|b| blacklist_entry(c, b))
-        .collect();
+    let blacklist = raw.blacklist.iter().filter_map(|b| blacklist_entry(c, b)).collect();
     let refuse = text_map(c, &raw.refuse, "refused command", command_name_problem);
     let mut layers = BTreeMap::new();
     for (name, raw_layer) in raw.layer {
@@ -92,10 +70,7 @@ fn profile_from(c: &mut Checker, id: &str, file: &str, raw: RawProfile) -> Actio
             }
             None => c.error(
                 name.span(),
-                format!(
-                    "unknown layer `{}` (expected cps, host, cell or guest_vm)",
-                    name.get_ref()
-                ),
+                format!("unknown layer `{}` (expected cps, host, cell or guest_vm)", name.get_ref()),
             ),
         }
     }
@@ -117,10 +92,7 @@ fn action_ref(c: &mut Checker, raw: &Text) -> Option<(String, Loc)> {
     if is_action_id(raw.get_ref()) {
         return Some((raw.get_ref().clone(), c.loc(raw.span())));
     }
-    c.error(
-        raw.span(),
-        format!("`{}` is not an action id", raw.get_ref()),
-    );
+    c.error(raw.span(), format!("`{}` is not an action id", raw.get_ref()));
     None
 }
 
@@ -129,10 +101,7 @@ fn network(c: &mut Checker, raw: &Text) -> Option<Network> {
     if parsed.is_none() {
         c.error(
             raw.span(),
-            format!(
-                "unknown network `{}` (expected none, local, layer or any)",
-                raw.get_ref()
-            ),
+            format!("unknown network `{}` (expected none, local, layer or any)", raw.get_ref()),
         );
     }
     parsed
@@ -140,11 +109,7 @@ fn network(c: &mut Checker, raw: &Text) -> Option<Network> {
 
 fn blacklist_entry(c: &mut Checker, raw: &Text) -> Option<String> {
     let entry = raw.get_ref();
-    let problem = if entry.starts_with('/') {
-        rule_path_problem(entry)
-    } else {
-        command_name_problem(entry)
-    };
+    let problem = if entry.starts_with('/') { rule_path_problem(entry) } else { command_name_problem(entry) };
     match problem {
         Some(p) => {
             c.error(raw.span(), format!("blacklist entry `{entry}`: {p}"));
@@ -157,11 +122,7 @@ fn blacklist_entry(c: &mut Checker, raw: &Text) -> Option<String> {
 /// Why `name` cannot be a command name (what an operator types first on a line).
 pub fn command_name_problem(name: &str) -> Option<&'static str> {
     let ok_char = |ch: char| ch.is_ascii_alphanumeric() || "._+-".contains(ch);
-    if name.is_empty()
-        || name.starts_with('-')
-        || name.starts_with('.')
-        || !name.chars().all(ok_char)
-    {
+    if name.is_empty() || name.starts_with('-') || name.starts_with('.') || !name.chars().all(ok_char) {
         return Some("not a command name (letters, digits, `._+-`, not starting with `-` or `.`)");
     }
     None
@@ -177,14 +138,10 @@ fn text_map(
     for (key, value) in raw {
         if let Some(p) = key_problem(key.get_ref()) {
             c.error(key.span(), format!("{what} `{}`: {p}", key.get_ref()));
-        } else if value.get_ref().trim().is_empty() || value.get_ref().chars().any(char::is_control)
-        {
+        } else if value.get_ref().trim().is_empty() || value.get_ref().chars().any(char::is_control) {
             c.error(
                 value.span(),
-                format!(
-                    "{what} `{}` needs a reason without control characters",
-                    key.get_ref()
-                ),
+                format!("{what} `{}` needs a reason without control characters", key.get_ref()),
             );
         } else {
             out.insert(key.get_ref().clone(), value.get_ref().clone());
@@ -204,21 +161,16 @@ fn layer_rules(c: &mut Checker, raw: RawLayer) -> LayerRules {
             .collect(),
         root_exec,
         su_into: raw.su_into.iter().filter_map(|u| su_target(c, u)).collect(),
-        file_commands: raw
-            .file_commands
-            .iter()
-            .filter_map(|f| file_command(c, f))
-            .collect(),
+        file_commands: raw.file_commands.iter().filter_map(|f| file_command(c, f)).collect(),
         files: FileRules {
             read_write: path_rules(c, &raw.files.read_write),
             read_only: path_rules(c, &raw.files.read_only),
             tool_rw: path_rules(c, &raw.files.tool_rw),
             deny: path_rules(c, &raw.files.deny),
         },
-        view: raw.view.map(|v| View {
-            readable: path_rules(c, &v.readable),
-            writable: path_rules(c, &v.writable),
-        }),
+        view: raw
+            .view
+            .map(|v| View { readable: path_rules(c, &v.readable), writable: path_rules(c, &v.writable) }),
         path_commands: path_rules(c, &raw.path_commands),
     }
 }
@@ -230,28 +182,16 @@ pub fn path_rules(c: &mut Checker, raw: &[Text]) -> Vec<PathRule> {
 fn path_rule(c: &mut Checker, raw: &Text) -> Option<PathRule> {
     let written = raw.get_ref();
     if let Some(problem) = rule_path_problem(written) {
-        c.error(
-            raw.span(),
-            format!("`{}`: {problem}", written.escape_debug()),
-        );
+        c.error(raw.span(), format!("`{}`: {problem}", written.escape_debug()));
         return None;
     }
-    Some(PathRule {
-        path: canonical_rule_path(written),
-        written: written.clone(),
-    })
+    Some(PathRule { path: canonical_rule_path(written), written: written.clone() })
 }
 
 fn root_exec(c: &mut Checker, paths: &[Text], pins: &TextMap) -> Vec<RootExec> {
     for path in pins.keys() {
         if !paths.iter().any(|p| p.get_ref() == path.get_ref()) {
-            c.error(
-                path.span(),
-                format!(
-                    "sha256 pin for `{}`, which is not in root_exec",
-                    path.get_ref()
-                ),
-            );
+            c.error(path.span(), format!("sha256 pin for `{}`, which is not in root_exec", path.get_ref()));
         }
     }
     let mut out = Vec::new();
@@ -263,26 +203,16 @@ fn root_exec(c: &mut Checker, paths: &[Text], pins: &TextMap) -> Vec<RootExec> {
             c.error(raw.span(), "root_exec names a script, not a directory");
             continue;
         }
-        let pin = pins
-            .iter()
-            .find(|(p, _)| p.get_ref() == raw.get_ref())
-            .map(|(_, h)| h);
+        let pin = pins.iter().find(|(p, _)| p.get_ref() == raw.get_ref()).map(|(_, h)| h);
         let sha256 = pin.and_then(|h| sha256_pin(c, h));
-        out.push(RootExec {
-            path: rule.path,
-            sha256,
-        });
+        out.push(RootExec { path: rule.path, sha256 });
     }
     out
 }
 
 fn sha256_pin(c: &mut Checker, raw: &Text) -> Option<String> {
     let hex = raw.get_ref();
-    if hex.len() == 64
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Some(hex.clone());
     }
     c.error(raw.span(), "sha256 must be 64 lower-case hex digits");
@@ -292,10 +222,7 @@ fn sha256_pin(c: &mut Checker, raw: &Text) -> Option<String> {
 fn su_target(c: &mut Checker, raw: &Text) -> Option<String> {
     let name = raw.get_ref();
     if name == "root" {
-        c.error(
-            raw.span(),
-            "su_into may not name root (use full_access for root shells)",
-        );
+        c.error(raw.span(), "su_into may not name root (use full_access for root shells)");
     } else if !is_unix_name(name) {
         c.error(raw.span(), format!("`{name}` is not a valid user name"));
     } else {
@@ -317,13 +244,8 @@ fn alias(c: &mut Checker, name: &Text, raw: RawAlias) -> Option<Alias> {
     if let Some(p) = command_name_problem(&alias_name) {
         c.error(name.span(), format!("alias `{alias_name}`: {p}"));
     }
-    if FileCommand::parse(&alias_name).is_some()
-        || super::BUILTIN_NAMES.contains(&alias_name.as_str())
-    {
-        c.error(
-            name.span(),
-            format!("alias `{alias_name}` would shadow a cage command"),
-        );
+    if FileCommand::parse(&alias_name).is_some() || super::BUILTIN_NAMES.contains(&alias_name.as_str()) {
+        c.error(name.span(), format!("alias `{alias_name}` would shadow a cage command"));
     }
     let (target, loc) = alias_target(c, name, &raw)?;
     Some(Alias {
@@ -331,15 +253,8 @@ fn alias(c: &mut Checker, name: &Text, raw: RawAlias) -> Option<Alias> {
         target,
         fixed_args: raw.args.iter().map(|a| fixed_arg(c, a)).collect(),
         grammar: raw.grammar.map(|g| grammar(c, g)),
-        run_as: raw
-            .run_as
-            .as_ref()
-            .map_or(RunAs::Operator, |r| run_as(c, r)),
-        caps: raw
-            .caps
-            .iter()
-            .filter_map(|cap| capability(c, cap))
-            .collect(),
+        run_as: raw.run_as.as_ref().map_or(RunAs::Operator, |r| run_as(c, r)),
+        caps: raw.caps.iter().filter_map(|cap| capability(c, cap)).collect(),
         tty: raw.tty,
         summary: raw.summary,
         loc,
@@ -360,10 +275,7 @@ fn alias_target(c: &mut Checker, name: &Text, raw: &RawAlias) -> Option<(AliasTa
             None => {
                 c.error(
                     app.span(),
-                    format!(
-                        "unknown applet `{}` (expected a cage file command)",
-                        app.get_ref()
-                    ),
+                    format!("unknown applet `{}` (expected a cage file command)", app.get_ref()),
                 );
                 None
             }
@@ -371,10 +283,7 @@ fn alias_target(c: &mut Checker, name: &Text, raw: &RawAlias) -> Option<(AliasTa
         _ => {
             c.error(
                 name.span(),
-                format!(
-                    "alias `{}` needs exactly one of `binary` or `applet`",
-                    name.get_ref()
-                ),
+                format!("alias `{}` needs exactly one of `binary` or `applet`", name.get_ref()),
             );
             None
         }
@@ -383,10 +292,7 @@ fn alias_target(c: &mut Checker, name: &Text, raw: &RawAlias) -> Option<(AliasTa
 
 fn fixed_arg(c: &mut Checker, raw: &Text) -> String {
     if raw.get_ref().chars().any(char::is_control) {
-        c.error(
-            raw.span(),
-            "fixed argument contains a control character or NUL",
-        );
+        c.error(raw.span(), "fixed argument contains a control character or NUL");
     }
     raw.get_ref().clone()
 }
@@ -397,10 +303,7 @@ fn run_as(c: &mut Checker, raw: &Text) -> RunAs {
         "root" => RunAs::Root,
         user if is_unix_name(user) => RunAs::User(user.to_string()),
         other => {
-            c.error(
-                raw.span(),
-                format!("run_as `{other}` is not operator, root or a user name"),
-            );
+            c.error(raw.span(), format!("run_as `{other}` is not operator, root or a user name"));
             RunAs::Operator
         }
     }
@@ -410,10 +313,7 @@ fn capability(c: &mut Checker, raw: &Text) -> Option<String> {
     let name = raw.get_ref().to_ascii_lowercase();
     let name = name.strip_prefix("cap_").unwrap_or(&name).to_string();
     if !KNOWN_CAPABILITIES.contains(&name.as_str()) {
-        c.error(
-            raw.span(),
-            format!("unknown capability `{}`", raw.get_ref()),
-        );
+        c.error(raw.span(), format!("unknown capability `{}`", raw.get_ref()));
     } else if FORBIDDEN_CAPABILITIES.contains(&name.as_str()) {
         c.error(
             raw.span(),
@@ -426,44 +326,19 @@ fn capability(c: &mut Checker, raw: &Text) -> Option<String> {
 }
 
 fn grammar(c: &mut Checker, raw: RawGrammar) -> Grammar {
-    let options = raw
-        .options
-        .iter()
-        .filter_map(|o| spec_or_error(c, o, grammar::parse_option_spec))
-        .collect();
-    let args: Vec<_> = raw
-        .args
-        .iter()
-        .filter_map(|a| spec_or_error(c, a, grammar::parse_arg_spec))
-        .collect();
+    let options =
+        raw.options.iter().filter_map(|o| spec_or_error(c, o, grammar::parse_option_spec)).collect();
+    let args: Vec<_> = raw.args.iter().filter_map(|a| spec_or_error(c, a, grammar::parse_arg_spec)).collect();
     if let Err(e) = grammar::check_arg_order(&args) {
         if let Some(last) = raw.args.last() {
             c.error(last.span(), e);
         }
     }
-    let refuse = text_map(c, &raw.refuse, "refused word", |w| {
-        w.is_empty().then_some("empty")
-    });
-    let subs = raw
-        .sub
-        .into_iter()
-        .map(|(name, g)| (name.into_inner(), grammar(c, g)))
-        .collect();
-    Grammar {
-        options,
-        args,
-        subs,
-        refuse,
-        split: raw.split,
-    }
+    let refuse = text_map(c, &raw.refuse, "refused word", |w| w.is_empty().then_some("empty"));
+    let subs = raw.sub.into_iter().map(|(name, g)| (name.into_inner(), grammar(c, g))).collect();
+    Grammar { options, args, subs, refuse, split: raw.split }
 }
 
-fn spec_or_error<T>(
-    c: &mut Checker,
-    raw: &Text,
-    parse: fn(&str) -> Result<T, String>,
-) -> Option<T> {
-    parse(raw.get_ref())
-        .map_err(|e| c.error(raw.span(), e))
-        .ok()
+fn spec_or_error<T>(c: &mut Checker, raw: &Text, parse: fn(&str) -> Result<T, String>) -> Option<T> {
+    parse(raw.get_ref()).map_err(|e| c.error(raw.span(), e)).ok()
 }

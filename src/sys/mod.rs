@@ -16,14 +16,7 @@ pub fn fork_into_namespaces(namespace_flags: libc::c_int) -> io::Result<Option<P
     // the child gets a copy of this address space and returns here with 0. The null pointers
     // for parent_tid, child_tid and tls are valid because no CLONE_*SETTID/SETTLS flag is set.
     let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            flags,
-            std::ptr::null_mut::<libc::c_void>(),
-            0usize,
-            0usize,
-            0usize,
-        )
+        libc::syscall(libc::SYS_clone, flags, std::ptr::null_mut::<libc::c_void>(), 0usize, 0usize, 0usize)
     };
     match ret {
         -1 => Err(io::Error::last_os_error()),

@@ -5,13 +5,7 @@ use super::{shown, TimeError};
 use std::time::Duration;
 
 /// Units in the only order they may appear, largest first, with their length in seconds.
-const UNITS: [(char, u64); 5] = [
-    ('w', 7 * 86_400),
-    ('d', 86_400),
-    ('h', 3_600),
-    ('m', 60),
-    ('s', 1),
-];
+const UNITS: [(char, u64); 5] = [('w', 7 * 86_400), ('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)];
 
 /// Parses `90s`, `30m`, `8h`, `2d`, `1w` and combinations such as `1d12h` or `1h30m`.
 ///

@@ -60,30 +60,15 @@ mod tests {
     #[test]
     fn a_quoted_string_deserializes() {
         let doc: Result<Doc, _> = toml::from_str("at = \"2026-11-22T20:15:40+01:00\"");
-        assert_eq!(
-            doc.ok(),
-            Some(Doc {
-                at: at("2026-11-22T19:15:40Z")
-            })
-        );
+        assert_eq!(doc.ok(), Some(Doc { at: at("2026-11-22T19:15:40Z") }));
     }
 
     #[test]
     fn serializing_keeps_the_fraction_only_when_there_is_one() {
-        let whole = toml::to_string(&Doc {
-            at: at("2026-11-22T20:15:40Z"),
-        });
-        assert_eq!(
-            whole.ok().as_deref(),
-            Some("at = \"2026-11-22T20:15:40Z\"\n")
-        );
-        let frac = toml::to_string(&Doc {
-            at: at("2026-11-22T20:15:40.5Z"),
-        });
-        assert_eq!(
-            frac.ok().as_deref(),
-            Some("at = \"2026-11-22T20:15:40.500000000Z\"\n")
-        );
+        let whole = toml::to_string(&Doc { at: at("2026-11-22T20:15:40Z") });
+        assert_eq!(whole.ok().as_deref(), Some("at = \"2026-11-22T20:15:40Z\"\n"));
+        let frac = toml::to_string(&Doc { at: at("2026-11-22T20:15:40.5Z") });
+        assert_eq!(frac.ok().as_deref(), Some("at = \"2026-11-22T20:15:40.500000000Z\"\n"));
     }
 
     #[test]
@@ -92,10 +77,7 @@ mod tests {
             Ok(doc) => panic!("accepted {doc:?}"),
             Err(e) => e.message().to_string(),
         };
-        assert_eq!(
-            err("at = \"2026-13-01T00:00:00Z\""),
-            "invalid month 13 in `2026-13-01T00:00:00Z`"
-        );
+        assert_eq!(err("at = \"2026-13-01T00:00:00Z\""), "invalid month 13 in `2026-13-01T00:00:00Z`");
         assert!(err("at = 2026-11-22T20:15:40Z").contains("must be a quoted RFC 3339 string"));
         assert!(err("at = 5").starts_with("invalid type: integer `5`, expected an RFC 3339"));
     }

@@ -8,39 +8,15 @@ use super::{ArgKind, ArgSpec, Grammar, Repeat, ValueKind};
 /// Why a grammar refused the arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrammarError {
-    Refused {
-        token: String,
-        reason: String,
-    },
-    OptionNotAllowed {
-        option: String,
-        allowed: Vec<String>,
-    },
-    MissingValue {
-        option: String,
-        kind: ValueKind,
-    },
-    BadValue {
-        option: Option<String>,
-        value: String,
-        kind: ValueKind,
-    },
-    FlagTakesNoValue {
-        option: String,
-    },
-    SubcommandNotAllowed {
-        word: String,
-        allowed: Vec<String>,
-    },
-    MissingSubcommand {
-        allowed: Vec<String>,
-    },
-    UnexpectedArgument {
-        word: String,
-    },
-    MissingArgument {
-        expected: String,
-    },
+    Refused { token: String, reason: String },
+    OptionNotAllowed { option: String, allowed: Vec<String> },
+    MissingValue { option: String, kind: ValueKind },
+    BadValue { option: Option<String>, value: String, kind: ValueKind },
+    FlagTakesNoValue { option: String },
+    SubcommandNotAllowed { word: String, allowed: Vec<String> },
+    MissingSubcommand { allowed: Vec<String> },
+    UnexpectedArgument { word: String },
+    MissingArgument { expected: String },
 }
 
 /// A refusal and the index (into the operator's arguments) of the word it concerns.
@@ -58,38 +34,22 @@ impl fmt::Display for GrammarError {
                 write!(f, "option `{option}` is not allowed (no options are)")
             }
             GrammarError::OptionNotAllowed { option, allowed } => {
-                write!(
-                    f,
-                    "option `{option}` is not allowed (allowed: {})",
-                    allowed.join(" ")
-                )
+                write!(f, "option `{option}` is not allowed (allowed: {})", allowed.join(" "))
             }
             GrammarError::MissingValue { option, kind } => {
                 write!(f, "option `{option}` needs a value (<{kind}>)")
             }
-            GrammarError::BadValue {
-                option: Some(o),
-                value,
-                kind,
-            } => {
+            GrammarError::BadValue { option: Some(o), value, kind } => {
                 write!(f, "`{value}` is not a valid <{kind}> for `{o}`")
             }
-            GrammarError::BadValue {
-                option: None,
-                value,
-                kind,
-            } => {
+            GrammarError::BadValue { option: None, value, kind } => {
                 write!(f, "`{value}` is not a valid <{kind}>")
             }
             GrammarError::FlagTakesNoValue { option } => {
                 write!(f, "option `{option}` takes no value")
             }
             GrammarError::SubcommandNotAllowed { word, allowed } => {
-                write!(
-                    f,
-                    "`{word}` is not allowed (allowed: {})",
-                    allowed.join(" ")
-                )
+                write!(f, "`{word}` is not allowed (allowed: {})", allowed.join(" "))
             }
             GrammarError::MissingSubcommand { allowed } => {
                 write!(f, "a subcommand is needed (allowed: {})", allowed.join(" "))
@@ -121,10 +81,7 @@ type Checked = Result<Matched, GrammarDenial>;
 impl Grammar {
     /// Checks the operator's `args` (after the alias name).
     pub fn check(&self, args: &[&str]) -> Checked {
-        let tokens = args.iter().enumerate().map(|(at, t)| Token {
-            at,
-            text: t.to_string(),
-        });
+        let tokens = args.iter().enumerate().map(|(at, t)| Token { at, text: t.to_string() });
         self.check_level(tokens.collect(), args.len())
     }
 
@@ -160,10 +117,7 @@ impl Grammar {
             return deny(end, self.sub_error(None));
         }
         match_positionals(&self.args, &positionals, end, &mut readable)?;
-        Ok(Matched {
-            positionals: positionals.iter().map(|t| t.at).collect(),
-            readable,
-        })
+        Ok(Matched { positionals: positionals.iter().map(|t| t.at).collect(), readable })
     }
 
     fn refusal_for(&self, token: &str) -> Option<&String> {
@@ -174,10 +128,7 @@ impl Grammar {
     fn sub_error(&self, word: Option<&str>) -> GrammarError {
         let allowed = self.subs.keys().cloned().collect();
         match word {
-            Some(w) => GrammarError::SubcommandNotAllowed {
-                word: w.to_string(),
-                allowed,
-            },
+            Some(w) => GrammarError::SubcommandNotAllowed { word: w.to_string(), allowed },
             None => GrammarError::MissingSubcommand { allowed },
         }
     }
@@ -228,20 +179,9 @@ impl Grammar {
     }
 
     fn option_error(&self, name: &str, token: &str) -> GrammarError {
-        let shown = if name == token {
-            name.to_string()
-        } else {
-            format!("{name}` in `{token}")
-        };
-        let allowed = self
-            .option_names()
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        GrammarError::OptionNotAllowed {
-            option: shown,
-            allowed,
-        }
+        let shown = if name == token { name.to_string() } else { format!("{name}` in `{token}") };
+        let allowed = self.option_names().into_iter().map(str::to_string).collect();
+        GrammarError::OptionNotAllowed { option: shown, allowed }
     }
 
     fn take_value(
@@ -258,12 +198,7 @@ impl Grammar {
         };
         let Some(kind) = &spec.value else {
             return match inline {
-                Some(_) => deny(
-                    at,
-                    GrammarError::FlagTakesNoValue {
-                        option: name.to_string(),
-                    },
-                ),
+                Some(_) => deny(at, GrammarError::FlagTakesNoValue { option: name.to_string() }),
                 None => Ok(i + 1),
             };
         };
@@ -271,20 +206,13 @@ impl Grammar {
             (Some(v), _) => (v, at, i + 1),
             (None, Some(t)) => (t.text.as_str(), t.at, i + 2),
             (None, None) => {
-                let error = GrammarError::MissingValue {
-                    option: name.to_string(),
-                    kind: kind.clone(),
-                };
+                let error = GrammarError::MissingValue { option: name.to_string(), kind: kind.clone() };
                 return deny(at, error);
             }
         };
         if !kind.accepts(value) {
             let option = Some(name.to_string());
-            let error = GrammarError::BadValue {
-                option,
-                value: value.to_string(),
-                kind: kind.clone(),
-            };
+            let error = GrammarError::BadValue { option, value: value.to_string(), kind: kind.clone() };
             return deny(value_at, error);
         }
         if *kind == ValueKind::Readable {
@@ -321,21 +249,11 @@ fn match_positionals(
             next += 1;
         }
         if taken == 0 && matches!(spec.repeat, Repeat::One | Repeat::OneOrMore) {
-            return deny(
-                end,
-                GrammarError::MissingArgument {
-                    expected: describe(&spec.kind),
-                },
-            );
+            return deny(end, GrammarError::MissingArgument { expected: describe(&spec.kind) });
         }
     }
     match words.get(next) {
-        Some(tok) => deny(
-            tok.at,
-            GrammarError::UnexpectedArgument {
-                word: tok.text.clone(),
-            },
-        ),
+        Some(tok) => deny(tok.at, GrammarError::UnexpectedArgument { word: tok.text.clone() }),
         None => Ok(()),
     }
 }
@@ -349,14 +267,10 @@ fn arg_matches(kind: &ArgKind, word: &str) -> bool {
 
 fn bad_arg(kind: &ArgKind, word: &str) -> GrammarError {
     match kind {
-        ArgKind::Literal(_) => GrammarError::UnexpectedArgument {
-            word: word.to_string(),
-        },
-        ArgKind::Value(k) => GrammarError::BadValue {
-            option: None,
-            value: word.to_string(),
-            kind: k.clone(),
-        },
+        ArgKind::Literal(_) => GrammarError::UnexpectedArgument { word: word.to_string() },
+        ArgKind::Value(k) => {
+            GrammarError::BadValue { option: None, value: word.to_string(), kind: k.clone() }
+        }
     }
 }
 
@@ -373,27 +287,15 @@ fn resplit(tokens: Vec<Token>) -> Vec<Token> {
         .into_iter()
         .flat_map(|t| {
             let at = t.at;
-            t.text
-                .split_whitespace()
-                .map(|w| Token {
-                    at,
-                    text: w.to_string(),
-                })
-                .collect::<Vec<_>>()
+            t.text.split_whitespace().map(|w| Token { at, text: w.to_string() }).collect::<Vec<_>>()
         })
         .collect()
 }
 
 fn refused(token: &str, reason: &str) -> GrammarError {
-    GrammarError::Refused {
-        token: token.to_string(),
-        reason: reason.to_string(),
-    }
+    GrammarError::Refused { token: token.to_string(), reason: reason.to_string() }
 }
 
 fn deny<T>(at: usize, error: GrammarError) -> Result<T, GrammarDenial> {
-    Err(GrammarDenial {
-        at: Some(at),
-        error,
-    })
+    Err(GrammarDenial { at: Some(at), error })
 }

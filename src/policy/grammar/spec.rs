@@ -9,19 +9,13 @@ pub fn parse_option_spec(spec: &str) -> Result<OptionSpec, String> {
         Some(i) => (&spec[..i], Some(parse_value(&spec[i..])?)),
         None => (spec, None),
     };
-    let names: Vec<String> = names_part
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string)
-        .collect();
+    let names: Vec<String> =
+        names_part.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect();
     if names.is_empty() {
         return Err(format!("option spec `{spec}` names no option"));
     }
     if let Some(bad) = names.iter().find(|n| !is_option_name(n)) {
-        return Err(format!(
-            "`{bad}` is not an option name (expected `-x` or `--long`, no spaces or `=`)"
-        ));
+        return Err(format!("`{bad}` is not an option name (expected `-x` or `--long`, no spaces or `=`)"));
     }
     Ok(OptionSpec { names, value })
 }
@@ -30,9 +24,7 @@ fn is_option_name(name: &str) -> bool {
     name.starts_with('-')
         && name.len() >= 2
         && name != "--"
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
 fn parse_value(text: &str) -> Result<ValueKind, String> {
@@ -66,9 +58,7 @@ pub fn parse_arg_spec(spec: &str) -> Result<ArgSpec, String> {
     } else if ValueKind::Word.accepts(body) && !body.contains(['<', '>', ' ']) {
         ArgKind::Literal(body.to_string())
     } else {
-        return Err(format!(
-            "argument spec `{spec}` is neither `<kind>` nor a plain word"
-        ));
+        return Err(format!("argument spec `{spec}` is neither `<kind>` nor a plain word"));
     };
     Ok(ArgSpec { kind, repeat })
 }
@@ -76,10 +66,7 @@ pub fn parse_arg_spec(spec: &str) -> Result<ArgSpec, String> {
 /// A list of positional specs is matched greedily, so only the last may repeat.
 pub fn check_arg_order(specs: &[ArgSpec]) -> Result<(), String> {
     let last = specs.len().saturating_sub(1);
-    match specs
-        .iter()
-        .position(|s| matches!(s.repeat, Repeat::Many | Repeat::OneOrMore))
-    {
+    match specs.iter().position(|s| matches!(s.repeat, Repeat::Many | Repeat::OneOrMore)) {
         Some(i) if i != last => Err("only the last argument spec may end in `*` or `+`".into()),
         _ => Ok(()),
     }

@@ -12,29 +12,19 @@ fn arg(spec: &str) -> ArgSpec {
 
 fn tcpdump() -> Grammar {
     let mut g = Grammar {
-        options: vec![
-            opt("-n"),
-            opt("-i, --interface <name>"),
-            opt("-c <int>"),
-            opt("-v"),
-        ],
+        options: vec![opt("-n"), opt("-i, --interface <name>"), opt("-c <int>"), opt("-v")],
         args: vec![arg("<word>*")],
         ..Grammar::default()
     };
-    g.refuse
-        .insert("-z".into(), "runs a command on each saved file".into());
+    g.refuse.insert("-z".into(), "runs a command on each saved file".into());
     g
 }
 
 fn virsh() -> Grammar {
-    let list = Grammar {
-        options: vec![opt("--all"), opt("--name")],
-        ..Grammar::default()
-    };
+    let list = Grammar { options: vec![opt("--all"), opt("--name")], ..Grammar::default() };
     let mut g = Grammar::default();
     g.subs.insert("list".into(), list);
-    g.refuse
-        .insert("create".into(), "defines a domain from operator XML".into());
+    g.refuse.insert("create".into(), "defines a domain from operator XML".into());
     g
 }
 
@@ -75,100 +65,51 @@ fn getopt_clusters_and_attached_values_are_understood() {
 #[test]
 fn a_refused_flag_hidden_in_a_cluster_is_still_refused() {
     let err = error_of(&tcpdump(), &["-nz", "sh"]);
-    assert!(
-        matches!(err, GrammarError::Refused { ref token, .. } if token == "-z"),
-        "{err:?}"
-    );
+    assert!(matches!(err, GrammarError::Refused { ref token, .. } if token == "-z"), "{err:?}");
 }
 
 #[test]
 fn unlisted_and_abbreviated_long_options_are_refused() {
     let g = tcpdump();
-    assert!(matches!(
-        error_of(&g, &["-w", "/tmp/x"]),
-        GrammarError::OptionNotAllowed { .. }
-    ));
-    assert!(matches!(
-        error_of(&g, &["--interf", "eth0"]),
-        GrammarError::OptionNotAllowed { .. }
-    ));
-    assert!(matches!(
-        error_of(&g, &["-v=1"]),
-        GrammarError::OptionNotAllowed { .. }
-    ));
+    assert!(matches!(error_of(&g, &["-w", "/tmp/x"]), GrammarError::OptionNotAllowed { .. }));
+    assert!(matches!(error_of(&g, &["--interf", "eth0"]), GrammarError::OptionNotAllowed { .. }));
+    assert!(matches!(error_of(&g, &["-v=1"]), GrammarError::OptionNotAllowed { .. }));
 }
 
 #[test]
 fn values_are_checked_by_kind() {
     let g = tcpdump();
-    assert!(matches!(
-        error_of(&g, &["-c", "ten"]),
-        GrammarError::BadValue { .. }
-    ));
-    assert!(matches!(
-        error_of(&g, &["-i", "-z"]),
-        GrammarError::BadValue { .. }
-    ));
-    assert!(matches!(
-        error_of(&g, &["-i"]),
-        GrammarError::MissingValue { .. }
-    ));
-    assert!(matches!(
-        error_of(&g, &["port;id"]),
-        GrammarError::BadValue { .. }
-    ));
+    assert!(matches!(error_of(&g, &["-c", "ten"]), GrammarError::BadValue { .. }));
+    assert!(matches!(error_of(&g, &["-i", "-z"]), GrammarError::BadValue { .. }));
+    assert!(matches!(error_of(&g, &["-i"]), GrammarError::MissingValue { .. }));
+    assert!(matches!(error_of(&g, &["port;id"]), GrammarError::BadValue { .. }));
 }
 
 #[test]
 fn subcommands_select_their_own_grammar() {
     let g = virsh();
     assert!(g.check(&["list", "--all"]).is_ok());
-    assert!(matches!(
-        error_of(&g, &["destroy", "vm1"]),
-        GrammarError::SubcommandNotAllowed { .. }
-    ));
-    assert!(matches!(
-        error_of(&g, &[]),
-        GrammarError::MissingSubcommand { .. }
-    ));
-    assert!(matches!(
-        error_of(&g, &["create", "x.xml"]),
-        GrammarError::Refused { .. }
-    ));
-    assert!(matches!(
-        error_of(&g, &["list", "--all", "extra"]),
-        GrammarError::UnexpectedArgument { .. }
-    ));
+    assert!(matches!(error_of(&g, &["destroy", "vm1"]), GrammarError::SubcommandNotAllowed { .. }));
+    assert!(matches!(error_of(&g, &[]), GrammarError::MissingSubcommand { .. }));
+    assert!(matches!(error_of(&g, &["create", "x.xml"]), GrammarError::Refused { .. }));
+    assert!(matches!(error_of(&g, &["list", "--all", "extra"]), GrammarError::UnexpectedArgument { .. }));
 }
 
 #[test]
 fn split_levels_rematch_quoted_command_text() {
     let mut verbs = Grammar::default();
-    verbs.subs.insert(
-        "list".into(),
-        Grammar {
-            args: vec![arg("<word>*")],
-            ..Grammar::default()
-        },
-    );
+    verbs.subs.insert("list".into(), Grammar { args: vec![arg("<word>*")], ..Grammar::default() });
     verbs.split = true;
     let mut g = Grammar::default();
     g.subs.insert("-e".into(), verbs);
     assert!(g.check(&["-e", "list cell detail"]).is_ok());
     assert!(g.check(&["-e", "list", "celldisk"]).is_ok());
-    assert!(matches!(
-        error_of(&g, &["-e", "drop celldisk all"]),
-        GrammarError::SubcommandNotAllowed { .. }
-    ));
+    assert!(matches!(error_of(&g, &["-e", "drop celldisk all"]), GrammarError::SubcommandNotAllowed { .. }));
 }
 
 #[test]
 fn readable_arguments_are_reported_for_the_file_rules() {
-    let g = Grammar {
-        options: vec![opt("-s")],
-        args: vec![arg("<readable>+")],
-        ..Grammar::default()
-    };
+    let g = Grammar { options: vec![opt("-s")], args: vec![arg("<readable>+")], ..Grammar::default() };
     let matched = g.check(&["-s", "/var/log", "/u01"]).expect("accepted");
     assert_eq!(matched.readable, vec![1, 2]);
     assert_eq!(matched.positionals, vec![1, 2]);
@@ -176,15 +117,9 @@ fn readable_arguments_are_reported_for_the_file_rules() {
 
 #[test]
 fn double_dash_ends_options_but_kinds_still_apply() {
-    let g = Grammar {
-        args: vec![arg("<name>*")],
-        ..Grammar::default()
-    };
+    let g = Grammar { args: vec![arg("<name>*")], ..Grammar::default() };
     assert!(g.check(&["--", "vm1"]).is_ok());
-    assert!(matches!(
-        error_of(&g, &["--", "-x"]),
-        GrammarError::BadValue { .. }
-    ));
+    assert!(matches!(error_of(&g, &["--", "-x"]), GrammarError::BadValue { .. }));
 }
 
 #[test]
