@@ -218,6 +218,62 @@ fn network_local_and_any_reach_the_loopback_listener() {
     }
 }
 
+/// A second address of this machine (on `lo`, outside 127/8), standing for "another host":
+/// nothing sent to it leaves the machine, with or without the filter.
+const OTHER_HOST: &str = "198.18.0.1";
+
+fn other_host() {
+    let has = |out: &[u8]| String::from_utf8_lossy(out).contains(OTHER_HOST);
+    let shown = Command::new("ip").args(["addr", "show", "dev", "lo"]).output().expect("ip (iproute2)");
+    if !has(&shown.stdout) {
+        let _ = Command::new("ip").args(["addr", "add", &format!("{OTHER_HOST}/32"), "dev", "lo"]).status();
+    }
+    let shown = Command::new("ip").args(["addr", "show", "dev", "lo"]).output().expect("ip");
+    assert!(has(&shown.stdout), "{OTHER_HOST} is an address of this machine");
+}
+
+/// Probes TCP and UDP to a listener on `host` under `network`; returns the probe's verdicts
+/// and whether anything arrived.
+fn reach(network: &str, host: &str) -> (String, String, bool) {
+    let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
+    let tcp = TcpListener::bind((host, 0)).expect("tcp");
+    let udp = UdpSocket::bind((host, 0)).expect("udp");
+    tcp.set_nonblocking(true).expect("nonblocking");
+    udp.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+    let t = format!("connect:{}", tcp.local_addr().expect("addr"));
+    let u = format!("udp:{}", udp.local_addr().expect("addr"));
+    let (json, _) = run(&plan_for(&p, &[&t, &u], operator(), &[]));
+    let arrived = tcp.accept().is_ok() || udp.recv(&mut [0u8; 16]).is_ok();
+    (field(&json, &t).to_string(), field(&json, &u).to_string(), arrived)
+}
+
+#[test]
+fn local_refuses_every_other_host_and_any_reaches_it() {
+    require_root();
+    other_host();
+    let (tcp, udp, arrived) = reach("local", OTHER_HOST);
+    assert_eq!((tcp.as_str(), udp.as_str()), ("EPERM", "EPERM"), "local: no connection leaves the host");
+    assert!(!arrived);
+    let (tcp, udp, arrived) = reach("any", OTHER_HOST);
+    assert_eq!((tcp.as_str(), udp.as_str()), ("ok", "ok"));
+    assert!(arrived);
+}
+
+#[test]
+fn layer_reaches_other_hosts_only_by_ssh() {
+    require_root();
+    other_host();
+    let (tcp, udp, arrived) = reach("layer", OTHER_HOST);
+    assert_eq!((tcp.as_str(), udp.as_str()), ("EPERM", "EPERM"), "layer: only port 22 leaves the host");
+    assert!(!arrived);
+    let (tcp, _, _) = reach("layer", "127.0.0.1");
+    assert_eq!(tcp, "ok", "layer: loopback");
+    let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
+    let ssh = format!("connect:{OTHER_HOST}:22");
+    let (json, _) = run(&plan_for(&p, &[&ssh], operator(), &[]));
+    assert_ne!(field(&json, &ssh), "EPERM", "port 22 passes the filter (refused only if no sshd listens)");
+}
+
 #[test]
 fn landlock_alone_stops_a_write_through_a_bind_the_plan_forgot() {
     require_root();
@@ -312,8 +368,7 @@ fn a_failure_at_any_step_refuses_the_command_names_the_step_and_runs_nothing() {
         let plan = plan_for(&p, &[&format!("copy:/var/log/cage-jail-test.log:{marker}")], operator(), &[]);
         let prepared = prepare(&plan, true).expect("prepare");
         let kernel = Faulty { inner: RealKernel::new(&plan, true).expect("kernel"), fail_at: step };
-        let running =
-            spawn_with(&prepared, kernel, plan.new_network_namespace, Stdio::default()).expect("spawn");
+        let running = spawn_with(&prepared, kernel, plan.network, Stdio::default()).expect("spawn");
         match running.wait() {
             Err(JailError::Step { step: failed, error }) => {
                 assert_eq!(failed, step);

@@ -5,6 +5,7 @@
 //! pivot_root (while the view is complete and we are still root) and enforced at step 7.
 #![forbid(unsafe_code)]
 
+pub mod egress;
 mod host;
 mod kernel;
 mod mounts;

@@ -14,10 +14,12 @@ use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{dup2, pipe2, Pid};
 
+use super::egress::{EgressFilter, JailCgroup};
 use super::kernel::RealKernel;
 use super::plan::JailPlan;
 use super::prepare::{prepare, PreparedJail, STAGING};
 use super::steps::{run_steps, Kernel, LandlockStatus, Step};
+use crate::policy::Network;
 use crate::sys;
 
 /// Descriptors to give the command as 0, 1, 2 (`None`: inherit the caller's).
@@ -46,6 +48,8 @@ pub enum JailError {
     Prepare(String),
     /// fork, pipe or the staging directory failed in the parent.
     Spawn(io::Error),
+    /// The egress filter of `network = "local"` or `"layer"` could not be put in place.
+    Egress(io::Error),
     /// A step failed in the child; nothing ran.
     Step { step: Step, error: io::Error },
 }
@@ -55,6 +59,7 @@ impl fmt::Display for JailError {
         match self {
             JailError::Prepare(e) => write!(f, "jail: {e}"),
             JailError::Spawn(e) => write!(f, "jail: cannot start: {e}"),
+            JailError::Egress(e) => write!(f, "jail: egress filter: {e}"),
             JailError::Step { step, error } => write!(f, "jail step `{step}` failed: {error}"),
         }
     }
@@ -67,38 +72,49 @@ impl std::error::Error for JailError {}
 pub struct Running {
     pid: Pid,
     status: File,
+    /// Removed (after the jail ended) when this is dropped.
+    _cgroup: Option<JailCgroup>,
 }
 
 /// Starts `plan` with the real kernel. Landlock must be fully enforced when `landlock_required`.
 pub fn spawn(plan: &JailPlan, stdio: Stdio, landlock_required: bool) -> Result<Running, JailError> {
     let prepared = prepare(plan, landlock_required).map_err(|e| JailError::Prepare(e.0))?;
     let kernel = RealKernel::new(plan, landlock_required).map_err(|e| JailError::Prepare(e.0))?;
-    spawn_with(&prepared, kernel, plan.new_network_namespace, stdio)
+    spawn_with(&prepared, kernel, plan.network, stdio)
 }
 
 /// Starts a prepared jail with any [`Kernel`] (tests inject faults through this).
 pub fn spawn_with<K: Kernel>(
     jail: &PreparedJail,
     mut kernel: K,
-    new_net: bool,
+    network: Network,
     stdio: Stdio,
 ) -> Result<Running, JailError> {
+    let egress = EgressFilter::for_network(network).map_err(JailError::Egress)?;
     fs::DirBuilder::new().recursive(true).mode(0o700).create(STAGING).map_err(JailError::Spawn)?;
     let (status_r, status_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;
     let (go_r, go_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;
     let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
-    if new_net {
+    if network == Network::None {
         flags |= libc::CLONE_NEWNET;
     }
-    match sys::fork_into_namespaces(flags).map_err(JailError::Spawn)? {
+    let pid = match sys::fork_into_namespaces(flags).map_err(JailError::Spawn)? {
         None => child_main(&mut kernel, jail, status_w.as_raw_fd(), go_r.as_raw_fd(), stdio),
-        Some(pid) => {
-            drop((status_w, go_r));
-            // The child waits for this byte, so it never outlives a parent that died early.
-            sys::write_all(go_w.as_raw_fd(), b"g").map_err(JailError::Spawn)?;
-            Ok(Running { pid, status: File::from(status_r) })
+        Some(pid) => pid,
+    };
+    drop((status_w, go_r));
+    // The child waits for this byte: it runs nothing before it is confined, and never
+    // outlives a parent that died early (EOF instead of the byte).
+    let cgroup = match egress.map(|filter| filter.confine(pid)).transpose() {
+        Ok(cgroup) => cgroup,
+        Err(e) => {
+            drop(go_w);
+            let _ = waitpid(pid, None);
+            return Err(JailError::Egress(e));
         }
-    }
+    };
+    sys::write_all(go_w.as_raw_fd(), b"g").map_err(JailError::Spawn)?;
+    Ok(Running { pid, status: File::from(status_r), _cgroup: cgroup })
 }
 
 const FAILED: u8 = b'F';

@@ -102,3 +102,100 @@ pub fn open_path(path: &CStr) -> io::Result<std::os::fd::OwnedFd> {
     // SAFETY: `fd` was just returned by open(2) and is owned by nothing else.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
+
+/// One eBPF instruction (`struct bpf_insn`); `regs` is dst in the low nibble, src in the high.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BpfInsn {
+    pub code: u8,
+    pub regs: u8,
+    pub off: i16,
+    pub imm: i32,
+}
+
+/// The `BPF_PROG_LOAD` part of `union bpf_attr`.
+#[repr(C)]
+struct BpfProgLoad {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+}
+
+/// The `BPF_PROG_ATTACH` part of `union bpf_attr`.
+#[repr(C)]
+struct BpfProgAttach {
+    target_fd: u32,
+    attach_bpf_fd: u32,
+    attach_type: u32,
+    attach_flags: u32,
+}
+
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_ATTACH: libc::c_long = 8;
+
+/// Loads an eBPF program (bpf(BPF_PROG_LOAD)); the verifier's log is not collected.
+pub fn bpf_prog_load(
+    prog_type: u32,
+    expected_attach_type: u32,
+    insns: &[BpfInsn],
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let license = c"GPL";
+    let attr = BpfProgLoad {
+        prog_type,
+        insn_cnt: insns.len() as u32,
+        insns: insns.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        log_level: 0,
+        log_size: 0,
+        log_buf: 0,
+        kern_version: 0,
+        prog_flags: 0,
+        prog_name: *b"cage_egress\0\0\0\0\0",
+        prog_ifindex: 0,
+        expected_attach_type,
+    };
+    // SAFETY: `attr` is a properly laid out prefix of union bpf_attr; its pointers refer to
+    // `insns` and `license`, which outlive the call; the kernel reads `size_of` bytes.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_LOAD,
+            &attr as *const BpfProgLoad,
+            std::mem::size_of::<BpfProgLoad>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a new program fd that nothing else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Attaches program `prog` to the cgroup open at `cgroup` (bpf(BPF_PROG_ATTACH)).
+pub fn bpf_prog_attach(cgroup: RawFd, prog: RawFd, attach_type: u32) -> io::Result<()> {
+    let attr =
+        BpfProgAttach { target_fd: cgroup as u32, attach_bpf_fd: prog as u32, attach_type, attach_flags: 0 };
+    // SAFETY: `attr` is a properly laid out prefix of union bpf_attr with no pointers.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_ATTACH,
+            &attr as *const BpfProgAttach,
+            std::mem::size_of::<BpfProgAttach>(),
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
