@@ -1,6 +1,7 @@
 //! Egress filtering for `network = "local"` and `"layer"`: cgroup-BPF programs on connect and
 //! UDP sendmsg that the kernel runs on the address it has already copied (no time-of-check
-//! race), attached to a cgroup per jail that the jail's init joins before it is released.
+//! race), attached to a cgroup per session (process) that each jail's init joins before it is
+//! released. Cgroups left by processes that died are swept when the next one is created.
 //!
 //! local: loopback only (127/8, ::1, ::ffff:127/104).
 //! layer: loopback, TCP port 22 anywhere (ssh to the hosts of the system), and port 53 to the
@@ -183,30 +184,46 @@ impl EgressFilter {
         loaded.as_ref().map(Some).map_err(|e| io::Error::other(format!("loading the egress filter: {e}")))
     }
 
-    /// Creates the jail's cgroup with the programs attached and moves `pid` into it.
-    pub fn confine(&self, pid: Pid) -> io::Result<JailCgroup> {
+    /// Moves `pid` into this process's egress cgroup, created on first use with the programs
+    /// attached. A session's network mode never changes, so its commands share one cgroup.
+    pub fn confine(&'static self, pid: Pid) -> io::Result<()> {
+        static CGROUPS: std::sync::Mutex<Vec<(usize, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+        let key = self as *const EgressFilter as usize;
+        let mut cgroups = CGROUPS.lock().map_err(|_| io::Error::other("egress cgroup lock poisoned"))?;
+        let path = match cgroups.iter().find(|(k, _)| *k == key) {
+            Some((_, path)) => path.clone(),
+            None => {
+                let path = self.create_cgroup(cgroups.len())?;
+                cgroups.push((key, path.clone()));
+                path
+            }
+        };
+        fs::write(path.join("cgroup.procs"), pid.to_string())
+    }
+
+    fn create_cgroup(&self, n: usize) -> io::Result<PathBuf> {
         let root = cgroup2_root()?.join("cage");
         fs::create_dir_all(&root)?;
-        let cgroup = JailCgroup { path: root.join(format!("jail-{pid}")) };
-        fs::create_dir(&cgroup.path)?;
-        let dir = fs::File::open(&cgroup.path)?;
+        sweep_stale(&root);
+        let path = root.join(format!("egress-{}-{n}", std::process::id()));
+        fs::create_dir(&path)?;
+        let dir = fs::File::open(&path)?;
         for (attach, program) in &self.programs {
             sys::bpf_prog_attach(dir.as_raw_fd(), program.as_raw_fd(), *attach)?;
         }
-        fs::write(cgroup.path.join("cgroup.procs"), pid.to_string())?;
-        Ok(cgroup)
+        Ok(path)
     }
 }
 
-/// A jail's cgroup; removed when dropped (after the jail has ended, it is empty).
-#[derive(Debug)]
-pub struct JailCgroup {
-    path: PathBuf,
-}
-
-impl Drop for JailCgroup {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir(&self.path);
+/// Removes the egress cgroups of processes that no longer exist (rmdir fails on non-empty ones).
+fn sweep_stale(root: &Path) {
+    let Ok(entries) = fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let owner = name.strip_prefix("egress-").and_then(|r| r.split('-').next()?.parse::<u32>().ok());
+        if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = fs::remove_dir(entry.path());
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{dup2, pipe2, Pid};
 
-use super::egress::{EgressFilter, JailCgroup};
+use super::egress::EgressFilter;
 use super::kernel::RealKernel;
 use super::plan::JailPlan;
 use super::prepare::{prepare, PreparedJail, STAGING};
@@ -72,8 +72,6 @@ impl std::error::Error for JailError {}
 pub struct Running {
     pid: Pid,
     status: File,
-    /// Removed (after the jail ended) when this is dropped.
-    _cgroup: Option<JailCgroup>,
 }
 
 /// Starts `plan` with the real kernel. Landlock must be fully enforced when `landlock_required`.
@@ -105,16 +103,13 @@ pub fn spawn_with<K: Kernel>(
     drop((status_w, go_r));
     // The child waits for this byte: it runs nothing before it is confined, and never
     // outlives a parent that died early (EOF instead of the byte).
-    let cgroup = match egress.map(|filter| filter.confine(pid)).transpose() {
-        Ok(cgroup) => cgroup,
-        Err(e) => {
-            drop(go_w);
-            let _ = waitpid(pid, None);
-            return Err(JailError::Egress(e));
-        }
-    };
+    if let Err(e) = egress.map(|filter| filter.confine(pid)).transpose() {
+        drop(go_w);
+        let _ = waitpid(pid, None);
+        return Err(JailError::Egress(e));
+    }
     sys::write_all(go_w.as_raw_fd(), b"g").map_err(JailError::Spawn)?;
-    Ok(Running { pid, status: File::from(status_r), _cgroup: cgroup })
+    Ok(Running { pid, status: File::from(status_r) })
 }
 
 const FAILED: u8 = b'F';
