@@ -2,6 +2,7 @@
 //!
 //! Unsafe code is denied crate-wide (Cargo.toml `[lints]`); only `src/sys/` may lift it.
 
+pub mod config;
 pub mod ctl;
 pub mod decide;
 pub mod grant;
@@ -12,3 +13,4 @@ pub mod source;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod time;
+pub mod trust;

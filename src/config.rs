@@ -1,0 +1,135 @@
+//! `/etc/cage/cage.toml`: the host's layer and cage's settings, and the fixed paths.
+//!
+//! Paths are fixed at build time (`CAGE_PREFIX` when compiling; default `/`): the setuid
+//! binary never takes a path from its environment or its command line.
+#![forbid(unsafe_code)]
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::policy::Layer;
+use crate::source::SourceError;
+
+/// Everything below is relative to this, set when cage is built.
+pub const PREFIX: &str = match option_env!("CAGE_PREFIX") {
+    Some(prefix) => prefix,
+    None => "",
+};
+
+pub fn config_dir() -> String {
+    format!("{PREFIX}/etc/cage")
+}
+
+pub fn config_file() -> String {
+    format!("{PREFIX}/etc/cage/cage.toml")
+}
+
+pub fn policy_dir() -> String {
+    format!("{PREFIX}/etc/cage/policies")
+}
+
+pub fn grant_dir() -> String {
+    format!("{PREFIX}/etc/cage/grants")
+}
+
+pub fn log_dir() -> String {
+    format!("{PREFIX}/var/log/cage")
+}
+
+/// Whether Landlock must be fully enforced for a command to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LandlockMode {
+    Required,
+    BestEffort,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub layer: Layer,
+    /// Shown in the prompt and audit records; the kernel's host name when absent.
+    pub hostname: Option<String>,
+    pub landlock: LandlockMode,
+    /// Actions granted at once when an access request asks only for them.
+    pub pre_approved: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    layer: Spanned<String>,
+    hostname: Option<Spanned<String>>,
+    landlock: Option<Spanned<String>>,
+    #[serde(default)]
+    pre_approved: Vec<Spanned<String>>,
+}
+
+impl Config {
+    /// Parses and validates `text`; every error as `FILE:LINE:COL: what`.
+    pub fn parse(text: &str, file: &str) -> Result<Config, SourceError> {
+        let at = |span: std::ops::Range<usize>, msg: String| SourceError::at(file, text, span.start, msg);
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            SourceError::at(file, text, offset, e.message().trim_end().replace('\n', "; "))
+        })?;
+        let layer = Layer::parse(raw.layer.get_ref()).ok_or_else(|| {
+            at(
+                raw.layer.span(),
+                format!("unknown layer `{}` (cps, host, cell or guest_vm)", raw.layer.get_ref()),
+            )
+        })?;
+        let landlock = match raw.landlock.as_ref().map(|l| (l.get_ref().as_str(), l.span())) {
+            None | Some(("required", _)) => LandlockMode::Required,
+            Some(("best-effort", _)) => LandlockMode::BestEffort,
+            Some((other, span)) => {
+                return Err(at(span, format!("landlock must be `required` or `best-effort`, not `{other}`")))
+            }
+        };
+        if let Some(h) = &raw.hostname {
+            let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+            if h.get_ref().is_empty() || h.get_ref().len() > 253 || !h.get_ref().chars().all(ok) {
+                return Err(at(h.span(), format!("`{}` is not a host name", h.get_ref().escape_debug())));
+            }
+        }
+        for action in &raw.pre_approved {
+            if !crate::policy::types::is_action_id(action.get_ref()) {
+                return Err(at(action.span(), format!("`{}` is not an action id", action.get_ref())));
+            }
+        }
+        Ok(Config {
+            layer,
+            hostname: raw.hostname.map(Spanned::into_inner),
+            landlock,
+            pre_approved: raw.pre_approved.into_iter().map(Spanned::into_inner).collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_is_the_one_required_key() {
+        let c = Config::parse("layer = \"cps\"\n", "cage.toml").expect("valid");
+        assert_eq!(c.layer, Layer::Cps);
+        assert_eq!(c.landlock, LandlockMode::Required);
+        let e = Config::parse("hostname = \"x\"\n", "cage.toml").expect_err("no layer");
+        assert!(e.to_string().starts_with("cage.toml:1:1: missing field `layer`"), "{e}");
+    }
+
+    #[test]
+    fn errors_point_at_the_value() {
+        let e = Config::parse("layer = \"dom0\"\n", "cage.toml").expect_err("bad layer");
+        assert_eq!(e.to_string(), "cage.toml:1:9: unknown layer `dom0` (cps, host, cell or guest_vm)");
+        let e = Config::parse("layer = \"cps\"\nlandlock = \"off\"\n", "cage.toml").expect_err("bad mode");
+        assert_eq!(e.to_string(), "cage.toml:2:12: landlock must be `required` or `best-effort`, not `off`");
+        let e = Config::parse("layer = \"cps\"\nlayr = 1\n", "cage.toml").expect_err("unknown key");
+        assert!(e.to_string().starts_with("cage.toml:2:1: unknown field `layr`"), "{e}");
+    }
+
+    #[test]
+    fn best_effort_landlock_is_explicit() {
+        let c = Config::parse("layer = \"host\"\nlandlock = \"best-effort\"\n", "c").expect("valid");
+        assert_eq!(c.landlock, LandlockMode::BestEffort);
+    }
+}

@@ -1,0 +1,173 @@
+//! Reading configuration the setuid binary may trust: every directory from `/` down and the
+//! file itself must be owned by root and not writable by group or others, and no component
+//! may be a symlink. The file read is the one checked (one fd from the walk, no re-open).
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
+use nix::unistd::close;
+
+/// Largest configuration file read (a grant, a profile, cage.toml).
+const MAX_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustError {
+    Missing { path: String },
+    Unreadable { path: String, errno: Errno },
+    NotRootOwned { path: String, uid: u32 },
+    Writable { path: String, mode: u32 },
+    Symlink { path: String },
+    NotRegular { path: String },
+    TooLarge { path: String },
+    Relative { path: String },
+}
+
+impl fmt::Display for TrustError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrustError::Missing { path } => write!(f, "{path} does not exist"),
+            TrustError::Unreadable { path, errno } => write!(f, "{path}: {}", errno.desc()),
+            TrustError::NotRootOwned { path, uid } => write!(f, "{path} is owned by uid {uid}, not root"),
+            TrustError::Writable { path, mode } => {
+                write!(f, "{path} is writable by group or others (mode {:04o})", mode & 0o7777)
+            }
+            TrustError::Symlink { path } => write!(f, "{path} is a symlink"),
+            TrustError::NotRegular { path } => write!(f, "{path} is not a regular file"),
+            TrustError::TooLarge { path } => write!(f, "{path} is larger than 1 MiB"),
+            TrustError::Relative { path } => write!(f, "{path} is not an absolute path"),
+        }
+    }
+}
+
+impl std::error::Error for TrustError {}
+
+/// Closes the fd when dropped.
+struct Fd(RawFd);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        let _ = close(self.0);
+    }
+}
+
+fn check(path: &str, stat: &FileStat) -> Result<(), TrustError> {
+    if stat.st_uid != 0 {
+        return Err(TrustError::NotRootOwned { path: path.to_string(), uid: stat.st_uid });
+    }
+    if stat.st_mode & 0o022 != 0 {
+        return Err(TrustError::Writable { path: path.to_string(), mode: stat.st_mode });
+    }
+    Ok(())
+}
+
+fn open_at(dir: RawFd, name: &str, flags: OFlag, shown: &str) -> Result<Fd, TrustError> {
+    let flags = flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    match openat(Some(dir), name, flags, Mode::empty()) {
+        Ok(fd) => Ok(Fd(fd)),
+        Err(Errno::ENOENT) => Err(TrustError::Missing { path: shown.to_string() }),
+        Err(Errno::ELOOP) => Err(TrustError::Symlink { path: shown.to_string() }),
+        Err(errno) => Err(TrustError::Unreadable { path: shown.to_string(), errno }),
+    }
+}
+
+/// Opens `path` (a directory or a file) after checking every component; returns its fd.
+fn open_trusted(path: &str, last: OFlag) -> Result<Fd, TrustError> {
+    if !path.starts_with('/') {
+        return Err(TrustError::Relative { path: path.to_string() });
+    }
+    let mut dir = open_at(libc::AT_FDCWD, "/", OFlag::O_DIRECTORY | OFlag::O_RDONLY, "/")?;
+    check("/", &fstat(dir.0).map_err(|errno| TrustError::Unreadable { path: "/".into(), errno })?)?;
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let mut shown = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        shown.push('/');
+        shown.push_str(part);
+        let is_last = i + 1 == parts.len();
+        let flags = if is_last { last } else { OFlag::O_DIRECTORY | OFlag::O_RDONLY };
+        let next = open_at(dir.0, part, flags, &shown)?;
+        let stat = fstat(next.0).map_err(|errno| TrustError::Unreadable { path: shown.clone(), errno })?;
+        check(&shown, &stat)?;
+        dir = next;
+    }
+    Ok(dir)
+}
+
+/// Reads a trusted regular file.
+pub fn read_file(path: &str) -> Result<String, TrustError> {
+    let fd = open_trusted(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK)?;
+    let stat = fstat(fd.0).map_err(|errno| TrustError::Unreadable { path: path.into(), errno })?;
+    if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return Err(TrustError::NotRegular { path: path.to_string() });
+    }
+    if stat.st_size as usize > MAX_BYTES {
+        return Err(TrustError::TooLarge { path: path.to_string() });
+    }
+    let mut bytes = vec![0u8; stat.st_size as usize + 1];
+    let mut len = 0;
+    loop {
+        match nix::unistd::read(fd.0, &mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(Errno::EINTR) => continue,
+            Err(errno) => return Err(TrustError::Unreadable { path: path.to_string(), errno }),
+        }
+        if len == bytes.len() {
+            return Err(TrustError::TooLarge { path: path.to_string() });
+        }
+    }
+    bytes.truncate(len);
+    String::from_utf8(bytes)
+        .map_err(|_| TrustError::Unreadable { path: path.to_string(), errno: Errno::EILSEQ })
+}
+
+/// The `*.toml` files of a trusted directory, each read as a trusted file, sorted by name.
+pub fn read_toml_dir(dir: &str) -> Result<Vec<(String, String)>, TrustError> {
+    drop(open_trusted(dir, OFlag::O_DIRECTORY | OFlag::O_RDONLY)?);
+    let entries = std::fs::read_dir(dir).map_err(|e| TrustError::Unreadable {
+        path: dir.to_string(),
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })?;
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml") && !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let path = format!("{}/{n}", dir.trim_end_matches('/'));
+            read_file(&path).map(|text| (path, text))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_are_refused() {
+        assert_eq!(read_file("etc/passwd"), Err(TrustError::Relative { path: "etc/passwd".into() }));
+    }
+
+    #[test]
+    fn a_root_owned_system_file_is_trusted_when_run_as_root() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root (the checks trust only root-owned paths); CI runs as root");
+            return;
+        }
+        assert!(read_file("/etc/passwd").is_ok_and(|t| t.contains("root:")));
+        assert!(matches!(read_file("/etc/cage-none/x"), Err(TrustError::Missing { .. })));
+    }
+
+    #[test]
+    fn a_world_writable_directory_on_the_way_is_refused() {
+        let err = read_file("/tmp/cage-trust-test-none");
+        assert!(matches!(err, Err(TrustError::Writable { ref path, .. }) if path == "/tmp"), "{err:?}");
+    }
+}
