@@ -5,10 +5,12 @@
 pub mod config;
 pub mod ctl;
 pub mod decide;
+pub mod files;
 pub mod grant;
 pub mod jail;
 pub mod line;
 pub mod policy;
+pub mod session;
 pub mod source;
 #[allow(unsafe_code)]
 pub mod sys;

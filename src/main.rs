@@ -1,1 +1,77 @@
-fn main() {}
+//! `cage`: the login shell. Dispatches on argv[0] and the arguments; every refusal is one
+//! line on stderr and an exit status.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+
+use cage::policy::FileCommand;
+use cage::session::{monitor, startup};
+
+const USAGE: &str = "usage: cage (as a login shell) | cage -c 'COMMAND LINE'";
+
+/// What this invocation asks for.
+enum Mode {
+    Interactive,
+    Command(Vec<u8>),
+}
+
+/// `sudocat F` run through its symlink is `cage -c 'sudocat F'`, each argument quoted.
+fn applet_line(name: &str, args: &[OsString]) -> Vec<u8> {
+    let mut line = name.as_bytes().to_vec();
+    for arg in args {
+        line.extend_from_slice(b" '");
+        for &b in arg.as_bytes() {
+            if b == b'\'' {
+                line.extend_from_slice(b"'\\''");
+            } else {
+                line.push(b);
+            }
+        }
+        line.push(b'\'');
+    }
+    line
+}
+
+fn mode(args: &[OsString], env: &startup::Env) -> Result<Mode, String> {
+    let argv0 = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = argv0.rsplit('/').next().unwrap_or(&argv0).to_string();
+    if let Some(command) = FileCommand::parse(&name) {
+        return Ok(Mode::Command(applet_line(command.name(), &args[1..])));
+    }
+    let rest: Vec<&[u8]> = args[1..].iter().map(|a| a.as_bytes()).collect();
+    match rest.as_slice() {
+        [b"-c", line] => Ok(Mode::Command(line.to_vec())),
+        [b"-c"] => Err("-c needs a command line".into()),
+        [] => match &env.ssh_original_command {
+            Some(line) => Ok(Mode::Command(line.clone())),
+            None if name.starts_with('-') || nix::unistd::isatty(0).unwrap_or(false) => Ok(Mode::Interactive),
+            None => Err("no terminal and no command: nothing to do".into()),
+        },
+        [first, ..] => Err(format!("`{}` is not accepted", String::from_utf8_lossy(first).escape_debug())),
+    }
+}
+
+fn main() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let env = startup::sanitize();
+    let mode = match mode(&args, &env) {
+        Ok(mode) => mode,
+        Err(e) => {
+            eprintln!("cage: {e}; {USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let login = match startup::load() {
+        Ok(login) => login,
+        Err(reason) => {
+            eprintln!("cage: login refused: {reason}");
+            std::process::exit(1);
+        }
+    };
+    let status = match mode {
+        Mode::Command(line) => monitor::run_command(&login, &env, &line),
+        Mode::Interactive => monitor::run_interactive(&login, &env),
+    };
+    std::process::exit(status);
+}

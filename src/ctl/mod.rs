@@ -7,6 +7,7 @@ use std::io::Write;
 mod args;
 mod check;
 mod explain;
+mod grant;
 
 pub use args::UsageError;
 
@@ -23,7 +24,8 @@ pub mod exit {
 }
 
 const USAGE: &str = "usage: cagectl check [DIR]
-       cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] -- 'COMMAND LINE'";
+       cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] -- 'COMMAND LINE'
+       cagectl grant --login NAME --actions A[,B...] --duration D --req ID [--reason TEXT]";
 
 /// Runs cagectl with `args` (without the program name); returns the exit code.
 pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -33,6 +35,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32
     let result = match sub.as_deref() {
         Some("check") => check::run(&rest, out, err),
         Some("explain") => explain::run(&rest, out, err),
+        Some("grant") => grant::run(&rest, out, err),
         Some("help" | "--help" | "-h") => {
             let _ = writeln!(out, "{USAGE}");
             return exit::OK;

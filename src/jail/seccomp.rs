@@ -175,6 +175,22 @@ fn guard_program() -> BpfProgram {
     ]
 }
 
+/// For the REPL: everything the jail refuses, plus any exec at all. The REPL only edits
+/// lines; a bug in it must not be able to start a program.
+pub fn compile_no_exec() -> Result<Vec<BpfProgram>, String> {
+    let spec =
+        SeccompSpec { deny_inet: true, deny_packet: true, allow_reboot: false, deny_ipc_removal: true };
+    let mut programs = compile(&spec)?;
+    programs.push(vec![
+        op(BPF_LD_W_ABS, 0, 0, 0),
+        op(BPF_JEQ_K, 2, 0, libc::SYS_execve as u32),
+        op(BPF_JEQ_K, 1, 0, libc::SYS_execveat as u32),
+        op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+        op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+    ]);
+    Ok(programs)
+}
+
 fn native_audit_arch() -> u32 {
     const LE_64: u32 = 0x8000_0000 | 0x4000_0000;
     if cfg!(target_arch = "aarch64") {

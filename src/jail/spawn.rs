@@ -224,16 +224,28 @@ impl Running {
     }
 
     /// Waits for the command to end and reports how, or which step refused to start it.
-    pub fn wait(mut self) -> Result<Finished, JailError> {
-        let mut bytes = Vec::new();
-        let read = self.status.read_to_end(&mut bytes);
+    pub fn wait(self) -> Result<Finished, JailError> {
         let init = loop {
             match waitpid(self.pid, None) {
                 Err(Errno::EINTR) => continue,
                 other => break other,
             }
         };
-        read.map_err(JailError::Spawn)?;
+        self.finish(init)
+    }
+
+    /// Like [`Running::wait`], but returns `None` at once while the jail still runs.
+    pub fn try_wait(self) -> Result<Result<Finished, JailError>, Running> {
+        match waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => Err(self),
+            init => Ok(self.finish(init)),
+        }
+    }
+
+    /// The init has been reaped: read its records (the pipe is at EOF, every writer is gone).
+    fn finish(mut self, init: nix::Result<WaitStatus>) -> Result<Finished, JailError> {
+        let mut bytes = Vec::new();
+        self.status.read_to_end(&mut bytes).map_err(JailError::Spawn)?;
         let mut finished = Finished { outcome: Outcome::Exited(126), landlock: None };
         let mut ended = false;
         for record in bytes.chunks_exact(8) {

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# make demo: an operator session on the bundled policies, in a private mount namespace whose
+# /etc, /usr/local, /var/log and /home are overlays on a tmpfs: nothing it changes outlives it.
+# Usage: integration/demo.sh, with CAGE_DEMO_LINE='COMMAND LINE' to run one line (as root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "make demo: needs root (it builds a private mount namespace)" >&2; exit 1; }
+
+if [ "${CAGE_DEMO_INSIDE:-}" != 1 ]; then
+  cargo build --release --locked --quiet --bin cage --bin cagectl
+  exec unshare --mount --propagation private env CAGE_DEMO_INSIDE=1 "$0"
+fi
+
+scratch=$(mktemp -d /run/cage-demo.XXXXXX)
+mount -t tmpfs -o mode=0755 cage-demo "$scratch"
+for dir in /etc /usr/local /var/log /home; do
+  name=${dir//\//_}
+  mkdir -p "$scratch/$name/upper" "$scratch/$name/work"
+  mount -t overlay overlay -o "lowerdir=$dir,upperdir=$scratch/$name/upper,workdir=$scratch/$name/work" "$dir"
+done
+
+# The profile's read-write paths that exist here get a private tmpfs too.
+for dir in /u01 /opt/oci/exacc; do
+  [ -d "$dir" ] && mount -t tmpfs -o mode=1777 cage-demo "$dir"
+done
+
+make --no-print-directory install PREFIX=/usr/local >/dev/null
+useradd --no-create-home --home-dir /home/opdemo --shell /usr/local/bin/cage opdemo
+install -d -o opdemo -g opdemo -m 0700 /home/opdemo
+sed -i 's/^layer = .*/layer = "cps"/' /etc/cage/cage.toml
+printf 'Nov 22 10:00:01 cps01 exawatcher[812]: collection started\nNov 22 10:05:42 cps01 kernel: eth0: link up\n' > /var/log/demo.log
+chmod 0600 /var/log/demo.log
+cagectl grant --login opdemo --actions INFRA_DIAG --duration 2h --req DEMO-0001 --reason "make demo" >/dev/null
+
+echo "cage demo: operator opdemo, INFRA_DIAG on a cps host, grant DEMO-0001 for 2 hours."
+echo "Try: help, sudocat /var/log/demo.log, sudols -l /var/log, journalctl -n 5, sudocat /etc/shadow, bash, exit"
+if [ -n "${CAGE_DEMO_LINE:-}" ]; then
+  exec setpriv --reuid=opdemo --regid=opdemo --init-groups /usr/local/bin/cage -c "$CAGE_DEMO_LINE"
+fi
+exec setpriv --reuid=opdemo --regid=opdemo --init-groups /usr/local/bin/cage

@@ -1,0 +1,86 @@
+//! The cage file commands: reading (and, with issue 5, writing) files the rules allow, as
+//! root, through fds resolved beneath the rule's directory.
+//!
+//! Terminal safety: when standard output is a terminal, control characters other than
+//! newline and tab are shown escaped (`^[`, `\x9b`, like `cat -v`), so no file can drive the
+//! operator's terminal; to a pipe or a file the bytes go out exactly as they are.
+#![forbid(unsafe_code)]
+
+mod ls;
+mod read;
+pub mod resolve;
+
+use std::io::{self, Write};
+
+use crate::decide::FilePlan;
+use crate::policy::FileCommand;
+
+/// Runs a file command with stdout/stderr as given; returns its exit status.
+pub fn run(plan: &FilePlan, out: &mut dyn Write, err: &mut dyn Write, out_is_tty: bool) -> i32 {
+    let mut out = SafeOut { inner: out, escape: out_is_tty };
+    let result = match plan.command {
+        FileCommand::Sudocat => read::cat(plan, &mut out),
+        FileCommand::Sudohead => read::head(plan, &mut out),
+        FileCommand::Sudotail => read::tail(plan, &mut out),
+        FileCommand::Sudols => ls::ls(plan, &mut out),
+        other => Err(format!("{other} is not available yet")),
+    };
+    let _ = out.flush();
+    match result {
+        Ok(()) => 0,
+        Err(message) => {
+            let _ = writeln!(err, "{}: {message}", plan.command);
+            1
+        }
+    }
+}
+
+/// Escapes terminal control characters when writing to a terminal.
+pub struct SafeOut<'a> {
+    inner: &'a mut dyn Write,
+    pub escape: bool,
+}
+
+impl Write for SafeOut<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if !self.escape {
+            return self.inner.write(bytes);
+        }
+        let mut shown = Vec::with_capacity(bytes.len());
+        for &b in bytes {
+            match b {
+                b'\n' | b'\t' | 0x20..=0x7e | 0xa0..=0xff => shown.push(b),
+                0x7f => shown.extend_from_slice(b"^?"),
+                0x80..=0x9f => shown.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+                _ => shown.extend_from_slice(&[b'^', b + 0x40]),
+            }
+        }
+        self.inner.write_all(&shown)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_output_escapes_control_characters() {
+        let mut buf = Vec::new();
+        let mut out = SafeOut { inner: &mut buf, escape: true };
+        out.write_all(b"ok\x1b[31mred\x07\x9b\tend\n").expect("write");
+        assert_eq!(buf, b"ok^[[31mred^G\\x9b\tend\n");
+    }
+
+    #[test]
+    fn pipe_output_is_exact() {
+        let mut buf = Vec::new();
+        let mut out = SafeOut { inner: &mut buf, escape: false };
+        out.write_all(b"\x1b[31m\x00").expect("write");
+        assert_eq!(buf, b"\x1b[31m\x00");
+    }
+}

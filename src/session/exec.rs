@@ -1,0 +1,329 @@
+//! Running one typed line: decide every stage first (nothing runs if any is refused), then run
+//! each pipeline, each stage in its own jail (or file-command process), joined by pipes, with
+//! `&&`, `||` and `;` by exit status. The monitor forwards Ctrl-C to what is running.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{dup2, pipe, Pid};
+
+use super::identity;
+use super::Context;
+use crate::decide::{decide, Action, Builtin, Decision, ExecPlan, PathGrant, RedirectPlan, Session};
+use crate::files::resolve;
+use crate::jail::{plan_jail, spawn, JailRequest, Outcome, RealHost, Running, Stdio};
+use crate::line::{parse_line, render_caret, Command, Connector, Line, RedirectOp};
+use crate::sys;
+
+/// Exit status of a refused line.
+pub const DENIED: i32 = 126;
+/// Exit status of an unknown command.
+pub const UNKNOWN: i32 = 127;
+
+/// What the line asked of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineOutcome {
+    Status(i32),
+    Exit,
+}
+
+/// Runs `input` (one line, no trailing newline) in the session.
+pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
+    let line = match parse_line(input) {
+        Ok(line) => line,
+        Err(e) => {
+            let _ = write!(ctx.err, "{}", render_caret(input, &e));
+            let _ = writeln!(ctx.err, "cage: denied: {e}");
+            return LineOutcome::Status(DENIED);
+        }
+    };
+    if let Err(status) = decide_all(ctx, &line) {
+        return LineOutcome::Status(status);
+    }
+    let mut status = 0;
+    for item in &line.items {
+        let run = match item.connector {
+            Connector::First | Connector::Seq => true,
+            Connector::And => status == 0,
+            Connector::Or => status != 0,
+        };
+        if !run {
+            continue;
+        }
+        match run_pipeline(ctx, &item.pipeline.stages) {
+            LineOutcome::Exit => return LineOutcome::Exit,
+            LineOutcome::Status(s) => status = s,
+        }
+    }
+    LineOutcome::Status(status)
+}
+
+/// Decides every stage before anything runs, following `cd` through the line.
+fn decide_all(ctx: &mut Context, line: &Line) -> Result<(), i32> {
+    let mut session = ctx.session.clone();
+    for command in line.commands() {
+        let plan = decided(ctx, &session, command)?;
+        if let Action::Builtin(Builtin::Cd(dir)) = &plan.action {
+            session.cwd = dir.clone();
+        }
+    }
+    Ok(())
+}
+
+/// The plan for one stage, or the refusal shown to the operator and its status.
+fn decided(ctx: &mut Context, session: &Session, command: &Command) -> Result<ExecPlan, i32> {
+    match decide(ctx.profile, session, command) {
+        Decision::Allow(plan) => Ok(plan),
+        Decision::Deny(denial) if denial.reason.is_unknown_command() => {
+            let _ = writeln!(ctx.err, "cage: {}", denial.reason);
+            Err(UNKNOWN)
+        }
+        Decision::Deny(denial) => {
+            let _ = writeln!(ctx.err, "cage: denied: {denial}");
+            Err(DENIED)
+        }
+    }
+}
+
+fn run_pipeline(ctx: &mut Context, stages: &[Command]) -> LineOutcome {
+    if let Err(reason) = (ctx.check_grant)() {
+        let _ = writeln!(ctx.err, "cage: denied: {reason}");
+        return LineOutcome::Exit;
+    }
+    let session = ctx.session.clone();
+    let mut plans = Vec::with_capacity(stages.len());
+    for command in stages {
+        match decided(ctx, &session, command) {
+            Ok(plan) => plans.push(plan),
+            Err(status) => return LineOutcome::Status(status),
+        }
+    }
+    if let [plan] = plans.as_slice() {
+        if let Action::Builtin(builtin) = &plan.action {
+            return super::builtins::run(ctx, builtin);
+        }
+    }
+    if plans.iter().any(|p| matches!(p.action, Action::Builtin(_))) {
+        let _ = writeln!(ctx.err, "cage: denied: builtins cannot be part of a pipeline");
+        return LineOutcome::Status(DENIED);
+    }
+    LineOutcome::Status(run_stages(ctx, &plans))
+}
+
+/// A started stage.
+enum Child {
+    Jail(Running),
+    Process(Pid),
+}
+
+fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> i32 {
+    let mut children = Vec::with_capacity(plans.len());
+    let mut previous: Option<OwnedFd> = None;
+    for (i, plan) in plans.iter().enumerate() {
+        let (next, pipe_out) = match i + 1 < plans.len() {
+            true => match pipe() {
+                Ok((r, w)) => (Some(r), Some(w)),
+                Err(e) => return abort(ctx, children, &format!("pipe: {e}")),
+            },
+            false => (None, None),
+        };
+        let files = match open_redirects(&plan.redirects) {
+            Ok(files) => files,
+            Err(message) => return abort(ctx, children, &message),
+        };
+        // The fds stay open here until the stage has started (its child dup2s them).
+        match start(ctx, plan, stdio(previous.as_ref(), pipe_out.as_ref(), &files)) {
+            Ok(child) => children.push(child),
+            Err(message) => return abort(ctx, children, &message),
+        }
+        previous = next;
+    }
+    drop(previous);
+    wait_all(ctx, children)
+}
+
+/// Opened redirection targets, by operation.
+struct Redirected {
+    stdin: Option<OwnedFd>,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    err_to_out: bool,
+}
+
+fn open_redirects(redirects: &[RedirectPlan]) -> Result<Redirected, String> {
+    let mut files = Redirected { stdin: None, stdout: None, stderr: None, err_to_out: false };
+    for r in redirects {
+        let open = |grant: &PathGrant, flags| {
+            resolve::open(grant, flags, 0o640).map_err(|e| resolve::explain(&e, grant))
+        };
+        let write = libc::O_WRONLY | libc::O_CREAT;
+        match (r.op, &r.target) {
+            (RedirectOp::ErrToOut, _) => files.err_to_out = true,
+            (RedirectOp::In, Some(t)) => files.stdin = Some(open(t, libc::O_RDONLY)?),
+            (RedirectOp::Out, Some(t)) => files.stdout = Some(open(t, write | libc::O_TRUNC)?),
+            (RedirectOp::Append, Some(t)) => files.stdout = Some(open(t, write | libc::O_APPEND)?),
+            (RedirectOp::ErrOut, Some(t)) => files.stderr = Some(open(t, write | libc::O_TRUNC)?),
+            (RedirectOp::ErrAppend, Some(t)) => files.stderr = Some(open(t, write | libc::O_APPEND)?),
+            (_, None) => return Err("redirection without a target".into()),
+        }
+    }
+    Ok(files)
+}
+
+/// A redirection wins over the pipe; `2>&1` follows wherever stdout goes.
+fn stdio(previous: Option<&OwnedFd>, pipe_out: Option<&OwnedFd>, files: &Redirected) -> Stdio {
+    let raw = |fd: Option<&OwnedFd>| fd.map(AsRawFd::as_raw_fd);
+    let stdin = raw(files.stdin.as_ref()).or(raw(previous));
+    let stdout = raw(files.stdout.as_ref()).or(raw(pipe_out));
+    let stderr = match files.err_to_out {
+        true => stdout.or(Some(1)),
+        false => raw(files.stderr.as_ref()),
+    };
+    Stdio { stdin, stdout, stderr }
+}
+
+fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio) -> Result<Child, String> {
+    match &plan.action {
+        Action::Run(run) if run.jailed => {
+            let identity = identity::for_run_as(&run.run_as, &ctx.operator)?;
+            let req = JailRequest {
+                profile: ctx.profile,
+                run,
+                identity,
+                cwd: &ctx.session.cwd,
+                tty: ctx.tty.as_deref(),
+                term: ctx.term.as_deref(),
+                lang: ctx.lang.as_deref(),
+            };
+            let jail = plan_jail(&req, &RealHost).map_err(|e| e.to_string())?;
+            let required = ctx.landlock_required;
+            spawn(&jail, stdio, required).map(Child::Jail).map_err(|e| e.to_string())
+        }
+        Action::Run(run) => super::unjailed::start(ctx, run, stdio).map(Child::Process),
+        Action::File(file) => start_file_command(file, stdio).map(Child::Process),
+        Action::RootExec(_) => Err("rootexec is not available in this version of cage yet".into()),
+        Action::Su(_) => Err("su is not available in this version of cage yet".into()),
+        Action::Builtin(_) => Err("builtins cannot be part of a pipeline".into()),
+    }
+}
+
+/// A file command runs in a child of the monitor: root, but it execs nothing.
+fn start_file_command(file: &crate::decide::FilePlan, stdio: Stdio) -> Result<Pid, String> {
+    let file = file.clone();
+    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+        Some(pid) => Ok(pid),
+        None => {
+            let _ = nix::sys::signal::sigprocmask(
+                nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
+                Some(&watched_signals()),
+                None,
+            );
+            let code = match redirect_stdio(stdio) {
+                Ok(()) => {
+                    let tty = nix::unistd::isatty(1).unwrap_or(false);
+                    crate::files::run(
+                        &file,
+                        &mut std::io::stdout().lock(),
+                        &mut std::io::stderr().lock(),
+                        tty,
+                    )
+                }
+                Err(_) => DENIED,
+            };
+            sys::exit_now(code)
+        }
+    }
+}
+
+pub(crate) fn redirect_stdio(stdio: Stdio) -> nix::Result<()> {
+    for (fd, target) in [(stdio.stdin, 0), (stdio.stdout, 1), (stdio.stderr, 2)] {
+        if let Some(fd) = fd {
+            dup2(fd, target)?;
+        }
+    }
+    Ok(())
+}
+
+fn abort(ctx: &mut Context, children: Vec<Child>, message: &str) -> i32 {
+    let _ = writeln!(ctx.err, "cage: {message}");
+    for child in &children {
+        let _ = kill(pid_of(child), Signal::SIGKILL);
+    }
+    let _ = wait_all(ctx, children);
+    DENIED
+}
+
+fn pid_of(child: &Child) -> Pid {
+    match child {
+        Child::Jail(running) => running.pid(),
+        Child::Process(pid) => *pid,
+    }
+}
+
+/// Waits for every stage, forwarding Ctrl-C; the pipeline's status is the last stage's.
+fn wait_all(ctx: &mut Context, children: Vec<Child>) -> i32 {
+    let mut pending: Vec<(usize, Child)> = children.into_iter().enumerate().collect();
+    let last = pending.len().saturating_sub(1);
+    let mut status = 0;
+    let watched = watched_signals();
+    while !pending.is_empty() {
+        let mut still = Vec::with_capacity(pending.len());
+        for (i, child) in pending {
+            match poll(child) {
+                Ok(code) if i == last => status = code,
+                Ok(_) => {}
+                Err(child) => still.push((i, child)),
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            break;
+        }
+        match watched.wait() {
+            Ok(Signal::SIGCHLD) => {}
+            Ok(sig) => {
+                let _ = writeln!(ctx.err);
+                for (_, child) in &pending {
+                    let _ = kill(pid_of(child), sig);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    status
+}
+
+/// The signals the monitor keeps blocked and waits for (see `session::block_signals`).
+pub fn watched_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for sig in [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGQUIT] {
+        set.add(sig);
+    }
+    set
+}
+
+/// `Ok(status)` once the child has ended, `Err(child)` while it runs.
+fn poll(child: Child) -> Result<i32, Child> {
+    match child {
+        Child::Jail(running) => match running.try_wait() {
+            Ok(Ok(finished)) => Ok(match finished.outcome {
+                Outcome::Exited(code) => code,
+                Outcome::Signaled(sig) => 128 + sig,
+            }),
+            Ok(Err(e)) => {
+                eprintln!("cage: {e}");
+                Ok(DENIED)
+            }
+            Err(running) => Err(Child::Jail(running)),
+        },
+        Child::Process(pid) => match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => Err(Child::Process(pid)),
+            Ok(WaitStatus::Exited(_, code)) => Ok(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => Ok(128 + sig as i32),
+            _ => Ok(DENIED),
+        },
+    }
+}

@@ -1,0 +1,34 @@
+//! Accounts: the operator's identity, and the service users aliases run as.
+#![forbid(unsafe_code)]
+
+use std::ffi::CString;
+
+use nix::unistd::{getgrouplist, Gid, User};
+
+use crate::jail::Identity;
+use crate::policy::RunAs;
+
+/// The account named `name`, with its supplementary groups, from the system's user database.
+pub fn lookup(name: &str) -> Result<Identity, String> {
+    let user = User::from_name(name)
+        .map_err(|e| format!("looking up user `{name}`: {e}"))?
+        .ok_or_else(|| format!("user `{name}` does not exist on this host"))?;
+    let cname = CString::new(name).map_err(|_| format!("user name `{name}` contains NUL"))?;
+    let groups = getgrouplist(&cname, user.gid).map_err(|e| format!("groups of `{name}`: {e}"))?;
+    Ok(Identity {
+        name: user.name,
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+        groups: groups.into_iter().map(Gid::as_raw).collect(),
+        home: user.dir.to_string_lossy().into_owned(),
+    })
+}
+
+/// Who a command runs as.
+pub fn for_run_as(run_as: &RunAs, operator: &Identity) -> Result<Identity, String> {
+    match run_as {
+        RunAs::Operator => Ok(operator.clone()),
+        RunAs::Root => Ok(Identity::root()),
+        RunAs::User(name) => lookup(name),
+    }
+}

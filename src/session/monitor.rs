@@ -1,0 +1,209 @@
+//! The monitor: root, owns the session. It runs what the operator types (re-parsing every
+//! raw line itself), watches the grant, and ends the session when the grant ends.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Duration;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, sigprocmask, SigmaskHow, Signal};
+use nix::sys::wait::waitpid;
+
+use super::channel::{self, LINE, NAMES, OVER, PROMPT, QUIT};
+use super::exec::{run_line, LineOutcome};
+use super::startup::{self, Env, Login};
+use super::Context;
+use crate::decide::Session;
+use crate::time::{format_remaining, Timestamp};
+use crate::{grant::Grant, sys};
+
+/// Ctrl-C and job-control signals are the monitor's to handle (forwarded to commands), and
+/// the REPL edits in raw mode, so neither process lets them act by default.
+fn block_signals() {
+    let mut set = super::exec::watched_signals();
+    for sig in [Signal::SIGTSTP, Signal::SIGTTIN, Signal::SIGTTOU] {
+        set.add(sig);
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
+}
+
+fn host_name(login: &Login) -> String {
+    login.config.hostname.clone().unwrap_or_else(|| {
+        nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "host".into())
+    })
+}
+
+fn context<'p>(login: &'p Login, env: &Env) -> Context<'p> {
+    let home = login.operator.home.clone();
+    let cwd = if std::path::Path::new(&home).is_dir() { home.clone() } else { "/".to_string() };
+    let path = login.grant_path.clone();
+    let name = login.operator.name.clone();
+    Context {
+        profile: &login.profile,
+        session: Session { login: name.clone(), cwd, home },
+        operator: login.operator.clone(),
+        host: host_name(login),
+        tty: env.ssh_tty.clone(),
+        term: env.term.clone(),
+        lang: env.lang.clone(),
+        landlock_required: startup::landlock_required(&login.config),
+        out: Box::new(std::io::stdout()),
+        err: Box::new(std::io::stderr()),
+        check_grant: Box::new(move || {
+            let grant = startup::read_grant(&path, &name)?;
+            startup::check_validity(&grant)?;
+            Ok(startup::summary(&grant))
+        }),
+        history: Vec::new(),
+    }
+}
+
+/// `cage -c LINE` (and SSH_ORIGINAL_COMMAND): one line, its status.
+pub fn run_command(login: &Login, env: &Env, line: &[u8]) -> i32 {
+    block_signals();
+    let mut ctx = context(login, env);
+    ctx.history.push(String::from_utf8_lossy(line).into_owned());
+    match run_line(&mut ctx, line) {
+        LineOutcome::Status(status) => status,
+        LineOutcome::Exit => 0,
+    }
+}
+
+/// An interactive login: the REPL child reads lines, the monitor runs them.
+pub fn run_interactive(login: &Login, env: &Env) -> i32 {
+    block_signals();
+    let (monitor_end, repl_end) = match channel::pair() {
+        Ok(pair) => pair,
+        Err(e) => return refuse(&format!("cannot start the session: {e}")),
+    };
+    let repl = match sys::fork() {
+        Err(e) => return refuse(&format!("cannot start the session: {e}")),
+        Ok(None) => {
+            drop(monitor_end);
+            if let Err(e) = super::repl::drop_privileges(&login.operator) {
+                eprintln!("cage: {e}");
+                sys::exit_now(1);
+            }
+            sys::exit_now(super::repl::run(repl_end))
+        }
+        Ok(Some(pid)) => pid,
+    };
+    drop(repl_end);
+    let mut ctx = context(login, env);
+    let status = serve(&mut ctx, login, &monitor_end);
+    let _ = channel::send_msg(&monitor_end, OVER, b"");
+    let _ = kill(repl, Signal::SIGKILL);
+    let _ = waitpid(repl, None);
+    status
+}
+
+fn refuse(message: &str) -> i32 {
+    eprintln!("cage: {message}");
+    1
+}
+
+fn completion_names(ctx: &Context) -> String {
+    let p = ctx.profile;
+    let mut names: Vec<String> = p.aliases.keys().cloned().collect();
+    names.extend(p.file_commands.keys().map(|c| c.name().to_string()));
+    names.extend(["help", "exit", "logout", "pwd", "cd", "history", "grant"].map(String::from));
+    if !p.root_exec.is_empty() {
+        names.push("rootexec".into());
+    }
+    if !p.su_into.is_empty() {
+        names.push("su".into());
+    }
+    names.sort();
+    names.join("\n")
+}
+
+fn prompt(ctx: &Context, grant: Option<&Grant>) -> String {
+    let left =
+        grant.and_then(|g| g.expires.duration_since(Timestamp::now())).map_or("?".into(), format_remaining);
+    format!("{}@{}:{} {} [{left}]$ ", ctx.session.login, ctx.host, ctx.profile.layer, ctx.session.cwd)
+}
+
+/// The session loop; returns the status of the last command.
+fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> i32 {
+    let mut watch = GrantWatch::new(login);
+    let mut status = 0;
+    let _ = channel::send_msg(socket, NAMES, completion_names(ctx).as_bytes());
+    let _ = channel::send_msg(socket, PROMPT, prompt(ctx, watch.grant.as_ref()).as_bytes());
+    loop {
+        if let Err(reason) = watch.check(&mut *ctx.err) {
+            let _ = writeln!(ctx.err, "\ncage: session ended: {reason}");
+            return status;
+        }
+        let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(1000u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return status,
+            Ok(_) => {}
+        }
+        match channel::recv_msg(socket) {
+            Ok(Some((LINE, line))) => {
+                let line = trim_newline(&line);
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    ctx.history.push(String::from_utf8_lossy(line).into_owned());
+                    match run_line(ctx, line) {
+                        LineOutcome::Exit => return status,
+                        LineOutcome::Status(s) => status = s,
+                    }
+                }
+                watch.refresh();
+                let _ = channel::send_msg(socket, PROMPT, prompt(ctx, watch.grant.as_ref()).as_bytes());
+            }
+            Ok(Some((QUIT, _))) | Ok(None) | Err(_) => return status,
+            Ok(Some(_)) => {}
+        }
+    }
+}
+
+fn trim_newline(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Re-reads the grant every second while idle; warns 10 and 1 minutes before the end.
+struct GrantWatch {
+    path: String,
+    login: String,
+    grant: Option<Grant>,
+    warned: [bool; 2],
+}
+
+impl GrantWatch {
+    fn new(login: &Login) -> Self {
+        let name = login.operator.name.clone();
+        GrantWatch {
+            path: login.grant_path.clone(),
+            login: name,
+            grant: Some(login.grant.clone()),
+            warned: [false; 2],
+        }
+    }
+
+    fn refresh(&mut self) {
+        self.grant = startup::read_grant(&self.path, &self.login).ok();
+    }
+
+    fn check(&mut self, err: &mut dyn Write) -> Result<(), String> {
+        let grant = startup::read_grant(&self.path, &self.login)?;
+        startup::check_validity(&grant)?;
+        let left = grant.expires.duration_since(Timestamp::now()).unwrap_or_default();
+        for (i, minutes) in [10u64, 1].into_iter().enumerate() {
+            if left <= Duration::from_secs(minutes * 60) && !self.warned[i] {
+                self.warned[i] = true;
+                let _ = writeln!(
+                    err,
+                    "\ncage: this session ends in {} (grant {})",
+                    format_remaining(left),
+                    grant.req_auth_id
+                );
+            }
+        }
+        self.grant = Some(grant);
+        Ok(())
+    }
+}

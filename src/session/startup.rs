@@ -1,0 +1,124 @@
+//! Startup of the setuid binary: sanitize the process first, then load and check the
+//! configuration, the operator's grant and the profiles, refusing with one clear line.
+#![forbid(unsafe_code)]
+
+use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::stat::{umask, Mode};
+use nix::unistd::{getuid, User};
+
+use crate::config::{self, Config, LandlockMode};
+use crate::grant::Grant;
+use crate::jail::Identity;
+use crate::policy::{PolicySet, Profile};
+use crate::time::{format_remaining, Timestamp};
+use crate::{sys, trust};
+
+/// The environment values cage keeps (validated); everything else is dropped.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub term: Option<String>,
+    pub lang: Option<String>,
+    pub tz: Option<String>,
+    pub ssh_connection: Option<String>,
+    pub ssh_tty: Option<String>,
+    pub ssh_original_command: Option<Vec<u8>>,
+}
+
+fn valid(value: &str, extra: &str, max: usize) -> bool {
+    !value.is_empty()
+        && value.len() <= max
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+}
+
+/// Closes every fd above 2, keeps only the validated variables, and hardens the process.
+pub fn sanitize() -> Env {
+    let _ = sys::close_range(3, u32::MAX, 0);
+    let var = |name: &str| std::env::var(name).ok();
+    let env = Env {
+        term: var("TERM").filter(|v| valid(v, "-+._", 64)),
+        lang: var("LANG").filter(|v| valid(v, "-._@", 64)),
+        tz: var("TZ").filter(|v| valid(v, "-+_/:", 64) && !v.contains("..")),
+        ssh_connection: var("SSH_CONNECTION").filter(|v| valid(v, ".: ", 128)),
+        ssh_tty: var("SSH_TTY").filter(|v| v.starts_with("/dev/pts/") && valid(&v[9..], "", 8)),
+        ssh_original_command: std::env::var_os("SSH_ORIGINAL_COMMAND").map(|v| {
+            use std::os::unix::ffi::OsStrExt;
+            v.as_bytes().to_vec()
+        }),
+    };
+    for (key, _) in std::env::vars_os() {
+        std::env::remove_var(key);
+    }
+    std::env::set_var("PATH", crate::jail::JAIL_PATH);
+    umask(Mode::from_bits_truncate(0o077));
+    let _ = nix::sys::prctl::set_dumpable(false);
+    let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+    env
+}
+
+/// What a session runs with, all checked.
+pub struct Login {
+    pub config: Config,
+    pub grant_path: String,
+    pub grant: Grant,
+    pub profile: Profile,
+    pub operator: Identity,
+}
+
+/// Loads and checks everything for the real user; the error is the one line to show.
+pub fn load() -> Result<Login, String> {
+    let uid = getuid();
+    let user = User::from_uid(uid)
+        .map_err(|e| format!("cannot look up uid {uid}: {e}"))?
+        .ok_or_else(|| format!("uid {uid} has no account"))?;
+    let operator = super::identity::lookup(&user.name)?;
+    let config_path = config::config_file();
+    let config_text = trust::read_file(&config_path).map_err(|e| e.to_string())?;
+    let config = Config::parse(&config_text, &config_path).map_err(|e| e.to_string())?;
+    let grant_path = format!("{}/{}.toml", config::grant_dir(), user.name);
+    let grant = read_grant(&grant_path, &user.name)?;
+    let sources = trust::read_toml_dir(&config::policy_dir()).map_err(|e| e.to_string())?;
+    let set = PolicySet::from_sources(&sources).map_err(|errors| {
+        let first = errors.first().map(ToString::to_string).unwrap_or_default();
+        format!("the policy has {} error(s), first: {first}", errors.len())
+    })?;
+    grant.check_actions(|a| set.is_grantable(a), &grant_path).map_err(|e| e.to_string())?;
+    check_validity(&grant)?;
+    let profile = set.profile(&grant.actions, config.layer).map_err(|e| e.to_string())?;
+    Ok(Login { config, grant_path, grant, profile, operator })
+}
+
+/// Reads the grant of `login` and checks it names that login.
+pub fn read_grant(path: &str, login: &str) -> Result<Grant, String> {
+    let text = trust::read_file(path).map_err(|e| match e {
+        trust::TrustError::Missing { .. } => format!("no grant for {login}"),
+        other => other.to_string(),
+    })?;
+    let grant = Grant::parse(&text, path).map_err(|e| e.to_string())?;
+    if grant.login != login {
+        return Err(format!("{path} is a grant for {}, not {login}", grant.login));
+    }
+    Ok(grant)
+}
+
+pub fn check_validity(grant: &Grant) -> Result<(), String> {
+    let now = Timestamp::now();
+    match grant.validity(now).is_valid() {
+        true => Ok(()),
+        false => Err(grant.describe_validity(now)),
+    }
+}
+
+/// The grant's summary for the prompt and `grant`: request, actions, expiry, time left.
+pub fn summary(grant: &Grant) -> String {
+    let left = grant.expires.duration_since(Timestamp::now()).map_or("expired".to_string(), format_remaining);
+    format!(
+        "request {}: {} until {} ({left} left)",
+        grant.req_auth_id,
+        grant.actions.join(", "),
+        grant.expires
+    )
+}
+
+pub fn landlock_required(config: &Config) -> bool {
+    config.landlock == LandlockMode::Required
+}

@@ -1,0 +1,62 @@
+//! Full-access actions: the command runs as root without a jail (it is still decided and,
+//! with the audit issue, recorded), with a fresh environment all the same.
+#![forbid(unsafe_code)]
+
+use std::ffi::CString;
+use std::path::Path;
+
+use nix::unistd::{chdir, Pid};
+
+use super::exec::redirect_stdio;
+use super::Context;
+use crate::decide::{Program, RunPlan};
+use crate::jail::{Stdio, JAIL_PATH};
+use crate::sys;
+
+fn program_path(program: &Program) -> Result<String, String> {
+    match program {
+        Program::Path(p) => Ok(p.clone()),
+        Program::Search { dirs, name } => dirs
+            .iter()
+            .map(|d| format!("{}/{name}", d.trim_end_matches('/')))
+            .find(|c| Path::new(c).is_file())
+            .ok_or_else(|| format!("unknown command: {name}")),
+    }
+}
+
+fn cstrings(items: impl Iterator<Item = String>) -> Result<Vec<CString>, String> {
+    items.map(|s| CString::new(s).map_err(|_| "an argument contains NUL".to_string())).collect()
+}
+
+pub fn start(ctx: &Context, run: &RunPlan, stdio: Stdio) -> Result<Pid, String> {
+    let path = CString::new(program_path(&run.program)?).map_err(|_| "path contains NUL".to_string())?;
+    let argv = cstrings(run.argv.iter().cloned())?;
+    let term = ctx.term.clone().unwrap_or_else(|| "dumb".into());
+    let env = [
+        format!("PATH={JAIL_PATH}"),
+        "HOME=/root".into(),
+        "USER=root".into(),
+        "LOGNAME=root".into(),
+        "PAGER=cat".into(),
+        format!("TERM={term}"),
+    ];
+    let env = cstrings(env.into_iter())?;
+    let cwd = CString::new(ctx.session.cwd.clone()).map_err(|_| "cwd contains NUL".to_string())?;
+    let ptrs = |list: &[CString]| -> Vec<*const std::ffi::c_char> {
+        list.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+    };
+    let (argv_ptrs, env_ptrs) = (ptrs(&argv), ptrs(&env));
+    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+        Some(pid) => Ok(pid),
+        None => {
+            let mask = super::exec::watched_signals();
+            let _ =
+                nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_UNBLOCK, Some(&mask), None);
+            if redirect_stdio(stdio).is_err() || chdir(cwd.as_c_str()).is_err() {
+                sys::exit_now(126);
+            }
+            let _ = sys::execve(&path, &argv_ptrs, &env_ptrs);
+            sys::exit_now(127)
+        }
+    }
+}
