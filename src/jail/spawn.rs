@@ -147,6 +147,11 @@ fn child_main<K: Kernel>(k: &mut K, jail: &PreparedJail, status: RawFd, go: RawF
     run_init(jail, status)
 }
 
+/// A command starts with no signal blocked, whatever its parents (the monitor) blocked.
+pub fn clear_signal_mask() {
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}
+
 fn forwarded() -> SigSet {
     let mut set = SigSet::empty();
     for sig in [
@@ -174,7 +179,7 @@ fn run_init(jail: &PreparedJail, status: RawFd) -> ! {
     let command = match sys::fork() {
         Err(e) => fail(status, Step::Exec, &e),
         Ok(None) => {
-            let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&signals), None);
+            clear_signal_mask();
             let error = sys::execve(&jail.exec.path, &jail.exec.argv_ptrs, &jail.exec.env_ptrs);
             report(status, FAILED, Step::Exec as u8, error.raw_os_error().unwrap_or(libc::ENOEXEC));
             sys::exit_now(127)

@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{dup2, pipe, Pid};
 
@@ -55,6 +57,7 @@ pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
         }
         match run_pipeline(ctx, &item.pipeline.stages) {
             LineOutcome::Exit => return LineOutcome::Exit,
+            LineOutcome::Status(_) if ctx.ended => return LineOutcome::Exit,
             LineOutcome::Status(s) => status = s,
         }
     }
@@ -142,7 +145,19 @@ fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> i32 {
         previous = next;
     }
     drop(previous);
-    wait_all(ctx, children)
+    finish(ctx, children)
+}
+
+/// The status of the pipeline, or the end of the session (reported, every stage killed).
+fn finish(ctx: &mut Context, children: Vec<Child>) -> i32 {
+    match wait_all(ctx, children) {
+        Ok(status) => status,
+        Err(reason) => {
+            let _ = writeln!(ctx.err, "\ncage: session ended: {reason}");
+            ctx.ended = true;
+            DENIED
+        }
+    }
 }
 
 /// Opened redirection targets, by operation.
@@ -216,11 +231,7 @@ fn start_file_command(file: &crate::decide::FilePlan, stdio: Stdio) -> Result<Pi
     match sys::fork().map_err(|e| format!("fork: {e}"))? {
         Some(pid) => Ok(pid),
         None => {
-            let _ = nix::sys::signal::sigprocmask(
-                nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
-                Some(&watched_signals()),
-                None,
-            );
+            crate::jail::clear_signal_mask();
             let code = match redirect_stdio(stdio) {
                 Ok(()) => {
                     let tty = nix::unistd::isatty(1).unwrap_or(false);
@@ -249,10 +260,8 @@ pub(crate) fn redirect_stdio(stdio: Stdio) -> nix::Result<()> {
 
 fn abort(ctx: &mut Context, children: Vec<Child>, message: &str) -> i32 {
     let _ = writeln!(ctx.err, "cage: {message}");
-    for child in &children {
-        let _ = kill(pid_of(child), Signal::SIGKILL);
-    }
-    let _ = wait_all(ctx, children);
+    let pending: Vec<(usize, Child)> = children.into_iter().enumerate().collect();
+    kill_all(&pending);
     DENIED
 }
 
@@ -263,16 +272,19 @@ fn pid_of(child: &Child) -> Pid {
     }
 }
 
-/// Waits for every stage, forwarding Ctrl-C; the pipeline's status is the last stage's.
-fn wait_all(ctx: &mut Context, children: Vec<Child>) -> i32 {
+/// Waits for every stage; the pipeline's status is the last stage's. Ctrl-C, Ctrl-\ and window
+/// changes are forwarded; the grant is re-checked every second, and a hang-up (the ssh
+/// connection gone), an expiry or a revocation kills every stage and ends the session.
+fn wait_all(ctx: &mut Context, children: Vec<Child>) -> Result<i32, String> {
     let mut pending: Vec<(usize, Child)> = children.into_iter().enumerate().collect();
     let last = pending.len().saturating_sub(1);
     let mut status = 0;
-    let watched = watched_signals();
-    while !pending.is_empty() {
+    let signals = SignalFd::with_flags(&watched_signals(), SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| format!("signalfd: {e}"))?;
+    loop {
         let mut still = Vec::with_capacity(pending.len());
         for (i, child) in pending {
-            match poll(child) {
+            match poll_child(child) {
                 Ok(code) if i == last => status = code,
                 Ok(_) => {}
                 Err(child) => still.push((i, child)),
@@ -280,33 +292,59 @@ fn wait_all(ctx: &mut Context, children: Vec<Child>) -> i32 {
         }
         pending = still;
         if pending.is_empty() {
-            break;
+            return Ok(status);
         }
-        match watched.wait() {
-            Ok(Signal::SIGCHLD) => {}
-            Ok(sig) => {
-                let _ = writeln!(ctx.err);
-                for (_, child) in &pending {
-                    let _ = kill(pid_of(child), sig);
-                }
+        let mut fds = [PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        if let Ok(0) = poll(&mut fds, PollTimeout::from(1000u16)) {
+            if let Err(reason) = (ctx.check_grant)() {
+                kill_all(&pending);
+                return Err(reason);
             }
-            Err(_) => {}
+        }
+        while let Ok(Some(info)) = signals.read_signal() {
+            match Signal::try_from(info.ssi_signo as i32) {
+                Ok(Signal::SIGCHLD) | Err(_) => {}
+                Ok(Signal::SIGHUP | Signal::SIGTERM) => {
+                    kill_all(&pending);
+                    return Err("the connection was closed".into());
+                }
+                Ok(sig) => forward(ctx, &pending, sig),
+            }
         }
     }
-    status
 }
 
-/// The signals the monitor keeps blocked and waits for (see `session::block_signals`).
+fn forward(ctx: &mut Context, pending: &[(usize, Child)], sig: Signal) {
+    if sig == Signal::SIGINT {
+        let _ = writeln!(ctx.err);
+    }
+    for (_, child) in pending {
+        let _ = kill(pid_of(child), sig);
+    }
+}
+
+fn kill_all(pending: &[(usize, Child)]) {
+    for (_, child) in pending {
+        let _ = kill(pid_of(child), Signal::SIGKILL);
+    }
+    for (_, child) in pending {
+        let _ = waitpid(pid_of(child), None);
+    }
+}
+
+/// The signals the monitor keeps blocked and reads from a signalfd (see `monitor`).
 pub fn watched_signals() -> SigSet {
     let mut set = SigSet::empty();
-    for sig in [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGQUIT] {
+    for sig in
+        [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGQUIT, Signal::SIGWINCH, Signal::SIGHUP, Signal::SIGTERM]
+    {
         set.add(sig);
     }
     set
 }
 
 /// `Ok(status)` once the child has ended, `Err(child)` while it runs.
-fn poll(child: Child) -> Result<i32, Child> {
+fn poll_child(child: Child) -> Result<i32, Child> {
     match child {
         Child::Jail(running) => match running.try_wait() {
             Ok(Ok(finished)) => Ok(match finished.outcome {

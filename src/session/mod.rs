@@ -33,4 +33,6 @@ pub struct Context<'p> {
     pub check_grant: Box<dyn FnMut() -> Result<String, String>>,
     /// The lines of this session, for `history` (kept by the monitor, never on disk).
     pub history: Vec<String>,
+    /// Set when the grant ended or the connection closed while a command ran.
+    pub ended: bool,
 }

@@ -56,6 +56,7 @@ fn context<'p>(login: &'p Login, env: &Env) -> Context<'p> {
             Ok(startup::summary(&grant))
         }),
         history: Vec::new(),
+        ended: false,
     }
 }
 
@@ -149,6 +150,9 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> i32 {
                     match run_line(ctx, line) {
                         LineOutcome::Exit => return status,
                         LineOutcome::Status(s) => status = s,
+                    }
+                    if ctx.ended {
+                        return status;
                     }
                 }
                 watch.refresh();

@@ -49,9 +49,7 @@ pub fn start(ctx: &Context, run: &RunPlan, stdio: Stdio) -> Result<Pid, String> 
     match sys::fork().map_err(|e| format!("fork: {e}"))? {
         Some(pid) => Ok(pid),
         None => {
-            let mask = super::exec::watched_signals();
-            let _ =
-                nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_UNBLOCK, Some(&mask), None);
+            crate::jail::clear_signal_mask();
             if redirect_stdio(stdio).is_err() || chdir(cwd.as_c_str()).is_err() {
                 sys::exit_now(126);
             }
