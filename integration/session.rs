@@ -1,0 +1,180 @@
+//! Root tests of the login shell as installed: setuid cage, /etc/cage, a real operator
+//! account and grant, in a private mount namespace per test (integration/session/sandbox.sh).
+//! Each test's body is a shell snippet run there; the assertions are on what the operator sees.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn require_root() {
+    if !nix::unistd::geteuid().is_root() {
+        panic!("session tests need root (setuid install, mount namespaces): run `make test` as root");
+    }
+}
+
+/// Runs `body` in a fresh sandbox; returns its output.
+fn sandbox(body: &str) -> Output {
+    require_root();
+    let bins = std::path::Path::new(env!("CARGO_BIN_EXE_cage")).parent().expect("bin dir").to_owned();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/integration/session/sandbox.sh");
+    let mut child = Command::new(script)
+        .arg(bins)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sandbox");
+    child.stdin.take().expect("stdin").write_all(body.as_bytes()).expect("body");
+    child.wait_with_output().expect("sandbox output")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs one line through `cage -c` as the operator; prints `EXIT=N` after its output.
+fn run_line(setup: &str, line: &str) -> (String, String, i32) {
+    let quoted = line.replace('\'', "'\\''");
+    let out = sandbox(&format!(
+        "{setup}\nset +e\nas_operator /usr/local/bin/cage -c '{quoted}'\necho \"EXIT=$?\"\n"
+    ));
+    let stdout = text(&out.stdout);
+    let (body, code) = stdout
+        .rsplit_once("EXIT=")
+        .unwrap_or_else(|| panic!("no exit status: {stdout} {}", text(&out.stderr)));
+    (body.to_string(), text(&out.stderr), code.trim().parse().expect("status"))
+}
+
+const DIAG: &str = "grant --actions INFRA_DIAG --duration 1h --req REQ-42";
+
+#[test]
+fn an_allowed_file_command_runs_as_root_for_a_0600_file() {
+    let (out, err, code) = run_line(DIAG, "sudocat /var/log/cage-test.log");
+    assert_eq!((code, out.as_str()), (0, "first line\nsecond line\n"), "{err}");
+}
+
+#[test]
+fn refused_and_unknown_commands_exit_126_and_127_with_one_line() {
+    let (_, err, code) = run_line(DIAG, "sudocat /etc/shadow");
+    assert_eq!(code, 126);
+    assert_eq!(err, "cage: denied: `/etc/shadow` holds secrets and is never reachable\n");
+    let (_, err, code) = run_line(DIAG, "bash");
+    assert_eq!((code, err.as_str()), (127, "cage: unknown command: bash\n"));
+}
+
+#[test]
+fn shell_syntax_is_refused_before_anything_runs() {
+    let (out, err, code) = run_line(DIAG, "sudocat /var/log/cage-test.log; echo $(id)");
+    assert_eq!(code, 126);
+    assert!(out.is_empty(), "nothing ran: {out}");
+    assert!(err.contains("^\ncage: denied: '$' is not allowed"), "{err}");
+    let (out, _, code) = run_line(DIAG, "sudocat /var/log/cage-test.log; /bin/sh");
+    assert_ne!(code, 0);
+    assert!(out.is_empty(), "the first command did not run either: {out}");
+}
+
+#[test]
+fn pipelines_redirections_and_connectors_work() {
+    let line =
+        "sudotail -n 1 /var/log/cage-test.log > /u01/last && sudocat /u01/last || sudocat /var/log/missing";
+    let (out, err, code) = run_line(DIAG, line);
+    assert_eq!((code, out.as_str()), (0, "second line\n"), "{err}");
+}
+
+#[test]
+fn the_applet_symlink_behaves_like_cage_c() {
+    let out = sandbox(&format!("{DIAG}\nas_operator /usr/local/bin/sudohead -n 1 /var/log/cage-test.log\n"));
+    assert_eq!(text(&out.stdout), "first line\n", "{}", text(&out.stderr));
+}
+
+fn refused_login(setup: &str) -> String {
+    let (out, err, code) = run_line(setup, "sudocat /var/log/cage-test.log");
+    assert_eq!(code, 1, "login refused with status 1: {err}");
+    assert!(out.is_empty(), "nothing ran");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn a_login_without_a_valid_grant_is_refused_with_one_line() {
+    assert_eq!(refused_login(":"), "cage: login refused: no grant for optest\n");
+    let expired = "grant_file approved \"$(stamp '-2 hours')\" \"$(stamp '-1 hour')\"";
+    assert!(refused_login(expired).contains("expired"));
+    let future = "grant_file approved \"$(stamp '+1 hour')\" \"$(stamp '+2 hours')\"";
+    assert!(refused_login(future).contains("not valid"), "not yet valid");
+    let writable = format!("{DIAG}\nchmod 0666 /etc/cage/grants/optest.toml");
+    assert!(refused_login(&writable).contains("writable by group or others"));
+    let broken = format!("{DIAG}\necho 'bogus = 1' >> /etc/cage/policies/INFRA_DIAG.toml");
+    assert!(refused_login(&broken).contains("policy has 1 error(s)"));
+    let revoked = "grant_file revoked \"$(stamp '-1 hour')\" \"$(stamp '+1 hour')\" 'revoked_by = \"sec\"\nrevoked_at = \"2026-01-01T00:00:00Z\"\n'";
+    assert!(refused_login(revoked).contains("revoked"));
+}
+
+#[test]
+fn unknown_options_are_refused() {
+    let out = sandbox(&format!("{DIAG}\nset +e\nas_operator /usr/local/bin/cage -i; echo \"EXIT=$?\""));
+    assert!(text(&out.stderr).starts_with("cage: `-i` is not accepted"), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("EXIT=2"));
+}
+
+#[test]
+fn revoking_the_grant_ends_a_running_command_within_a_second() {
+    let body = format!(
+        "{DIAG}\nset +e\n\
+         as_operator /usr/local/bin/cage -c 'journalctl -f' >/dev/null 2>/tmp/err &\n\
+         pid=$!; sleep 1.5\n\
+         grant_file revoked \"$(stamp '-1 hour')\" \"$(stamp '+1 hour')\" 'revoked_by = \"sec\"\nrevoked_at = \"2026-01-01T00:00:00Z\"\n'\n\
+         start=$(date +%s%N); wait $pid; end=$(date +%s%N)\n\
+         echo \"MS=$(( (end - start) / 1000000 ))\"; cat /tmp/err\n\
+         pgrep -u optest >/dev/null && echo LEFTOVER || echo CLEAN\n"
+    );
+    let out = sandbox(&body);
+    let stdout = text(&out.stdout);
+    let ms: u64 = stdout
+        .split("MS=")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+        .and_then(|v| v.parse().ok())
+        .expect("timing");
+    assert!(ms <= 1500, "ended {ms} ms after the revocation: {stdout}");
+    assert!(stdout.contains("session ended") && stdout.contains("revoked"), "{stdout}");
+    assert!(stdout.contains("CLEAN"), "no process of the session is left: {stdout}");
+}
+
+#[test]
+fn the_repl_child_has_no_capabilities_and_cannot_exec() {
+    let body = format!(
+        "{DIAG}\n\
+         (sleep 3; echo exit) | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage' /dev/null >/dev/null &\n\
+         sleep 1.5\n\
+         for pid in $(pgrep -x cage); do grep -E '^(Uid|CapPrm|CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/$pid/status | tr '\\n' ' '; echo; done\n\
+         wait\n"
+    );
+    let out = sandbox(&body);
+    let stdout = text(&out.stdout);
+    let repl =
+        stdout.lines().find(|l| !l.contains("\t0\t0\t0")).unwrap_or_else(|| panic!("no REPL line: {stdout}"));
+    for expected in [
+        "CapPrm:\t0000000000000000",
+        "CapEff:\t0000000000000000",
+        "CapBnd:\t0000000000000000",
+        "NoNewPrivs:\t1",
+        "Seccomp:\t2",
+    ] {
+        assert!(repl.contains(expected), "REPL {expected}: {repl}");
+    }
+}
+
+#[test]
+fn an_idle_session_ends_when_the_grant_expires() {
+    let body = "grant --actions INFRA_DIAG --duration 3s --req REQ-SHORT\n\
+         set +e\n\
+         start=$(date +%s)\n\
+         (sleep 8; echo exit) | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage; date +%s > /tmp/end' /dev/null > /tmp/out 2>&1\n\
+         echo \"S=$(( $(cat /tmp/end) - start ))\"; cat -v /tmp/out\n";
+    let out = sandbox(body);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("session ended") && stdout.contains("expired"), "{stdout}");
+    let seconds: u64 =
+        stdout.split("S=").nth(1).and_then(|r| r.lines().next()).and_then(|v| v.parse().ok()).expect("time");
+    assert!(seconds <= 5, "ended after {seconds}s, not at the 3s expiry");
+}
