@@ -20,6 +20,11 @@ use serde_json::Value;
 const NOBODY: u32 = 65534;
 
 fn require_root() {
+    // Forking from a test process with other test threads can leave the child blocked on a
+    // lock one of them held; the jail's real caller (the monitor) is single-threaded.
+    if std::env::var_os("NEXTEST").is_none() {
+        panic!("root tests fork and must run one process per test: use `make test` (cargo nextest)");
+    }
     if !nix::unistd::geteuid().is_root() {
         panic!("jail tests need root (namespaces, mounts, capabilities): run `make test` as root");
     }
