@@ -95,6 +95,9 @@ pub fn plan_jail(req: &JailRequest, host: &dyn HostFacts) -> Result<JailPlan, Pl
     let landlock = landlock_spec(&tree, req.profile.network);
     let cwd = if tree.bound_under(req.cwd).is_some() { req.cwd.to_string() } else { "/".to_string() };
     let mut mounts = tree.ops;
+    if tmp_access == Access::ReadOnly {
+        mounts.push(MountOp::RemountReadOnly { target: "/tmp".into() });
+    }
     mounts.push(MountOp::RemountReadOnly { target: "/dev".into() });
     mounts.push(MountOp::RemountReadOnly { target: "/".into() });
     Ok(JailPlan {

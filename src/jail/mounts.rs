@@ -53,14 +53,16 @@ pub struct TreeBuilder<'h> {
     pub ops: Vec<MountOp>,
     /// Directories created in the root tmpfs.
     created: Vec<String>,
-    /// Targets of binds (and tmpfs mounts): everything beneath exists as on the host.
+    /// Mounted trees (binds, tmpfs, procfs) and their access.
     bound: Vec<(String, Access)>,
+    /// The tmpfs and procfs among them: they start empty, unlike a bind of a host tree.
+    empty: Vec<String>,
 }
 
 impl<'h> TreeBuilder<'h> {
     pub fn new(host: &'h dyn HostFacts) -> Self {
         let root = MountOp::Tmpfs { target: "/".into(), mode: 0o755, size_mib: 1, access: Access::ReadOnly };
-        TreeBuilder { host, ops: vec![root], created: vec!["/".into()], bound: Vec::new() }
+        TreeBuilder { host, ops: vec![root], created: vec!["/".into()], bound: Vec::new(), empty: Vec::new() }
     }
 
     /// Binds of `requests` (host paths mirrored at the same place), parents before children.
@@ -106,6 +108,7 @@ impl<'h> TreeBuilder<'h> {
         self.make_dir(path, 0o755);
         self.ops.push(MountOp::Tmpfs { target: path.into(), mode, size_mib, access });
         self.bound.push((path.into(), access));
+        self.empty.push(path.into());
     }
 
     /// Creates `path` (and its parents) in the root tmpfs unless it already exists.
@@ -125,7 +128,14 @@ impl<'h> TreeBuilder<'h> {
     }
 
     fn exists(&self, path: &str) -> bool {
-        self.created.iter().any(|c| c == path) || self.bound_under(path).is_some()
+        let created = self.created.iter().any(|c| c == path);
+        created || self.innermost_mount(path).is_some_and(|m| !self.empty.iter().any(|e| e == m))
+    }
+
+    /// The innermost mounted tree `path` lies in.
+    fn innermost_mount(&self, path: &str) -> Option<&str> {
+        let covering = self.bound.iter().filter(|(b, _)| is_within(path, b));
+        covering.max_by_key(|(b, _)| b.len()).map(|(b, _)| b.as_str())
     }
 
     /// The bind (or tmpfs) that `path` lies in, if any.
@@ -188,6 +198,7 @@ impl<'h> TreeBuilder<'h> {
         self.make_dir("/proc", 0o555);
         self.ops.push(MountOp::Proc { target: "/proc".into() });
         self.bound.push(("/proc".into(), Access::ReadOnly));
+        self.empty.push("/proc".into());
     }
 
     /// The binds made so far, for the Landlock rules.

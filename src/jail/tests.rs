@@ -161,6 +161,34 @@ fn a_program_outside_the_system_dirs_is_bound_alone() {
 }
 
 #[test]
+fn a_program_under_the_private_tmp_gets_its_directories_created_there() {
+    let mut h = host();
+    h.0.insert("/tmp".into(), HostKind::Dir);
+    h.0.insert("/tmp/build".into(), HostKind::Dir);
+    h.0.insert("/tmp/build/probe".into(), HostKind::File { executable: true });
+    let profile = profile(POLICY, Layer::Cps);
+    let run = run("/tmp/build/probe", RunAs::Operator);
+    let identity = Identity { name: "op".into(), uid: 1000, gid: 1000, groups: vec![], home: "/".into() };
+    let req =
+        JailRequest { profile: &profile, run: &run, identity, cwd: "/", tty: None, term: None, lang: None };
+    let p = plan_jail(&req, &h).expect("plan");
+    let tmp = p.mounts.iter().position(|op| matches!(op, MountOp::Tmpfs { target, .. } if target == "/tmp"));
+    let dir = p.mounts.iter().position(|op| op == &MountOp::Dir { target: "/tmp/build".into(), mode: 0o755 });
+    assert!(tmp.is_some() && dir > tmp, "the directory is made inside the private /tmp: {:?}", p.mounts);
+}
+
+#[test]
+fn a_read_only_private_tmp_is_remounted_read_only() {
+    let avm = profile(AVM, Layer::GuestVm);
+    let run = RunPlan {
+        program: Program::Search { dirs: vec!["/usr/bin".into()], name: "ls".into() },
+        ..run("", RunAs::Operator)
+    };
+    let p = plan(&avm, &run).expect("plan");
+    assert!(p.mounts.contains(&MountOp::RemountReadOnly { target: "/tmp".into() }));
+}
+
+#[test]
 fn missing_programs_are_reported_not_jailed() {
     let err = plan(&profile(POLICY, Layer::Cps), &run("/usr/sbin/xm", RunAs::Root)).expect_err("missing");
     assert_eq!(err.to_string(), "`/usr/sbin/xm` is not installed on this host");
