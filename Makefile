@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 APPLETS := sudols sudocat sudotail sudohead sudocp sudovi sudorm
 
-.PHONY: all build install test lint tests probe check-policies bench bench-peers demo clean
+.PHONY: all build install test lint tests integration container probe check-policies bench bench-peers demo clean
 
 all: build
 
@@ -15,7 +15,7 @@ build:
 	$(CARGO) build --release --locked
 
 ## test: formatting, lints, every test (root tests included: run as root). What CI runs.
-test: lint check-policies tests
+test: lint check-policies tests integration
 
 lint:
 	$(CARGO) fmt --check
@@ -25,8 +25,21 @@ check-policies:
 	$(CARGO) run --quiet --locked --bin cagectl -- check $(POLICIES)
 
 # One process per test (cargo nextest): jail tests fork, mount and drop privileges.
+# The container tests run in `integration`, against a container started for them.
 tests: probe
-	$(CARGO) nextest run --locked --no-fail-fast
+	$(CARGO) nextest run --locked --no-fail-fast -E 'not binary(container)'
+
+## integration: real sshd in a container (image from mmdebstrap, no registry), real ssh client.
+CONTAINER_FLAGS := --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
+	--security-opt apparmor=unconfined --security-opt systempaths=unconfined
+integration: container
+	docker rm -f cage-it >/dev/null 2>&1 || true
+	docker run -d --name cage-it $(CONTAINER_FLAGS) -p 127.0.0.1::22 cage-it:test >/dev/null
+	$(CARGO) nextest run --locked --no-fail-fast -E 'binary(container)'; \
+	  status=$$?; docker rm -f cage-it >/dev/null; exit $$status
+
+container:
+	integration/container/build.sh
 
 probe: $(PROBE)
 

@@ -97,7 +97,12 @@ pub fn spawn_with<K: Kernel>(
         flags |= libc::CLONE_NEWNET;
     }
     let pid = match sys::fork_into_namespaces(flags).map_err(JailError::Spawn)? {
-        None => child_main(&mut kernel, jail, status_w.as_raw_fd(), go_r.as_raw_fd(), stdio),
+        None => {
+            // The parent's ends: while the child held the write end of `go`, it could never
+            // see EOF if the parent gives up before releasing it.
+            drop((status_r, go_w));
+            child_main(&mut kernel, jail, status_w.as_raw_fd(), go_r.as_raw_fd(), stdio)
+        }
         Some(pid) => pid,
     };
     drop((status_w, go_r));

@@ -1,0 +1,259 @@
+//! Tests over real ssh against a container running real sshd with cage installed by
+//! `make install` (integration/container/). `make integration` builds the image, starts the
+//! container `cage-it` and runs these; each test uses its own operator account.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const CONTAINER: &str = "cage-it";
+
+fn require_container() {
+    if std::env::var_os("NEXTEST").is_none() {
+        panic!("container tests must run one process per test: use `make test` (cargo nextest)");
+    }
+    let up = Command::new("docker").args(["inspect", "-f", "{{.State.Running}}", CONTAINER]).output();
+    let running = up.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true");
+    assert!(
+        running,
+        "container `{CONTAINER}` is not running: run `make integration` (or `make test`) as root"
+    );
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a shell snippet as root in the container.
+fn in_container(script: &str) -> Output {
+    Command::new("docker").args(["exec", CONTAINER, "sh", "-c", script]).output().expect("docker exec")
+}
+
+fn port() -> String {
+    let out = Command::new("docker").args(["port", CONTAINER, "22/tcp"]).output().expect("docker port");
+    let mapping = text(&out.stdout);
+    mapping.lines().next().and_then(|l| l.rsplit(':').next()).expect("port").trim().to_string()
+}
+
+fn key() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/target/container/id_ed25519").to_string()
+}
+
+/// A fresh operator for this test: in group cage, the test key, login shell cage.
+fn operator(name: &str) -> String {
+    let script = format!(
+        "id {name} >/dev/null 2>&1 || useradd --create-home --shell /usr/local/bin/cage --groups cage {name}; \
+         install -d -m 0755 /home/{name}/.ssh; cp /home/op/.ssh/authorized_keys /home/{name}/.ssh/; \
+         rm -f /etc/cage/grants/{name}.toml"
+    );
+    assert!(in_container(&script).status.success(), "creating {name}");
+    name.to_string()
+}
+
+fn grant(login: &str, actions: &str, duration: &str) {
+    let out = in_container(&format!(
+        "cagectl grant --login {login} --actions {actions} --duration {duration} --req REQ-{login}"
+    ));
+    assert!(out.status.success(), "grant: {}", text(&out.stderr));
+}
+
+fn ssh_args(login: &str) -> Vec<String> {
+    let base = [
+        "-i",
+        &key(),
+        "-p",
+        &port(),
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "BatchMode=yes",
+    ];
+    let mut args: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+    args.push(format!("{login}@127.0.0.1"));
+    args
+}
+
+/// `ssh login@container LINE`: (stdout, stderr, status).
+fn ssh(login: &str, line: &str) -> (String, String, i32) {
+    let out = Command::new("ssh").args(ssh_args(login)).arg(line).stdin(Stdio::null()).output().expect("ssh");
+    (text(&out.stdout), text(&out.stderr), out.status.code().unwrap_or(-1))
+}
+
+#[test]
+fn a_granted_operator_runs_what_the_grant_allows() {
+    require_container();
+    let op = operator("op_allowed");
+    grant(&op, "INFRA_DIAG", "1h");
+    let (out, err, code) = ssh(&op, "help");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("actions INFRA_DIAG") && out.contains("sudocat"), "{out}");
+    let (out, err, code) = ssh(&op, "sudocat /var/log/messages");
+    assert_eq!((code, out.lines().count()), (0, 2), "{err}");
+    let (_, err, code) = ssh(&op, "du -s /u01");
+    assert_eq!(code, 0, "an alias runs in its jail: {err}");
+}
+
+#[test]
+fn refusals_over_ssh_are_one_line_with_126_or_127() {
+    require_container();
+    let op = operator("op_refused");
+    grant(&op, "INFRA_DIAG", "1h");
+    let (out, err, code) = ssh(&op, "sudocat /etc/shadow");
+    assert_eq!((code, out.as_str()), (126, ""));
+    assert_eq!(err, "cage: denied: `/etc/shadow` holds secrets and is never reachable\n");
+    let (out, err, code) = ssh(&op, "ls; /bin/sh");
+    assert_eq!((code, out.as_str()), (127, ""), "{err}");
+    let (out, err, code) = ssh(&op, "echo $(id)");
+    assert_eq!((code, out.as_str()), (126, ""));
+    assert!(err.contains("cage: denied: '$' is not allowed"), "{err}");
+    let (_, err, code) = ssh(&op, "frobnicate");
+    assert_eq!((code, err.as_str()), (127, "cage: unknown command: frobnicate\n"));
+}
+
+fn refused_login(op: &str, setup: &str) -> String {
+    assert!(in_container(setup).status.success(), "setup");
+    let (out, err, code) = ssh(op, "help");
+    assert_eq!((code, out.as_str()), (1, ""), "login refused with status 1: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn logins_without_a_valid_grant_or_policy_are_refused() {
+    require_container();
+    let op = operator("op_nogrant");
+    assert_eq!(refused_login(&op, "true"), "cage: login refused: no grant for op_nogrant\n");
+    let write = |state: &str, from: &str, to: &str| {
+        format!(
+            "printf 'req_auth_id = \"R\"\\nlogin = \"{op}\"\\nactions = [\"INFRA_DIAG\"]\\nnot_before = \"%s\"\\nexpires = \"%s\"\\napproved_by = \"t\"\\nreason = \"\"\\nstate = \"{state}\"\\n' \
+             $(date -u -d '{from}' +%Y-%m-%dT%H:%M:%SZ) $(date -u -d '{to}' +%Y-%m-%dT%H:%M:%SZ) > /etc/cage/grants/{op}.toml; chmod 0600 /etc/cage/grants/{op}.toml"
+        )
+    };
+    assert!(refused_login(&op, &write("approved", "-2 hours", "-1 hour")).contains("expired"));
+    assert!(refused_login(&op, &write("approved", "+1 hour", "+2 hours")).contains("not valid"));
+    let writable = format!("cagectl grant --login {op} --actions INFRA_DIAG --duration 1h --req R >/dev/null; chmod 0666 /etc/cage/grants/{op}.toml");
+    assert!(refused_login(&op, &writable).contains("writable by group or others"));
+}
+
+#[test]
+fn scp_and_sftp_give_nothing() {
+    require_container();
+    let op = operator("op_scp");
+    grant(&op, "INFRA_DIAG", "1h");
+    let local = std::env::temp_dir().join("cage-scp-probe");
+    std::fs::write(&local, "x").expect("file");
+    let mut args = ssh_args(&op);
+    let target = args.pop().expect("target");
+    let port_at = args.iter().position(|a| a == "-p").expect("-p");
+    args[port_at] = "-P".into();
+    let scp = Command::new("scp")
+        .args(&args)
+        .arg(&local)
+        .arg(format!("{target}:/u01/scp-probe"))
+        .output()
+        .expect("scp");
+    assert!(!scp.status.success(), "scp is refused");
+    assert!(!in_container("test -e /u01/scp-probe").status.success(), "nothing was written");
+    let sftp = Command::new("sftp").args(&args).arg(&target).stdin(Stdio::null()).output().expect("sftp");
+    assert!(!sftp.status.success(), "sftp is refused: {}", text(&sftp.stderr));
+}
+
+#[test]
+fn local_forwarding_carries_nothing() {
+    require_container();
+    let op = operator("op_fwd_local");
+    grant(&op, "INFRA_DIAG", "1h");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    let local = free.local_addr().expect("addr").port();
+    drop(free);
+    let mut tunnel = Command::new("ssh")
+        .args(["-N", "-L", &format!("127.0.0.1:{local}:127.0.0.1:22")])
+        .args(ssh_args(&op))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ssh -L");
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut banner = String::new();
+    // The client's end listens (so an empty answer is the server's refusal, not a miss).
+    let connected = std::net::TcpStream::connect(("127.0.0.1", local)).map(|mut stream| {
+        use std::io::Read;
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let _ = stream.read_to_string(&mut banner);
+    });
+    let _ = tunnel.kill();
+    let _ = tunnel.wait();
+    assert!(connected.is_ok(), "the local end of the tunnel was listening");
+    assert!(!banner.starts_with("SSH-"), "the tunnel reached the container's sshd: {banner:?}");
+    assert!(banner.is_empty(), "nothing came through: {banner:?}");
+}
+
+#[test]
+fn remote_agent_and_x11_forwarding_are_refused() {
+    require_container();
+    let op = operator("op_fwd");
+    grant(&op, "INFRA_DIAG", "1h");
+    let out = Command::new("ssh")
+        .args(["-o", "ExitOnForwardFailure=yes", "-N", "-R", "0:127.0.0.1:22"])
+        .args(ssh_args(&op))
+        .stdin(Stdio::null())
+        .output()
+        .expect("ssh -R");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("remote port forwarding failed"), "{}", text(&out.stderr));
+    let out = Command::new("ssh")
+        .args(["-v", "-X", "-A"])
+        .args(ssh_args(&op))
+        .arg("help")
+        .stdin(Stdio::null())
+        .output()
+        .expect("ssh");
+    let log = text(&out.stderr);
+    assert!(
+        log.contains("X11 forwarding request failed") || !log.contains("X11 forwarding request accepted"),
+        "{log}"
+    );
+    let sockets = in_container("ls /tmp | grep -c ssh- || true");
+    assert_eq!(text(&sockets.stdout).trim(), "0", "no agent socket on the server");
+}
+
+#[test]
+fn revoking_ends_an_interactive_session_within_a_second() {
+    require_container();
+    let op = operator("op_revoke");
+    grant(&op, "INFRA_DIAG", "1h");
+    let mut session = Command::new("ssh")
+        .arg("-tt")
+        .args(ssh_args(&op))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ssh -tt");
+    std::thread::sleep(Duration::from_secs(2));
+    let revoke = format!(
+        "sed -i 's/^state = .*/state = \"revoked\"/' /etc/cage/grants/{op}.toml && \
+         printf 'revoked_by = \"sec\"\\nrevoked_at = \"2026-01-01T00:00:00Z\"\\n' >> /etc/cage/grants/{op}.toml"
+    );
+    assert!(in_container(&revoke).status.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = session.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(3), "the session outlived its grant");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let elapsed = start.elapsed();
+    let out = session.wait_with_output().expect("output");
+    assert!(elapsed <= Duration::from_millis(1500), "ended {elapsed:?} after the revocation");
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(all.contains("session ended") && all.contains("revoked"), "{all} ({status})");
+    let left = in_container(&format!("pgrep -u {op} | wc -l"));
+    assert_eq!(text(&left.stdout).trim(), "0", "no process of the session remains");
+    let (_, err, code) = ssh(&op, "help");
+    assert_eq!(code, 1, "the next login is refused: {err}");
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the container image for the ssh tests (tag cage-it:test): Debian from mmdebstrap
+# with this machine's own apt sources (no registry pull), real openssh-server, cage installed
+# by `make install`. Starts dockerd when none runs. Usage: build.sh (as root, from the repo)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+out=$repo/target/container
+mkdir -p "$out"
+
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v ssh >/dev/null || need+=(openssh-client)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  dockerd >"$out/dockerd.log" 2>&1 &
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { echo "build.sh: dockerd did not start (see $out/dockerd.log)" >&2; exit 1; }
+fi
+
+# The base: the host's suite, from the host's own apt sources.
+. /etc/os-release
+suite=$VERSION_CODENAME
+if ! docker image inspect "cage-base:$suite" >/dev/null 2>&1; then
+  sources=$(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 || true)
+  [ -n "$sources" ] || sources=/etc/apt/sources.list
+  mmdebstrap --quiet --variant=minbase \
+    --include=openssh-server,iproute2,procps,passwd,util-linux,bsdutils,make \
+    "$suite" "$out/base.tar" "$sources"
+  docker import "$out/base.tar" "cage-base:$suite" >/dev/null
+  rm -f "$out/base.tar"
+fi
+
+# The operator's key, made once per build tree.
+[ -f "$out/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C cage-test -f "$out/id_ed25519"
+
+cargo build --release --locked --quiet --bin cage --bin cagectl
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+mkdir -p "$ctx/repo"
+cp -r "$repo/Makefile" "$repo/policies" "$ctx/repo/"
+mkdir -p "$ctx/repo/target/release" "$ctx/repo/integration"
+cp "$repo/target/release/cage" "$repo/target/release/cagectl" "$ctx/repo/target/release/"
+cp -r "$repo/integration/cage.toml.example" "$repo/integration/sshd_config.d" "$ctx/repo/integration/"
+cp "$repo/integration/container/setup.sh" "$ctx/"
+cp "$out/id_ed25519.pub" "$ctx/operator.pub"
+cat > "$ctx/Dockerfile" <<DOCKER
+FROM cage-base:$suite
+COPY . /build
+RUN sh /build/setup.sh && rm -rf /build
+# cage's egress filter needs the cgroup v2 hierarchy, which this container does not mount.
+CMD ["/bin/sh", "-c", "mkdir -p /sys/fs/cgroup/unified && mount -t cgroup2 none /sys/fs/cgroup/unified; exec /usr/sbin/sshd -D -e"]
+DOCKER
+docker build -q -t cage-it:test "$ctx" >/dev/null
+echo "cage-it:test built"

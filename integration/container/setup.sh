@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs inside the image build: install cage as an admin would, an operator, fixtures.
+set -eu
+make -C /build/repo --no-print-directory install PREFIX=/usr/local >/dev/null
+sed -i 's/^layer = .*/layer = "cps"/' /etc/cage/cage.toml
+install -m 0644 /build/repo/integration/sshd_config.d/cage.conf /etc/ssh/sshd_config.d/cage.conf
+mkdir -p /run/sshd
+ssh-keygen -A
+groupadd cage
+useradd --create-home --shell /usr/local/bin/cage --groups cage op
+# The key belongs to root and is not writable by the operator.
+install -d -o root -g root -m 0755 /home/op/.ssh
+install -o root -g root -m 0644 /build/operator.pub /home/op/.ssh/authorized_keys
+passwd -l op >/dev/null
+# Fixtures the tests read.
+printf 'Nov 22 10:00:01 cps01 exawatcher[812]: collection started\nNov 22 10:05:42 cps01 kernel: eth0: link up\n' > /var/log/messages
+chmod 0600 /var/log/messages
+install -d -m 1777 /u01
