@@ -136,6 +136,8 @@ fn logins_without_a_valid_grant_or_policy_are_refused() {
     assert!(refused_login(&op, &write("approved", "+1 hour", "+2 hours")).contains("not valid"));
     let writable = format!("cagectl grant --login {op} --actions INFRA_DIAG --duration 1h --req R >/dev/null; chmod 0666 /etc/cage/grants/{op}.toml");
     assert!(refused_login(&op, &writable).contains("writable by group or others"));
+    // A policy with an error refuses every login: tested in the session tests, whose
+    // namespaces are private; here it would refuse the parallel tests too.
 }
 
 #[test]
@@ -218,6 +220,113 @@ fn remote_agent_and_x11_forwarding_are_refused() {
     );
     let sockets = in_container("ls /tmp | grep -c ssh- || true");
     assert_eq!(text(&sockets.stdout).trim(), "0", "no agent socket on the server");
+}
+
+/// An interactive `ssh -tt` session, its output collected by a thread.
+struct Interactive {
+    child: std::process::Child,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Interactive {
+    fn start(login: &str) -> Interactive {
+        let mut child = Command::new("ssh")
+            .arg("-tt")
+            .args(ssh_args(login))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh -tt");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut stdout = child.stdout.take().expect("stdout");
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().expect("lock").extend_from_slice(&buf[..n]);
+            }
+        });
+        Interactive { child, output }
+    }
+
+    fn send(&mut self, keys: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        stdin.write_all(keys.as_bytes()).expect("keys");
+        stdin.flush().expect("flush");
+    }
+
+    fn text(&self) -> String {
+        text(&self.output.lock().expect("lock"))
+    }
+
+    /// Waits until `needle` has appeared `count` times in the output.
+    fn wait_for(&self, needle: &str, count: usize) {
+        let start = Instant::now();
+        while self.text().matches(needle).count() < count {
+            assert!(start.elapsed() < Duration::from_secs(10), "no {count}x `{needle}` in:\n{}", self.text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_exit(&mut self) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+#[test]
+fn an_interactive_session_prompts_completes_interrupts_and_exits() {
+    require_container();
+    let op = operator("op_tty");
+    grant(&op, "INFRA_DIAG", "1h");
+    let mut s = Interactive::start(&op);
+    let prompt = format!("{op}@");
+    s.wait_for(&prompt, 1);
+    assert!(s.text().contains(":cps "), "the prompt shows the layer: {}", s.text());
+    s.send("sudo\t\t");
+    s.wait_for("sudotail", 1);
+    let listed = s.text();
+    assert!(listed.contains("sudocat") && listed.contains("sudols"));
+    assert!(!listed.contains("sudoedit") && !listed.contains("sudo "), "only allowed names: {listed}");
+    s.send("\x15tcpdump -n -i lo -c 1000000\r");
+    s.wait_for("listening on lo", 1);
+    let prompts = s.text().matches(&prompt).count();
+    s.send("\x03");
+    s.wait_for(&prompt, prompts + 1);
+    assert!(s.text().contains("packets captured"), "tcpdump ended on Ctrl-C: {}", s.text());
+    s.send("pwd\r");
+    s.wait_for(&format!("\n/home/{op}\r"), 1);
+    s.send("exit\r");
+    let status = s.wait_exit().unwrap_or_else(|| panic!("exit closes the connection:\n{}", s.text()));
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn extending_the_grant_keeps_the_session_past_the_old_expiry() {
+    require_container();
+    let op = operator("op_extend");
+    grant(&op, "INFRA_DIAG", "4s");
+    let mut s = Interactive::start(&op);
+    s.wait_for(&format!("{op}@"), 1);
+    grant(&op, "INFRA_DIAG", "1h");
+    std::thread::sleep(Duration::from_secs(5));
+    s.send("grant\r");
+    s.wait_for("left)", 1);
+    assert!(!s.text().contains("session ended"), "{}", s.text());
+    s.send("exit\r");
+    assert!(s.wait_exit().is_some_and(|st| st.success()));
 }
 
 #[test]

@@ -11,13 +11,8 @@ if [ "${CAGE_DEMO_INSIDE:-}" != 1 ]; then
   exec unshare --mount --propagation private env CAGE_DEMO_INSIDE=1 "$0"
 fi
 
-scratch=$(mktemp -d /run/cage-demo.XXXXXX)
-mount -t tmpfs -o mode=0755 cage-demo "$scratch"
-for dir in /etc /usr/local /var/log /home; do
-  name=${dir//\//_}
-  mkdir -p "$scratch/$name/upper" "$scratch/$name/work"
-  mount -t overlay overlay -o "lowerdir=$dir,upperdir=$scratch/$name/upper,workdir=$scratch/$name/work" "$dir"
-done
+. "$(dirname "$0")"/private-root.sh
+overlay_dirs /etc /usr/local /var/log /home
 
 # The profile's read-write paths that exist here get a private tmpfs too.
 for dir in /u01 /opt/oci/exacc; do

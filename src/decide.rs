@@ -13,8 +13,8 @@ mod files;
 mod paths;
 mod plan;
 
+pub use crate::policy::path::is_secret;
 pub use denial::{Denial, DenyReason};
-pub use paths::is_secret;
 pub use plan::*;
 
 use crate::line::{Command, RedirectOp};

@@ -25,13 +25,15 @@ fi
 # The base: the host's suite, from the host's own apt sources.
 . /etc/os-release
 suite=$VERSION_CODENAME
-if ! docker image inspect "cage-base:$suite" >/dev/null 2>&1; then
+packages=openssh-server,iproute2,procps,passwd,util-linux,bsdutils,make,tcpdump
+base="cage-base:$suite-$(printf %s "$packages" | cksum | cut -d' ' -f1)"
+if ! docker image inspect "$base" >/dev/null 2>&1; then
   sources=$(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 || true)
   [ -n "$sources" ] || sources=/etc/apt/sources.list
   mmdebstrap --quiet --variant=minbase \
-    --include=openssh-server,iproute2,procps,passwd,util-linux,bsdutils,make \
+    --include="$packages" \
     "$suite" "$out/base.tar" "$sources"
-  docker import "$out/base.tar" "cage-base:$suite" >/dev/null
+  docker import "$out/base.tar" "$base" >/dev/null
   rm -f "$out/base.tar"
 fi
 
@@ -49,7 +51,7 @@ cp -r "$repo/integration/cage.toml.example" "$repo/integration/sshd_config.d" "$
 cp "$repo/integration/container/setup.sh" "$ctx/"
 cp "$out/id_ed25519.pub" "$ctx/operator.pub"
 cat > "$ctx/Dockerfile" <<DOCKER
-FROM cage-base:$suite
+FROM $base
 COPY . /build
 RUN sh /build/setup.sh && rm -rf /build
 # cage's egress filter needs the cgroup v2 hierarchy, which this container does not mount.

@@ -16,3 +16,5 @@ passwd -l op >/dev/null
 printf 'Nov 22 10:00:01 cps01 exawatcher[812]: collection started\nNov 22 10:05:42 cps01 kernel: eth0: link up\n' > /var/log/messages
 chmod 0600 /var/log/messages
 install -d -m 1777 /u01
+# The bundled profiles name Oracle Linux paths; Debian keeps tcpdump in /usr/bin.
+ln -s /usr/bin/tcpdump /usr/sbin/tcpdump

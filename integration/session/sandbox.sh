@@ -9,13 +9,8 @@ if [ "${CAGE_SANDBOX_INSIDE:-}" != 1 ]; then
 fi
 bins=$1
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-scratch=$(mktemp -d /run/cage-test.XXXXXX)
-mount -t tmpfs -o mode=0755 cage-test "$scratch"
-for dir in /etc /usr/local /var/log /home; do
-  name=${dir//\//_}
-  mkdir -p "$scratch/$name/upper" "$scratch/$name/work"
-  mount -t overlay overlay -o "lowerdir=$dir,upperdir=$scratch/$name/upper,workdir=$scratch/$name/work" "$dir"
-done
+. "$(dirname "$0")/.."/private-root.sh
+overlay_dirs /etc /usr/local /var/log /home
 mkdir -p /u01 && mount -t tmpfs -o mode=1777 cage-test-u01 /u01
 
 install -o root -g root -m 4755 "$bins/cage" /usr/local/bin/cage

@@ -3,26 +3,8 @@
 
 use super::denial::DenyReason;
 use super::plan::{Access, PathGrant, Rule};
-use crate::policy::path::is_within;
+use crate::policy::path::{is_secret, is_within};
 use crate::policy::{PathRule, Profile, Sourced};
-
-/// Paths no rule can open: credentials, cage's own grants and audit trail.
-const SECRETS: &[&str] = &[
-    "/etc/shadow",
-    "/etc/shadow-",
-    "/etc/gshadow",
-    "/etc/gshadow-",
-    "/etc/sudoers",
-    "/etc/sudoers.d",
-    "/etc/cage/grants",
-    "/var/log/cage",
-];
-
-/// True for paths that hold secrets whatever the policy says (ssh host keys included).
-pub fn is_secret(path: &str) -> bool {
-    let host_key = path.starts_with("/etc/ssh/") && path.contains("_key");
-    host_key || SECRETS.iter().any(|s| is_within(path, s))
-}
 
 pub fn rule(profile: &Profile, sourced: &Sourced<PathRule>, kind: &'static str) -> Rule {
     Rule { origin: sourced.origin.clone(), layer: profile.layer, kind, key: sourced.item.written.clone() }

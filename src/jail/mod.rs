@@ -27,8 +27,9 @@ pub use steps::{run_steps, Kernel, LandlockStatus, Step, StepFailure};
 use std::fmt;
 
 use crate::decide::{Program, RunPlan};
+use crate::policy::path::SECRETS;
 use crate::policy::{Network, Profile};
-use mounts::{TreeBuilder, RUNTIME_ETC, SECRETS, SYSTEM_EXEC_DIRS};
+use mounts::{TreeBuilder, RUNTIME_ETC, SYSTEM_EXEC_DIRS};
 
 /// Fixed PATH inside every jail.
 pub const JAIL_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -23,20 +23,6 @@ pub const RUNTIME_ETC: &[&str] = &[
     "/etc/alternatives",
 ];
 
-/// Hidden wherever they fall inside the view, whatever the policy says.
-pub const SECRETS: &[&str] = &[
-    "/etc/shadow",
-    "/etc/shadow-",
-    "/etc/gshadow",
-    "/etc/gshadow-",
-    "/etc/sudoers",
-    "/etc/sudoers.d",
-    "/etc/security/opasswd",
-    "/etc/cage/grants",
-    "/var/log/cage",
-    "/root",
-];
-
 /// Device nodes every command gets, with their fixed numbers (plus the session's terminal).
 pub const DEVICES: &[(&str, u32, u32)] = &[
     ("/dev/null", 1, 3),

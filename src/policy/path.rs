@@ -1,6 +1,28 @@
 //! Lexical path handling: validation of rule paths, normalization of operator paths, rule matching.
 #![forbid(unsafe_code)]
 
+/// Paths that hold secrets, hidden from every command and refused to every file command and
+/// redirection whatever a profile says: credentials, cage's grants and audit trail, root's
+/// home. (ssh host keys are matched by [`is_secret`] as well.)
+pub const SECRETS: &[&str] = &[
+    "/etc/shadow",
+    "/etc/shadow-",
+    "/etc/gshadow",
+    "/etc/gshadow-",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/etc/security/opasswd",
+    "/etc/cage/grants",
+    "/var/log/cage",
+    "/root",
+];
+
+/// True for a path that is, or lies in, a secret (ssh host keys included).
+pub fn is_secret(path: &str) -> bool {
+    let host_key = path.starts_with("/etc/ssh/") && path.contains("_key");
+    host_key || SECRETS.iter().any(|s| is_within(path, s))
+}
+
 /// Longest path cage accepts anywhere (Linux PATH_MAX).
 pub const MAX_PATH_BYTES: usize = 4096;
 

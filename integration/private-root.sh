@@ -1,0 +1,13 @@
+# Sourced by demo.sh and session/sandbox.sh, inside a private mount namespace:
+# overlay_dirs DIR... mounts each DIR as an overlay whose upper layer is a fresh tmpfs, so
+# whatever is written there (users, /etc/cage, installed binaries) vanishes with the namespace.
+overlay_dirs() {
+  local scratch dir name
+  scratch=$(mktemp -d /run/cage-private.XXXXXX)
+  mount -t tmpfs -o mode=0755 cage-private "$scratch"
+  for dir in "$@"; do
+    name=${dir//\//_}
+    mkdir -p "$scratch/$name/upper" "$scratch/$name/work"
+    mount -t overlay overlay -o "lowerdir=$dir,upperdir=$scratch/$name/upper,workdir=$scratch/$name/work" "$dir"
+  done
+}
