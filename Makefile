@@ -51,6 +51,8 @@ $(PROBE): integration/probe/probe.c integration/probe/build.sh
 bench: bench-peers
 	$(CARGO) bench --locked --bench decide
 	$(CARGO) bench --locked --bench jail
+	$(CARGO) build --release --locked --bin cage --bin cagectl
+	$(CARGO) bench --locked --bench session
 
 bench-peers:
 	@command -v bwrap >/dev/null && command -v sudo >/dev/null || \

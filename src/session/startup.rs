@@ -76,15 +76,51 @@ pub fn load() -> Result<Login, String> {
     let config = Config::parse(&config_text, &config_path).map_err(|e| e.to_string())?;
     let grant_path = format!("{}/{}.toml", config::grant_dir(), user.name);
     let grant = read_grant(&grant_path, &user.name)?;
-    let sources = trust::read_toml_dir(&config::policy_dir()).map_err(|e| e.to_string())?;
-    let set = PolicySet::from_sources(&sources).map_err(|errors| {
-        let first = errors.first().map(ToString::to_string).unwrap_or_default();
-        format!("the policy has {} error(s), first: {first}", errors.len())
-    })?;
+    let set = load_policies(&grant.actions)?;
     grant.check_actions(|a| set.is_grantable(a), &grant_path).map_err(|e| e.to_string())?;
     check_validity(&grant)?;
     let profile = set.profile(&grant.actions, config.layer).map_err(|e| e.to_string())?;
     Ok(Login { config, grant_path, grant, profile, operator })
+}
+
+/// The granted actions and what they inherit, each read through a trusted path and validated
+/// (`cagectl check` validates the whole directory; a login reads only what it needs).
+fn load_policies(granted: &[String]) -> Result<PolicySet, String> {
+    let dir = config::policy_dir();
+    let mut wanted: Vec<String> = granted.to_vec();
+    let mut sources: Vec<(String, String)> = Vec::new();
+    while let Some(id) = wanted.pop() {
+        if !crate::policy::types::is_action_id(&id)
+            || sources.iter().any(|(f, _)| f.ends_with(&format!("/{id}.toml")))
+        {
+            continue;
+        }
+        let path = format!("{dir}/{id}.toml");
+        let text = match trust::read_file(&path) {
+            Ok(text) => text,
+            Err(trust::TrustError::Missing { .. }) => {
+                return Err(format!("action `{id}` has no profile in {dir}"))
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        wanted.extend(inherited(&text));
+        sources.push((path, text));
+    }
+    PolicySet::from_sources(&sources).map_err(|errors| {
+        let first = errors.first().map(ToString::to_string).unwrap_or_default();
+        format!("the policy has {} error(s), first: {first}", errors.len())
+    })
+}
+
+/// The action ids named on a profile's `inherits` line, to know which files to read next.
+/// A plain scan, not a second parse: validation later refuses any `inherits` this missed
+/// (an unknown parent), and an id it picks up wrongly only costs one more file read.
+fn inherited(text: &str) -> Vec<String> {
+    let start = text.lines().find(|l| l.trim_start().starts_with("inherits")).map(|l| l.as_ptr() as usize);
+    let Some(offset) = start.map(|p| p - text.as_ptr() as usize) else { return Vec::new() };
+    let rest = &text[offset..];
+    let array = rest.split_once(']').map_or(rest, |(array, _)| array);
+    array.split('"').skip(1).step_by(2).map(str::to_string).collect()
 }
 
 /// Reads the grant of `login` and checks it names that login.
@@ -121,4 +157,19 @@ pub fn summary(grant: &Grant) -> String {
 
 pub fn landlock_required(config: &Config) -> bool {
     config.landlock == LandlockMode::Required
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inherited;
+
+    #[test]
+    fn inherits_are_found_on_one_line_or_several() {
+        assert_eq!(inherited("description = \"x\"\ninherits = [\"A\", \"B\"]\n"), vec!["A", "B"]);
+        assert_eq!(
+            inherited("inherits = [\n  \"A\",\n  \"B\",\n]\n[layer.cps]\nx = \"C\"\n"),
+            vec!["A", "B"]
+        );
+        assert!(inherited("[layer.cps]\n").is_empty());
+    }
 }
