@@ -183,3 +183,27 @@ fn an_idle_session_ends_when_the_grant_expires() {
         stdout.split("S=").nth(1).and_then(|r| r.lines().next()).and_then(|v| v.parse().ok()).expect("time");
     assert!(seconds <= 5, "ended after {seconds}s, not at the 3s expiry");
 }
+
+#[test]
+fn a_file_command_reads_with_only_dac_read_search_and_no_new_privs() {
+    let body = format!(
+        "{DIAG}\n\
+         truncate -s 50G /var/log/cage-huge.log\n\
+         as_operator /usr/local/bin/cage -c 'sudocat /var/log/cage-huge.log' >/dev/null 2>&1 &\n\
+         sleep 1\n\
+         for pid in $(pgrep -x cage); do grep -q '^CapEff:\t0000000000000004' /proc/$pid/status && grep -E '^(CapPrm|CapEff|CapBnd|CapInh|NoNewPrivs):' /proc/$pid/status | tr '\\n' ' '; done\n\
+         echo; pkill -x cage; wait\n"
+    );
+    let out = sandbox(&body);
+    let stdout = text(&out.stdout);
+    let dac_read_search = "0000000000000004";
+    for expected in [
+        format!("CapPrm:\t{dac_read_search}"),
+        format!("CapEff:\t{dac_read_search}"),
+        format!("CapBnd:\t{dac_read_search}"),
+        "CapInh:\t0000000000000000".to_string(),
+        "NoNewPrivs:\t1".to_string(),
+    ] {
+        assert!(stdout.contains(&expected), "the reader: {expected} in {stdout:?}");
+    }
+}

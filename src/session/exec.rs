@@ -232,21 +232,42 @@ fn start_file_command(file: &crate::decide::FilePlan, stdio: Stdio) -> Result<Pi
         Some(pid) => Ok(pid),
         None => {
             crate::jail::clear_signal_mask();
-            let code = match redirect_stdio(stdio) {
-                Ok(()) => {
-                    let tty = nix::unistd::isatty(1).unwrap_or(false);
-                    crate::files::run(
-                        &file,
-                        &mut std::io::stdout().lock(),
-                        &mut std::io::stderr().lock(),
-                        tty,
-                    )
-                }
-                Err(_) => DENIED,
-            };
+            let code =
+                match redirect_stdio(stdio).map_err(|e| e.to_string()).and_then(|()| reader_privileges()) {
+                    Ok(()) => {
+                        let tty = nix::unistd::isatty(1).unwrap_or(false);
+                        crate::files::run(
+                            &file,
+                            &mut std::io::stdout().lock(),
+                            &mut std::io::stderr().lock(),
+                            tty,
+                        )
+                    }
+                    Err(_) => DENIED,
+                };
             sys::exit_now(code)
         }
     }
+}
+
+/// The file commands read as root, but all they need is to read past permissions: every
+/// other capability goes (bounding set included), and no_new_privs holds. Writing commands
+/// (issue 5) will add CAP_DAC_OVERRIDE and CAP_FOWNER for their own child only.
+fn reader_privileges() -> Result<(), String> {
+    use caps::{CapSet, Capability};
+    let keep: caps::CapsHashSet = [Capability::CAP_DAC_READ_SEARCH].into_iter().collect();
+    for cap in caps::all().into_iter().filter(|c| !keep.contains(c)) {
+        if caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+            caps::drop(None, CapSet::Bounding, cap).map_err(|e| e.to_string())?;
+        }
+    }
+    // Effective first: Permitted may never drop below it.
+    let none = caps::CapsHashSet::new();
+    for (set, value) in [(CapSet::Effective, &keep), (CapSet::Inheritable, &none), (CapSet::Permitted, &keep)]
+    {
+        caps::set(None, set, value).map_err(|e| e.to_string())?;
+    }
+    nix::sys::prctl::set_no_new_privs().map_err(|e| e.to_string())
 }
 
 pub(crate) fn redirect_stdio(stdio: Stdio) -> nix::Result<()> {
