@@ -127,10 +127,13 @@ fn revoking_the_grant_ends_a_running_command_within_a_second() {
         "{DIAG}\nset +e\n\
          as_operator /usr/local/bin/cage -c 'journalctl -f' >/dev/null 2>/tmp/err &\n\
          pid=$!; sleep 1.5\n\
+         descendants() {{ for c in $(pgrep -P $1); do echo $c; descendants $c; done; }}\n\
+         tree=$(descendants $pid); echo \"TREE=$(echo $tree | wc -w)\"\n\
          grant_file revoked \"$(stamp '-1 hour')\" \"$(stamp '+1 hour')\" 'revoked_by = \"sec\"\nrevoked_at = \"2026-01-01T00:00:00Z\"\n'\n\
          start=$(date +%s%N); wait $pid; end=$(date +%s%N)\n\
          echo \"MS=$(( (end - start) / 1000000 ))\"; cat /tmp/err\n\
-         pgrep -u optest >/dev/null && echo LEFTOVER || echo CLEAN\n"
+         left=0; for p in $tree; do kill -0 $p 2>/dev/null && left=$((left + 1)); done\n\
+         [ $left -eq 0 ] && echo CLEAN || echo LEFTOVER\n"
     );
     let out = sandbox(&body);
     let stdout = text(&out.stdout);
@@ -142,6 +145,13 @@ fn revoking_the_grant_ends_a_running_command_within_a_second() {
         .expect("timing");
     assert!(ms <= 1500, "ended {ms} ms after the revocation: {stdout}");
     assert!(stdout.contains("session ended") && stdout.contains("revoked"), "{stdout}");
+    let tree: u32 = stdout
+        .split("TREE=")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+        .and_then(|v| v.parse().ok())
+        .expect("tree");
+    assert!(tree >= 2, "the session had its monitor's children running (jail init, command): {stdout}");
     assert!(stdout.contains("CLEAN"), "no process of the session is left: {stdout}");
 }
 

@@ -124,28 +124,6 @@ pub fn read_file(path: &str) -> Result<String, TrustError> {
         .map_err(|_| TrustError::Unreadable { path: path.to_string(), errno: Errno::EILSEQ })
 }
 
-/// The `*.toml` files of a trusted directory, each read as a trusted file, sorted by name.
-pub fn read_toml_dir(dir: &str) -> Result<Vec<(String, String)>, TrustError> {
-    drop(open_trusted(dir, OFlag::O_DIRECTORY | OFlag::O_RDONLY)?);
-    let entries = std::fs::read_dir(dir).map_err(|e| TrustError::Unreadable {
-        path: dir.to_string(),
-        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-    })?;
-    let mut names: Vec<String> = entries
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".toml") && !n.starts_with('.'))
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|n| {
-            let path = format!("{}/{n}", dir.trim_end_matches('/'));
-            read_file(&path).map(|text| (path, text))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
