@@ -34,12 +34,16 @@ fn applet_line(name: &str, args: &[OsString]) -> Vec<u8> {
 }
 
 fn mode(args: &[OsString], env: &startup::Env) -> Result<Mode, String> {
-    let argv0 = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+    // An empty argv (exec with no arguments at all, the pkexec trick) is refused outright.
+    let Some((argv0, rest)) = args.split_first() else {
+        return Err("started without an argv[0]".into());
+    };
+    let argv0 = argv0.to_string_lossy().into_owned();
     let name = argv0.rsplit('/').next().unwrap_or(&argv0).to_string();
     if let Some(command) = FileCommand::parse(&name) {
-        return Ok(Mode::Command(applet_line(command.name(), &args[1..])));
+        return Ok(Mode::Command(applet_line(command.name(), rest)));
     }
-    let rest: Vec<&[u8]> = args[1..].iter().map(|a| a.as_bytes()).collect();
+    let rest: Vec<&[u8]> = rest.iter().map(|a| a.as_bytes()).collect();
     match rest.as_slice() {
         [b"-c", line] => Ok(Mode::Command(line.to_vec())),
         [b"-c"] => Err("-c needs a command line".into()),
