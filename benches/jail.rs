@@ -61,6 +61,7 @@ fn time_jail() -> Result<f64, String> {
             tty: None,
             term: None,
             lang: None,
+            controlling_tty: false,
         };
         let plan = plan_jail(&req, &RealHost).map_err(|e| e.to_string())?;
         let finished = spawn(&plan, Stdio::default(), true)

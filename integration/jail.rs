@@ -62,7 +62,16 @@ fn plan_for(profile: &Profile, args: &[&str], identity: Identity, caps: &[&str])
     let run_as = if identity.uid == 0 { RunAs::Root } else { RunAs::Operator };
     let caps = caps.iter().map(|c| c.to_string()).collect();
     let run = RunPlan { program: Program::Path(probe), argv, run_as, caps, tty: false, jailed: true };
-    let req = JailRequest { profile, run: &run, identity, cwd: "/", tty: None, term: None, lang: None };
+    let req = JailRequest {
+        profile,
+        run: &run,
+        identity,
+        cwd: "/",
+        tty: None,
+        term: None,
+        lang: None,
+        controlling_tty: false,
+    };
     plan_jail(&req, &RealHost).expect("plan")
 }
 
@@ -320,9 +329,9 @@ impl Faulty {
 }
 
 impl Kernel for Faulty {
-    fn new_session(&mut self) -> std::io::Result<()> {
+    fn new_session(&mut self, controlling_tty: bool) -> std::io::Result<()> {
         self.check(Step::Session)?;
-        self.inner.new_session()
+        self.inner.new_session(controlling_tty)
     }
     fn make_mounts_private(&mut self) -> std::io::Result<()> {
         self.check(Step::Namespaces)?;

@@ -234,3 +234,29 @@ fn an_empty_argv_is_refused_without_a_panic() {
     assert!(stderr.starts_with("cage: ") && stderr.lines().count() == 1, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+const TTY_PROFILE: &str = "cat > /etc/cage/policies/TEST_TTY.toml <<'P'\n\
+[layer.cps.alias.whichtty]\nbinary = \"/usr/bin/tty\"\ntty = true\n\
+[layer.cps.alias.termsize]\nbinary = \"/usr/bin/stty\"\nargs = [\"size\"]\ntty = true\n\
+P\n\
+grant --actions TEST_TTY --duration 1h --req REQ-TTY\n";
+
+#[test]
+fn a_command_needing_a_terminal_gets_a_pty_of_the_operators_size() {
+    let body = format!(
+        "{TTY_PROFILE}\
+         script -qfc 'stty rows 41 cols 101; setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c whichtty; setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c termsize' /dev/null < /dev/null\n"
+    );
+    let out = sandbox(&body);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("/dev/pts/"), "the program has a terminal: {stdout:?}");
+    assert!(!stdout.contains("not a tty"), "{stdout:?}");
+    assert!(stdout.contains("41 101"), "with the operator's window size: {stdout:?}");
+}
+
+#[test]
+fn a_command_needing_a_terminal_is_refused_without_one() {
+    let (out, err, code) = run_line(TTY_PROFILE, "whichtty");
+    assert_eq!((code, out.as_str()), (126, ""));
+    assert!(err.starts_with("cage: denied: needs a terminal"), "{err}");
+}

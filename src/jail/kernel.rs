@@ -60,8 +60,11 @@ impl RealKernel {
 }
 
 impl Kernel for RealKernel {
-    fn new_session(&mut self) -> io::Result<()> {
+    fn new_session(&mut self, controlling_tty: bool) -> io::Result<()> {
         setsid()?;
+        if controlling_tty {
+            sys::set_controlling_tty(0)?;
+        }
         prctl::set_pdeathsig(Signal::SIGKILL)?;
         // Modes of what the jail creates are exactly the plan's.
         umask(Mode::empty());

@@ -49,6 +49,8 @@ pub struct JailRequest<'a> {
     pub tty: Option<&'a str>,
     pub term: Option<&'a str>,
     pub lang: Option<&'a str>,
+    /// `tty` is a pty made for this command (its stdin): it becomes the controlling terminal.
+    pub controlling_tty: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +105,7 @@ pub fn plan_jail(req: &JailRequest, host: &dyn HostFacts) -> Result<JailPlan, Pl
     mounts.push(MountOp::RemountReadOnly { target: "/".into() });
     Ok(JailPlan {
         new_network_namespace: req.profile.network == Network::None,
+        controlling_tty: req.controlling_tty,
         mounts,
         identity: req.identity.clone(),
         caps: req.run.caps.clone(),

@@ -8,6 +8,8 @@ use crate::policy::Network;
 pub struct JailPlan {
     /// A fresh network namespace (network = none); mount, PID and IPC ones are always new.
     pub new_network_namespace: bool,
+    /// The command's stdin is a pty the monitor made for it: make it the controlling tty.
+    pub controlling_tty: bool,
     /// In order; targets are absolute paths inside the jail.
     pub mounts: Vec<MountOp>,
     pub identity: Identity,

@@ -20,6 +20,7 @@ pub const STAGING: &str = "/run/cage/root";
 pub const LANDLOCK_ABI: ABI = ABI::V5;
 
 pub struct PreparedJail {
+    pub controlling_tty: bool,
     pub staging: CString,
     pub mounts: Vec<PreparedMount>,
     pub landlock_rules: Vec<PreparedRule>,
@@ -118,6 +119,7 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
         })
         .collect();
     Ok(PreparedJail {
+        controlling_tty: plan.controlling_tty,
         staging: cstring(STAGING)?,
         mounts: plan.mounts.iter().map(prepare_mount).collect::<Result<_, _>>()?,
         landlock_rules: plan

@@ -30,6 +30,13 @@ pub struct Stdio {
     pub stderr: Option<RawFd>,
 }
 
+impl Stdio {
+    /// The same descriptor as stdin, stdout and stderr (a pty's slave).
+    pub fn all(fd: RawFd) -> Stdio {
+        Stdio { stdin: Some(fd), stdout: Some(fd), stderr: Some(fd) }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Exited(i32),

@@ -79,8 +79,8 @@ pub enum LandlockStatus {
 
 /// The system calls of the child, one method each (or one small group), named by step.
 pub trait Kernel {
-    /// setsid, then PR_SET_PDEATHSIG.
-    fn new_session(&mut self) -> io::Result<()>;
+    /// setsid, the controlling tty when asked (stdin), then PR_SET_PDEATHSIG.
+    fn new_session(&mut self, controlling_tty: bool) -> io::Result<()>;
     /// `/` recursively private, so nothing mounted here propagates to the host.
     fn make_mounts_private(&mut self) -> io::Result<()>;
     fn mount(&mut self, op: &PreparedMount) -> io::Result<()>;
@@ -101,7 +101,7 @@ pub type StepFailure = (Step, io::Error);
 /// Runs steps 1 to 9 (exec is the caller's). Stops at the first failure.
 pub fn run_steps<K: Kernel>(k: &mut K, jail: &PreparedJail) -> Result<LandlockStatus, StepFailure> {
     let at = |step: Step| move |e: io::Error| (step, e);
-    k.new_session().map_err(at(Step::Session))?;
+    k.new_session(jail.controlling_tty).map_err(at(Step::Session))?;
     k.make_mounts_private().map_err(at(Step::Namespaces))?;
     for op in &jail.mounts {
         k.mount(op).map_err(at(Step::Mounts))?;

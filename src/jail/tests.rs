@@ -93,6 +93,7 @@ fn plan(profile: &Profile, run: &RunPlan) -> Result<JailPlan, PlanError> {
         tty: Some("/dev/pts/3"),
         term: Some("xterm\x1b"),
         lang: None,
+        controlling_tty: false,
     };
     plan_jail(&req, &host())
 }
@@ -169,8 +170,16 @@ fn a_program_under_the_private_tmp_gets_its_directories_created_there() {
     let profile = profile(POLICY, Layer::Cps);
     let run = run("/tmp/build/probe", RunAs::Operator);
     let identity = Identity { name: "op".into(), uid: 1000, gid: 1000, groups: vec![], home: "/".into() };
-    let req =
-        JailRequest { profile: &profile, run: &run, identity, cwd: "/", tty: None, term: None, lang: None };
+    let req = JailRequest {
+        profile: &profile,
+        run: &run,
+        identity,
+        cwd: "/",
+        tty: None,
+        term: None,
+        lang: None,
+        controlling_tty: false,
+    };
     let p = plan_jail(&req, &h).expect("plan");
     let tmp = p.mounts.iter().position(|op| matches!(op, MountOp::Tmpfs { target, .. } if target == "/tmp"));
     let dir = p.mounts.iter().position(|op| op == &MountOp::Dir { target: "/tmp/build".into(), mode: 0o755 });
@@ -273,7 +282,7 @@ impl Recorder {
 }
 
 impl Kernel for Recorder {
-    fn new_session(&mut self) -> std::io::Result<()> {
+    fn new_session(&mut self, _: bool) -> std::io::Result<()> {
         self.call(Step::Session)
     }
     fn make_mounts_private(&mut self) -> std::io::Result<()> {

@@ -13,6 +13,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{dup2, pipe, Pid};
 
 use super::identity;
+use super::relay::{Pty, Relay};
 use super::Context;
 use crate::decide::{decide, Action, Builtin, Decision, ExecPlan, PathGrant, RedirectPlan, Session};
 use crate::files::resolve;
@@ -122,7 +123,24 @@ enum Child {
     Process(Pid),
 }
 
+/// A command needing a terminal gets its own pty, and then the terminal to itself.
+fn terminal_for(plans: &[ExecPlan]) -> Result<Option<Pty>, String> {
+    let wants = |p: &ExecPlan| matches!(&p.action, Action::Run(run) if run.tty && run.jailed);
+    match (plans, plans.iter().any(wants)) {
+        (_, false) => Ok(None),
+        ([plan], true) if plan.redirects.is_empty() => Pty::open().map(Some),
+        _ => Err("a command that needs a terminal must be alone on its line, without redirections".into()),
+    }
+}
+
 fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> i32 {
+    let pty = match terminal_for(plans) {
+        Ok(pty) => pty,
+        Err(message) => {
+            let _ = writeln!(ctx.err, "cage: denied: {message}");
+            return DENIED;
+        }
+    };
     let mut children = Vec::with_capacity(plans.len());
     let mut previous: Option<OwnedFd> = None;
     for (i, plan) in plans.iter().enumerate() {
@@ -138,19 +156,26 @@ fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> i32 {
             Err(message) => return abort(ctx, children, &message),
         };
         // The fds stay open here until the stage has started (its child dup2s them).
-        match start(ctx, plan, stdio(previous.as_ref(), pipe_out.as_ref(), &files)) {
+        let stdio = match &pty {
+            Some(pty) => Stdio::all(pty.slave.as_raw_fd()),
+            None => stdio(previous.as_ref(), pipe_out.as_ref(), &files),
+        };
+        match start(ctx, plan, stdio, pty.as_ref()) {
             Ok(child) => children.push(child),
             Err(message) => return abort(ctx, children, &message),
         }
         previous = next;
     }
     drop(previous);
-    finish(ctx, children)
+    let relay = pty.map(|pty| Relay::start(pty.master));
+    finish(ctx, children, relay)
 }
 
 /// The status of the pipeline, or the end of the session (reported, every stage killed).
-fn finish(ctx: &mut Context, children: Vec<Child>) -> i32 {
-    match wait_all(ctx, children) {
+fn finish(ctx: &mut Context, children: Vec<Child>, mut relay: Option<Relay>) -> i32 {
+    let result = wait_all(ctx, children, relay.as_mut());
+    drop(relay);
+    match result {
         Ok(status) => status,
         Err(reason) => {
             let _ = writeln!(ctx.err, "\ncage: session ended: {reason}");
@@ -200,7 +225,7 @@ fn stdio(previous: Option<&OwnedFd>, pipe_out: Option<&OwnedFd>, files: &Redirec
     Stdio { stdin, stdout, stderr }
 }
 
-fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio) -> Result<Child, String> {
+fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio, pty: Option<&Pty>) -> Result<Child, String> {
     match &plan.action {
         Action::Run(run) if run.jailed => {
             let identity = identity::for_run_as(&run.run_as, &ctx.operator)?;
@@ -209,9 +234,10 @@ fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio) -> Result<Child, Stri
                 run,
                 identity,
                 cwd: &ctx.session.cwd,
-                tty: ctx.tty.as_deref(),
+                tty: pty.map(|p| p.path.as_str()).or(ctx.tty.as_deref()),
                 term: ctx.term.as_deref(),
                 lang: ctx.lang.as_deref(),
+                controlling_tty: pty.is_some(),
             };
             let jail = plan_jail(&req, &RealHost).map_err(|e| e.to_string())?;
             let required = ctx.landlock_required;
@@ -296,7 +322,7 @@ fn pid_of(child: &Child) -> Pid {
 /// Waits for every stage; the pipeline's status is the last stage's. Ctrl-C, Ctrl-\ and window
 /// changes are forwarded; the grant is re-checked every second, and a hang-up (the ssh
 /// connection gone), an expiry or a revocation kills every stage and ends the session.
-fn wait_all(ctx: &mut Context, children: Vec<Child>) -> Result<i32, String> {
+fn wait_all(ctx: &mut Context, children: Vec<Child>, mut relay: Option<&mut Relay>) -> Result<i32, String> {
     let mut pending: Vec<(usize, Child)> = children.into_iter().enumerate().collect();
     let last = pending.len().saturating_sub(1);
     let mut status = 0;
@@ -315,8 +341,16 @@ fn wait_all(ctx: &mut Context, children: Vec<Child>) -> Result<i32, String> {
         if pending.is_empty() {
             return Ok(status);
         }
-        let mut fds = [PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-        if let Ok(0) = poll(&mut fds, PollTimeout::from(1000u16)) {
+        let (woke, input, output) = wait_for_events(&signals, relay.as_deref());
+        if let Some(relay) = relay.as_deref_mut() {
+            if input {
+                relay.pump_input();
+            }
+            if output {
+                relay.pump_output();
+            }
+        }
+        if !woke {
             if let Err(reason) = (ctx.check_grant)() {
                 kill_all(&pending);
                 return Err(reason);
@@ -329,9 +363,30 @@ fn wait_all(ctx: &mut Context, children: Vec<Child>) -> Result<i32, String> {
                     kill_all(&pending);
                     return Err("the connection was closed".into());
                 }
+                Ok(Signal::SIGWINCH) if relay.is_some() => {
+                    relay.as_deref().into_iter().for_each(Relay::resize)
+                }
                 Ok(sig) => forward(ctx, &pending, sig),
             }
         }
+    }
+}
+
+/// Polls the signals (and the relay's two ends) for up to a second: (anything woke us,
+/// the operator typed, the program wrote).
+fn wait_for_events(signals: &SignalFd, relay: Option<&Relay>) -> (bool, bool, bool) {
+    let stdin = std::io::stdin();
+    let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+    if let Some(relay) = relay {
+        fds.push(PollFd::new(relay.master.as_fd(), PollFlags::POLLIN));
+        if relay.input_open() {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+    }
+    let ready = |fd: Option<&PollFd>| fd.and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+    match poll(&mut fds, PollTimeout::from(1000u16)) {
+        Ok(0) | Err(_) => (false, false, false),
+        Ok(_) => (true, ready(fds.get(2)), ready(fds.get(1))),
     }
 }
 

@@ -240,3 +240,34 @@ pub fn openat2(
     // SAFETY: the kernel returned a new fd that nothing else owns.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as RawFd) })
 }
+
+/// The window size of the terminal at `fd` (TIOCGWINSZ).
+pub fn window_size(fd: RawFd) -> io::Result<libc::winsize> {
+    let mut size = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes one struct winsize to the pointer, which points to `size`.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size as *mut libc::winsize) };
+    if ret == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(size)
+}
+
+/// Sets the window size of the terminal at `fd` (TIOCSWINSZ); its foreground group gets SIGWINCH.
+pub fn set_window_size(fd: RawFd, size: &libc::winsize) -> io::Result<()> {
+    // SAFETY: TIOCSWINSZ reads one struct winsize from the pointer, which points to `size`.
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, size as *const libc::winsize) };
+    if ret == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Makes the terminal at `fd` the controlling terminal of this session (TIOCSCTTY, no steal).
+pub fn set_controlling_tty(fd: RawFd) -> io::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument (0: never steal another session's tty).
+    let ret = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    if ret == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! A pty for commands that need a terminal (`tty = true` aliases): the monitor opens it, the
+//! jail makes its slave the controlling terminal, and the monitor relays bytes between it and
+//! the operator's terminal, which is raw meanwhile (Ctrl-C reaches the program as a key) and
+//! restored afterwards. Window changes are passed on.
+#![forbid(unsafe_code)]
+
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::pty::openpty;
+use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
+
+use crate::sys;
+
+/// A pty made for one command.
+pub struct Pty {
+    pub master: OwnedFd,
+    pub slave: OwnedFd,
+    /// The slave's path (`/dev/pts/N`), shown in the command's /dev.
+    pub path: String,
+}
+
+impl Pty {
+    /// A pty the size of the operator's terminal; `Err` when the session has no terminal.
+    pub fn open() -> Result<Pty, String> {
+        let stdin = io::stdin();
+        if !nix::unistd::isatty(stdin.as_raw_fd()).unwrap_or(false) {
+            return Err("needs a terminal (log in with `ssh -t`)".into());
+        }
+        let size = sys::window_size(stdin.as_raw_fd()).ok();
+        let termios = tcgetattr(stdin.as_fd()).ok();
+        let pty = openpty(size.as_ref(), termios.as_ref()).map_err(|e| format!("openpty: {e}"))?;
+        let path = nix::unistd::ttyname(pty.slave.as_fd()).map_err(|e| format!("ttyname: {e}"))?;
+        Ok(Pty { master: pty.master, slave: pty.slave, path: path.to_string_lossy().into_owned() })
+    }
+}
+
+/// Relays between the operator's terminal and a pty master while the command runs.
+pub struct Relay {
+    pub master: OwnedFd,
+    saved: Option<Termios>,
+    input_open: bool,
+}
+
+impl Relay {
+    /// Puts the operator's terminal in raw mode (restored when the relay is dropped).
+    pub fn start(master: OwnedFd) -> Relay {
+        let stdin = io::stdin();
+        let saved = tcgetattr(stdin.as_fd()).ok();
+        if let Some(saved) = &saved {
+            let mut raw = saved.clone();
+            cfmakeraw(&mut raw);
+            let _ = tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &raw);
+        }
+        let _ = fcntl(master.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
+        Relay { master, saved, input_open: true }
+    }
+
+    pub fn input_open(&self) -> bool {
+        self.input_open
+    }
+
+    /// The operator typed: pass it to the program's terminal.
+    pub fn pump_input(&mut self) {
+        let mut buf = [0u8; 4096];
+        match nix::unistd::read(0, &mut buf) {
+            Ok(0) | Err(_) => self.input_open = false,
+            Ok(n) => {
+                let _ = sys::write_all(self.master.as_raw_fd(), &buf[..n]);
+            }
+        }
+    }
+
+    /// The program wrote: show it. Returns false once the slave side is gone.
+    pub fn pump_output(&mut self) -> bool {
+        let mut buf = [0u8; 16384];
+        loop {
+            match nix::unistd::read(self.master.as_raw_fd(), &mut buf) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    let mut out = io::stdout().lock();
+                    let _ = out.write_all(&buf[..n]);
+                    let _ = out.flush();
+                }
+                Err(nix::errno::Errno::EAGAIN) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// The operator's window changed: the program's terminal follows (and signals it).
+    pub fn resize(&self) {
+        if let Ok(size) = sys::window_size(0) {
+            let _ = sys::set_window_size(self.master.as_raw_fd(), &size);
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.pump_output();
+        if let Some(saved) = &self.saved {
+            let _ = tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, saved);
+        }
+    }
+}
