@@ -260,3 +260,32 @@ fn a_command_needing_a_terminal_is_refused_without_one() {
     assert_eq!((code, out.as_str()), (126, ""));
     assert!(err.starts_with("cage: denied: needs a terminal"), "{err}");
 }
+
+#[test]
+fn sudotail_follows_across_rename_and_recreate_and_copytruncate() {
+    let body = format!(
+        "{DIAG}\n\
+         printf 'a\\n' > /var/log/rot.log; chmod 0600 /var/log/rot.log\n\
+         setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c 'sudotail -n 1 -F /var/log/rot.log' >/tmp/out 2>/tmp/err &\n\
+         session=$!; sleep 0.7\n\
+         echo b >> /var/log/rot.log; sleep 0.3\n\
+         mv /var/log/rot.log /var/log/rot.log.1; printf 'c\\n' > /var/log/rot.log; sleep 1.6\n\
+         echo d >> /var/log/rot.log; sleep 0.3\n\
+         cp /var/log/rot.log /var/log/rot.log.2; : > /var/log/rot.log; sleep 0.3; echo e >> /var/log/rot.log; sleep 0.5\n\
+         kill $session; wait\n\
+         echo OUT; cat /tmp/out; echo ERR; cat /tmp/err\n"
+    );
+    let out = sandbox(&body);
+    let stdout = text(&out.stdout);
+    let shown: Vec<&str> = stdout
+        .split("OUT\n")
+        .nth(1)
+        .unwrap_or_default()
+        .split("ERR\n")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .collect();
+    assert_eq!(shown, vec!["a", "b", "c", "d", "e"], "{stdout}");
+    assert!(stdout.contains("has been replaced") && stdout.contains("file truncated"), "{stdout}");
+}

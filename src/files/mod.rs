@@ -6,6 +6,7 @@
 //! operator's terminal; to a pipe or a file the bytes go out exactly as they are.
 #![forbid(unsafe_code)]
 
+mod follow;
 mod ls;
 mod read;
 pub mod resolve;
@@ -21,7 +22,7 @@ pub fn run(plan: &FilePlan, out: &mut dyn Write, err: &mut dyn Write, out_is_tty
     let result = match plan.command {
         FileCommand::Sudocat => read::cat(plan, &mut out),
         FileCommand::Sudohead => read::head(plan, &mut out),
-        FileCommand::Sudotail => read::tail(plan, &mut out),
+        FileCommand::Sudotail => read::tail(plan, &mut out, err),
         FileCommand::Sudols => ls::ls(plan, &mut out),
         other => Err(format!("{other} is not available yet")),
     };

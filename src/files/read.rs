@@ -63,10 +63,11 @@ pub fn head(plan: &FilePlan, out: &mut dyn Write) -> Result<(), String> {
     Ok(())
 }
 
-pub fn tail(plan: &FilePlan, out: &mut dyn Write) -> Result<(), String> {
-    if plan.options.iter().any(|o| o.contains('f') || o.contains('F')) {
-        return Err("following (-f, -F) is not available yet".to_string());
-    }
+pub fn tail(plan: &FilePlan, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), String> {
+    let flag = |c: char| {
+        plan.options.iter().any(|o| o.starts_with('-') && !o.starts_with("--") && o[1..].contains(c))
+    };
+    let (follow, by_name) = (flag('f') || flag('F'), flag('F'));
     let grant = plan.operands.first().ok_or("missing file")?;
     let mut file = open(grant)?;
     let size = file.metadata().map_err(io_err(grant))?.len();
@@ -77,8 +78,12 @@ pub fn tail(plan: &FilePlan, out: &mut dyn Write) -> Result<(), String> {
         }
     };
     file.seek(SeekFrom::Start(start)).map_err(io_err(grant))?;
-    io::copy(&mut file, out).map_err(io_err(grant))?;
-    Ok(())
+    io::copy(&mut (&mut file).take(size - start), out).map_err(io_err(grant))?;
+    out.flush().map_err(io_err(grant))?;
+    match follow {
+        true => super::follow::follow(grant, file, by_name, out, err),
+        false => Ok(()),
+    }
 }
 
 /// Offset where the last `lines` lines begin, reading backwards in blocks.

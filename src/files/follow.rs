@@ -1,0 +1,87 @@
+//! `sudotail -f` (follow the open file) and `-F` (follow the name: logrotate's rename and
+//! recreate, and copytruncate). Changes are awaited with inotify on the open file itself
+//! (`/proc/self/fd/N` names the inode that was checked, not a path that could be swapped);
+//! with `-F` the name is re-resolved beneath the rule every second and after a move or delete.
+#![forbid(unsafe_code)]
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::MetadataExt;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+
+use super::resolve;
+use crate::decide::PathGrant;
+
+const EVENTS: AddWatchFlags = AddWatchFlags::IN_MODIFY
+    .union(AddWatchFlags::IN_ATTRIB)
+    .union(AddWatchFlags::IN_MOVE_SELF)
+    .union(AddWatchFlags::IN_DELETE_SELF);
+
+fn watch(file: &File) -> io::Result<Inotify> {
+    let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
+    inotify.add_watch(format!("/proc/self/fd/{}", file.as_raw_fd()).as_str(), EVENTS)?;
+    Ok(inotify)
+}
+
+/// Copies whatever was appended since `pos`; starts over when the file was truncated.
+fn catch_up(
+    file: &mut File,
+    pos: &mut u64,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    path: &str,
+) -> io::Result<()> {
+    let size = file.metadata()?.len();
+    if size < *pos {
+        let _ = writeln!(err, "sudotail: {path}: file truncated");
+        *pos = 0;
+    }
+    file.seek(SeekFrom::Start(*pos))?;
+    let copied = io::copy(&mut file.take(size - *pos), out)?;
+    *pos += copied;
+    out.flush()
+}
+
+/// The file now at the granted path, if it is another one than `current`.
+fn replaced(grant: &PathGrant, current: &File) -> Option<File> {
+    let fd = resolve::open(grant, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
+    let next = File::from(fd);
+    let (now, was) = (next.metadata().ok()?, current.metadata().ok()?);
+    (now.is_file() && (now.ino(), now.dev()) != (was.ino(), was.dev())).then_some(next)
+}
+
+/// Follows until the process is interrupted (Ctrl-C reaches it from the monitor).
+pub fn follow(
+    grant: &PathGrant,
+    mut file: File,
+    by_name: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), String> {
+    let fail = |e: io::Error| format!("{}: {e}", grant.path);
+    let mut pos = file.stream_position().map_err(fail)?;
+    let mut events = watch(&file).map_err(fail)?;
+    loop {
+        catch_up(&mut file, &mut pos, out, err, &grant.path).map_err(fail)?;
+        let mut fds = [PollFd::new(events.as_fd(), PollFlags::POLLIN)];
+        let timeout = if by_name { PollTimeout::from(1000u16) } else { PollTimeout::NONE };
+        let _ = poll(&mut fds, timeout);
+        let moved = events
+            .read_events()
+            .unwrap_or_default()
+            .iter()
+            .any(|e| e.mask.intersects(AddWatchFlags::IN_MOVE_SELF | AddWatchFlags::IN_DELETE_SELF));
+        if by_name && (moved || fds[0].revents().is_none_or(|r| r.is_empty())) {
+            if let Some(next) = replaced(grant, &file) {
+                catch_up(&mut file, &mut pos, out, err, &grant.path).map_err(fail)?;
+                let _ = writeln!(err, "sudotail: {}: has been replaced; following the new file", grant.path);
+                file = next;
+                pos = 0;
+                events = watch(&file).map_err(fail)?;
+            }
+        }
+    }
+}
