@@ -366,3 +366,21 @@ fn revoking_ends_an_interactive_session_within_a_second() {
     let (_, err, code) = ssh(&op, "help");
     assert_eq!(code, 1, "the next login is refused: {err}");
 }
+
+#[test]
+fn paths_complete_inside_the_rules_only() {
+    require_container();
+    let op = operator("op_paths");
+    grant(&op, "INFRA_DIAG", "1h");
+    let mut s = Interactive::start(&op);
+    s.wait_for(&format!("{op}@"), 1);
+    s.send("sudocat /var/lo\t");
+    s.wait_for("/var/log/", 1);
+    s.send("mess\t");
+    s.wait_for("messages", 1);
+    s.send("\x15sudocat /etc/sha\t\t");
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(!s.text().contains("shadow"), "nothing outside the rules: {}", s.text());
+    s.send("\x15exit\r");
+    assert!(s.wait_exit().is_some_and(|st| st.success()));
+}

@@ -15,6 +15,7 @@ mod plan;
 
 pub use crate::policy::path::is_secret;
 pub use denial::{Denial, DenyReason};
+pub use paths::judge;
 pub use plan::*;
 
 use crate::line::{Command, RedirectOp};

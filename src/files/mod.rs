@@ -6,6 +6,7 @@
 //! operator's terminal; to a pipe or a file the bytes go out exactly as they are.
 #![forbid(unsafe_code)]
 
+pub mod complete;
 mod follow;
 mod ls;
 mod read;

@@ -10,6 +10,9 @@ use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag
 
 pub const LINE: u8 = b'L';
 pub const QUIT: u8 = b'Q';
+/// REPL asks for completions of a path; the monitor answers with CANDIDATES.
+pub const COMPLETE: u8 = b'?';
+pub const CANDIDATES: u8 = b'A';
 pub const PROMPT: u8 = b'P';
 pub const NAMES: u8 = b'C';
 pub const OVER: u8 = b'X';

@@ -10,7 +10,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, sigprocmask, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 
-use super::channel::{self, LINE, NAMES, OVER, PROMPT, QUIT};
+use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT};
 use super::exec::{run_line, LineOutcome};
 use super::startup::{self, Env, Login};
 use super::Context;
@@ -157,6 +157,11 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> i32 {
                 }
                 watch.refresh();
                 let _ = channel::send_msg(socket, PROMPT, prompt(ctx, watch.grant.as_ref()).as_bytes());
+            }
+            Ok(Some((COMPLETE, word))) => {
+                let word = String::from_utf8_lossy(&word);
+                let names = crate::files::complete::complete(ctx.profile, &ctx.session, &word);
+                let _ = channel::send_msg(socket, CANDIDATES, names.join("\n").as_bytes());
             }
             Ok(Some((QUIT, _))) | Ok(None) | Err(_) => return status,
             Ok(Some(_)) => {}

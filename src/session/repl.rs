@@ -9,7 +9,7 @@ use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::{Context as RlContext, Editor, Helper, Highlighter, Hinter, Validator};
 
-use super::channel::{self, LINE, NAMES, OVER, PROMPT, QUIT};
+use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT};
 use crate::jail::Identity;
 
 /// Drops to the operator for good, before reading a single key.
@@ -49,6 +49,8 @@ fn cap_unknown(e: &caps::errors::CapsError) -> bool {
 #[derive(Helper, Highlighter, Hinter, Validator)]
 struct Names {
     names: Vec<String>,
+    /// The monitor, asked for path completions (the REPL cannot list the rules' directories).
+    monitor: Option<OwnedFd>,
 }
 
 impl Completer for Names {
@@ -60,10 +62,28 @@ impl Completer for Names {
         let first =
             line[..start].trim_end().is_empty() || line[..start].trim_end().ends_with(['|', ';', '&']);
         if !first {
-            return Ok((pos, Vec::new()));
+            return Ok((start, self.paths(word)));
         }
         let found = self.names.iter().filter(|n| n.starts_with(word));
         Ok((start, found.map(|n| Pair { display: n.clone(), replacement: format!("{n} ") }).collect()))
+    }
+}
+
+impl Names {
+    /// Asks the monitor for the names that complete `word` as a path.
+    fn paths(&self, word: &str) -> Vec<Pair> {
+        let Some(monitor) = &self.monitor else { return Vec::new() };
+        if channel::send_msg(monitor, COMPLETE, word.as_bytes()).is_err() {
+            return Vec::new();
+        }
+        let Ok(Some((CANDIDATES, body))) = channel::recv_msg(monitor) else { return Vec::new() };
+        let text = String::from_utf8_lossy(&body);
+        let pair = |n: &str| {
+            let shown = n.rsplit_once('/').map_or(n, |(_, last)| if last.is_empty() { n } else { last });
+            let space = if n.ends_with('/') { "" } else { " " };
+            Pair { display: shown.to_string(), replacement: format!("{n}{space}") }
+        };
+        text.lines().filter(|l| !l.is_empty()).map(pair).collect()
     }
 }
 
@@ -88,7 +108,7 @@ pub fn run(socket: OwnedFd) -> i32 {
         match channel::recv_msg(&socket) {
             Ok(Some((NAMES, body))) => {
                 let names = String::from_utf8_lossy(&body).split('\n').map(str::to_string).collect();
-                editor.set_helper(Some(Names { names }));
+                editor.set_helper(Some(Names { names, monitor: socket.try_clone().ok() }));
                 continue;
             }
             Ok(Some((PROMPT, body))) => prompt = String::from_utf8_lossy(&body).into_owned(),
