@@ -12,8 +12,6 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/.."/private-root.sh
 overlay_dirs /etc /usr/local /var/log /home
 mkdir -p /u01 && mount -t tmpfs -o mode=1777 cage-test-u01 /u01
-# Tests run in parallel: each gets its own /tmp for its scratch files.
-mount -t tmpfs -o mode=1777 cage-test-tmp /tmp
 
 install -o root -g root -m 4755 "$bins/cage" /usr/local/bin/cage
 install -o root -g root -m 0755 "$bins/cagectl" /usr/local/bin/cagectl
@@ -40,5 +38,9 @@ grant_file() {
   chmod 0600 /etc/cage/grants/optest.toml
 }
 stamp() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+# Tests run in parallel: each gets its own /tmp for its scratch files. Mounted last, once
+# nothing more is read from the checkout (which may itself live under /tmp).
+mount -t tmpfs -o mode=1777 cage-test-tmp /tmp
 
 source /dev/stdin
