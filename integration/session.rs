@@ -289,3 +289,13 @@ fn sudotail_follows_across_rename_and_recreate_and_copytruncate() {
     assert_eq!(shown, vec!["a", "b", "c", "d", "e"], "{stdout}");
     assert!(stdout.contains("has been replaced") && stdout.contains("file truncated"), "{stdout}");
 }
+
+#[test]
+fn a_fifo_as_a_redirection_target_is_refused_without_blocking_the_session() {
+    let setup = format!("{DIAG}\nmkfifo /u01/pipe; chmod 0666 /u01/pipe");
+    let start = std::time::Instant::now();
+    let (out, err, code) = run_line(&setup, "sudocat /var/log/cage-test.log > /u01/pipe");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "the monitor did not block");
+    assert_eq!((code, out.as_str()), (126, ""), "{err}");
+    assert!(err.contains("/u01/pipe") && err.contains("not a regular file"), "{err}");
+}

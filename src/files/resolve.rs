@@ -50,6 +50,20 @@ pub fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<Owne
     Ok(fd)
 }
 
+/// Opens a regular file only: non-blocking, so a FIFO planted under a rule cannot stall the
+/// caller (the monitor opens redirections), then back to blocking for whoever uses it.
+pub fn open_regular(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
+    let fd = open(grant, flags | libc::O_NONBLOCK, mode)?;
+    let stat = nix::sys::stat::fstat(fd.as_raw_fd())?;
+    if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let flags =
+        nix::fcntl::OFlag::from_bits_truncate(flags & !libc::O_NONBLOCK & !libc::O_CREAT & !libc::O_TRUNC);
+    nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(flags))?;
+    Ok(fd)
+}
+
 /// Device files are never read or written through a rule (a tty, /dev/mem through a bind).
 fn refuse_devices(fd: &OwnedFd) -> io::Result<()> {
     let stat = nix::sys::stat::fstat(fd.as_raw_fd())?;
@@ -66,6 +80,8 @@ pub fn explain(error: &io::Error, grant: &PathGrant) -> String {
         Some(libc::EXDEV) => "leaves the allowed directory (a symlink, `..` or another mount)".to_string(),
         Some(libc::ELOOP) => "is reached through a symlink, which writes never follow".to_string(),
         Some(libc::EPERM) => "is a device file".to_string(),
+        // Opening a FIFO for writing without a reader, or a socket.
+        Some(libc::ENXIO) => "not a regular file".to_string(),
         _ => error.to_string(),
     };
     format!("{}: {why}", grant.path)

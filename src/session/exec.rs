@@ -197,7 +197,7 @@ fn open_redirects(redirects: &[RedirectPlan]) -> Result<Redirected, String> {
     let mut files = Redirected { stdin: None, stdout: None, stderr: None, err_to_out: false };
     for r in redirects {
         let open = |grant: &PathGrant, flags| {
-            resolve::open(grant, flags, 0o640).map_err(|e| resolve::explain(&e, grant))
+            resolve::open_regular(grant, flags, 0o640).map_err(|e| resolve::explain(&e, grant))
         };
         let write = libc::O_WRONLY | libc::O_CREAT;
         match (r.op, &r.target) {
