@@ -53,6 +53,7 @@ bench: bench-peers
 	$(CARGO) bench --locked --bench jail
 	$(CARGO) build --release --locked --bin cage --bin cagectl
 	$(CARGO) bench --locked --bench session
+	$(CARGO) bench --locked --bench tail
 
 bench-peers:
 	@command -v bwrap >/dev/null && command -v sudo >/dev/null || \
