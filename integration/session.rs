@@ -299,3 +299,40 @@ fn a_fifo_as_a_redirection_target_is_refused_without_blocking_the_session() {
     assert_eq!((code, out.as_str()), (126, ""), "{err}");
     assert!(err.contains("/u01/pipe") && err.contains("not a regular file"), "{err}");
 }
+
+#[test]
+fn sudorm_removes_under_read_write_rules_without_following_links_or_mounts() {
+    let setup = format!(
+        "{DIAG}\n\
+         echo x > /u01/old.log; chown root:root /u01/old.log; chmod 0600 /u01/old.log\n\
+         ln -s /var/log/cage-test.log /u01/link\n\
+         ln -s /etc /u01/etcdir\n\
+         mkdir -p /u01/tree/sub /u01/withmount/m; echo y > /u01/tree/sub/f\n\
+         mount -t tmpfs cage-inner /u01/withmount/m; echo keep > /u01/withmount/m/keep\n"
+    );
+    let check = "; echo; for p in /u01/old.log /u01/link /var/log/cage-test.log /u01/tree /u01/withmount/m/keep /etc/passwd; do [ -e \"$p\" ] || [ -L \"$p\" ] && echo \"HAS $p\" || echo \"GONE $p\"; done";
+    let run = |line: &str| {
+        let quoted = line.replace('\'', "'\\''");
+        let body = format!(
+            "{setup}\nset +e\nas_operator /usr/local/bin/cage -c '{quoted}' 2>&1; echo \"EXIT=$?\"{check}\n"
+        );
+        text(&sandbox(&body).stdout)
+    };
+    let out = run("sudorm /u01/old.log");
+    assert!(out.contains("EXIT=0") && out.contains("GONE /u01/old.log"), "{out}");
+    let out = run("sudorm /u01/link");
+    assert!(
+        out.contains("GONE /u01/link") && out.contains("HAS /var/log/cage-test.log"),
+        "the link, not its target: {out}"
+    );
+    let out = run("sudorm /u01/etcdir/passwd");
+    assert!(!out.contains("EXIT=0") && out.contains("HAS /etc/passwd"), "{out}");
+    let out = run("sudorm /u01/tree");
+    assert!(out.contains("is a directory (use -r)") && out.contains("HAS /u01/tree"), "{out}");
+    let out = run("sudorm -r /u01/tree");
+    assert!(out.contains("EXIT=0") && out.contains("GONE /u01/tree"), "{out}");
+    let out = run("sudorm -r /u01/withmount");
+    assert!(out.contains("crosses into another mount") && out.contains("HAS /u01/withmount/m/keep"), "{out}");
+    let out = run("sudorm -f /u01/missing");
+    assert!(out.contains("EXIT=0"), "{out}");
+}

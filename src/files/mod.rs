@@ -10,6 +10,7 @@ pub mod complete;
 mod follow;
 mod ls;
 mod read;
+mod remove;
 pub mod resolve;
 
 use std::io::{self, Write};
@@ -25,6 +26,7 @@ pub fn run(plan: &FilePlan, out: &mut dyn Write, err: &mut dyn Write, out_is_tty
         FileCommand::Sudohead => read::head(plan, &mut out),
         FileCommand::Sudotail => read::tail(plan, &mut out, err),
         FileCommand::Sudols => ls::ls(plan, &mut out),
+        FileCommand::Sudorm => remove::rm(plan),
         other => Err(format!("{other} is not available yet")),
     };
     let _ = out.flush();

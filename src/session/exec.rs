@@ -19,6 +19,7 @@ use crate::decide::{decide, Action, Builtin, Decision, ExecPlan, PathGrant, Redi
 use crate::files::resolve;
 use crate::jail::{plan_jail, spawn, JailRequest, Outcome, RealHost, Running, Stdio};
 use crate::line::{parse_line, render_caret, Command, Connector, Line, RedirectOp};
+use crate::policy::FileCommand;
 use crate::sys;
 
 /// Exit status of a refused line.
@@ -258,30 +259,36 @@ fn start_file_command(file: &crate::decide::FilePlan, stdio: Stdio) -> Result<Pi
         Some(pid) => Ok(pid),
         None => {
             crate::jail::clear_signal_mask();
-            let code =
-                match redirect_stdio(stdio).map_err(|e| e.to_string()).and_then(|()| reader_privileges()) {
-                    Ok(()) => {
-                        let tty = nix::unistd::isatty(1).unwrap_or(false);
-                        crate::files::run(
-                            &file,
-                            &mut std::io::stdout().lock(),
-                            &mut std::io::stderr().lock(),
-                            tty,
-                        )
-                    }
-                    Err(_) => DENIED,
-                };
+            let code = match redirect_stdio(stdio)
+                .map_err(|e| e.to_string())
+                .and_then(|()| file_command_privileges(file.command))
+            {
+                Ok(()) => {
+                    let tty = nix::unistd::isatty(1).unwrap_or(false);
+                    crate::files::run(
+                        &file,
+                        &mut std::io::stdout().lock(),
+                        &mut std::io::stderr().lock(),
+                        tty,
+                    )
+                }
+                Err(_) => DENIED,
+            };
             sys::exit_now(code)
         }
     }
 }
 
-/// The file commands read as root, but all they need is to read past permissions: every
-/// other capability goes (bounding set included), and no_new_privs holds. Writing commands
-/// (issue 5) will add CAP_DAC_OVERRIDE and CAP_FOWNER for their own child only.
-fn reader_privileges() -> Result<(), String> {
+/// The file commands run as root with only what their job needs: readers read past
+/// permissions (CAP_DAC_READ_SEARCH); writers also write and remove in others' and sticky
+/// directories (CAP_DAC_OVERRIDE, CAP_FOWNER). Every other capability goes, bounding set
+/// included, and no_new_privs holds.
+fn file_command_privileges(command: FileCommand) -> Result<(), String> {
     use caps::{CapSet, Capability};
-    let keep: caps::CapsHashSet = [Capability::CAP_DAC_READ_SEARCH].into_iter().collect();
+    let mut keep: caps::CapsHashSet = [Capability::CAP_DAC_READ_SEARCH].into_iter().collect();
+    if matches!(command, FileCommand::Sudorm | FileCommand::Sudocp | FileCommand::Sudovi) {
+        keep.extend([Capability::CAP_DAC_OVERRIDE, Capability::CAP_FOWNER]);
+    }
     for cap in caps::all().into_iter().filter(|c| !keep.contains(c)) {
         if caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
             caps::drop(None, CapSet::Bounding, cap).map_err(|e| e.to_string())?;
