@@ -289,11 +289,7 @@ fn file_command_privileges(command: FileCommand) -> Result<(), String> {
     if matches!(command, FileCommand::Sudorm | FileCommand::Sudocp | FileCommand::Sudovi) {
         keep.extend([Capability::CAP_DAC_OVERRIDE, Capability::CAP_FOWNER]);
     }
-    for cap in caps::all().into_iter().filter(|c| !keep.contains(c)) {
-        if caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
-            caps::drop(None, CapSet::Bounding, cap).map_err(|e| e.to_string())?;
-        }
-    }
+    super::privileges::drop_bounding_except(&keep)?;
     // Effective first: Permitted may never drop below it.
     let none = caps::CapsHashSet::new();
     for (set, value) in [(CapSet::Effective, &keep), (CapSet::Inheritable, &none), (CapSet::Permitted, &keep)]

@@ -7,6 +7,7 @@ mod channel;
 pub mod exec;
 pub mod identity;
 pub mod monitor;
+mod privileges;
 mod relay;
 mod repl;
 pub mod startup;

@@ -15,15 +15,7 @@ use crate::jail::Identity;
 /// Drops to the operator for good, before reading a single key.
 pub fn drop_privileges(operator: &Identity) -> Result<(), String> {
     // The bounding set goes first, while CAP_SETPCAP is still held.
-    for cap in caps::all() {
-        caps::drop(None, caps::CapSet::Bounding, cap).or_else(|e| {
-            if cap_unknown(&e) {
-                Ok(())
-            } else {
-                Err(e.to_string())
-            }
-        })?;
-    }
+    super::privileges::drop_bounding_except(&caps::CapsHashSet::new())?;
     let groups: Vec<Gid> = operator.groups.iter().map(|g| Gid::from_raw(*g)).collect();
     setgroups(&groups).map_err(|e| format!("setgroups: {e}"))?;
     let gid = Gid::from_raw(operator.gid);
@@ -39,11 +31,6 @@ pub fn drop_privileges(operator: &Identity) -> Result<(), String> {
         seccompiler::apply_filter(&program).map_err(|e| format!("seccomp: {e}"))?;
     }
     Ok(())
-}
-
-/// Capabilities newer than the running kernel cannot be dropped (EINVAL): nothing to do.
-fn cap_unknown(e: &caps::errors::CapsError) -> bool {
-    e.to_string().contains("Invalid argument")
 }
 
 #[derive(Helper, Highlighter, Hinter, Validator)]
