@@ -30,13 +30,15 @@ tests: probe
 	$(CARGO) nextest run --locked --no-fail-fast -E 'not binary(container)'
 
 ## integration: real sshd in a container (image from mmdebstrap, no registry), real ssh client.
+# CAGE_IT names the container and its image, so two checkouts can test side by side.
+export CAGE_IT ?= cage-it
 CONTAINER_FLAGS := --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
 	--security-opt apparmor=unconfined --security-opt systempaths=unconfined
 integration: container
-	docker rm -f cage-it >/dev/null 2>&1 || true
-	docker run -d --name cage-it $(CONTAINER_FLAGS) -p 127.0.0.1::22 cage-it:test >/dev/null
+	docker rm -f $(CAGE_IT) >/dev/null 2>&1 || true
+	docker run -d --name $(CAGE_IT) $(CONTAINER_FLAGS) -p 127.0.0.1::22 $(CAGE_IT):test >/dev/null
 	$(CARGO) nextest run --locked --no-fail-fast -E 'binary(container)'; \
-	  status=$$?; docker rm -f cage-it >/dev/null; exit $$status
+	  status=$$?; docker rm -f $(CAGE_IT) >/dev/null; exit $$status
 
 container:
 	integration/container/build.sh

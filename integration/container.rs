@@ -5,18 +5,19 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const CONTAINER: &str = "cage-it";
+/// The container's name (and image tag): `CAGE_IT` lets two checkouts test side by side.
+fn container() -> String {
+    std::env::var("CAGE_IT").unwrap_or_else(|_| "cage-it".into())
+}
 
 fn require_container() {
     if std::env::var_os("NEXTEST").is_none() {
         panic!("container tests must run one process per test: use `make test` (cargo nextest)");
     }
-    let up = Command::new("docker").args(["inspect", "-f", "{{.State.Running}}", CONTAINER]).output();
+    let name = container();
+    let up = Command::new("docker").args(["inspect", "-f", "{{.State.Running}}", &name]).output();
     let running = up.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true");
-    assert!(
-        running,
-        "container `{CONTAINER}` is not running: run `make integration` (or `make test`) as root"
-    );
+    assert!(running, "container `{name}` is not running: run `make integration` (or `make test`) as root");
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -25,11 +26,11 @@ fn text(bytes: &[u8]) -> String {
 
 /// Runs a shell snippet as root in the container.
 fn in_container(script: &str) -> Output {
-    Command::new("docker").args(["exec", CONTAINER, "sh", "-c", script]).output().expect("docker exec")
+    Command::new("docker").args(["exec", &container(), "sh", "-c", script]).output().expect("docker exec")
 }
 
 fn port() -> String {
-    let out = Command::new("docker").args(["port", CONTAINER, "22/tcp"]).output().expect("docker port");
+    let out = Command::new("docker").args(["port", &container(), "22/tcp"]).output().expect("docker port");
     let mapping = text(&out.stdout);
     mapping.lines().next().and_then(|l| l.rsplit(':').next()).expect("port").trim().to_string()
 }

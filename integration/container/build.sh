@@ -57,5 +57,6 @@ RUN sh /build/setup.sh && rm -rf /build
 # cage's egress filter needs the cgroup v2 hierarchy, which this container does not mount.
 CMD ["/bin/sh", "-c", "mkdir -p /sys/fs/cgroup/unified && mount -t cgroup2 none /sys/fs/cgroup/unified; exec /usr/sbin/sshd -D -e"]
 DOCKER
-docker build -q -t cage-it:test "$ctx" >/dev/null
-echo "cage-it:test built"
+tag=${CAGE_IT:-cage-it}:test
+docker build -q -t "$tag" "$ctx" >/dev/null
+echo "$tag built"
