@@ -2,39 +2,9 @@
 //! account and grant, in a private mount namespace per test (integration/session/sandbox.sh).
 //! Each test's body is a shell snippet run there; the assertions are on what the operator sees.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod support;
 
-fn require_root() {
-    // Forking from a test process with other test threads can leave the child blocked on a
-    // lock one of them held; the jail's real caller (the monitor) is single-threaded.
-    if std::env::var_os("NEXTEST").is_none() {
-        panic!("root tests fork and must run one process per test: use `make test` (cargo nextest)");
-    }
-    if !nix::unistd::geteuid().is_root() {
-        panic!("session tests need root (setuid install, mount namespaces): run `make test` as root");
-    }
-}
-
-/// Runs `body` in a fresh sandbox; returns its output.
-fn sandbox(body: &str) -> Output {
-    require_root();
-    let bins = std::path::Path::new(env!("CARGO_BIN_EXE_cage")).parent().expect("bin dir").to_owned();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/integration/session/sandbox.sh");
-    let mut child = Command::new(script)
-        .arg(bins)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sandbox");
-    child.stdin.take().expect("stdin").write_all(body.as_bytes()).expect("body");
-    child.wait_with_output().expect("sandbox output")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{sandbox, text};
 
 /// Runs one line through `cage -c` as the operator; prints `EXIT=N` after its output.
 fn run_line(setup: &str, line: &str) -> (String, String, i32) {

@@ -51,6 +51,29 @@ pub struct Config {
     pub landlock: LandlockMode,
     /// Actions granted at once when an access request asks only for them.
     pub pre_approved: Vec<String>,
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`: where records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// The JSON-lines file, an absolute path (default `/var/log/cage/audit.jsonl`).
+    pub file: String,
+    /// Whether each record is also sent to the local syslog socket.
+    pub syslog: bool,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig { file: format!("{}/audit.jsonl", log_dir()), syslog: true }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    file: Option<Spanned<String>>,
+    syslog: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +84,7 @@ struct RawConfig {
     landlock: Option<Spanned<String>>,
     #[serde(default)]
     pre_approved: Vec<Spanned<String>>,
+    audit: Option<RawAudit>,
 }
 
 impl Config {
@@ -95,7 +119,22 @@ impl Config {
                 return Err(at(action.span(), format!("`{}` is not an action id", action.get_ref())));
             }
         }
+        let mut audit = AuditConfig::default();
+        if let Some(raw_audit) = raw.audit {
+            if let Some(file) = raw_audit.file {
+                let path = file.get_ref();
+                if !path.starts_with('/') || path.ends_with('/') || path.split('/').any(|c| c == "..") {
+                    return Err(at(
+                        file.span(),
+                        format!("audit file `{}` must be an absolute file path", path.escape_debug()),
+                    ));
+                }
+                audit.file = format!("{PREFIX}{path}");
+            }
+            audit.syslog = raw_audit.syslog.unwrap_or(true);
+        }
         Ok(Config {
+            audit,
             layer,
             hostname: raw.hostname.map(Spanned::into_inner),
             landlock,
@@ -125,6 +164,17 @@ mod tests {
         assert_eq!(e.to_string(), "cage.toml:2:12: landlock must be `required` or `best-effort`, not `off`");
         let e = Config::parse("layer = \"cps\"\nlayr = 1\n", "cage.toml").expect_err("unknown key");
         assert!(e.to_string().starts_with("cage.toml:2:1: unknown field `layr`"), "{e}");
+    }
+
+    #[test]
+    fn the_audit_file_has_a_default_and_must_be_absolute() {
+        let c = Config::parse("layer = \"cps\"\n", "c").expect("valid");
+        assert!(c.audit.file.ends_with("/var/log/cage/audit.jsonl") && c.audit.syslog);
+        let c = Config::parse("layer = \"cps\"\n[audit]\nfile = \"/srv/a.jsonl\"\nsyslog = false\n", "c")
+            .expect("valid");
+        assert!(c.audit.file.ends_with("/srv/a.jsonl") && !c.audit.syslog);
+        let e = Config::parse("layer = \"cps\"\n[audit]\nfile = \"a.jsonl\"\n", "c").expect_err("relative");
+        assert_eq!(e.to_string(), "c:3:8: audit file `a.jsonl` must be an absolute file path");
     }
 
     #[test]

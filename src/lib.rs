@@ -2,6 +2,7 @@
 //!
 //! Unsafe code is denied crate-wide (Cargo.toml `[lints]`); only `src/sys/` may lift it.
 
+pub mod audit;
 pub mod config;
 pub mod ctl;
 pub mod decide;

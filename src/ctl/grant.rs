@@ -63,6 +63,19 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         let _ = writeln!(err, "cagectl: grant: {e}");
         return Ok(exit::REFUSED);
     }
+    let mut entry =
+        crate::audit::Entry::new("grant").with("action", "granted").with("by", grant.approved_by.clone());
+    entry.argv = ["cagectl", "grant"]
+        .into_iter()
+        .map(String::from)
+        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
+        .collect();
+    entry.extra.insert("actions".into(), grant.actions.clone().into());
+    entry.extra.insert("expires".into(), grant.expires.to_rfc3339().into());
+    if let Err(e) = super::audit::record_admin_change(&grant.req_auth_id, &login, entry) {
+        let _ = writeln!(err, "cagectl: grant: refused, the change could not be audited: {e}");
+        return Ok(exit::REFUSED);
+    }
     match write_atomically(&dir, &path, grant.to_toml().as_bytes()) {
         Ok(()) => {
             let _ = writeln!(

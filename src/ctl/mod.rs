@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::io::Write;
 
 mod args;
+mod audit;
 mod check;
 mod explain;
 mod grant;
@@ -25,7 +26,8 @@ pub mod exit {
 
 const USAGE: &str = "usage: cagectl check [DIR]
        cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] -- 'COMMAND LINE'
-       cagectl grant --login NAME --actions A[,B...] --duration D --req ID [--reason TEXT]";
+       cagectl grant --login NAME --actions A[,B...] --duration D --req ID [--reason TEXT]
+       cagectl audit verify [FILE...]";
 
 /// Runs cagectl with `args` (without the program name); returns the exit code.
 pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -36,6 +38,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32
         Some("check") => check::run(&rest, out, err),
         Some("explain") => explain::run(&rest, out, err),
         Some("grant") => grant::run(&rest, out, err),
+        Some("audit") => audit::run(&rest, out, err),
         Some("help" | "--help" | "-h") => {
             let _ = writeln!(out, "{USAGE}");
             return exit::OK;

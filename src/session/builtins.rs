@@ -17,8 +17,9 @@ pub fn run(ctx: &mut Context, builtin: &Builtin) -> LineOutcome {
         Builtin::History => history(ctx),
         Builtin::Grant => match (ctx.check_grant)() {
             Ok(summary) => writeln!(ctx.out, "{summary}").map_or(1, |_| 0),
-            Err(reason) => {
-                let _ = writeln!(ctx.err, "cage: {reason}");
+            Err(end) => {
+                let _ = writeln!(ctx.err, "cage: {end}");
+                ctx.ended = Some(end);
                 return LineOutcome::Exit;
             }
         },

@@ -14,8 +14,9 @@ use nix::unistd::{dup2, pipe, Pid};
 
 use super::identity;
 use super::relay::{Pty, Relay};
-use super::Context;
-use crate::decide::{decide, Action, Builtin, Decision, ExecPlan, PathGrant, RedirectPlan, Session};
+use super::{Context, SessionEnd};
+use crate::audit::{EndReason, Entry, Verdict};
+use crate::decide::{decide, Action, Builtin, Decision, ExecPlan, PathGrant, Program, RedirectPlan, Session};
 use crate::files::resolve;
 use crate::jail::{plan_jail, spawn, JailRequest, Outcome, RealHost, Running, Stdio};
 use crate::line::{parse_line, render_caret, Command, Connector, Line, RedirectOp};
@@ -39,12 +40,13 @@ pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
     let line = match parse_line(input) {
         Ok(line) => line,
         Err(e) => {
+            record_denial(ctx, input, &[], None, &e.to_string());
             let _ = write!(ctx.err, "{}", render_caret(input, &e));
             let _ = writeln!(ctx.err, "cage: denied: {e}");
             return LineOutcome::Status(DENIED);
         }
     };
-    if let Err(status) = decide_all(ctx, &line) {
+    if let Err(status) = decide_all(ctx, input, &line) {
         return LineOutcome::Status(status);
     }
     let mut status = 0;
@@ -57,9 +59,9 @@ pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
         if !run {
             continue;
         }
-        match run_pipeline(ctx, &item.pipeline.stages) {
+        match run_pipeline(ctx, input, &item.pipeline.stages) {
             LineOutcome::Exit => return LineOutcome::Exit,
-            LineOutcome::Status(_) if ctx.ended => return LineOutcome::Exit,
+            LineOutcome::Status(_) if ctx.ended.is_some() => return LineOutcome::Exit,
             LineOutcome::Status(s) => status = s,
         }
     }
@@ -67,10 +69,10 @@ pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
 }
 
 /// Decides every stage before anything runs, following `cd` through the line.
-fn decide_all(ctx: &mut Context, line: &Line) -> Result<(), i32> {
+fn decide_all(ctx: &mut Context, title: &[u8], line: &Line) -> Result<(), i32> {
     let mut session = ctx.session.clone();
     for command in line.commands() {
-        let plan = decided(ctx, &session, command)?;
+        let plan = decided(ctx, title, &session, command)?;
         if let Action::Builtin(Builtin::Cd(dir)) = &plan.action {
             session.cwd = dir.clone();
         }
@@ -78,44 +80,163 @@ fn decide_all(ctx: &mut Context, line: &Line) -> Result<(), i32> {
     Ok(())
 }
 
-/// The plan for one stage, or the refusal shown to the operator and its status.
-fn decided(ctx: &mut Context, session: &Session, command: &Command) -> Result<ExecPlan, i32> {
-    match decide(ctx.profile, session, command) {
-        Decision::Allow(plan) => Ok(plan),
-        Decision::Deny(denial) if denial.reason.is_unknown_command() => {
-            let _ = writeln!(ctx.err, "cage: {}", denial.reason);
-            Err(UNKNOWN)
+/// The plan for one stage, or the refusal (recorded, and shown to the operator) and its status.
+fn decided(ctx: &mut Context, title: &[u8], session: &Session, command: &Command) -> Result<ExecPlan, i32> {
+    let denial = match decide(ctx.profile, session, command) {
+        Decision::Allow(plan) => return Ok(plan),
+        Decision::Deny(denial) => denial,
+    };
+    let rule = denial.reason.rule().map(ToString::to_string);
+    record_denial(ctx, title, &words(command), rule, &denial.reason.to_string());
+    if denial.reason.is_unknown_command() {
+        let _ = writeln!(ctx.err, "cage: {}", denial.reason);
+        return Err(UNKNOWN);
+    }
+    let _ = writeln!(ctx.err, "cage: denied: {denial}");
+    Err(DENIED)
+}
+
+fn words(command: &Command) -> Vec<String> {
+    command.argv.iter().map(|w| w.text.clone()).collect()
+}
+
+/// A refusal is recorded too; it was refused either way, so a failed write only warns.
+fn record_denial(ctx: &mut Context, title: &[u8], argv: &[String], rule: Option<String>, reason: &str) {
+    let mut entry = Entry::new("command").with("reason", reason);
+    (entry.cwd, entry.title, entry.argv) = (Some(ctx.session.cwd.clone()), title.to_vec(), argv.to_vec());
+    (entry.decision, entry.rule) = (Some(Verdict::Deny), rule);
+    if let Err(e) = ctx.audit.record(&entry) {
+        let _ = writeln!(ctx.err, "cage: this refusal was not recorded: {e}");
+    }
+}
+
+/// The `command` record of an allowed stage: what runs, under which rule.
+fn allowed_entry(ctx: &Context, title: &[u8], command: &Command, plan: &ExecPlan) -> Entry {
+    let mut entry = Entry::new("command");
+    (entry.cwd, entry.title, entry.argv) = (Some(ctx.session.cwd.clone()), title.to_vec(), words(command));
+    (entry.decision, entry.rule) = (Some(Verdict::Allow), Some(plan.rule.to_string()));
+    match &plan.action {
+        Action::Run(run) => {
+            let program = match &run.program {
+                Program::Path(path) => path.clone(),
+                Program::Search { name, .. } => name.clone(),
+            };
+            entry.extra.insert("program".into(), program.into());
+            entry.extra.insert("run_as".into(), format!("{:?}", run.run_as).to_lowercase().into());
         }
-        Decision::Deny(denial) => {
-            let _ = writeln!(ctx.err, "cage: denied: {denial}");
-            Err(DENIED)
+        Action::File(file) => {
+            let paths: Vec<String> = file.operands.iter().map(|p| p.path.clone()).collect();
+            entry.extra.insert("paths".into(), paths.into());
+        }
+        Action::RootExec(root) => {
+            entry.extra.insert("program".into(), root.script.clone().into()).map_or((), drop)
+        }
+        Action::Su(su) => entry.extra.insert("user".into(), su.user.clone().into()).map_or((), drop),
+        Action::Builtin(_) => {}
+    }
+    entry
+}
+
+/// Writes every stage's `command` record before any of them starts: no record, no run.
+fn record_commands(
+    ctx: &mut Context,
+    title: &[u8],
+    stages: &[Command],
+    plans: &[ExecPlan],
+) -> Result<Vec<Entry>, i32> {
+    let mut entries = Vec::with_capacity(plans.len());
+    for (command, plan) in stages.iter().zip(plans) {
+        let entry = allowed_entry(ctx, title, command, plan);
+        if let Err(e) = ctx.audit.record(&entry) {
+            let _ = writeln!(ctx.err, "cage: denied: {e}");
+            return Err(DENIED);
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// The `exit` record of each stage that was recorded as started.
+fn record_exits(ctx: &mut Context, entries: Vec<Entry>, ends: &[StageEnd], started: std::time::Instant) {
+    for (entry, end) in entries.into_iter().zip(ends) {
+        let mut exit = Entry { event: "exit", decision: None, extra: Default::default(), ..entry };
+        exit.rule = None;
+        match end {
+            StageEnd::Exited(code, at) => {
+                exit = exit.with("status", *code).with("duration_ms", ms(*at, started))
+            }
+            StageEnd::Signaled(sig, at) => {
+                exit = exit.with("signal", *sig).with("duration_ms", ms(*at, started))
+            }
+            StageEnd::NotStarted => exit = exit.with("status", DENIED).with("not_started", true),
+        }
+        if let Err(e) = ctx.audit.record(&exit) {
+            let _ = writeln!(ctx.err, "cage: the end of this command was not recorded: {e}");
         }
     }
 }
 
-fn run_pipeline(ctx: &mut Context, stages: &[Command]) -> LineOutcome {
-    if let Err(reason) = (ctx.check_grant)() {
-        let _ = writeln!(ctx.err, "cage: denied: {reason}");
+fn ms(end: std::time::Instant, start: std::time::Instant) -> u64 {
+    end.saturating_duration_since(start).as_millis() as u64
+}
+
+/// How one stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StageEnd {
+    Exited(i32, std::time::Instant),
+    Signaled(i32, std::time::Instant),
+    NotStarted,
+}
+
+impl StageEnd {
+    fn status(self) -> i32 {
+        match self {
+            StageEnd::Exited(code, _) => code,
+            StageEnd::Signaled(sig, _) => 128 + sig,
+            StageEnd::NotStarted => DENIED,
+        }
+    }
+}
+
+fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutcome {
+    if let Err(end) = (ctx.check_grant)() {
+        let _ = writeln!(ctx.err, "cage: denied: {end}");
+        ctx.ended = Some(end);
         return LineOutcome::Exit;
     }
     let session = ctx.session.clone();
     let mut plans = Vec::with_capacity(stages.len());
     for command in stages {
-        match decided(ctx, &session, command) {
+        match decided(ctx, title, &session, command) {
             Ok(plan) => plans.push(plan),
             Err(status) => return LineOutcome::Status(status),
         }
     }
-    if let [plan] = plans.as_slice() {
-        if let Action::Builtin(builtin) = &plan.action {
-            return super::builtins::run(ctx, builtin);
-        }
-    }
-    if plans.iter().any(|p| matches!(p.action, Action::Builtin(_))) {
-        let _ = writeln!(ctx.err, "cage: denied: builtins cannot be part of a pipeline");
+    if plans.len() > 1 && plans.iter().any(|p| matches!(p.action, Action::Builtin(_))) {
+        let message = "builtins cannot be part of a pipeline";
+        record_denial(ctx, title, &words(&stages[0]), None, message);
+        let _ = writeln!(ctx.err, "cage: denied: {message}");
         return LineOutcome::Status(DENIED);
     }
-    LineOutcome::Status(run_stages(ctx, &plans))
+    let entries = match record_commands(ctx, title, stages, &plans) {
+        Ok(entries) => entries,
+        Err(status) => return LineOutcome::Status(status),
+    };
+    let started = std::time::Instant::now();
+    let ends = match plans.as_slice() {
+        [ExecPlan { action: Action::Builtin(builtin), .. }] => {
+            let outcome = super::builtins::run(ctx, builtin);
+            let status = match outcome {
+                LineOutcome::Exit => 0,
+                LineOutcome::Status(s) => s,
+            };
+            record_exits(ctx, entries, &[StageEnd::Exited(status, std::time::Instant::now())], started);
+            return outcome;
+        }
+        _ => run_stages(ctx, &plans),
+    };
+    record_exits(ctx, entries, &ends, started);
+    LineOutcome::Status(ends.last().map_or(0, |end| end.status()))
 }
 
 /// A started stage.
@@ -134,12 +255,13 @@ fn terminal_for(plans: &[ExecPlan]) -> Result<Option<Pty>, String> {
     }
 }
 
-fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> i32 {
+/// Runs the stages of one pipeline; how each ended (never started, when setting up failed).
+fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> Vec<StageEnd> {
     let pty = match terminal_for(plans) {
         Ok(pty) => pty,
         Err(message) => {
             let _ = writeln!(ctx.err, "cage: denied: {message}");
-            return DENIED;
+            return vec![StageEnd::NotStarted; plans.len()];
         }
     };
     let mut children = Vec::with_capacity(plans.len());
@@ -148,13 +270,13 @@ fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> i32 {
         let (next, pipe_out) = match i + 1 < plans.len() {
             true => match pipe() {
                 Ok((r, w)) => (Some(r), Some(w)),
-                Err(e) => return abort(ctx, children, &format!("pipe: {e}")),
+                Err(e) => return abort(ctx, children, plans.len(), &format!("pipe: {e}")),
             },
             false => (None, None),
         };
         let files = match open_redirects(&plan.redirects) {
             Ok(files) => files,
-            Err(message) => return abort(ctx, children, &message),
+            Err(message) => return abort(ctx, children, plans.len(), &message),
         };
         // The fds stay open here until the stage has started (its child dup2s them).
         let stdio = match &pty {
@@ -163,7 +285,7 @@ fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> i32 {
         };
         match start(ctx, plan, stdio, pty.as_ref()) {
             Ok(child) => children.push(child),
-            Err(message) => return abort(ctx, children, &message),
+            Err(message) => return abort(ctx, children, plans.len(), &message),
         }
         previous = next;
     }
@@ -172,18 +294,16 @@ fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> i32 {
     finish(ctx, children, relay)
 }
 
-/// The status of the pipeline, or the end of the session (reported, every stage killed).
-fn finish(ctx: &mut Context, children: Vec<Child>, mut relay: Option<Relay>) -> i32 {
-    let result = wait_all(ctx, children, relay.as_mut());
+/// How each stage ended; when the session must end, it is reported and every stage killed.
+fn finish(ctx: &mut Context, children: Vec<Child>, mut relay: Option<Relay>) -> Vec<StageEnd> {
+    let mut ends = vec![StageEnd::NotStarted; children.len()];
+    let result = wait_all(ctx, children, relay.as_mut(), &mut ends);
     drop(relay);
-    match result {
-        Ok(status) => status,
-        Err(reason) => {
-            let _ = writeln!(ctx.err, "\ncage: session ended: {reason}");
-            ctx.ended = true;
-            DENIED
-        }
+    if let Err(end) = result {
+        let _ = writeln!(ctx.err, "\ncage: session ended: {end}");
+        ctx.ended = Some(end);
     }
+    ends
 }
 
 /// Opened redirection targets, by operation.
@@ -308,11 +428,13 @@ pub(crate) fn redirect_stdio(stdio: Stdio) -> nix::Result<()> {
     Ok(())
 }
 
-fn abort(ctx: &mut Context, children: Vec<Child>, message: &str) -> i32 {
+/// A stage could not start: the ones already started are killed; none counts as run.
+fn abort(ctx: &mut Context, children: Vec<Child>, stages: usize, message: &str) -> Vec<StageEnd> {
     let _ = writeln!(ctx.err, "cage: {message}");
     let pending: Vec<(usize, Child)> = children.into_iter().enumerate().collect();
-    kill_all(&pending);
-    DENIED
+    let mut ends = vec![StageEnd::NotStarted; stages];
+    kill_all(&pending, &mut ends);
+    ends
 }
 
 fn pid_of(child: &Child) -> Pid {
@@ -325,24 +447,32 @@ fn pid_of(child: &Child) -> Pid {
 /// Waits for every stage; the pipeline's status is the last stage's. Ctrl-C, Ctrl-\ and window
 /// changes are forwarded; the grant is re-checked every second, and a hang-up (the ssh
 /// connection gone), an expiry or a revocation kills every stage and ends the session.
-fn wait_all(ctx: &mut Context, children: Vec<Child>, mut relay: Option<&mut Relay>) -> Result<i32, String> {
+fn wait_all(
+    ctx: &mut Context,
+    children: Vec<Child>,
+    mut relay: Option<&mut Relay>,
+    ends: &mut [StageEnd],
+) -> Result<(), SessionEnd> {
     let mut pending: Vec<(usize, Child)> = children.into_iter().enumerate().collect();
-    let last = pending.len().saturating_sub(1);
-    let mut status = 0;
-    let signals = SignalFd::with_flags(&watched_signals(), SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(|e| format!("signalfd: {e}"))?;
+    let signals =
+        match SignalFd::with_flags(&watched_signals(), SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+            Ok(signals) => signals,
+            Err(e) => {
+                kill_all(&pending, ends);
+                return Err(SessionEnd::new(EndReason::Error, format!("signalfd: {e}")));
+            }
+        };
     loop {
         let mut still = Vec::with_capacity(pending.len());
         for (i, child) in pending {
             match poll_child(child) {
-                Ok(code) if i == last => status = code,
-                Ok(_) => {}
+                Ok(end) => ends[i] = end,
                 Err(child) => still.push((i, child)),
             }
         }
         pending = still;
         if pending.is_empty() {
-            return Ok(status);
+            return Ok(());
         }
         let (woke, input, output) = wait_for_events(&signals, relay.as_deref());
         if let Some(relay) = relay.as_deref_mut() {
@@ -354,17 +484,17 @@ fn wait_all(ctx: &mut Context, children: Vec<Child>, mut relay: Option<&mut Rela
             }
         }
         if !woke {
-            if let Err(reason) = (ctx.check_grant)() {
-                kill_all(&pending);
-                return Err(reason);
+            if let Err(end) = (ctx.check_grant)() {
+                kill_all(&pending, ends);
+                return Err(end);
             }
         }
         while let Ok(Some(info)) = signals.read_signal() {
             match Signal::try_from(info.ssi_signo as i32) {
                 Ok(Signal::SIGCHLD) | Err(_) => {}
                 Ok(Signal::SIGHUP | Signal::SIGTERM) => {
-                    kill_all(&pending);
-                    return Err("the connection was closed".into());
+                    kill_all(&pending, ends);
+                    return Err(SessionEnd::new(EndReason::Killed, "the connection was closed"));
                 }
                 Ok(Signal::SIGWINCH) if relay.is_some() => {
                     relay.as_deref().into_iter().for_each(Relay::resize)
@@ -402,12 +532,14 @@ fn forward(ctx: &mut Context, pending: &[(usize, Child)], sig: Signal) {
     }
 }
 
-fn kill_all(pending: &[(usize, Child)]) {
+/// Kills what still runs and reaps it; each such stage ends by SIGKILL.
+fn kill_all(pending: &[(usize, Child)], ends: &mut [StageEnd]) {
     for (_, child) in pending {
         let _ = kill(pid_of(child), Signal::SIGKILL);
     }
-    for (_, child) in pending {
+    for (i, child) in pending {
         let _ = waitpid(pid_of(child), None);
+        ends[*i] = StageEnd::Signaled(Signal::SIGKILL as i32, std::time::Instant::now());
     }
 }
 
@@ -422,25 +554,26 @@ pub fn watched_signals() -> SigSet {
     set
 }
 
-/// `Ok(status)` once the child has ended, `Err(child)` while it runs.
-fn poll_child(child: Child) -> Result<i32, Child> {
+/// `Ok(end)` once the child has ended, `Err(child)` while it runs.
+fn poll_child(child: Child) -> Result<StageEnd, Child> {
+    let now = std::time::Instant::now();
     match child {
         Child::Jail(running) => match running.try_wait() {
             Ok(Ok(finished)) => Ok(match finished.outcome {
-                Outcome::Exited(code) => code,
-                Outcome::Signaled(sig) => 128 + sig,
+                Outcome::Exited(code) => StageEnd::Exited(code, now),
+                Outcome::Signaled(sig) => StageEnd::Signaled(sig, now),
             }),
             Ok(Err(e)) => {
                 eprintln!("cage: {e}");
-                Ok(DENIED)
+                Ok(StageEnd::Exited(DENIED, now))
             }
             Err(running) => Err(Child::Jail(running)),
         },
         Child::Process(pid) => match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::StillAlive) => Err(Child::Process(pid)),
-            Ok(WaitStatus::Exited(_, code)) => Ok(code),
-            Ok(WaitStatus::Signaled(_, sig, _)) => Ok(128 + sig as i32),
-            _ => Ok(DENIED),
+            Ok(WaitStatus::Exited(_, code)) => Ok(StageEnd::Exited(code, now)),
+            Ok(WaitStatus::Signaled(_, sig, _)) => Ok(StageEnd::Signaled(sig as i32, now)),
+            _ => Ok(StageEnd::Exited(DENIED, now)),
         },
     }
 }

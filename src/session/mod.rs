@@ -15,6 +15,7 @@ mod unjailed;
 
 use std::io::Write;
 
+use crate::audit::{Audit, EndReason};
 use crate::decide::Session;
 use crate::jail::Identity;
 use crate::policy::Profile;
@@ -31,10 +32,31 @@ pub struct Context<'p> {
     pub landlock_required: bool,
     pub out: Box<dyn Write>,
     pub err: Box<dyn Write>,
-    /// Re-reads the grant; `Err(reason)` ends the session. `Ok` carries a one-line summary.
-    pub check_grant: Box<dyn FnMut() -> Result<String, String>>,
+    /// Every command is recorded here before it runs.
+    pub audit: Audit,
+    /// Re-reads the grant; `Err` ends the session. `Ok` carries a one-line summary.
+    pub check_grant: Box<dyn FnMut() -> Result<String, SessionEnd>>,
     /// The lines of this session, for `history` (kept by the monitor, never on disk).
     pub history: Vec<String>,
     /// Set when the grant ended or the connection closed while a command ran.
-    pub ended: bool,
+    pub ended: Option<SessionEnd>,
+}
+
+/// Why a session ends before the operator leaves: the line to show and the `logout` reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEnd {
+    pub reason: EndReason,
+    pub message: String,
+}
+
+impl SessionEnd {
+    pub fn new(reason: EndReason, message: impl Into<String>) -> Self {
+        SessionEnd { reason, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for SessionEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }

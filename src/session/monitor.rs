@@ -13,10 +13,12 @@ use nix::sys::wait::waitpid;
 use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT};
 use super::exec::{run_line, LineOutcome};
 use super::startup::{self, Env, Login};
-use super::Context;
+use super::{Context, SessionEnd};
+use crate::audit::{self, Audit, EndReason, Entry, SessionFields};
 use crate::decide::Session;
+use crate::grant::{Grant, Validity};
+use crate::sys;
 use crate::time::{format_remaining, Timestamp};
-use crate::{grant::Grant, sys};
 
 /// Ctrl-C and job-control signals are the monitor's to handle (forwarded to commands), and
 /// the REPL edits in raw mode, so neither process lets them act by default.
@@ -34,52 +36,102 @@ fn host_name(login: &Login) -> String {
     })
 }
 
-fn context<'p>(login: &'p Login, env: &Env) -> Context<'p> {
+/// The session's context, once its `login` record is written (no record, no session).
+fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> {
     let home = login.operator.home.clone();
     let cwd = if std::path::Path::new(&home).is_dir() { home.clone() } else { "/".to_string() };
     let path = login.grant_path.clone();
     let name = login.operator.name.clone();
-    Context {
+    let host = host_name(login);
+    let fields = SessionFields {
+        session: audit::new_session_id().map_err(|e| e.to_string())?,
+        req_auth_id: login.grant.req_auth_id.clone(),
+        loginid: name.clone(),
+        uid: login.operator.uid,
+        host: host.clone(),
+        layer: login.profile.layer.to_string(),
+        tty: env.ssh_tty.clone(),
+        srchost: env.ssh_connection.as_deref().and_then(|c| c.split(' ').next()).map(str::to_string),
+        pid: std::process::id(),
+    };
+    let audit = Audit::to_file(&login.config.audit.file, fields);
+    let mut entry = Entry::new("login").with("actions", login.grant.actions.clone());
+    entry.cwd = Some(cwd.clone());
+    entry.extra.insert("expires".into(), login.grant.expires.to_rfc3339().into());
+    audit.record(&entry).map_err(|e| e.to_string())?;
+    Ok(Context {
         profile: &login.profile,
         session: Session { login: name.clone(), cwd, home },
         operator: login.operator.clone(),
-        host: host_name(login),
+        host,
         tty: env.ssh_tty.clone(),
         term: env.term.clone(),
         lang: env.lang.clone(),
         landlock_required: startup::landlock_required(&login.config),
+        audit,
         out: Box::new(std::io::stdout()),
         err: Box::new(std::io::stderr()),
-        check_grant: Box::new(move || {
-            let grant = startup::read_grant(&path, &name)?;
-            startup::check_validity(&grant)?;
-            Ok(startup::summary(&grant))
-        }),
+        check_grant: Box::new(move || current_grant(&path, &name).map(|g| startup::summary(&g))),
         history: Vec::new(),
-        ended: false,
+        ended: None,
+    })
+}
+
+/// Records the end of the session; a session that cannot say so still ends.
+fn close_session(ctx: &mut Context, reason: EndReason) {
+    let mut entry = Entry::new("logout").with("reason", reason.as_str());
+    entry.cwd = Some(ctx.session.cwd.clone());
+    if let Err(e) = ctx.audit.record(&entry) {
+        let _ = writeln!(ctx.err, "cage: the end of this session was not recorded: {e}");
     }
+}
+
+/// The grant as it stands now, or why the session must end.
+fn current_grant(path: &str, login: &str) -> Result<Grant, SessionEnd> {
+    let grant = startup::read_grant(path, login).map_err(|message| {
+        // A grant that is gone was revoked; one that cannot be read is an error.
+        let gone = std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        SessionEnd::new(if gone { EndReason::Revoked } else { EndReason::Error }, message)
+    })?;
+    let now = Timestamp::now();
+    let reason = match grant.validity(now) {
+        Validity::Valid { .. } => return Ok(grant),
+        Validity::Expired { .. } => EndReason::Expired,
+        Validity::Revoked | Validity::NotYetValid { .. } => EndReason::Revoked,
+    };
+    Err(SessionEnd::new(reason, grant.describe_validity(now)))
 }
 
 /// `cage -c LINE` (and SSH_ORIGINAL_COMMAND): one line, its status.
 pub fn run_command(login: &Login, env: &Env, line: &[u8]) -> i32 {
     block_signals();
-    let mut ctx = context(login, env);
+    let mut ctx = match open_session(login, env) {
+        Ok(ctx) => ctx,
+        Err(e) => return refuse(&format!("login refused: {e}")),
+    };
     ctx.history.push(String::from_utf8_lossy(line).into_owned());
-    match run_line(&mut ctx, line) {
+    let status = match run_line(&mut ctx, line) {
         LineOutcome::Status(status) => status,
         LineOutcome::Exit => 0,
-    }
+    };
+    let reason = ctx.ended.as_ref().map_or(EndReason::Exit, |end| end.reason);
+    close_session(&mut ctx, reason);
+    status
 }
 
 /// An interactive login: the REPL child reads lines, the monitor runs them.
 pub fn run_interactive(login: &Login, env: &Env) -> i32 {
     block_signals();
+    let mut ctx = match open_session(login, env) {
+        Ok(ctx) => ctx,
+        Err(e) => return refuse(&format!("login refused: {e}")),
+    };
     let (monitor_end, repl_end) = match channel::pair() {
         Ok(pair) => pair,
-        Err(e) => return refuse(&format!("cannot start the session: {e}")),
+        Err(e) => return end_early(&mut ctx, &format!("cannot start the session: {e}")),
     };
     let repl = match sys::fork() {
-        Err(e) => return refuse(&format!("cannot start the session: {e}")),
+        Err(e) => return end_early(&mut ctx, &format!("cannot start the session: {e}")),
         Ok(None) => {
             drop(monitor_end);
             if let Err(e) = super::repl::drop_privileges(&login.operator) {
@@ -91,12 +143,17 @@ pub fn run_interactive(login: &Login, env: &Env) -> i32 {
         Ok(Some(pid)) => pid,
     };
     drop(repl_end);
-    let mut ctx = context(login, env);
-    let status = serve(&mut ctx, login, &monitor_end);
+    let (status, reason) = serve(&mut ctx, login, &monitor_end);
     let _ = channel::send_msg(&monitor_end, OVER, b"");
     let _ = kill(repl, Signal::SIGKILL);
     let _ = waitpid(repl, None);
+    close_session(&mut ctx, reason);
     status
+}
+
+fn end_early(ctx: &mut Context, message: &str) -> i32 {
+    close_session(ctx, EndReason::Error);
+    refuse(message)
 }
 
 fn refuse(message: &str) -> i32 {
@@ -125,21 +182,21 @@ fn prompt(ctx: &Context, grant: Option<&Grant>) -> String {
     format!("{}@{}:{} {} [{left}]$ ", ctx.session.login, ctx.host, ctx.profile.layer, ctx.session.cwd)
 }
 
-/// The session loop; returns the status of the last command.
-fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> i32 {
+/// The session loop; returns the status of the last command and why the session ended.
+fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason) {
     let mut watch = GrantWatch::new(login);
     let mut status = 0;
     let _ = channel::send_msg(socket, NAMES, completion_names(ctx).as_bytes());
     let _ = channel::send_msg(socket, PROMPT, prompt(ctx, watch.grant.as_ref()).as_bytes());
     loop {
-        if let Err(reason) = watch.check(&mut *ctx.err) {
-            let _ = writeln!(ctx.err, "\ncage: session ended: {reason}");
-            return status;
+        if let Err(end) = watch.check(&mut *ctx.err) {
+            let _ = writeln!(ctx.err, "\ncage: session ended: {end}");
+            return (status, end.reason);
         }
         let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(1000u16)) {
             Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return status,
+            Err(_) => return (status, EndReason::Error),
             Ok(_) => {}
         }
         match channel::recv_msg(socket) {
@@ -148,11 +205,11 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> i32 {
                 if !line.iter().all(u8::is_ascii_whitespace) {
                     ctx.history.push(String::from_utf8_lossy(line).into_owned());
                     match run_line(ctx, line) {
-                        LineOutcome::Exit => return status,
+                        LineOutcome::Exit => return (status, ended(ctx)),
                         LineOutcome::Status(s) => status = s,
                     }
-                    if ctx.ended {
-                        return status;
+                    if ctx.ended.is_some() {
+                        return (status, ended(ctx));
                     }
                 }
                 watch.refresh();
@@ -163,10 +220,16 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> i32 {
                 let names = crate::files::complete::complete(ctx.profile, &ctx.session, &word);
                 let _ = channel::send_msg(socket, CANDIDATES, names.join("\n").as_bytes());
             }
-            Ok(Some((QUIT, _))) | Ok(None) | Err(_) => return status,
+            Ok(Some((QUIT, _))) => return (status, EndReason::Exit),
+            // The REPL went away without saying goodbye.
+            Ok(None) | Err(_) => return (status, EndReason::Killed),
             Ok(Some(_)) => {}
         }
     }
+}
+
+fn ended(ctx: &Context) -> EndReason {
+    ctx.ended.as_ref().map_or(EndReason::Exit, |end| end.reason)
 }
 
 fn trim_newline(line: &[u8]) -> &[u8] {
@@ -197,9 +260,8 @@ impl GrantWatch {
         self.grant = startup::read_grant(&self.path, &self.login).ok();
     }
 
-    fn check(&mut self, err: &mut dyn Write) -> Result<(), String> {
-        let grant = startup::read_grant(&self.path, &self.login)?;
-        startup::check_validity(&grant)?;
+    fn check(&mut self, err: &mut dyn Write) -> Result<(), SessionEnd> {
+        let grant = current_grant(&self.path, &self.login)?;
         let left = grant.expires.duration_since(Timestamp::now()).unwrap_or_default();
         for (i, minutes) in [10u64, 1].into_iter().enumerate() {
             if left <= Duration::from_secs(minutes * 60) && !self.warned[i] {

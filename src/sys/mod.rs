@@ -49,6 +49,22 @@ pub fn close_range(first: u32, last: u32, flags: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Fills `buf` from the kernel's random pool (getrandom, blocking until it is seeded).
+pub fn getrandom(buf: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let rest = &mut buf[filled..];
+        // SAFETY: the pointer and length describe `rest`, a live, writable part of `buf`.
+        let ret = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        match ret {
+            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
+            -1 => return Err(io::Error::last_os_error()),
+            n => filled += n as usize,
+        }
+    }
+    Ok(())
+}
+
 /// execve(2) with pre-built, null-terminated argument and environment arrays.
 /// Returns only on failure.
 pub fn execve(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> io::Error {

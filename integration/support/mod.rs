@@ -1,0 +1,37 @@
+//! What the root test binaries share: the sandbox (integration/session/sandbox.sh) that runs
+//! a shell snippet with cage installed as in production, in a private mount namespace.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+pub fn require_root() {
+    // Forking from a test process with other test threads can leave the child blocked on a
+    // lock one of them held; the jail's real caller (the monitor) is single-threaded.
+    if std::env::var_os("NEXTEST").is_none() {
+        panic!("root tests fork and must run one process per test: use `make test` (cargo nextest)");
+    }
+    if !nix::unistd::geteuid().is_root() {
+        panic!("session tests need root (setuid install, mount namespaces): run `make test` as root");
+    }
+}
+
+/// Runs `body` in a fresh sandbox; returns its output.
+pub fn sandbox(body: &str) -> Output {
+    require_root();
+    let bins = std::path::Path::new(env!("CARGO_BIN_EXE_cage")).parent().expect("bin dir").to_owned();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/integration/session/sandbox.sh");
+    let mut child = Command::new(script)
+        .arg(bins)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sandbox");
+    child.stdin.take().expect("stdin").write_all(body.as_bytes()).expect("body");
+    child.wait_with_output().expect("sandbox output")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -1,0 +1,175 @@
+use super::chain::{seal, verify, GENESIS};
+use super::record::{unsealed, Entry, SessionFields, Verdict};
+use crate::time::Timestamp;
+
+fn fields() -> SessionFields {
+    SessionFields {
+        session: "5e55".into(),
+        req_auth_id: "REQ-1".into(),
+        loginid: "opctl_7f3a".into(),
+        uid: 4001,
+        host: "cps1".into(),
+        layer: "cps".into(),
+        tty: Some("/dev/pts/3".into()),
+        srchost: Some("10.0.0.9".into()),
+        pid: 77,
+    }
+}
+
+fn command(title: &[u8], argv: &[&str]) -> Entry {
+    let mut entry = Entry::new("command");
+    entry.title = title.to_vec();
+    entry.argv = argv.iter().map(|a| a.to_string()).collect();
+    entry.decision = Some(Verdict::Allow);
+    entry.rule = Some("INFRA_DIAG/cps/aliases[df]".into());
+    entry
+}
+
+/// A file of `entries` chained from the start, as the writer would produce it.
+fn file_of(entries: &[Entry]) -> Vec<u8> {
+    let (mut prev, mut out) = (GENESIS.to_string(), Vec::new());
+    let ts = Timestamp::from_unix(1_800_000_000, 123).expect("time");
+    for (i, entry) in entries.iter().enumerate() {
+        let (line, hash) = seal(unsealed(&fields(), entry, i as u64 + 1, &prev, ts));
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+        prev = hash;
+    }
+    out
+}
+
+fn five() -> Vec<u8> {
+    let lines: Vec<Entry> = (0..5).map(|i| command(format!("df -h {i}").as_bytes(), &["df", "-h"])).collect();
+    file_of(&lines)
+}
+
+fn lines(file: &[u8]) -> Vec<Vec<u8>> {
+    file.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect()
+}
+
+fn join(lines: &[Vec<u8>]) -> Vec<u8> {
+    lines.iter().flat_map(|l| l.iter().copied().chain([b'\n'])).collect()
+}
+
+#[test]
+fn an_untouched_chain_verifies() {
+    let verified = verify(&five()).expect("verifies");
+    assert_eq!(verified.records, 5);
+    assert_eq!(verified.last.seq, 5);
+    assert_eq!(verified.continues, None);
+    assert_eq!(verify(b"").expect("empty").records, 0);
+}
+
+#[test]
+fn a_record_has_every_field_and_its_hash_covers_them() {
+    let file = five();
+    let first: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&lines(&file)[0]).expect("json");
+    for key in [
+        "v",
+        "seq",
+        "ts",
+        "event",
+        "session",
+        "req_auth_id",
+        "loginid",
+        "uid",
+        "host",
+        "layer",
+        "tty",
+        "srchost",
+        "pid",
+        "cwd",
+        "title",
+        "argv",
+        "decision",
+        "rule",
+        "prev",
+        "hash",
+    ] {
+        assert!(first.contains_key(key), "missing {key}");
+    }
+    assert_eq!(first["ts"], "2027-01-15T08:00:00.000000123Z");
+    assert_eq!(first["prev"], GENESIS);
+}
+
+#[test]
+fn editing_one_byte_is_found_at_its_line() {
+    let mut file = five();
+    let at = file.windows(7).position(|w| w == b"df -h 2").expect("third title") + 6;
+    file[at] = b'9';
+    let broken = verify(&file).expect_err("edited");
+    assert_eq!((broken.line, broken.seq), (3, Some(3)), "{broken}");
+}
+
+#[test]
+fn a_changed_value_with_a_recomputed_hash_breaks_the_next_link() {
+    let file = five();
+    let mut all = lines(&file);
+    // Rewrite record 2 consistently (new title, new hash): record 3's prev no longer matches.
+    let mut record: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&all[1]).expect("json");
+    record.insert("title".into(), "innocent".into());
+    all[1] = seal(record).0.into_bytes();
+    let broken = verify(&join(&all)).expect_err("relinked");
+    assert_eq!((broken.line, broken.seq), (3, Some(3)), "{broken}");
+    assert!(broken.what.contains("prev"), "{broken}");
+}
+
+#[test]
+fn deleting_a_line_is_found() {
+    let mut all = lines(&five());
+    all.remove(2);
+    let broken = verify(&join(&all)).expect_err("deleted");
+    assert_eq!((broken.line, broken.seq), (3, Some(4)), "{broken}");
+    assert!(broken.what.contains("missing"), "{broken}");
+}
+
+#[test]
+fn deleting_the_first_line_is_found() {
+    let mut all = lines(&five());
+    all.remove(0);
+    let broken = verify(&join(&all)).expect_err("deleted");
+    assert_eq!(broken.line, 1, "{broken}");
+}
+
+#[test]
+fn swapping_two_lines_is_found() {
+    let mut all = lines(&five());
+    all.swap(1, 2);
+    let broken = verify(&join(&all)).expect_err("swapped");
+    assert_eq!(broken.line, 2, "{broken}");
+}
+
+#[test]
+fn truncating_the_tail_is_found() {
+    let file = five();
+    let broken = verify(&file[..file.len() - 30]).expect_err("truncated");
+    assert_eq!(broken.line, 5, "{broken}");
+    assert!(broken.what.contains("cut short"), "{broken}");
+}
+
+#[test]
+fn hostile_arguments_cannot_forge_a_record() {
+    let nasty = [
+        "a\nb",
+        "\"},{\"event\":\"logout\"",
+        "\x1b[2J\x1b]0;owned\x07",
+        "tab\there\r\n",
+        "nul\u{0}byte",
+        "\u{2028}line separator",
+    ];
+    let mut entries: Vec<Entry> = nasty.iter().map(|a| command(a.as_bytes(), &["echo", a])).collect();
+    entries.push(command(b"bad \xff\xfe utf8", &["x"]));
+    let file = file_of(&entries);
+    let all = lines(&file);
+    assert_eq!(all.len(), entries.len(), "one line per record");
+    for (line, arg) in all.iter().zip(nasty) {
+        assert!(!line.iter().any(|&b| b < 0x20), "raw control character in {line:?}");
+        let record: serde_json::Value = serde_json::from_slice(line).expect("parses");
+        assert_eq!(record["argv"][1], arg, "kept unredacted");
+    }
+    let last: serde_json::Value = serde_json::from_slice(&all[all.len() - 1]).expect("parses");
+    assert_eq!(last["title_hex"], "62616420fffe2075746638");
+    verify(&file).expect("verifies");
+}

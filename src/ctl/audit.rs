@@ -1,0 +1,97 @@
+//! `cagectl audit verify [FILE...]`: proves the hash chain of audit files (several files are
+//! checked in order, each continuing the last); also where cagectl's own records are written.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use super::args::{Parsed, UsageError};
+use super::exit;
+use crate::audit::{self, Audit, Entry, Head, SessionFields};
+use crate::config::{self, Config};
+
+pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let (sub, rest) = args.split_first().ok_or_else(|| UsageError("audit: missing verify".into()))?;
+    match sub.to_str() {
+        Some("verify") => verify(rest, out, err),
+        Some(other) => Err(UsageError(format!("unknown audit subcommand `{other}`"))),
+        None => Err(UsageError("audit: the subcommand is not UTF-8".into())),
+    }
+}
+
+/// The host's configuration, read the way cage reads it.
+pub fn host_config() -> Result<Config, String> {
+    let path = config::config_file();
+    let text = crate::trust::read_file(&path).map_err(|e| e.to_string())?;
+    Config::parse(&text, &path).map_err(|e| e.to_string())
+}
+
+fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let parsed = Parsed::parse(args, &[])?;
+    let files = match parsed.positionals.is_empty() {
+        false => parsed.positionals.clone(),
+        true => match host_config() {
+            Ok(config) => vec![config.audit.file],
+            Err(e) => {
+                let _ = writeln!(err, "cagectl: audit verify: {e}");
+                return Ok(exit::USAGE);
+            }
+        },
+    };
+    let mut previous: Option<(String, Head)> = None;
+    for file in &files {
+        let text = match std::fs::read(file) {
+            Ok(text) => text,
+            Err(e) => {
+                let _ = writeln!(err, "cagectl: audit verify: {file}: {e}");
+                return Ok(exit::REFUSED);
+            }
+        };
+        let verified = match audit::verify(&text) {
+            Ok(verified) => verified,
+            Err(broken) => {
+                let _ = writeln!(out, "{file}: BROKEN at {broken}");
+                return Ok(exit::REFUSED);
+            }
+        };
+        if let Some((before, head)) = &previous {
+            if verified.continues.as_ref() != Some(head) {
+                let _ =
+                    writeln!(out, "{file}: BROKEN at line 1: does not continue {before} (seq {})", head.seq);
+                return Ok(exit::REFUSED);
+            }
+        }
+        let start = match &verified.continues {
+            None => "starts the chain".to_string(),
+            Some(head) => {
+                format!("continues seq {} ({}...)", head.seq, &head.hash[..12.min(head.hash.len())])
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{file}: ok, {} records, {start}, last seq {} hash {}",
+            verified.records, verified.last.seq, verified.last.hash
+        );
+        previous = Some((file.clone(), verified.last));
+    }
+    Ok(exit::OK)
+}
+
+/// Records an admin's change (a `grant` event) before it is made; `Err` refuses the change.
+pub fn record_admin_change(req: &str, login: &str, entry: Entry) -> Result<(), String> {
+    let config = host_config()?;
+    let fields = SessionFields {
+        session: audit::new_session_id().map_err(|e| e.to_string())?,
+        req_auth_id: req.to_string(),
+        loginid: login.to_string(),
+        uid: nix::unistd::getuid().as_raw(),
+        host: config.hostname.clone().unwrap_or_else(|| {
+            nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+        }),
+        layer: config.layer.to_string(),
+        tty: None,
+        srchost: None,
+        pid: std::process::id(),
+    };
+    Audit::to_file(&config.audit.file, fields).record(&entry).map(drop).map_err(|e| e.to_string())
+}
