@@ -385,3 +385,59 @@ fn paths_complete_inside_the_rules_only() {
     s.send("\x15exit\r");
     assert!(s.wait_exit().is_some_and(|st| st.success()));
 }
+
+#[test]
+fn an_ssh_session_is_audited_in_order_and_the_chain_verifies() {
+    require_container();
+    let op = operator("op_audit");
+    grant(&op, "INFRA_DIAG", "1h");
+    let mut s = Interactive::start(&op);
+    let prompt = format!("{op}@");
+    s.wait_for(&prompt, 1);
+    // Each line is sent once the previous one's output and the next prompt have appeared.
+    let lines = [
+        ("sudohead -n 1 /var/log/messages", "collection started"),
+        ("du -s /u01", "\t/u01"),
+        ("sudols /var/log", "messages\r"),
+        ("sudocat /etc/shadow", "holds secrets"),
+    ];
+    for (line, output) in lines {
+        s.send(&format!("{line}\r"));
+        s.wait_for(output, 1);
+        let start = Instant::now();
+        while !s.text().rsplit_once(output).is_some_and(|(_, after)| after.contains(&prompt)) {
+            assert!(start.elapsed() < Duration::from_secs(10), "no prompt after {line}: {}", s.text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    s.send("exit\r");
+    // Like a shell's `exit`, the session's status is the last command's (the refused one).
+    assert_eq!(s.wait_exit().and_then(|status| status.code()), Some(126), "{}", s.text());
+    let records = in_container(&format!(
+        "grep '\"loginid\":\"{op}\"' /var/log/cage/audit.jsonl | grep -v '\"event\":\"grant\"'"
+    ));
+    let records: Vec<serde_json::Value> =
+        text(&records.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON record")).collect();
+    let events: Vec<String> = records
+        .iter()
+        .map(|r| format!("{} {}", r["event"].as_str().unwrap_or("?"), r["decision"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "login ",
+            "command allow",
+            "exit ",
+            "command allow",
+            "exit ",
+            "command allow",
+            "exit ",
+            "command deny",
+            "logout "
+        ]
+    );
+    assert!(records.iter().all(|r| r["req_auth_id"] == format!("REQ-{op}")), "{records:?}");
+    assert_eq!(records[8]["reason"], "exit");
+    let verify = in_container("cagectl audit verify");
+    assert!(verify.status.success(), "{}{}", text(&verify.stdout), text(&verify.stderr));
+}

@@ -306,3 +306,49 @@ fn sudorm_removes_under_read_write_rules_without_following_links_or_mounts() {
     let out = run("sudorm -f /u01/missing");
     assert!(out.contains("EXIT=0"), "{out}");
 }
+
+/// INFRA_CPS_ONLY lists /root/blackout.sh; the sandbox gets its own /root for it.
+const ROOT_SCRIPT: &str = "grant --actions INFRA_CPS_ONLY --duration 1h --req REQ-RX\n\
+     mount -t tmpfs -o mode=0700 cage-test-root /root\n\
+     printf '#!/bin/sh\\necho uid=$(id -u)\\nenv | sort\\n' > /root/blackout.sh\n\
+     chmod 0755 /root/blackout.sh\n\
+     printf '#!/bin/sh\\nid\\n' > /root/other.sh; chmod 0755 /root/other.sh";
+
+#[test]
+fn rootexec_runs_a_listed_script_as_root_with_a_fixed_environment() {
+    let out = sandbox(&format!(
+        "{ROOT_SCRIPT}\nBASH_ENV=/u01/evil ENV=/u01/evil LD_PRELOAD=/u01/x.so \
+         setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c 'rootexec /root/blackout.sh a1'\n"
+    ));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("uid=0\n"), "{stdout} {}", text(&out.stderr));
+    for leaked in ["BASH_ENV", "ENV=/u01", "LD_PRELOAD"] {
+        assert!(!stdout.contains(leaked), "{leaked} reached the script: {stdout}");
+    }
+}
+
+#[test]
+fn rootexec_refuses_unlisted_writable_changed_scripts_and_assignments() {
+    let (_, err, code) = run_line(ROOT_SCRIPT, "rootexec /root/other.sh");
+    assert_eq!(
+        (code, err.as_str()),
+        (126, "cage: denied: rootexec: `/root/other.sh` is not a listed script\n")
+    );
+    let writable = format!("{ROOT_SCRIPT}\nchmod 0775 /root/blackout.sh");
+    let (out, err, code) = run_line(&writable, "rootexec /root/blackout.sh");
+    assert_eq!((code, out.as_str()), (126, ""));
+    assert!(err.contains("/root/blackout.sh is writable by group or others"), "{err}");
+    let parent = format!("{ROOT_SCRIPT}\nchmod 0770 /root");
+    let (_, err, code) = run_line(&parent, "rootexec /root/blackout.sh");
+    assert!(code == 126 && err.contains("/root is writable by group or others"), "{err}");
+    let pinned = format!(
+        "{ROOT_SCRIPT}\nprintf '\\n[layer.cps.root_exec_sha256]\\n\"/root/blackout.sh\" = \"%s\"\\n' \
+         \"$(sha256sum /root/blackout.sh | cut -c1-64)\" >> /etc/cage/policies/INFRA_CPS_ONLY.toml\n\
+         echo '# changed' >> /root/blackout.sh"
+    );
+    let (out, err, code) = run_line(&pinned, "rootexec /root/blackout.sh");
+    assert_eq!((code, out.as_str()), (126, ""));
+    assert!(err.contains("does not match its pinned sha256"), "{err}");
+    let (out, err, code) = run_line(ROOT_SCRIPT, "BASH_ENV=/u01/evil rootexec /root/blackout.sh");
+    assert_eq!((code, out.as_str()), (126, ""), "{err}");
+}

@@ -96,8 +96,15 @@ fn open_trusted(path: &str, last: OFlag) -> Result<Fd, TrustError> {
     Ok(dir)
 }
 
-/// Reads a trusted regular file.
+/// Reads a trusted regular file as text.
 pub fn read_file(path: &str) -> Result<String, TrustError> {
+    String::from_utf8(read_bytes(path)?)
+        .map_err(|_| TrustError::Unreadable { path: path.to_string(), errno: Errno::EILSEQ })
+}
+
+/// Reads a trusted regular file (at most 1 MiB): it and every directory above it root-owned
+/// and not group/world-writable, no symlink on the way.
+pub fn read_bytes(path: &str) -> Result<Vec<u8>, TrustError> {
     let fd = open_trusted(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK)?;
     let stat = fstat(fd.0).map_err(|errno| TrustError::Unreadable { path: path.into(), errno })?;
     if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
@@ -120,8 +127,7 @@ pub fn read_file(path: &str) -> Result<String, TrustError> {
         }
     }
     bytes.truncate(len);
-    String::from_utf8(bytes)
-        .map_err(|_| TrustError::Unreadable { path: path.to_string(), errno: Errno::EILSEQ })
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::Path;
 use super::args::{Parsed, UsageError};
 use super::{exit, DEFAULT_POLICY_DIR};
 use crate::policy::gtfobins::is_shell_capable;
+use crate::policy::path::is_within;
 use crate::policy::{ActionProfile, AliasTarget, PolicySet};
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
@@ -27,6 +28,14 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
             return Ok(exit::REFUSED);
         }
     };
+    let writable_scripts = scripts_in_writable_paths(&set);
+    if !writable_scripts.is_empty() {
+        for problem in &writable_scripts {
+            let _ = writeln!(err, "{problem}");
+        }
+        let _ = writeln!(err, "cagectl: {} error(s) in {dir}", writable_scripts.len());
+        return Ok(exit::REFUSED);
+    }
     for action in set.actions() {
         let _ = writeln!(out, "{}", summary(&set, action));
         for warning in warnings(action) {
@@ -55,6 +64,37 @@ fn summary(set: &PolicySet, action: &ActionProfile) -> String {
         action.id,
         layers.join(",")
     )
+}
+
+/// A rootexec script inside a path some profile (any, on any layer) lets anyone write could
+/// be replaced by that profile's holder: every such pair is an error.
+fn scripts_in_writable_paths(set: &PolicySet) -> Vec<String> {
+    let writable: Vec<(&str, &str)> = set
+        .actions()
+        .flat_map(|a| a.layers.values().map(move |rules| (a, rules)))
+        .flat_map(|(a, rules)| {
+            rules
+                .files
+                .read_write
+                .iter()
+                .chain(&rules.files.tool_rw)
+                .map(move |r| (a.id.as_str(), r.path.as_str()))
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for action in set.actions() {
+        for (layer, rules) in &action.layers {
+            for script in &rules.root_exec {
+                for (owner, path) in writable.iter().filter(|(_, path)| is_within(&script.path, path)) {
+                    problems.push(format!(
+                        "{}: rootexec script {} on {layer} lies in {path}, writable under {owner}",
+                        action.file, script.path
+                    ));
+                }
+            }
+        }
+    }
+    problems
 }
 
 fn warnings(action: &ActionProfile) -> Vec<String> {

@@ -16,7 +16,9 @@ use super::identity;
 use super::relay::{Pty, Relay};
 use super::{Context, SessionEnd};
 use crate::audit::{EndReason, Entry, Verdict};
-use crate::decide::{decide, Action, Builtin, Decision, ExecPlan, PathGrant, Program, RedirectPlan, Session};
+use crate::decide::{
+    decide, Action, Builtin, Decision, ExecPlan, PathGrant, Program, RedirectPlan, RunPlan, Session,
+};
 use crate::files::resolve;
 use crate::jail::{plan_jail, spawn, JailRequest, Outcome, RealHost, Running, Stdio};
 use crate::line::{parse_line, render_caret, Command, Connector, Line, RedirectOp};
@@ -212,6 +214,16 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
             Err(status) => return LineOutcome::Status(status),
         }
     }
+    // A root script is checked as it is now, just before it would run.
+    for (command, plan) in stages.iter().zip(&plans) {
+        if let Action::RootExec(root) = &plan.action {
+            if let Err(reason) = super::rootexec::check(ctx.profile, root) {
+                record_denial(ctx, title, &words(command), Some(plan.rule.to_string()), &reason);
+                let _ = writeln!(ctx.err, "cage: denied: {reason}");
+                return LineOutcome::Status(DENIED);
+            }
+        }
+    }
     if plans.len() > 1 && plans.iter().any(|p| matches!(p.action, Action::Builtin(_))) {
         let message = "builtins cannot be part of a pipeline";
         record_denial(ctx, title, &words(&stages[0]), None, message);
@@ -348,28 +360,30 @@ fn stdio(previous: Option<&OwnedFd>, pipe_out: Option<&OwnedFd>, files: &Redirec
 
 fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio, pty: Option<&Pty>) -> Result<Child, String> {
     match &plan.action {
-        Action::Run(run) if run.jailed => {
-            let identity = identity::for_run_as(&run.run_as, &ctx.operator)?;
-            let req = JailRequest {
-                profile: ctx.profile,
-                run,
-                identity,
-                cwd: &ctx.session.cwd,
-                tty: pty.map(|p| p.path.as_str()).or(ctx.tty.as_deref()),
-                term: ctx.term.as_deref(),
-                lang: ctx.lang.as_deref(),
-                controlling_tty: pty.is_some(),
-            };
-            let jail = plan_jail(&req, &RealHost).map_err(|e| e.to_string())?;
-            let required = ctx.landlock_required;
-            spawn(&jail, stdio, required).map(Child::Jail).map_err(|e| e.to_string())
-        }
+        Action::Run(run) if run.jailed => start_jail(ctx, run, stdio, pty),
         Action::Run(run) => super::unjailed::start(ctx, run, stdio).map(Child::Process),
+        Action::RootExec(root) => start_jail(ctx, &super::rootexec::run_plan(root), stdio, pty),
         Action::File(file) => start_file_command(file, stdio).map(Child::Process),
-        Action::RootExec(_) => Err("rootexec is not available in this version of cage yet".into()),
         Action::Su(_) => Err("su is not available in this version of cage yet".into()),
         Action::Builtin(_) => Err("builtins cannot be part of a pipeline".into()),
     }
+}
+
+fn start_jail(ctx: &mut Context, run: &RunPlan, stdio: Stdio, pty: Option<&Pty>) -> Result<Child, String> {
+    let identity = identity::for_run_as(&run.run_as, &ctx.operator)?;
+    let req = JailRequest {
+        profile: ctx.profile,
+        run,
+        identity,
+        cwd: &ctx.session.cwd,
+        tty: pty.map(|p| p.path.as_str()).or(ctx.tty.as_deref()),
+        term: ctx.term.as_deref(),
+        lang: ctx.lang.as_deref(),
+        controlling_tty: pty.is_some(),
+    };
+    let jail = plan_jail(&req, &RealHost).map_err(|e| e.to_string())?;
+    let required = ctx.landlock_required;
+    spawn(&jail, stdio, required).map(Child::Jail).map_err(|e| e.to_string())
 }
 
 /// A file command runs in a child of the monitor: root, but it execs nothing.

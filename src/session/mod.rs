@@ -10,6 +10,7 @@ pub mod monitor;
 mod privileges;
 mod relay;
 mod repl;
+mod rootexec;
 pub mod startup;
 mod unjailed;
 
