@@ -352,3 +352,39 @@ fn rootexec_refuses_unlisted_writable_changed_scripts_and_assignments() {
     let (out, err, code) = run_line(ROOT_SCRIPT, "BASH_ENV=/u01/evil rootexec /root/blackout.sh");
     assert_eq!((code, out.as_str()), (126, ""), "{err}");
 }
+
+#[test]
+fn su_opens_a_nested_session_as_a_listed_user_and_exit_returns() {
+    let body = format!(
+        "{DIAG}\nuseradd --create-home --home-dir /home/ecra ecra\nset +e\n\
+         {{ sleep 1; echo 'su - ecra'; sleep 1; ps -eo user:12,comm | grep -w cage | sort -u > /tmp/ps\n\
+            echo pwd; sleep 1; echo exit; sleep 1; echo pwd; sleep 1; echo exit; }} \
+         | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage' /dev/null > /tmp/out 2>&1\n\
+         cat /tmp/out; echo '--- ps'; cat /tmp/ps; echo '--- records'; cat /var/log/cage/audit.jsonl\n"
+    );
+    let out = sandbox(&body);
+    let stdout = text(&out.stdout);
+    let (session, rest) = stdout.split_once("--- ps\n").expect("ps");
+    let (ps, jsonl) = rest.split_once("--- records\n").expect("records");
+    assert!(session.contains("ecra@cps-test:cps /home/ecra"), "the prompt is ecra's: {session}");
+    assert!(session.contains("\n/home/ecra\r"), "{session}");
+    assert!(session.contains("\n/home/optest\r"), "exit returned to the outer session: {session}");
+    assert!(ps.contains("ecra") && ps.contains("optest") && ps.contains("root"), "REPLs and monitor: {ps}");
+    let records: Vec<serde_json::Value> =
+        jsonl.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let su = records.iter().find(|r| r["event"] == "su").expect("an su record");
+    assert_eq!((su["user"].as_str(), su["req_auth_id"].as_str()), (Some("ecra"), Some("REQ-42")));
+    let nested: Vec<&serde_json::Value> = records.iter().filter(|r| r["su_user"] == "ecra").collect();
+    assert!(nested.iter().any(|r| r["event"] == "command" && r["argv"][0] == "pwd"), "{nested:?}");
+    assert!(nested.iter().all(|r| r["loginid"] == "optest" && r["req_auth_id"] == "REQ-42"));
+}
+
+#[test]
+fn su_refuses_root_options_and_sessions_without_a_terminal() {
+    for line in ["su - root", "su root -c id", "su -s /bin/sh ecra", "su - oracle"] {
+        let (out, err, code) = run_line(DIAG, line);
+        assert_eq!((code, out.as_str()), (126, ""), "{line}: {err}");
+    }
+    let (_, err, code) = run_line(DIAG, "su - ecra");
+    assert_eq!((code, err.as_str()), (126, "cage: denied: su needs an interactive session (ssh -t)\n"));
+}

@@ -21,6 +21,8 @@ pub struct SessionFields {
     pub tty: Option<String>,
     pub srchost: Option<String>,
     pub pid: u32,
+    /// The service user of a nested `su` session (`uid` is then that user's).
+    pub su_user: Option<String>,
 }
 
 /// Whether a command was allowed.
@@ -124,6 +126,7 @@ pub fn unsealed(
         ("tty", optional(&fields.tty)),
         ("srchost", optional(&fields.srchost)),
         ("pid", Value::from(fields.pid)),
+        ("su_user", optional(&fields.su_user)),
         ("cwd", optional(&entry.cwd)),
         ("title", text(&title)),
         ("argv", Value::Array(entry.argv.iter().map(|a| text(a)).collect())),

@@ -13,6 +13,7 @@ fn fields() -> SessionFields {
         tty: Some("/dev/pts/3".into()),
         srchost: Some("10.0.0.9".into()),
         pid: 77,
+        su_user: None,
     }
 }
 

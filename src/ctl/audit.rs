@@ -92,6 +92,7 @@ pub fn record_admin_change(req: &str, login: &str, entry: Entry) -> Result<(), S
         tty: None,
         srchost: None,
         pid: std::process::id(),
+        su_user: None,
     };
     Audit::to_file(&config.audit.file, fields).record(&entry).map(drop).map_err(|e| e.to_string())
 }

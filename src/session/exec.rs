@@ -216,12 +216,16 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
     }
     // A root script is checked as it is now, just before it would run.
     for (command, plan) in stages.iter().zip(&plans) {
-        if let Action::RootExec(root) = &plan.action {
-            if let Err(reason) = super::rootexec::check(ctx.profile, root) {
-                record_denial(ctx, title, &words(command), Some(plan.rule.to_string()), &reason);
-                let _ = writeln!(ctx.err, "cage: denied: {reason}");
-                return LineOutcome::Status(DENIED);
-            }
+        let refusal = match &plan.action {
+            Action::RootExec(root) => super::rootexec::check(ctx.profile, root).err(),
+            Action::Su(_) if stages.len() > 1 => Some("su must be alone on its line".into()),
+            Action::Su(_) => super::monitor::su_refusal(ctx),
+            _ => None,
+        };
+        if let Some(reason) = refusal {
+            record_denial(ctx, title, &words(command), Some(plan.rule.to_string()), &reason);
+            let _ = writeln!(ctx.err, "cage: denied: {reason}");
+            return LineOutcome::Status(DENIED);
         }
     }
     if plans.len() > 1 && plans.iter().any(|p| matches!(p.action, Action::Builtin(_))) {
@@ -244,6 +248,10 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
             };
             record_exits(ctx, entries, &[StageEnd::Exited(status, std::time::Instant::now())], started);
             return outcome;
+        }
+        [ExecPlan { action: Action::Su(su), .. }] => {
+            let status = super::monitor::su(ctx, su);
+            vec![StageEnd::Exited(status, std::time::Instant::now())]
         }
         _ => run_stages(ctx, &plans),
     };
@@ -364,7 +372,7 @@ fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio, pty: Option<&Pty>) ->
         Action::Run(run) => super::unjailed::start(ctx, run, stdio).map(Child::Process),
         Action::RootExec(root) => start_jail(ctx, &super::rootexec::run_plan(root), stdio, pty),
         Action::File(file) => start_file_command(file, stdio).map(Child::Process),
-        Action::Su(_) => Err("su is not available in this version of cage yet".into()),
+        Action::Su(_) => Err("su must be alone on its line".into()),
         Action::Builtin(_) => Err("builtins cannot be part of a pipeline".into()),
     }
 }

@@ -23,6 +23,7 @@ use crate::policy::Profile;
 
 /// Everything a line runs against. Owned by the monitor.
 pub struct Context<'p> {
+    pub login: &'p startup::Login,
     pub profile: &'p Profile,
     pub session: Session,
     pub operator: Identity,
@@ -39,6 +40,8 @@ pub struct Context<'p> {
     pub check_grant: Box<dyn FnMut() -> Result<String, SessionEnd>>,
     /// The lines of this session, for `history` (kept by the monitor, never on disk).
     pub history: Vec<String>,
+    /// A REPL reads the lines (not `-c`): `su` can open a nested session.
+    pub interactive: bool,
     /// Set when the grant ended or the connection closed while a command ran.
     pub ended: Option<SessionEnd>,
 }

@@ -15,7 +15,7 @@ use super::exec::{run_line, LineOutcome};
 use super::startup::{self, Env, Login};
 use super::{Context, SessionEnd};
 use crate::audit::{self, Audit, EndReason, Entry, SessionFields};
-use crate::decide::Session;
+use crate::decide::{Session, SuPlan};
 use crate::grant::{Grant, Validity};
 use crate::sys;
 use crate::time::{format_remaining, Timestamp};
@@ -53,6 +53,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
         tty: env.ssh_tty.clone(),
         srchost: env.ssh_connection.as_deref().and_then(|c| c.split(' ').next()).map(str::to_string),
         pid: std::process::id(),
+        su_user: None,
     };
     let audit = Audit::to_file(&login.config.audit.file, fields);
     let mut entry = Entry::new("login").with("actions", login.grant.actions.clone());
@@ -60,6 +61,8 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
     entry.extra.insert("expires".into(), login.grant.expires.to_rfc3339().into());
     audit.record(&entry).map_err(|e| e.to_string())?;
     Ok(Context {
+        login,
+        interactive: false,
         profile: &login.profile,
         session: Session { login: name.clone(), cwd, home },
         operator: login.operator.clone(),
@@ -126,6 +129,7 @@ pub fn run_interactive(login: &Login, env: &Env) -> i32 {
         Ok(ctx) => ctx,
         Err(e) => return refuse(&format!("login refused: {e}")),
     };
+    ctx.interactive = true;
     let (monitor_end, repl_end) = match channel::pair() {
         Ok(pair) => pair,
         Err(e) => return end_early(&mut ctx, &format!("cannot start the session: {e}")),
@@ -149,6 +153,72 @@ pub fn run_interactive(login: &Login, env: &Env) -> i32 {
     let _ = waitpid(repl, None);
     close_session(&mut ctx, reason);
     status
+}
+
+/// Why `su` cannot open a nested session here, if it cannot.
+pub fn su_refusal(ctx: &Context) -> Option<String> {
+    match (ctx.interactive, &ctx.audit.fields.su_user) {
+        (false, _) => Some("su needs an interactive session (ssh -t)".into()),
+        (true, Some(user)) => Some(format!("already in an su session as {user}: exit it first")),
+        (true, None) => None,
+    }
+}
+
+/// `su [-] NAME`: a nested session as NAME on the same terminal, under the same grant, rules
+/// and audit trail (records name the operator and `su_user`); `exit` returns here. The
+/// outer REPL waits for its prompt meanwhile; the nested one runs as NAME.
+pub fn su(ctx: &mut Context, plan: &SuPlan) -> i32 {
+    let target = match super::identity::lookup(&plan.user) {
+        Ok(target) => target,
+        Err(e) => return su_failed(ctx, &e),
+    };
+    let mut entry = Entry::new("su").with("user", target.name.clone()).with("target_uid", target.uid);
+    entry.cwd = Some(ctx.session.cwd.clone());
+    if let Err(e) = ctx.audit.record(&entry) {
+        return su_failed(ctx, &e.to_string());
+    }
+    let (monitor_end, repl_end) = match channel::pair() {
+        Ok(pair) => pair,
+        Err(e) => return su_failed(ctx, &e.to_string()),
+    };
+    let repl = match sys::fork() {
+        Err(e) => return su_failed(ctx, &e.to_string()),
+        Ok(None) => {
+            drop(monitor_end);
+            if let Err(e) = super::repl::drop_privileges(&target) {
+                eprintln!("cage: {e}");
+                sys::exit_now(1);
+            }
+            sys::exit_now(super::repl::run(repl_end))
+        }
+        Ok(Some(pid)) => pid,
+    };
+    drop(repl_end);
+    let home_exists = std::path::Path::new(&target.home).is_dir();
+    let nested = Session {
+        login: target.name.clone(),
+        cwd: if home_exists { target.home.clone() } else { "/".into() },
+        home: target.home.clone(),
+    };
+    let outer_session = std::mem::replace(&mut ctx.session, nested);
+    let outer_operator = std::mem::replace(&mut ctx.operator, target.clone());
+    let outer_fields = ctx.audit.fields.clone();
+    (ctx.audit.fields.uid, ctx.audit.fields.su_user) = (target.uid, Some(target.name.clone()));
+    let login = ctx.login;
+    let (status, reason) = serve(ctx, login, &monitor_end);
+    let _ = channel::send_msg(&monitor_end, OVER, b"");
+    let _ = kill(repl, Signal::SIGKILL);
+    let _ = waitpid(repl, None);
+    (ctx.session, ctx.operator, ctx.audit.fields) = (outer_session, outer_operator, outer_fields);
+    if reason != EndReason::Exit && ctx.ended.is_none() {
+        ctx.ended = Some(SessionEnd::new(reason, format!("the su session ended ({})", reason.as_str())));
+    }
+    status
+}
+
+fn su_failed(ctx: &mut Context, why: &str) -> i32 {
+    let _ = writeln!(ctx.err, "cage: denied: su: {why}");
+    super::exec::DENIED
 }
 
 fn end_early(ctx: &mut Context, message: &str) -> i32 {
