@@ -388,3 +388,18 @@ fn su_refuses_root_options_and_sessions_without_a_terminal() {
     let (_, err, code) = run_line(DIAG, "su - ecra");
     assert_eq!((code, err.as_str()), (126, "cage: denied: su needs an interactive session (ssh -t)\n"));
 }
+
+#[test]
+fn lines_typed_ahead_are_kept_for_the_next_prompts() {
+    // Three lines reach the terminal at once, before the first prompt: each one runs.
+    let body = format!(
+        "{DIAG}\nset +e\n\
+         {{ sleep 1; printf 'pwd\\nsudohead -n 1 /var/log/cage-test.log\\nexit\\n'; sleep 3; }} \
+         | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage; echo STATUS=$?' /dev/null\n"
+    );
+    let out = sandbox(&body);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("\n/home/optest\r"), "{stdout}");
+    assert!(stdout.contains("\nfirst line\r"), "the second line ran: {stdout}");
+    assert!(stdout.contains("STATUS=0"), "`exit` ended the session: {stdout}");
+}
