@@ -6,6 +6,7 @@ use std::io::Write;
 
 mod args;
 mod audit;
+mod audit_rotate;
 mod check;
 mod explain;
 mod grant;
@@ -27,7 +28,8 @@ pub mod exit {
 const USAGE: &str = "usage: cagectl check [DIR]
        cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] -- 'COMMAND LINE'
        cagectl grant --login NAME --actions A[,B...] --duration D --req ID [--reason TEXT]
-       cagectl audit verify [FILE...]";
+       cagectl audit verify [FILE...]
+       cagectl audit rotate";
 
 /// Runs cagectl with `args` (without the program name); returns the exit code.
 pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {

@@ -54,7 +54,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
         srchost: env.ssh_connection.as_deref().and_then(|c| c.split(' ').next()).map(str::to_string),
         pid: std::process::id(),
     };
-    let audit = Audit::to_file(&login.config.audit.file, fields);
+    let audit = Audit::to_file(&login.config.audit, fields);
     let mut entry = Entry::new("login").with("actions", login.grant.actions.clone());
     entry.cwd = Some(cwd.clone());
     entry.extra.insert("expires".into(), login.grant.expires.to_rfc3339().into());
