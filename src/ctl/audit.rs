@@ -11,10 +11,13 @@ use crate::audit::{self, Audit, Entry, Head, SessionFields};
 use crate::config::{self, Config};
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let (sub, rest) = args.split_first().ok_or_else(|| UsageError("audit: missing verify".into()))?;
+    let (sub, rest) = args.split_first().ok_or_else(|| UsageError("audit: missing subcommand".into()))?;
     match sub.to_str() {
         Some("verify") => verify(rest, out, err),
         Some("rotate") => super::audit_rotate::run(rest, out, err),
+        Some("show") => super::audit_show::run(rest, out, err),
+        Some("tail") => super::audit_tail::run(rest, out, err),
+        Some("export") => super::audit_export::run(rest, out, err),
         Some(other) => Err(UsageError(format!("unknown audit subcommand `{other}`"))),
         None => Err(UsageError("audit: the subcommand is not UTF-8".into())),
     }
