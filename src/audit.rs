@@ -60,16 +60,16 @@ impl Audit {
     }
 
     /// Writes `entry` as the next record of the chain, durably; `Err` means it is not there.
-    /// Then it goes to syslog too, whose failure changes nothing but a count.
+    /// Then it goes to syslog too (still under the file's lock, so in the chain's order), whose
+    /// failure changes nothing but a count.
     pub fn record(&self, entry: &Entry) -> Result<Head, AuditError> {
         let ts = Timestamp::now();
         let entry = self.with_unsent(entry);
         match &self.target {
             Target::File(path) => {
-                let written =
-                    file::append(path, |seq, prev| record::unsealed(&self.fields, &entry, seq, prev, ts))
-                        .map_err(|e| AuditError(format!("{path}: {e}")))?;
-                self.to_syslog(&entry, ts, &written);
+                let build = |seq, prev: &str| record::unsealed(&self.fields, &entry, seq, prev, ts);
+                let written = file::append(path, build, |written| self.to_syslog(&entry, ts, written))
+                    .map_err(|e| AuditError(format!("{path}: {e}")))?;
                 Ok(written.head)
             }
             Target::Discard => {
@@ -87,12 +87,11 @@ impl Audit {
         };
         let ts = Timestamp::now();
         let stamp: String = ts.to_rfc3339().chars().filter(|c| !matches!(c, '-' | ':')).collect();
-        let rotated = rotate::rotate(path, &stamp, |seq, prev, old| {
-            let entry = entry.clone().with("prev_file", old);
-            record::unsealed(&self.fields, &entry, seq, prev, ts)
-        })
-        .map_err(|e| AuditError(format!("{path}: {e}")))?;
-        self.to_syslog(entry, ts, &rotated.written);
+        let build = |seq, prev: &str, old: &str| {
+            record::unsealed(&self.fields, &entry.clone().with("prev_file", old), seq, prev, ts)
+        };
+        let rotated = rotate::rotate(path, &stamp, build, |written| self.to_syslog(entry, ts, written))
+            .map_err(|e| AuditError(format!("{path}: {e}")))?;
         Ok((rotated.old, rotated.written.head))
     }
 

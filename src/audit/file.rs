@@ -21,8 +21,13 @@ pub struct Written {
 
 /// Appends one record: `build(seq, prev)` makes it once the lock is held and the chain's head
 /// is known. The record is on disk when this returns `Ok`; on any error nothing of it stays in
-/// the file.
-pub fn append(path: &str, build: impl FnOnce(u64, &str) -> Map<String, Value>) -> io::Result<Written> {
+/// the file. `then` sees the record still under the lock, so what it passes on (syslog) goes
+/// out in the chain's order.
+pub fn append(
+    path: &str,
+    build: impl FnOnce(u64, &str) -> Map<String, Value>,
+    then: impl FnOnce(&Written),
+) -> io::Result<Written> {
     let locked = open_locked(path)?;
     let head = last_record(&locked)?;
     let (line, hash) = seal(build(head.seq + 1, &head.hash));
@@ -37,7 +42,9 @@ pub fn append(path: &str, build: impl FnOnce(u64, &str) -> Map<String, Value>) -
         let _ = locked.sync_data();
         return Err(e);
     }
-    Ok(Written { head: Head { seq: head.seq + 1, hash }, line })
+    let written = Written { head: Head { seq: head.seq + 1, hash }, line };
+    then(&written);
+    Ok(written)
 }
 
 /// Opens `path` for appending (created 0600 when missing, never through a symlink) and locks

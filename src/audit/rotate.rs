@@ -26,11 +26,13 @@ pub struct Rotated {
 /// first gets its dated name as a second link, then the new file, complete and synced,
 /// replaces `path` in one rename. (Renaming the old file away first would leave a moment with
 /// no file, in which a writer would create an empty one and start a fresh chain.) Writers
-/// blocked on the old file's lock notice it is no longer `path` and reopen.
+/// blocked on the old file's lock notice it is no longer `path` and reopen. `then` sees the
+/// new record before the lock is released (as in `file::append`).
 pub fn rotate(
     path: &str,
     stamp: &str,
     build: impl FnOnce(u64, &str, &str) -> Map<String, Value>,
+    then: impl FnOnce(&Written),
 ) -> io::Result<Rotated> {
     let locked = open_locked(path)?;
     let head = last_record(&locked)?;
@@ -57,6 +59,7 @@ pub fn rotate(
         }
     };
     sync_parent(path)?;
+    then(&written);
     drop(locked);
     Ok(Rotated { old, written })
 }

@@ -220,7 +220,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     let filter = Filter::from_options(&parsed, Timestamp::now())?;
     let Some(files) = files_or_configured(&parsed.positionals, err) else { return Ok(exit::USAGE) };
     let (records, clean) = read_files(&files, err);
-    if !json {
+    if !json && (clean || !records.is_empty()) {
         let _ = writeln!(out, "{HEADER}");
     }
     for read in records.iter().filter(|r| filter.matches(&r.record)) {
