@@ -9,6 +9,7 @@ pub mod record;
 mod rotate;
 pub mod syslog;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -96,10 +97,10 @@ impl Audit {
     }
 
     /// `entry`, plus how many earlier records of this session syslog missed, if any.
-    fn with_unsent(&self, entry: &Entry) -> Entry {
+    fn with_unsent<'e>(&self, entry: &'e Entry) -> Cow<'e, Entry> {
         match self.unsent.load(Ordering::Relaxed) {
-            0 => entry.clone(),
-            n => entry.clone().with("syslog_unsent", n),
+            0 => Cow::Borrowed(entry),
+            n => Cow::Owned(entry.clone().with("syslog_unsent", n)),
         }
     }
 
