@@ -173,3 +173,65 @@ fn on_a_full_disk_nothing_runs_without_its_record() {
     assert_eq!(ran, recorded, "markers vs command records");
     assert!(jsonl.ends_with('\n'), "no torn record");
 }
+
+#[test]
+fn rotation_keeps_one_chain_across_files_while_sessions_write() {
+    let line = vec!["sudohead -c 1 /var/log/cage-test.log"; 100].join("; ");
+    let out = sandbox(&format!(
+        "{DIAG}\nset +e\n\
+         as_operator /usr/local/bin/cage -c pwd >/dev/null\n\
+         as_operator /usr/local/bin/cagectl audit rotate; echo \"OPERATOR=$?\"\n\
+         cagectl audit rotate; echo \"ROTATE=$?\"\n\
+         for i in 1 2 3 4; do for j in 1 2 3 4 5; do as_operator /usr/local/bin/cage -c '{line}' >/dev/null; done & done\n\
+         sleep 1.1; cagectl audit rotate >/dev/null; sleep 1.1; cagectl audit rotate >/dev/null; wait\n\
+         old=$(ls {AUDIT}.* | sort)\n\
+         echo '--- verify'; cagectl audit verify $old {AUDIT}; echo \"VERIFY=$?\"\n\
+         echo '--- alone'; cagectl audit verify {AUDIT}; echo \"ALONE=$?\"\n\
+         echo '--- swapped'; cagectl audit verify {AUDIT} $old; echo \"SWAPPED=$?\"\n\
+         echo '--- records'; cat $old {AUDIT}\n"
+    ));
+    let stdout = text(&out.stdout);
+    let section = |name: &str| {
+        let (_, rest) = stdout.split_once(&format!("--- {name}\n")).expect(name);
+        rest.split("\n--- ").next().expect("section").to_string()
+    };
+    let stderr = text(&out.stderr);
+    assert!(stdout.contains("OPERATOR=1"), "{stdout} {stderr}");
+    assert!(stderr.contains("cagectl: audit rotate: only root rotates the audit trail"), "{stderr}");
+    let first = stdout.lines().find(|l| l.starts_with("rotated to ")).expect("rotated");
+    assert!(first.starts_with("rotated to /var/log/cage/audit.jsonl.20"), "{first}");
+    assert!(first.ends_with("; /var/log/cage/audit.jsonl goes on from seq 6"), "{first}");
+    assert!(stdout.contains("ROTATE=0"), "{stdout}");
+    let verify = section("verify");
+    assert!(verify.contains("VERIFY=0"), "{verify} {stderr}");
+    assert_eq!(verify.matches(": ok, ").count(), 4, "three dated files and the live one: {verify}");
+    let alone = section("alone");
+    assert!(
+        alone.contains("ALONE=0") && alone.contains(": ok, ") && alone.contains("continues seq "),
+        "{alone}"
+    );
+    let swapped = section("swapped");
+    assert!(
+        swapped.contains("BROKEN at line 1: does not continue") && swapped.contains("SWAPPED=1"),
+        "{swapped}"
+    );
+    let all = records(&section("records"));
+    let rotations: Vec<&Value> = all.iter().filter(|r| r["event"] == "rotate").collect();
+    assert_eq!(rotations.len(), 3);
+    assert!(
+        rotations[0]["prev_file"].as_str().is_some_and(|f| f.starts_with("audit.jsonl.20")),
+        "{}",
+        rotations[0]
+    );
+    assert_eq!(rotations[0]["loginid"], "root");
+    let seqs: Vec<u64> = all.iter().map(|r| r["seq"].as_u64().expect("seq")).collect();
+    assert_eq!(seqs, (1..=all.len() as u64).collect::<Vec<u64>>(), "one sequence across the files");
+    let commands = all.iter().filter(|r| r["event"] == "command").count();
+    assert_eq!(commands, 2001, "every command recorded once");
+    // A rotation while sessions wrote: some session has records on both sides of it.
+    let at = all.iter().position(|r| r["event"] == "rotate" && r["seq"] != rotations[0]["seq"]).expect("2nd");
+    let before: std::collections::BTreeSet<&str> =
+        all[..at].iter().filter_map(|r| r["session"].as_str()).collect();
+    let spans = all[at + 1..].iter().any(|r| r["session"].as_str().is_some_and(|s| before.contains(s)));
+    assert!(spans, "no session spans the rotation");
+}

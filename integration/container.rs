@@ -441,3 +441,81 @@ fn an_ssh_session_is_audited_in_order_and_the_chain_verifies() {
     let verify = in_container("cagectl audit verify");
     assert!(verify.status.success(), "{}{}", text(&verify.stdout), text(&verify.stderr));
 }
+
+/// The records of `login` in a JSON-lines file of the container, by seq: (seq, line).
+fn records_of(login: &str, file: &str) -> Vec<(u64, String)> {
+    let out = in_container(&format!("cat {file} 2>/dev/null || true"));
+    let mut lines: Vec<(u64, String)> = text(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).ok()?;
+            let seq = record["seq"].as_u64()?;
+            (record["loginid"] == login).then(|| (seq, line.to_string()))
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn every_record_of_a_session_reaches_the_siem_over_tls_unchanged() {
+    require_container();
+    let op = operator("op_syslog");
+    grant(&op, "INFRA_DIAG", "1h");
+    let (_, err, code) = ssh(&op, "sudohead -n 1 /var/log/messages; pwd; du -s /u01");
+    assert_eq!(code, 0, "{err}");
+    let (_, _, code) = ssh(&op, "sudocat /etc/shadow");
+    assert_eq!(code, 126);
+    let local = records_of(&op, "/var/log/cage/audit.jsonl");
+    let event = |line: &str| {
+        let r: serde_json::Value = serde_json::from_str(line).expect("json");
+        format!(
+            "{}{}",
+            r["event"].as_str().unwrap_or("?"),
+            r["decision"].as_str().map_or(String::new(), |d| format!(":{d}"))
+        )
+    };
+    let events: Vec<String> = local.iter().map(|(_, line)| event(line)).collect();
+    let session = ["command:allow", "exit"].repeat(3);
+    let expected: Vec<&str> = ["grant", "login"]
+        .into_iter()
+        .chain(session)
+        .chain(["logout", "login", "command:deny", "logout"])
+        .collect();
+    assert_eq!(events, expected);
+    assert!(local.iter().all(|(_, line)| !line.contains("syslog_unsent")), "every record was sent");
+    // The SIEM stand-in receives them over TLS from the host's rsyslog: the same lines, so
+    // the same hashes.
+    let start = Instant::now();
+    let received = loop {
+        let received = records_of(&op, "/var/log/siem/cage.jsonl");
+        if received.len() >= local.len() || start.elapsed() > Duration::from_secs(20) {
+            break received;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(received, local, "the SIEM's copy differs");
+    let messages = text(&in_container("cat /var/log/siem/cage.log").stdout);
+    let req = format!("REQ-{op}");
+    let (seq, line) = &local[local.len() - 2];
+    let session: serde_json::Value = serde_json::from_str(line).expect("json");
+    let header = format!(
+        "[cage@32473 req=\"{req}\" session=\"{}\" seq=\"{seq}\"] ",
+        session["session"].as_str().expect("s")
+    );
+    let denied = messages
+        .lines()
+        .find(|m| m.contains(&header))
+        .unwrap_or_else(|| panic!("no {header} in:\n{messages}"));
+    assert!(
+        denied.starts_with("<85>1 ")
+            && denied.contains(&format!(" {} cage ", session["host"].as_str().expect("host"))),
+        "authpriv.notice: {denied}"
+    );
+    assert!(denied.ends_with(line.as_str()), "{denied}");
+    let login = &local[1].1;
+    assert!(
+        messages.lines().any(|m| m.starts_with("<86>1 ") && m.ends_with(login.as_str())),
+        "authpriv.info login"
+    );
+}

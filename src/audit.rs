@@ -6,12 +6,19 @@
 pub mod chain;
 mod file;
 pub mod record;
+mod rotate;
+pub mod syslog;
 
+use std::borrow::Cow;
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 pub use chain::{verify, Break, Head, Verified};
 pub use record::{EndReason, Entry, SessionFields, Verdict};
 
+use crate::config::AuditConfig;
 use crate::time::Timestamp;
 
 /// Why a record could not be written; the action it announced is refused.
@@ -36,30 +43,82 @@ enum Target {
 #[derive(Debug, Clone)]
 pub struct Audit {
     target: Target,
+    /// The syslog socket each record also goes to, when configured.
+    syslog: Option<PathBuf>,
+    /// Records of this session that did not reach syslog; every later record says how many.
+    unsent: Arc<AtomicU64>,
     pub fields: SessionFields,
 }
 
 impl Audit {
-    pub fn to_file(path: &str, fields: SessionFields) -> Self {
-        Audit { target: Target::File(path.to_string()), fields }
+    pub fn to_file(config: &AuditConfig, fields: SessionFields) -> Self {
+        let syslog = config.syslog.then(|| PathBuf::from(syslog::SOCKET));
+        Audit { target: Target::File(config.file.clone()), syslog, unsent: Arc::default(), fields }
     }
 
     pub fn discard(fields: SessionFields) -> Self {
-        Audit { target: Target::Discard, fields }
+        Audit { target: Target::Discard, syslog: None, unsent: Arc::default(), fields }
     }
 
     /// Writes `entry` as the next record of the chain, durably; `Err` means it is not there.
+    /// Then it goes to syslog too (still under the file's lock, so in the chain's order), whose
+    /// failure changes nothing but a count.
     pub fn record(&self, entry: &Entry) -> Result<Head, AuditError> {
         let ts = Timestamp::now();
+        let entry = self.with_unsent(entry);
         match &self.target {
             Target::File(path) => {
-                file::append(path, |seq, prev| record::unsealed(&self.fields, entry, seq, prev, ts))
-                    .map_err(|e| AuditError(format!("{path}: {e}")))
+                let build = |seq, prev: &str| record::unsealed(&self.fields, &entry, seq, prev, ts);
+                let written = file::append(path, build, |written| self.to_syslog(&entry, ts, written))
+                    .map_err(|e| AuditError(format!("{path}: {e}")))?;
+                Ok(written.head)
             }
             Target::Discard => {
-                let unsealed = record::unsealed(&self.fields, entry, 1, chain::GENESIS, ts);
+                let unsealed = record::unsealed(&self.fields, &entry, 1, chain::GENESIS, ts);
                 Ok(Head { seq: 1, hash: chain::seal(unsealed).1 })
             }
+        }
+    }
+
+    /// Renames the file to `FILE.STAMP` and starts a new one with `entry` (a `rotate` record,
+    /// given `prev_file`) continuing the chain; returns the old file's new name.
+    pub fn rotate(&self, entry: &Entry) -> Result<(String, Head), AuditError> {
+        let Target::File(path) = &self.target else {
+            return Err(AuditError("no audit file to rotate".into()));
+        };
+        let ts = Timestamp::now();
+        let stamp: String = ts.to_rfc3339().chars().filter(|c| !matches!(c, '-' | ':')).collect();
+        let build = |seq, prev: &str, old: &str| {
+            record::unsealed(&self.fields, &entry.clone().with("prev_file", old), seq, prev, ts)
+        };
+        let rotated = rotate::rotate(path, &stamp, build, |written| self.to_syslog(entry, ts, written))
+            .map_err(|e| AuditError(format!("{path}: {e}")))?;
+        Ok((rotated.old, rotated.written.head))
+    }
+
+    /// `entry`, plus how many earlier records of this session syslog missed, if any.
+    fn with_unsent<'e>(&self, entry: &'e Entry) -> Cow<'e, Entry> {
+        match self.unsent.load(Ordering::Relaxed) {
+            0 => Cow::Borrowed(entry),
+            n => Cow::Owned(entry.clone().with("syslog_unsent", n)),
+        }
+    }
+
+    fn to_syslog(&self, entry: &Entry, ts: Timestamp, written: &file::Written) {
+        let Some(socket) = &self.syslog else { return };
+        let message = syslog::format(&syslog::Message {
+            ts,
+            host: &self.fields.host,
+            pid: self.fields.pid,
+            event: entry.event,
+            denied: entry.decision == Some(Verdict::Deny),
+            req: &self.fields.req_auth_id,
+            session: &self.fields.session,
+            seq: written.head.seq,
+            record: &written.line,
+        });
+        if syslog::send(socket, message.as_bytes()).is_err() {
+            self.unsent.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

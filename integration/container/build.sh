@@ -25,7 +25,7 @@ fi
 # The base: the host's suite, from the host's own apt sources.
 . /etc/os-release
 suite=$VERSION_CODENAME
-packages=openssh-server,iproute2,procps,passwd,util-linux,bsdutils,make,tcpdump
+packages=openssh-server,iproute2,procps,passwd,util-linux,bsdutils,make,tcpdump,rsyslog,rsyslog-gnutls,openssl
 base="cage-base:$suite-$(printf %s "$packages" | cksum | cut -d' ' -f1)"
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   sources=$(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 || true)
@@ -47,15 +47,15 @@ mkdir -p "$ctx/repo"
 cp -r "$repo/Makefile" "$repo/policies" "$ctx/repo/"
 mkdir -p "$ctx/repo/target/release" "$ctx/repo/integration"
 cp "$repo/target/release/cage" "$repo/target/release/cagectl" "$ctx/repo/target/release/"
-cp -r "$repo/integration/cage.toml.example" "$repo/integration/sshd_config.d" "$ctx/repo/integration/"
-cp "$repo/integration/container/setup.sh" "$ctx/"
+cp -r "$repo/integration/cage.toml.example" "$repo/integration/sshd_config.d" "$repo/integration/rsyslog" \
+  "$ctx/repo/integration/"
+cp "$repo/integration/container/setup.sh" "$repo/integration/container/start.sh" "$ctx/"
 cp "$out/id_ed25519.pub" "$ctx/operator.pub"
 cat > "$ctx/Dockerfile" <<DOCKER
 FROM $base
 COPY . /build
-RUN sh /build/setup.sh && rm -rf /build
-# cage's egress filter needs the cgroup v2 hierarchy, which this container does not mount.
-CMD ["/bin/sh", "-c", "mkdir -p /sys/fs/cgroup/unified && mount -t cgroup2 none /sys/fs/cgroup/unified; exec /usr/sbin/sshd -D -e"]
+RUN sh /build/setup.sh && install -m 0755 /build/start.sh /usr/local/sbin/start && rm -rf /build
+CMD ["/usr/local/sbin/start"]
 DOCKER
 tag=${CAGE_IT:-cage-it}:test
 docker build -q -t "$tag" "$ctx" >/dev/null

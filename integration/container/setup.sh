@@ -18,3 +18,13 @@ chmod 0600 /var/log/messages
 install -d -m 1777 /u01
 # The bundled profiles name Oracle Linux paths; Debian keeps tcpdump in /usr/bin.
 ln -s /usr/bin/tcpdump /usr/sbin/tcpdump
+# Syslog: rsyslog takes cage's RFC 5424 records from /dev/log (the regular parser chain, no
+# rate limit, cage's own timestamps) and forwards them over TLS to a second rsyslogd standing
+# in for the SIEM (integration/rsyslog/). The keys are made here, for this image only.
+sh /build/repo/integration/rsyslog/certs.sh /etc/rsyslog-tls
+sed -i -e 's|^module(load="imuxsock").*|module(load="imuxsock" SysSock.UseSpecialParser="off" SysSock.ParseHostname="on" SysSock.IgnoreTimestamp="off" SysSock.RateLimit.Interval="0")|' \
+  -e 's|^module(load="imklog"|#&|' /etc/rsyslog.conf
+grep -q 'SysSock.UseSpecialParser="off"' /etc/rsyslog.conf
+install -m 0644 /build/repo/integration/rsyslog/cage-siem.conf /etc/rsyslog.d/60-cage-siem.conf
+install -m 0644 /build/repo/integration/rsyslog/siem-receiver.conf /etc/rsyslog-siem.conf
+install -d -m 0700 /var/spool/rsyslog-siem /var/log/siem

@@ -11,15 +11,29 @@ use serde_json::{Map, Value};
 
 use super::chain::{seal, Head};
 
+/// A record as it now stands in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub head: Head,
+    /// The line, without its end of line.
+    pub line: String,
+}
+
 /// Appends one record: `build(seq, prev)` makes it once the lock is held and the chain's head
 /// is known. The record is on disk when this returns `Ok`; on any error nothing of it stays in
-/// the file. Returns the new head.
-pub fn append(path: &str, build: impl FnOnce(u64, &str) -> Map<String, Value>) -> io::Result<Head> {
+/// the file. `then` sees the record still under the lock, so what it passes on (syslog) goes
+/// out in the chain's order.
+pub fn append(
+    path: &str,
+    build: impl FnOnce(u64, &str) -> Map<String, Value>,
+    then: impl FnOnce(&Written),
+) -> io::Result<Written> {
     let locked = open_locked(path)?;
     let head = last_record(&locked)?;
     let (line, hash) = seal(build(head.seq + 1, &head.hash));
     let size = locked.metadata()?.len();
-    let mut bytes = line.into_bytes();
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
     bytes.push(b'\n');
     let written = (&*locked).write_all(&bytes).and_then(|()| locked.sync_data());
     if let Err(e) = written {
@@ -28,12 +42,14 @@ pub fn append(path: &str, build: impl FnOnce(u64, &str) -> Map<String, Value>) -
         let _ = locked.sync_data();
         return Err(e);
     }
-    Ok(Head { seq: head.seq + 1, hash })
+    let written = Written { head: Head { seq: head.seq + 1, hash }, line };
+    then(&written);
+    Ok(written)
 }
 
 /// Opens `path` for appending (created 0600 when missing, never through a symlink) and locks
 /// it; retries when the file was renamed (rotated) while we waited for the lock.
-fn open_locked(path: &str) -> io::Result<Flock<File>> {
+pub fn open_locked(path: &str) -> io::Result<Flock<File>> {
     for _ in 0..8 {
         let file = OpenOptions::new()
             .read(true)

@@ -174,3 +174,71 @@ fn hostile_arguments_cannot_forge_a_record() {
     assert_eq!(last["title_hex"], "62616420fffe2075746638");
     verify(&file).expect("verifies");
 }
+
+#[test]
+fn records_syslog_missed_are_still_written_and_counted_in_later_ones() {
+    use std::os::unix::net::UnixDatagram;
+    use std::sync::Arc;
+
+    use super::{Audit, Target};
+
+    let dir = std::env::temp_dir().join(format!("cage-audit-syslog-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (file, socket) = (dir.join("audit.jsonl"), dir.join("log"));
+    let daemon = UnixDatagram::bind(&socket).expect("bind");
+    let audit = Audit {
+        target: Target::File(file.to_str().expect("path").into()),
+        syslog: Some(socket.clone()),
+        unsent: Arc::default(),
+        fields: fields(),
+    };
+    audit.record(&command(b"df -h", &["df", "-h"])).expect("first");
+    audit.record(&Entry::new("logout")).expect("second");
+    drop(daemon);
+    // No daemon any more: the records are still written, and say how many syslog missed.
+    audit.record(&Entry::new("login")).expect("third");
+    audit.record(&Entry::new("logout")).expect("fourth");
+    let written = std::fs::read(&file).expect("file");
+    verify(&written).expect("verifies");
+    let all = lines(&written);
+    let unsent: Vec<serde_json::Value> = all
+        .iter()
+        .map(|l| serde_json::from_slice::<serde_json::Value>(l).expect("json")["syslog_unsent"].clone())
+        .collect();
+    assert_eq!(unsent, [serde_json::Value::Null, serde_json::Value::Null, serde_json::Value::Null, 1.into()]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn syslog_gets_each_record_line_as_written_in_order() {
+    use std::os::unix::net::UnixDatagram;
+    use std::sync::Arc;
+
+    use super::{Audit, Target};
+
+    let dir = std::env::temp_dir().join(format!("cage-audit-syslog-lines-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (file, socket) = (dir.join("audit.jsonl"), dir.join("log"));
+    let daemon = UnixDatagram::bind(&socket).expect("bind");
+    let audit = Audit {
+        target: Target::File(file.to_str().expect("path").into()),
+        syslog: Some(socket),
+        unsent: Arc::default(),
+        fields: fields(),
+    };
+    let mut denied = command(b"sudocat /etc/shadow", &["sudocat", "/etc/shadow"]);
+    denied.decision = Some(Verdict::Deny);
+    audit.record(&Entry::new("login")).expect("login");
+    audit.record(&denied).expect("deny");
+    let written = std::fs::read(&file).expect("file");
+    let mut buf = vec![0u8; 65536];
+    for (line, pri) in lines(&written).iter().zip(["<86>1 ", "<85>1 "]) {
+        let n = daemon.recv(&mut buf).expect("message");
+        let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(message.starts_with(pri), "{message}");
+        assert!(message.ends_with(&*String::from_utf8_lossy(line)), "{message}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,9 +11,13 @@ use crate::audit::{self, Audit, Entry, Head, SessionFields};
 use crate::config::{self, Config};
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let (sub, rest) = args.split_first().ok_or_else(|| UsageError("audit: missing verify".into()))?;
+    let (sub, rest) = args.split_first().ok_or_else(|| UsageError("audit: missing subcommand".into()))?;
     match sub.to_str() {
         Some("verify") => verify(rest, out, err),
+        Some("rotate") => super::audit_rotate::run(rest, out, err),
+        Some("show") => super::audit_show::run(rest, out, err),
+        Some("tail") => super::audit_tail::run(rest, out, err),
+        Some("export") => super::audit_export::run(rest, out, err),
         Some(other) => Err(UsageError(format!("unknown audit subcommand `{other}`"))),
         None => Err(UsageError("audit: the subcommand is not UTF-8".into())),
     }
@@ -80,7 +84,13 @@ fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result
 /// Records an admin's change (a `grant` event) before it is made; `Err` refuses the change.
 pub fn record_admin_change(req: &str, login: &str, entry: Entry) -> Result<(), String> {
     let config = host_config()?;
-    let fields = SessionFields {
+    let fields = admin_fields(&config, req, login)?;
+    Audit::to_file(&config.audit, fields).record(&entry).map(drop).map_err(|e| e.to_string())
+}
+
+/// The fields of a record an admin's command writes (`uid` is the admin's).
+pub fn admin_fields(config: &Config, req: &str, login: &str) -> Result<SessionFields, String> {
+    Ok(SessionFields {
         session: audit::new_session_id().map_err(|e| e.to_string())?,
         req_auth_id: req.to_string(),
         loginid: login.to_string(),
@@ -93,6 +103,5 @@ pub fn record_admin_change(req: &str, login: &str, entry: Entry) -> Result<(), S
         srchost: None,
         pid: std::process::id(),
         su_user: None,
-    };
-    Audit::to_file(&config.audit.file, fields).record(&entry).map(drop).map_err(|e| e.to_string())
+    })
 }

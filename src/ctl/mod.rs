@@ -6,6 +6,10 @@ use std::io::Write;
 
 mod args;
 mod audit;
+mod audit_export;
+mod audit_rotate;
+mod audit_show;
+mod audit_tail;
 mod check;
 mod explain;
 mod grant;
@@ -27,7 +31,11 @@ pub mod exit {
 const USAGE: &str = "usage: cagectl check [DIR]
        cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] -- 'COMMAND LINE'
        cagectl grant --login NAME --actions A[,B...] --duration D --req ID [--reason TEXT]
-       cagectl audit verify [FILE...]";
+       cagectl audit verify [FILE...]
+       cagectl audit rotate
+       cagectl audit show [--req ID] [--login NAME] [--session S] [--since T] [--until T] [--event E[,E...]] [--json] [FILE...]
+       cagectl audit tail [-f] [-n N] [FILTERS] [--json] [FILE]
+       cagectl audit export --format oac [FILTERS] [FILE...]";
 
 /// Runs cagectl with `args` (without the program name); returns the exit code.
 pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {

@@ -55,7 +55,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
         pid: std::process::id(),
         su_user: None,
     };
-    let audit = Audit::to_file(&login.config.audit.file, fields);
+    let audit = Audit::to_file(&login.config.audit, fields);
     let mut entry = Entry::new("login").with("actions", login.grant.actions.clone());
     entry.cwd = Some(cwd.clone());
     entry.extra.insert("expires".into(), login.grant.expires.to_rfc3339().into());

@@ -1,0 +1,302 @@
+//! `cagectl audit show`: the records that match the admin's filters, as a table whose every
+//! field is escaped (a record cannot paint the admin's terminal) or, with `--json`, as the
+//! lines themselves. The filters and the table are pure; `tail` and `export` share them.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use serde_json::{Map, Value};
+
+use super::args::{Parsed, UsageError};
+use super::audit::host_config;
+use super::exit;
+use crate::time::{parse_duration, Timestamp};
+
+/// The filter options `show`, `tail` and `export` accept.
+pub const FILTER_OPTIONS: [&str; 6] = ["req", "login", "session", "since", "until", "event"];
+
+/// Which records to show; every given condition must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub req: Option<String>,
+    pub login: Option<String>,
+    /// A session id, or its first characters.
+    pub session: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Event names, any of them.
+    pub events: Vec<String>,
+}
+
+impl Filter {
+    /// The filter the options ask for; `--since`/`--until` take RFC 3339 or a duration ago
+    /// (`2h`: two hours before `now`).
+    pub fn from_options(parsed: &Parsed, now: Timestamp) -> Result<Filter, UsageError> {
+        let time = |name: &str| parsed.get(name).map(|t| parse_time(t, now)).transpose();
+        Ok(Filter {
+            req: parsed.get("req").map(str::to_string),
+            login: parsed.get("login").map(str::to_string),
+            session: parsed.get("session").map(str::to_string),
+            since: time("since")?,
+            until: time("until")?,
+            events: parsed.get("event").map_or_else(Vec::new, |e| e.split(',').map(str::to_string).collect()),
+        })
+    }
+
+    pub fn matches(&self, record: &Map<String, Value>) -> bool {
+        let text = |key: &str| record.get(key).and_then(Value::as_str);
+        let ts = text("ts").and_then(|t| Timestamp::parse_rfc3339(t).ok());
+        self.req.as_deref().is_none_or(|req| text("req_auth_id") == Some(req))
+            && self.login.as_deref().is_none_or(|login| text("loginid") == Some(login))
+            && self.session.as_deref().is_none_or(|s| text("session").is_some_and(|t| t.starts_with(s)))
+            && self.since.is_none_or(|since| ts.is_some_and(|ts| ts >= since))
+            && self.until.is_none_or(|until| ts.is_some_and(|ts| ts <= until))
+            && (self.events.is_empty() || text("event").is_some_and(|e| self.events.iter().any(|x| x == e)))
+    }
+}
+
+fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, UsageError> {
+    if let Ok(at) = Timestamp::parse_rfc3339(text) {
+        return Ok(at);
+    }
+    let ago = parse_duration(text).map_err(|_| {
+        UsageError(format!("`{text}` is neither a time (2026-11-22T08:00:00Z) nor a duration ago (2h)"))
+    })?;
+    let secs = i64::try_from(ago.as_secs()).unwrap_or(i64::MAX);
+    Ok(Timestamp::from_unix(now.unix_secs().saturating_sub(secs), now.subsec_nanos())
+        .unwrap_or(Timestamp::MIN))
+}
+
+/// Text as the terminal may show it: control characters (C0, DEL, C1), bidirectional
+/// overrides and line separators escaped, and `\` doubled so an escape is never ambiguous.
+pub fn safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x80 && c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() || is_invisible_format(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Characters that reorder or hide what follows them on screen.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{061c}' | '\u{feff}')
+}
+
+pub const HEADER: &str = "TIME                 LOGIN         REQ           EVENT    RESULT     COMMAND";
+
+/// One record as a table row.
+pub fn row(record: &Map<String, Value>) -> String {
+    let text = |key: &str| record.get(key).and_then(Value::as_str).unwrap_or("");
+    let time = text("ts").get(..19).map_or_else(|| text("ts").to_string(), |t| t.replacen('T', " ", 1));
+    let mut line = format!(
+        "{:<20} {:<13} {:<13} {:<8} {:<10} {}",
+        safe(&time),
+        safe(text("loginid")),
+        safe(text("req_auth_id")),
+        safe(text("event")),
+        safe(&result(record)),
+        safe(&command(record)),
+    );
+    if text("decision") == "deny" {
+        line.push_str(&format!("  [{}]", safe(text("reason"))));
+    }
+    line.trim_end().to_string()
+}
+
+/// What the record says happened: the decision, the exit, why a session ended.
+fn result(record: &Map<String, Value>) -> String {
+    let get = |key: &str| record.get(key).filter(|v| !v.is_null());
+    let text = |key: &str| get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    match text("event").as_str() {
+        "command" => text("decision"),
+        "exit" if get("not_started").is_some() => "not run".into(),
+        "exit" => match (get("status"), get("signal")) {
+            (_, Some(signal)) => format!("signal {signal}"),
+            (Some(status), None) => format!("status {status}"),
+            (None, None) => String::new(),
+        },
+        "logout" => text("reason"),
+        "grant" => text("action"),
+        _ => String::new(),
+    }
+}
+
+/// The command line as words (quoted where needed), or what the event is about.
+fn command(record: &Map<String, Value>) -> String {
+    let words: Vec<&str> = record
+        .get("argv")
+        .and_then(Value::as_array)
+        .map_or_else(Vec::new, |a| a.iter().filter_map(Value::as_str).collect());
+    match (record.get("event").and_then(Value::as_str), words.is_empty()) {
+        (Some("rotate"), _) => {
+            format!("from {}", record.get("prev_file").and_then(Value::as_str).unwrap_or("?"))
+        }
+        (_, false) => words.iter().map(|w| quoted(w)).collect::<Vec<_>>().join(" "),
+        (_, true) => record.get("title").and_then(Value::as_str).unwrap_or("").to_string(),
+    }
+}
+
+/// A word as a POSIX shell would read it back: bare when it is plain, else in single quotes.
+fn quoted(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    match !word.is_empty() && word.chars().all(plain) {
+        true => word.to_string(),
+        false => format!("'{}'", word.replace('\'', "'\\''")),
+    }
+}
+
+/// A record as read from a file: its line, exactly, and its members.
+pub struct Read {
+    pub line: Vec<u8>,
+    pub record: Map<String, Value>,
+}
+
+/// The records of `files` in order; a line that is not a record is reported on `err` and
+/// makes the result `false` (the others are still returned).
+pub fn read_files(files: &[String], err: &mut dyn Write) -> (Vec<Read>, bool) {
+    let (mut records, mut clean) = (Vec::new(), true);
+    for file in files {
+        let bytes = match std::fs::read(file) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let _ = writeln!(err, "cagectl: audit: {file}: {e}");
+                clean = false;
+                continue;
+            }
+        };
+        for (index, line) in bytes.split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
+            match serde_json::from_slice(line) {
+                Ok(record) => records.push(Read { line: line.to_vec(), record }),
+                Err(_) => {
+                    let _ = writeln!(err, "cagectl: audit: {file}: line {} is not a record", index + 1);
+                    clean = false;
+                }
+            }
+        }
+    }
+    (records, clean)
+}
+
+/// The files named, or the configured one.
+pub fn files_or_configured(positionals: &[String], err: &mut dyn Write) -> Option<Vec<String>> {
+    if !positionals.is_empty() {
+        return Some(positionals.to_vec());
+    }
+    match host_config() {
+        Ok(config) => Some(vec![config.audit.file]),
+        Err(e) => {
+            let _ = writeln!(err, "cagectl: audit: {e}");
+            None
+        }
+    }
+}
+
+/// Takes a flag without a value (`--json`) out of `args`: whether it was there, and the rest.
+pub fn take_flag(args: &[OsString], flag: &str) -> (bool, Vec<OsString>) {
+    let rest: Vec<OsString> = args.iter().filter(|a| *a != flag).cloned().collect();
+    (rest.len() != args.len(), rest)
+}
+
+/// Writes one matching record as the table row or, with `json`, its line unchanged.
+pub fn write_record(out: &mut dyn Write, read: &Read, json: bool) -> std::io::Result<()> {
+    match json {
+        true => out.write_all(&read.line).and_then(|()| out.write_all(b"\n")),
+        false => writeln!(out, "{}", row(&read.record)),
+    }
+}
+
+pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let (json, args) = take_flag(args, "--json");
+    let parsed = Parsed::parse(&args, &FILTER_OPTIONS)?;
+    let filter = Filter::from_options(&parsed, Timestamp::now())?;
+    let Some(files) = files_or_configured(&parsed.positionals, err) else { return Ok(exit::USAGE) };
+    let (records, clean) = read_files(&files, err);
+    if !json && (clean || !records.is_empty()) {
+        let _ = writeln!(out, "{HEADER}");
+    }
+    for read in records.iter().filter(|r| filter.matches(&r.record)) {
+        if write_record(out, read, json).is_err() {
+            break;
+        }
+    }
+    Ok(if clean { exit::OK } else { exit::REFUSED })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(value: Value) -> Map<String, Value> {
+        value.as_object().expect("object").clone()
+    }
+
+    fn command(argv: Value, decision: &str) -> Map<String, Value> {
+        record(json!({"ts": "2026-11-22T08:00:01.000000123Z", "event": "command", "loginid": "optest",
+            "req_auth_id": "REQ-42", "session": "5e55aa", "argv": argv, "decision": decision,
+            "reason": if decision == "deny" { "`/etc/shadow` holds secrets" } else { "" }}))
+    }
+
+    #[test]
+    fn a_record_cannot_paint_the_terminal() {
+        assert_eq!(safe("a\x1b[2J\x1b]0;owned\x07b"), "a\\x1b[2J\\x1b]0;owned\\x07b");
+        assert_eq!(safe("x\ny\r\tz\\n"), "x\\ny\\r\\tz\\\\n");
+        assert_eq!(safe("\u{9b}31m \u{202e}txt.exe \u{2028}"), "\\u{9b}31m \\u{202e}txt.exe \\u{2028}");
+        assert_eq!(safe("größe /var/log"), "größe /var/log");
+        let row = row(&command(json!(["echo", "\x1b[31mred\nnext"]), "allow"));
+        assert!(!row.chars().any(char::is_control), "{row:?}");
+        assert!(row.ends_with("echo '\\x1b[31mred\\nnext'"), "{row}");
+    }
+
+    #[test]
+    fn a_row_shows_time_login_req_event_result_and_the_words() {
+        let allowed = row(&command(json!(["sudohead", "-n", "1", "/var/log/my file"]), "allow"));
+        assert_eq!(
+            allowed,
+            "2026-11-22 08:00:01  optest        REQ-42        command  allow      sudohead -n 1 '/var/log/my file'"
+        );
+        let denied = row(&command(json!(["sudocat", "/etc/shadow"]), "deny"));
+        assert!(
+            denied.ends_with("deny       sudocat /etc/shadow  [`/etc/shadow` holds secrets]"),
+            "{denied}"
+        );
+        let mut exit = command(json!(["false"]), "allow");
+        exit.insert("event".into(), "exit".into());
+        exit.insert("status".into(), 1.into());
+        assert!(row(&exit).contains(" exit     status 1   false"), "{}", row(&exit));
+    }
+
+    #[test]
+    fn filters_combine_and_times_take_rfc3339_or_a_duration_ago() {
+        let now = Timestamp::parse_rfc3339("2026-11-22T09:00:00Z").expect("now");
+        let args: Vec<OsString> = ["--req", "REQ-42", "--since", "2h", "--until", "2026-11-22T08:00:02Z"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let filter =
+            Filter::from_options(&Parsed::parse(&args, &FILTER_OPTIONS).expect("args"), now).expect("filter");
+        assert_eq!(filter.since, Timestamp::parse_rfc3339("2026-11-22T07:00:00Z").ok());
+        let r = command(json!(["pwd"]), "allow");
+        assert!(filter.matches(&r));
+        assert!(!Filter { req: Some("REQ-4".into()), ..filter.clone() }.matches(&r));
+        assert!(!Filter { until: Timestamp::parse_rfc3339("2026-11-22T08:00:01Z").ok(), ..filter.clone() }
+            .matches(&r));
+        assert!(Filter {
+            session: Some("5e5".into()),
+            events: vec!["exit".into(), "command".into()],
+            ..filter.clone()
+        }
+        .matches(&r));
+        assert!(!Filter { login: Some("other".into()), ..filter }.matches(&r));
+        assert!(parse_time("yesterday", now).is_err());
+    }
+}
