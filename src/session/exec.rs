@@ -234,6 +234,10 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
         let _ = writeln!(ctx.err, "cage: denied: {message}");
         return LineOutcome::Status(DENIED);
     }
+    // Leaving is the `logout` record's to say, not a command's.
+    if let [ExecPlan { action: Action::Builtin(Builtin::Exit), .. }] = plans.as_slice() {
+        return LineOutcome::Exit;
+    }
     let entries = match record_commands(ctx, title, stages, &plans) {
         Ok(entries) => entries,
         Err(status) => return LineOutcome::Status(status),
