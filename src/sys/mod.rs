@@ -7,6 +7,8 @@ use std::os::fd::RawFd;
 
 use nix::unistd::Pid;
 
+pub mod notify;
+
 /// Like `fork`, but the child starts in new namespaces (`CLONE_NEW*` flags). Returns `None`
 /// in the child. Raw `clone` with a null stack behaves as fork (this is what bubblewrap does),
 /// and unlike `unshare(CLONE_NEWPID)` the child itself is PID 1 of the new PID namespace.
