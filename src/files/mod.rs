@@ -1,5 +1,5 @@
-//! The cage file commands: reading (and, with issue 5, writing) files the rules allow, as
-//! root, through fds resolved beneath the rule's directory.
+//! The cage file commands: reading and writing files the rules allow, as root, through fds
+//! resolved beneath the rule's directory.
 //!
 //! Terminal safety: when standard output is a terminal, control characters other than
 //! newline and tab are shown escaped (`^[`, `\x9b`, like `cat -v`), so no file can drive the
@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod complete;
+mod copy;
 mod follow;
 mod ls;
 mod read;
@@ -27,6 +28,7 @@ pub fn run(plan: &FilePlan, out: &mut dyn Write, err: &mut dyn Write, out_is_tty
         FileCommand::Sudotail => read::tail(plan, &mut out, err),
         FileCommand::Sudols => ls::ls(plan, &mut out),
         FileCommand::Sudorm => remove::rm(plan),
+        FileCommand::Sudocp => copy::cp(plan),
         other => Err(format!("{other} is not available yet")),
     };
     let _ = out.flush();

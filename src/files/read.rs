@@ -8,7 +8,7 @@ use super::resolve;
 use crate::decide::{FilePlan, PathGrant};
 
 fn open(grant: &PathGrant) -> Result<File, String> {
-    let fd = resolve::open(grant, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+    let fd = resolve::open_content(grant, libc::O_RDONLY | libc::O_NONBLOCK, 0)
         .map_err(|e| resolve::explain(&e, grant))?;
     let file = File::from(fd);
     let meta = file.metadata().map_err(|e| format!("{}: {e}", grant.path))?;

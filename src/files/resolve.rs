@@ -50,13 +50,49 @@ pub fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<Owne
     Ok(fd)
 }
 
+/// Opens a file whose content is read or written: like [`open`], but a regular file with
+/// another name somewhere is refused (see [`refuse_shared_inode`]), and `O_TRUNC` is applied
+/// only once that check has passed (a truncating open would act before any check could).
+pub fn open_content(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
+    let fd = open(grant, flags & !libc::O_TRUNC, mode)?;
+    let stat = nix::sys::stat::fstat(fd.as_raw_fd())?;
+    refuse_shared_inode(&stat, nix::unistd::getuid().as_raw())?;
+    if flags & libc::O_TRUNC != 0 && stat.st_mode & libc::S_IFMT == libc::S_IFREG {
+        nix::unistd::ftruncate(&fd, 0)?;
+    }
+    Ok(fd)
+}
+
+/// Hard links: `openat2` confines the *name* beneath the rule, but a hard link is the same
+/// inode under another name, which may lie anywhere on the same filesystem (`ln /etc/shadow
+/// /u01/x`, made by root, by the file's owner, or by anyone where fs.protected_hardlinks is
+/// off). Nothing short of scanning the filesystem proves where the other names are, so a
+/// regular file with more than one link is neither read nor written through, unless the
+/// operator owns it (then the operator's own account could read and write it anyway; cage is
+/// setuid, so the real uid of every cage process is the operator's). Listing (`sudols`) and
+/// removing a name (`sudorm`) never touch the content and are not affected; `sudocp` and
+/// `sudovi` write by rename, which replaces the name and never writes through another one.
+pub fn refuse_shared_inode(stat: &libc::stat, operator: u32) -> io::Result<()> {
+    if stat.st_mode & libc::S_IFMT == libc::S_IFREG && stat.st_nlink > 1 && stat.st_uid != operator {
+        return Err(io::Error::other(format!(
+            "has {} hard links, and another name may lie outside the rules: not opened",
+            stat.st_nlink
+        )));
+    }
+    Ok(())
+}
+
 /// Opens a regular file only: non-blocking, so a FIFO planted under a rule cannot stall the
 /// caller (the monitor opens redirections), then back to blocking for whoever uses it.
 pub fn open_regular(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
-    let fd = open(grant, flags | libc::O_NONBLOCK, mode)?;
+    let fd = open(grant, (flags | libc::O_NONBLOCK) & !libc::O_TRUNC, mode)?;
     let stat = nix::sys::stat::fstat(fd.as_raw_fd())?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(io::Error::other("not a regular file"));
+    }
+    refuse_shared_inode(&stat, nix::unistd::getuid().as_raw())?;
+    if flags & libc::O_TRUNC != 0 {
+        nix::unistd::ftruncate(&fd, 0)?;
     }
     let flags =
         nix::fcntl::OFlag::from_bits_truncate(flags & !libc::O_NONBLOCK & !libc::O_CREAT & !libc::O_TRUNC);

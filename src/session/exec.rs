@@ -281,13 +281,17 @@ fn start_file_command(file: &crate::decide::FilePlan, stdio: Stdio) -> Result<Pi
 
 /// The file commands run as root with only what their job needs: readers read past
 /// permissions (CAP_DAC_READ_SEARCH); writers also write and remove in others' and sticky
-/// directories (CAP_DAC_OVERRIDE, CAP_FOWNER). Every other capability goes, bounding set
+/// directories (CAP_DAC_OVERRIDE, CAP_FOWNER); sudocp gives its copies their owner
+/// (CAP_CHOWN). Every other capability goes, bounding set
 /// included, and no_new_privs holds.
 fn file_command_privileges(command: FileCommand) -> Result<(), String> {
     use caps::{CapSet, Capability};
     let mut keep: caps::CapsHashSet = [Capability::CAP_DAC_READ_SEARCH].into_iter().collect();
     if matches!(command, FileCommand::Sudorm | FileCommand::Sudocp | FileCommand::Sudovi) {
         keep.extend([Capability::CAP_DAC_OVERRIDE, Capability::CAP_FOWNER]);
+    }
+    if command == FileCommand::Sudocp {
+        keep.insert(Capability::CAP_CHOWN);
     }
     super::privileges::drop_bounding_except(&keep)?;
     // Effective first: Permitted may never drop below it.
