@@ -102,7 +102,7 @@ fn destination(
     };
     let (parent, shown) = match target {
         Some(dir) => (dir, into.clone()),
-        None => (open_parent(dst)?, dst.clone()),
+        None => (open_parent(dst, libc::O_PATH)?, dst.clone()),
     };
     let name = shown.path.rsplit('/').next().unwrap_or_default().to_string();
     refuse_existing(parent.as_raw_fd(), &name, recursive).map_err(|e| format!("{}: {e}", shown.path))?;
@@ -110,14 +110,14 @@ fn destination(
 }
 
 /// The directory holding `grant`, opened beneath the rule without any symlink.
-fn open_parent(grant: &PathGrant) -> Result<OwnedFd, String> {
+pub(super) fn open_parent(grant: &PathGrant, flags: libc::c_int) -> Result<OwnedFd, String> {
     let parent = match grant.path.rsplit_once('/') {
         Some(("", _)) => "/",
         Some((parent, _)) => parent,
         None => return Err(format!("{}: not an absolute path", grant.path)),
     };
     let dir = PathGrant { path: parent.to_string(), ..grant.clone() };
-    resolve::open(&dir, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(|e| resolve::explain(&e, &dir))
+    resolve::open(&dir, flags | libc::O_DIRECTORY, 0).map_err(|e| resolve::explain(&e, &dir))
 }
 
 /// What may already stand at the final name: nothing, or (not for `-r`) a regular file.
@@ -140,18 +140,18 @@ fn cstring(name: &str) -> io::Result<CString> {
 }
 
 /// Opens `name` right below the directory `dir`.
-fn open_below(dir: RawFd, name: &str, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
+pub(super) fn open_below(dir: RawFd, name: &str, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
     sys::openat2(dir, &cstring(name)?, flags | libc::O_NOFOLLOW | libc::O_NOCTTY, mode, BELOW)
 }
 
 /// A fresh, exclusive temporary file in `dir`: (its name, the file).
-fn temporary(dir: RawFd) -> io::Result<(String, File)> {
+pub(super) fn temporary(dir: RawFd) -> io::Result<(String, File)> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
     loop {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!(".cage-cp.{}.{nanos:x}.{n}", std::process::id());
+        let name = format!(".cage-tmp.{}.{nanos:x}.{n}", std::process::id());
         match open_below(dir, &name, flags, 0o600) {
             Ok(fd) => return Ok((name, File::from(fd))),
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) && n < 100 => continue,
@@ -177,13 +177,12 @@ fn finish_metadata(
     options: &Options,
 ) -> io::Result<()> {
     let (owner, mode) = match (options.preserve, replaced) {
-        (true, _) => (Some((source.st_uid, source.st_gid)), source.st_mode),
-        (false, Some(old)) => (Some((old.st_uid, old.st_gid)), old.st_mode),
-        (false, None) => (None, source.st_mode & 0o777 & !0o022),
+        (true, _) => ((source.st_uid, source.st_gid), source.st_mode),
+        (false, Some(old)) => ((old.st_uid, old.st_gid), old.st_mode),
+        // Root's, as `cp` run by root makes it (this process's group is the operator's).
+        (false, None) => ((0, 0), source.st_mode & 0o777 & !0o022),
     };
-    if let Some((uid, gid)) = owner {
-        std::os::unix::fs::fchown(file, Some(uid), Some(gid))?;
-    }
+    std::os::unix::fs::fchown(file, Some(owner.0), Some(owner.1))?;
     file.set_permissions(Permissions::from_mode(mode & KEPT_MODE_BITS))?;
     if options.preserve {
         let times = FileTimes::new()

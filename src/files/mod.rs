@@ -8,6 +8,7 @@
 
 pub mod complete;
 mod copy;
+pub mod edit;
 mod follow;
 mod ls;
 mod read;

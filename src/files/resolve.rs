@@ -44,8 +44,18 @@ fn relative(grant: &PathGrant) -> &str {
 pub fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
     let base = open_base(&grant.base)?;
     let resolve = if grant.access == Access::Write { WRITE_RESOLVE } else { READ_RESOLVE };
-    let fd =
-        sys::openat2(base.as_raw_fd(), &cstring(relative(grant))?, flags | libc::O_NOCTTY, mode, resolve)?;
+    // openat2 refuses O_PATH with any flag but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC.
+    let flags = if flags & libc::O_PATH != 0 { flags } else { flags | libc::O_NOCTTY };
+    let path = cstring(relative(grant))?;
+    // EAGAIN: a rename raced the walk and the kernel could not prove it stayed beneath; the
+    // walk is simply retried (openat2(2) suggests it), a few times at most.
+    let mut tries = 0;
+    let fd = loop {
+        match sys::openat2(base.as_raw_fd(), &path, flags, mode, resolve) {
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && tries < 8 => tries += 1,
+            other => break other?,
+        }
+    };
     refuse_devices(&fd)?;
     Ok(fd)
 }
@@ -116,6 +126,7 @@ pub fn explain(error: &io::Error, grant: &PathGrant) -> String {
         Some(libc::EXDEV) => "leaves the allowed directory (a symlink, `..` or another mount)".to_string(),
         Some(libc::ELOOP) => "is reached through a symlink, which writes never follow".to_string(),
         Some(libc::EPERM) => "is a device file".to_string(),
+        Some(libc::EAGAIN) => "kept changing while it was being opened".to_string(),
         // Opening a FIFO for writing without a reader, or a socket.
         Some(libc::ENXIO) => "not a regular file".to_string(),
         _ => error.to_string(),

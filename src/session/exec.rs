@@ -245,6 +245,9 @@ fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio, pty: Option<&Pty>) ->
             spawn(&jail, stdio, required).map(Child::Jail).map_err(|e| e.to_string())
         }
         Action::Run(run) => super::unjailed::start(ctx, run, stdio).map(Child::Process),
+        Action::File(file) if file.command == FileCommand::Sudovi => {
+            super::edit::start(ctx, file, stdio).map(Child::Process)
+        }
         Action::File(file) => start_file_command(file, stdio).map(Child::Process),
         Action::RootExec(_) => Err("rootexec is not available in this version of cage yet".into()),
         Action::Su(_) => Err("su is not available in this version of cage yet".into()),

@@ -1,0 +1,48 @@
+//! Shared by root test binaries that run shell bodies in the session sandbox
+//! (integration/session/sandbox.sh: cage installed setuid in a private mount namespace).
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+pub fn require_root() {
+    // Forking from a test process with other test threads can leave the child blocked on a
+    // lock one of them held; the jail's real caller (the monitor) is single-threaded.
+    if std::env::var_os("NEXTEST").is_none() {
+        panic!("root tests fork and must run one process per test: use `make test` (cargo nextest)");
+    }
+    if !nix::unistd::geteuid().is_root() {
+        panic!("these tests need root (setuid install, mount namespaces): run `make test` as root");
+    }
+}
+
+/// Runs `body` in a fresh sandbox; returns its output.
+pub fn sandbox(body: &str) -> Output {
+    require_root();
+    let bins = std::path::Path::new(env!("CARGO_BIN_EXE_cage")).parent().expect("bin dir").to_owned();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/integration/session/sandbox.sh");
+    let mut child = Command::new(script)
+        .arg(bins)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sandbox");
+    child.stdin.take().expect("stdin").write_all(body.as_bytes()).expect("body");
+    child.wait_with_output().expect("sandbox output")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `word` quoted for sh.
+pub fn quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The value printed as `KEY=value` on a line of `out`.
+pub fn value<'a>(out: &'a str, key: &str) -> &'a str {
+    let prefix = format!("{key}=");
+    out.lines().find_map(|l| l.strip_prefix(prefix.as_str())).unwrap_or_else(|| panic!("no {key}= in {out}"))
+}
