@@ -198,14 +198,20 @@ fn a_path_component_flipped_10000_times_never_reads_the_target() {
     assert_eq!(count("OTHER"), 0, "every refusal names the escape: {out}");
 }
 
-const NOTES: &str = "printf 'hello\\nworld\\n' > /u01/notes.txt; chown daemon:adm /u01/notes.txt; chmod 0640 /u01/notes.txt\n\
-                     stat -c 'BEFORE=%i' /u01/notes.txt";
+/// `/u01/NAME` holding two lines, owned by daemon:adm, mode 0640; its inode as `BEFORE=`.
+/// Each test has its own NAME: tests run in parallel, and find their editor by it.
+fn notes(name: &str) -> String {
+    format!(
+        "printf 'hello\\nworld\\n' > /u01/{name}; chown daemon:adm /u01/{name}; chmod 0640 /u01/{name}\n\
+         stat -c 'BEFORE=%i' /u01/{name}"
+    )
+}
 
 #[test]
 fn sudovi_writes_an_edit_back_atomically_keeping_owner_and_mode() {
     let after =
         "stat -c 'AFTER=%i %U:%G %a' /u01/notes.txt; cat /u01/notes.txt; ls -a /u01 | grep -c cage-tmp";
-    let out = drive(NOTES, "", "sudovi /u01/notes.txt", &["ggOadded\\x1b", ":wq\\r"], after);
+    let out = drive(&notes("notes.txt"), "", "sudovi /u01/notes.txt", &["ggOadded\\x1b", ":wq\\r"], after);
     assert!(out.contains("\"notes.txt\" 3L, 18B written"), "{out}");
     assert!(out.contains("EXIT=0"), "{out}");
     let (before, after) = (value(&out, "BEFORE"), value(&out, "AFTER"));
@@ -217,10 +223,11 @@ fn sudovi_writes_an_edit_back_atomically_keeping_owner_and_mode() {
 #[test]
 fn sudovi_escapes_fail_and_editor_variables_are_ignored() {
     let setup = format!(
-        "{NOTES}\necho 'cagemarker:SECRETHASH:19000:0:99999:7:::' >> /etc/shadow\n\
-         cp /etc/sudoers /tmp/sudoers.before 2>/dev/null || touch /etc/sudoers /tmp/sudoers.before"
+        "{}\necho 'cagemarker:SECRETHASH:19000:0:99999:7:::' >> /etc/shadow\n\
+         cp /etc/sudoers /tmp/sudoers.before 2>/dev/null || touch /etc/sudoers /tmp/sudoers.before",
+        notes("escape.txt")
     );
-    let environ = "@sh:for p in $(pgrep -f 'edit/[n]otes.txt'); do echo; echo \"ARGV=$(tr '\\0' ' ' < /proc/$p/cmdline)\"; \
+    let environ = "@sh:for p in $(pgrep -f 'edit/[e]scape.txt'); do echo; echo \"ARGV=$(tr '\\0' ' ' < /proc/$p/cmdline)\"; \
                    echo \"ENV=$(tr '\\0' ' ' < /proc/$p/environ)\"; done > /tmp/editor";
     let steps = [
         ":!sh\\r",
@@ -237,33 +244,33 @@ fn sudovi_escapes_fail_and_editor_variables_are_ignored() {
         ":q!\\r",
     ];
     let editor_env = "EDITOR='vi -- /etc/sudoers' VISUAL=/bin/sh SUDO_EDITOR=/bin/sh";
-    let after = "cat /tmp/editor; ls /etc/x 2>&1; cmp /etc/sudoers /tmp/sudoers.before && echo SUDOERS-SAME; cat /u01/notes.txt";
-    let out = drive(&setup, editor_env, "sudovi /u01/notes.txt", &steps, after);
+    let after = "cat /tmp/editor; ls /etc/x 2>&1; cmp /etc/sudoers /tmp/sudoers.before && echo SUDOERS-SAME; cat /u01/escape.txt";
+    let out = drive(&setup, editor_env, "sudovi /u01/escape.txt", &steps, after);
     assert_eq!(out.matches("E145: Shell commands and some functionality not allowed").count(), 3, "{out}");
     assert!(!out.contains("uid="), ":r !id ran nothing: {out}");
     assert!(out.contains("E212: Can't open file for writing"), ":w /etc/x: {out}");
     assert!(out.contains("cannot access '/etc/x'"), "{out}");
     assert!(out.contains("\"/etc/shadow\" [New]") && !out.contains("SECRETHASH"), ":e /etc/shadow: {out}");
     let argv = value(&out, "ARGV");
-    assert!(argv.starts_with("vim.tiny -Z ") && argv.ends_with("-- /run/cage/edit/notes.txt "), "{argv}");
+    assert!(argv.starts_with("vim.tiny -Z ") && argv.ends_with("-- /run/cage/edit/escape.txt "), "{argv}");
     let env = value(&out, "ENV");
     assert!(!env.contains("EDITOR") && !env.contains("VISUAL"), "cage's environment is fresh: {env}");
-    assert!(out.contains("SUDOERS-SAME") && out.contains("sudovi: /u01/notes.txt unchanged"), "{out}");
+    assert!(out.contains("SUDOERS-SAME") && out.contains("sudovi: /u01/escape.txt unchanged"), "{out}");
     assert!(out.contains("\nhello\nworld\n"), "{out}");
 }
 
 #[test]
 fn killing_the_editor_or_ctrl_z_leaves_the_original_untouched() {
-    let kill = "@sh:pkill -KILL -f 'edit/[n]otes.txt'";
-    let after = "cat /u01/notes.txt; stat -c 'AFTER=%i' /u01/notes.txt";
+    let kill = "@sh:pkill -KILL -f 'edit/[k]ill.txt'";
+    let after = "cat /u01/kill.txt; stat -c 'AFTER=%i' /u01/kill.txt";
     // The edit is even saved to the copy before the editor is killed.
-    let out = drive(NOTES, "", "sudovi /u01/notes.txt", &["ggdd", ":w\\r", kill], after);
-    assert!(out.contains("sudovi: the editor was ended by signal 9: /u01/notes.txt is untouched"), "{out}");
+    let out = drive(&notes("kill.txt"), "", "sudovi /u01/kill.txt", &["ggdd", ":w\\r", kill], after);
+    assert!(out.contains("sudovi: the editor was ended by signal 9: /u01/kill.txt is untouched"), "{out}");
     assert!(out.contains("EXIT=1"), "{out}");
     assert!(out.contains("\nhello\nworld\n"), "{out}");
     assert_eq!(value(&out, "BEFORE"), value(&out, "AFTER"), "{out}");
-    let out = drive(NOTES, "", "sudovi /u01/notes.txt", &["ggdd", "\\x1a", ":cq\\r"], after);
-    assert!(out.contains("sudovi: the editor exited with status 1: /u01/notes.txt is untouched"), "{out}");
+    let out = drive(&notes("kill.txt"), "", "sudovi /u01/kill.txt", &["ggdd", "\\x1a", ":cq\\r"], after);
+    assert!(out.contains("sudovi: the editor exited with status 1: /u01/kill.txt is untouched"), "{out}");
     assert!(out.contains("\nhello\nworld\n"), "{out}");
 }
 
@@ -284,4 +291,77 @@ fn sudovi_refuses_symlinks_read_only_paths_and_pipelines() {
         drive(setup, "", "sudovi /u01/shadow", &[], "cmp /etc/shadow /tmp/shadow.before && echo SHADOW-SAME");
     assert!(out.contains("sudovi: /u01/shadow: is reached through a symlink"), "{out}");
     assert!(out.contains("SHADOW-SAME"), "{out}");
+}
+
+#[test]
+fn the_editor_jail_executes_nothing_but_the_editor_and_its_interpreter() {
+    use cage::files::edit::{editor_jail, interpreter_of, EDIT_DIR};
+    use cage::jail::{spawn, Identity, RealHost, Stdio};
+    use std::io::Read;
+
+    common::require_root();
+    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let set = cage::policy::PolicySet::load_dir(&policies).expect("bundled policies");
+    let profile = set.profile(&["INFRA_DIAG".to_string()], cage::policy::Layer::Cps).expect("profile");
+    // As the supervisor does: the edit directory is a tmpfs of this mount namespace, the operator's.
+    std::fs::create_dir_all(EDIT_DIR).expect("edit dir");
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).expect("unshare");
+    let none = None::<&str>;
+    let private = nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE;
+    nix::mount::mount(none, "/", none, private, none).expect("private");
+    nix::mount::mount(
+        Some("tmpfs"),
+        EDIT_DIR,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        Some("mode=0700"),
+    )
+    .expect("tmpfs");
+    std::os::unix::fs::chown(EDIT_DIR, Some(65534), Some(65534)).expect("chown");
+    // bash stands in for the editor, to try what a broken-out editor could.
+    let shell = "/usr/bin/bash";
+    let loader = interpreter_of(shell).expect("read bash").expect("bash is dynamically linked");
+    let libc = std::fs::read_dir("/usr/lib")
+        .expect("/usr/lib")
+        .flatten()
+        .map(|e| e.path().join("libc.so.6"))
+        .find(|p| p.is_file())
+        .expect("libc.so.6");
+    let libc = libc.to_string_lossy();
+    let ran = std::process::Command::new(&*libc).output().expect("libc.so.6 runs");
+    assert!(ran.status.success(), "outside the jail libc.so.6 is an executable program");
+    let nobody = Identity { name: "nobody".into(), uid: 65534, gid: 65534, groups: vec![], home: "/".into() };
+    let mut plan =
+        editor_jail(&profile, nobody, shell, Some(&loader), "/run/cage/edit/x", None, None, None, &RealHost)
+            .expect("plan");
+    let script = format!(
+        "{libc} >/dev/null 2>&1; echo LIBC=$?; {loader} --version >/dev/null 2>&1; echo LOADER=$?\n\
+         {shell} -c 'exit 7'; echo SELF=$?; /usr/bin/env; echo ENV=$?\n\
+         test -e /var/log; echo VARLOG=$?; test -e /u01; echo U01=$?; test -e /etc/shadow; echo SHADOW=$?\n\
+         echo x 2>/dev/null > /usr/lib/x; echo LIBWRITE=$?; echo x 2>/dev/null > /tmp/x; echo TMP=$?\n\
+         echo x > {EDIT_DIR}/y; echo EDIT=$?\n"
+    );
+    plan.argv = vec!["bash".into(), "-c".into(), script];
+    plan.controlling_tty = false;
+    let (read, write) = nix::unistd::pipe().expect("pipe");
+    let stdio = Stdio { stdout: Some(std::os::fd::AsRawFd::as_raw_fd(&write)), ..Stdio::default() };
+    let running = spawn(&plan, stdio, true).expect("spawn");
+    drop(write);
+    let mut out = String::new();
+    std::fs::File::from(read).read_to_string(&mut out).expect("output");
+    running.wait().expect("the jail ran");
+    for expected in [
+        "LIBC=126",
+        "LOADER=0",
+        "SELF=7",
+        "ENV=127",
+        "VARLOG=1",
+        "U01=1",
+        "SHADOW=1",
+        "LIBWRITE=1",
+        "TMP=1",
+        "EDIT=0",
+    ] {
+        assert!(out.contains(expected), "{expected} in {out}");
+    }
 }
