@@ -56,6 +56,7 @@ bench: bench-peers
 	$(CARGO) build --release --locked --bin cage --bin cagectl
 	$(CARGO) bench --locked --bench session
 	$(CARGO) bench --locked --bench tail
+	$(CARGO) bench --locked --bench cat
 
 bench-peers:
 	@command -v bwrap >/dev/null && command -v sudo >/dev/null || \

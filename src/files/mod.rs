@@ -20,7 +20,8 @@ use std::io::{self, Write};
 use crate::decide::FilePlan;
 use crate::policy::FileCommand;
 
-/// Runs a file command with stdout/stderr as given; returns its exit status.
+/// Runs a file command; returns its exit status. `out` is this process's standard output
+/// (`sudocat` hands unescaped bytes to fd 1 by the kernel's copy, after flushing `out`).
 pub fn run(plan: &FilePlan, out: &mut dyn Write, err: &mut dyn Write, out_is_tty: bool) -> i32 {
     let mut out = SafeOut { inner: out, escape: out_is_tty };
     let result = match plan.command {
