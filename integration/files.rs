@@ -270,6 +270,7 @@ fn killing_the_editor_or_ctrl_z_leaves_the_original_untouched() {
     assert!(out.contains("\nhello\nworld\n"), "{out}");
     assert_eq!(value(&out, "BEFORE"), value(&out, "AFTER"), "{out}");
     let out = drive(&notes("kill.txt"), "", "sudovi /u01/kill.txt", &["ggdd", "\\x1a", ":cq\\r"], after);
+    assert!(out.contains("E145: Shell commands"), "Ctrl-Z does not suspend: {out}");
     assert!(out.contains("sudovi: the editor exited with status 1: /u01/kill.txt is untouched"), "{out}");
     assert!(out.contains("\nhello\nworld\n"), "{out}");
 }
