@@ -117,8 +117,14 @@ fn sudocp_r_copies_a_tree_without_symlinks_or_other_mounts() {
                  chmod 0600 /var/log/app/sub/b; ln -s /etc/passwd /var/log/app/link\n\
                  mount -t tmpfs cage-inner /var/log/app/mnt; echo m > /var/log/app/mnt/m";
     let after = "find /u01/app | sort; cat /u01/app/sub/b; stat -c '%n %a' /u01/app/sub/b\n";
-    let out = run(setup, &["sudocp -r /var/log/app /u01", "sudocp -r /var/log/app /u01"], after);
-    assert_eq!(exits(&out), [1, 1], "{out}");
+    let setup = format!("{setup}\nmkdir -p /u01/tree/sub; echo t > /u01/tree/t; ln -s tree /u01/alias");
+    let lines =
+        ["sudocp -r /var/log/app /u01", "sudocp -r /var/log/app /u01", "sudocp -r /u01/alias /u01/tree/sub"];
+    let after = format!("{after}find /u01/tree | sort\n");
+    let out = run(&setup, &lines, &after);
+    assert_eq!(exits(&out), [1, 1, 1], "{out}");
+    assert!(out.contains("not copied: /u01/tree/sub/alias/sub/alias (the copy itself)"), "{out}");
+    assert!(out.contains("/u01/tree/sub/alias/t\n"), "{out}");
     assert!(out.contains("not copied: /u01/app/link (a symlink), /u01/app/mnt (another mount)"), "{out}");
     assert!(out.contains("/u01/app: already exists"), "a tree is never merged into another: {out}");
     let tree: Vec<&str> = out.lines().filter(|l| l.starts_with("/u01/app")).collect();

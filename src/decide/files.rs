@@ -113,6 +113,13 @@ fn copy_checks(
             let found = secrets.chain(denied).chain(read_only).find(|p| is_within(p, tree) && *p != tree);
             found.map(|p| format!("`{tree}` holds `{p}`, which this copy may not read or write"))
         };
+        if is_within(&into.path, &src.path) {
+            let detail = format!("`{}` lies inside the tree it would copy", into.path);
+            return Err(Denial {
+                reason: DenyReason::Usage { command: "sudocp -r".into(), detail },
+                at: at(1),
+            });
+        }
         // With -r the destination is an existing directory: the tree is written as DST/NAME.
         let refused = inside(&src.path, false)
             .map(|d| (d, at(0)))

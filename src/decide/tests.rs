@@ -263,6 +263,7 @@ fn sudocp_judges_the_name_it_writes_into_a_directory_and_what_a_tree_holds() {
     assert_eq!(d.at, Some(2));
     assert!(d.to_string().contains("`/var/log` holds `/var/log/cage`"), "{d}");
     assert!(decide_line(&["BASE"], "sudocp -r /var/log/app /u01").is_allow());
+    assert!(denial(&["BASE"], "sudocp -r /u01/tree /u01/tree/sub").to_string().contains("inside the tree"));
     let d = denial(&["BASE"], "sudocp -r /var/log/app/u01 /");
     assert!(matches!(d.reason, DenyReason::PathOutside { write: true, .. }), "{d}");
 }

@@ -42,12 +42,19 @@ struct Options {
     recursive: bool,
     /// The operator's uid (the real uid of this setuid process), for the hard-link rule.
     operator: u32,
+    /// The tree's new top directory (device, inode), never copied into itself again (a copy
+    /// into its own source, perhaps reached through a symlink inside the rule).
+    top: std::cell::Cell<Option<(u64, u64)>>,
 }
 
 pub fn cp(plan: &FilePlan) -> Result<(), String> {
     let has = |c: char| plan.options.iter().any(|o| o.starts_with('-') && o[1..].contains(c));
-    let options =
-        Options { preserve: has('p'), recursive: has('r'), operator: nix::unistd::getuid().as_raw() };
+    let options = Options {
+        preserve: has('p'),
+        recursive: has('r'),
+        operator: nix::unistd::getuid().as_raw(),
+        top: std::cell::Cell::new(None),
+    };
     let [src, dst, into] = plan.operands.as_slice() else {
         return Err("usage: sudocp [-p] [-r] SOURCE DESTINATION".into());
     };
@@ -232,6 +239,10 @@ fn copy_tree(
     }
     mkdirat(Some(dir), name, Mode::from_bits_truncate(0o700)).map_err(|e| e.desc().to_string())?;
     let made = open_below(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(|e| e.to_string())?;
+    if depth == 0 {
+        let made = fstat(made.as_raw_fd()).map_err(|e| e.to_string())?;
+        options.top.set(Some((made.st_dev, made.st_ino)));
+    }
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let mut listing =
         Dir::openat(Some(source.as_raw_fd()), ".", flags, Mode::empty()).map_err(|e| e.to_string())?;
@@ -269,6 +280,9 @@ fn copy_entry(
         fstatat(Some(source), entry, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|e| e.desc().to_string())?;
     match stat.st_mode & libc::S_IFMT {
         libc::S_IFDIR if stat.st_dev != parent.st_dev => Err("another mount".into()),
+        libc::S_IFDIR if options.top.get() == Some((stat.st_dev, stat.st_ino)) => {
+            Err("the copy itself".into())
+        }
         libc::S_IFDIR => {
             let fd = open_below(source, entry, libc::O_RDONLY | libc::O_DIRECTORY, 0)
                 .map_err(|e| e.to_string())?;
