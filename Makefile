@@ -57,6 +57,7 @@ bench: bench-peers
 	$(CARGO) bench --locked --bench session
 	$(CARGO) bench --locked --bench tail
 	$(CARGO) bench --locked --bench audit
+	$(CARGO) bench --locked --bench cat
 
 bench-peers:
 	@command -v bwrap >/dev/null && command -v sudo >/dev/null || \

@@ -519,3 +519,29 @@ fn every_record_of_a_session_reaches_the_siem_over_tls_unchanged() {
         "authpriv.info login"
     );
 }
+
+#[test]
+fn sudocp_and_sudovi_write_under_the_rules_over_ssh() {
+    require_container();
+    let op = operator("op_write");
+    grant(&op, "INFRA_DIAG", "1h");
+    let setup = "rm -f /u01/messages; printf 'one\\ntwo\\n' > /u01/edit.txt; chown daemon:adm /u01/edit.txt; chmod 0640 /u01/edit.txt";
+    assert!(in_container(setup).status.success());
+    let (_, err, code) = ssh(&op, "sudocp -p /var/log/messages /u01/");
+    assert_eq!(code, 0, "{err}");
+    let (_, err, code) = ssh(&op, "sudocp /var/log/messages /etc/cron.d/");
+    assert_eq!(code, 126, "{err}");
+    let mut s = Interactive::start(&op);
+    let prompt = format!("{op}@");
+    s.wait_for(&prompt, 1);
+    s.send("sudovi /u01/edit.txt\r");
+    s.wait_for("edit.txt\" 2L", 1);
+    s.send(":!id\r");
+    s.wait_for("E145", 1);
+    s.send("\rggOzero\x1b:wq\r");
+    s.wait_for(&prompt, 2);
+    s.send("exit\r");
+    assert!(s.wait_exit().is_some(), "{}", s.text());
+    let out = in_container("stat -c '%U:%G %a' /u01/messages /u01/edit.txt; cat /u01/edit.txt");
+    assert_eq!(text(&out.stdout), "root:root 600\ndaemon:adm 640\nzero\none\ntwo\n", "{}", s.text());
+}

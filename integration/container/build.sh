@@ -25,7 +25,7 @@ fi
 # The base: the host's suite, from the host's own apt sources.
 . /etc/os-release
 suite=$VERSION_CODENAME
-packages=openssh-server,iproute2,procps,passwd,util-linux,bsdutils,make,tcpdump,rsyslog,rsyslog-gnutls,openssl
+packages=openssh-server,iproute2,procps,passwd,util-linux,bsdutils,make,tcpdump,rsyslog,rsyslog-gnutls,openssl,vim-tiny
 base="cage-base:$suite-$(printf %s "$packages" | cksum | cut -d' ' -f1)"
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   sources=$(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 || true)

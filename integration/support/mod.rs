@@ -12,7 +12,7 @@ pub fn require_root() {
         panic!("root tests fork and must run one process per test: use `make test` (cargo nextest)");
     }
     if !nix::unistd::geteuid().is_root() {
-        panic!("session tests need root (setuid install, mount namespaces): run `make test` as root");
+        panic!("these tests need root (setuid install, mount namespaces): run `make test` as root");
     }
 }
 
@@ -34,4 +34,15 @@ pub fn sandbox(body: &str) -> Output {
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `word` quoted for sh.
+pub fn quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The value printed as `KEY=value` on a line of `out`.
+pub fn value<'a>(out: &'a str, key: &str) -> &'a str {
+    let prefix = format!("{key}=");
+    out.lines().find_map(|l| l.strip_prefix(prefix.as_str())).unwrap_or_else(|| panic!("no {key}= in {out}"))
 }

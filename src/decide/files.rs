@@ -8,7 +8,7 @@ use super::paths;
 use super::plan::*;
 use super::Session;
 use crate::policy::grammar::{parse_arg_spec, parse_option_spec, Grammar};
-use crate::policy::path::normalize;
+use crate::policy::path::{is_within, normalize};
 use crate::policy::{FileCommand, Profile};
 
 /// Each command's options and operands, as documented in docs/file-commands.md.
@@ -68,6 +68,9 @@ pub fn decide_file_command(
             .map_err(|reason| Denial { reason, at: Some(index + 1) })?;
         operands.push(grant);
     }
+    if command == FileCommand::Sudocp {
+        copy_checks(profile, args, &matched.positionals, &mut operands)?;
+    }
     if count == 0 {
         let cwd = operand(profile, command, &session.cwd, Access::Read)
             .map_err(|reason| Denial { reason, at: None })?;
@@ -77,6 +80,56 @@ pub fn decide_file_command(
         args.iter().enumerate().filter(|(i, _)| !matched.positionals.contains(i)).map(|(_, a)| a.to_string());
     let plan = FilePlan { command, options: options.collect(), operands };
     Ok(ExecPlan { rule, action: Action::File(plan), redirects: Vec::new() })
+}
+
+/// `sudocp`: the path a copy into an existing directory writes (`DST/NAME`) must be writable
+/// too, and is added as a third operand; with `-r` (whose destination must be an existing
+/// directory), no deny rule or secret may lie inside the source tree or `DST/NAME`, nor a
+/// read-only rule inside `DST/NAME` (the recursion on disk does not consult the rules again).
+fn copy_checks(
+    profile: &Profile,
+    args: &[&str],
+    positionals: &[usize],
+    operands: &mut Vec<PathGrant>,
+) -> Result<(), Denial> {
+    let [src, dst] = operands.as_slice() else { return Ok(()) };
+    let (src, dst) = (src.clone(), dst.clone());
+    let at = |i: usize| positionals.get(i).map(|p| p + 1);
+    let name = src.path.rsplit('/').next().unwrap_or_default();
+    if name.is_empty() {
+        let detail = "the source cannot be `/`".to_string();
+        return Err(Denial { reason: DenyReason::Usage { command: "sudocp".into(), detail }, at: at(0) });
+    }
+    let into = format!("{}/{name}", dst.path.trim_end_matches('/'));
+    let into = operand(profile, FileCommand::Sudocp, &into, Access::Write)
+        .map_err(|reason| Denial { reason, at: at(1) })?;
+    let recursive = args.iter().any(|a| a.starts_with('-') && a[1..].contains('r'));
+    if recursive && profile.full_access.is_none() {
+        let inside = |tree: &str, write: bool| -> Option<String> {
+            let denied = profile.deny.iter().map(|d| d.item.path.as_str());
+            let read_only = profile.read_only.iter().filter(|_| write).map(|r| r.item.path.as_str());
+            // ssh host keys are secrets too (`is_secret`): their directory may not be copied.
+            let secrets = crate::policy::path::SECRETS.iter().copied().chain(["/etc/ssh"]);
+            let found = secrets.chain(denied).chain(read_only).find(|p| is_within(p, tree) && *p != tree);
+            found.map(|p| format!("`{tree}` holds `{p}`, which this copy may not read or write"))
+        };
+        if is_within(&into.path, &src.path) {
+            let detail = format!("`{}` lies inside the tree it would copy", into.path);
+            return Err(Denial {
+                reason: DenyReason::Usage { command: "sudocp -r".into(), detail },
+                at: at(1),
+            });
+        }
+        // With -r the destination is an existing directory: the tree is written as DST/NAME.
+        let refused = inside(&src.path, false)
+            .map(|d| (d, at(0)))
+            .or_else(|| inside(&into.path, true).map(|d| (d, at(1))));
+        if let Some((detail, at)) = refused {
+            return Err(Denial { reason: DenyReason::Usage { command: "sudocp -r".into(), detail }, at });
+        }
+    }
+    operands.push(into);
+    Ok(())
 }
 
 fn operand(

@@ -248,3 +248,22 @@ fn full_access_runs_anything_as_root_unjailed_but_still_refuses_the_blacklist() 
     assert_eq!(r.run_as, crate::policy::RunAs::Root);
     assert!(matches!(denial(&["FULL", "BASE"], "dd").reason, DenyReason::Blacklisted { .. }));
 }
+
+#[test]
+fn sudocp_judges_the_name_it_writes_into_a_directory_and_what_a_tree_holds() {
+    let Decision::Allow(plan) = decide_line(&["BASE"], "sudocp /var/log/messages /u01/") else {
+        panic!("allowed")
+    };
+    let Action::File(file) = plan.action else { panic!("a file command") };
+    let paths: Vec<&str> = file.operands.iter().map(|o| o.path.as_str()).collect();
+    assert_eq!(paths, ["/var/log/messages", "/u01", "/u01/messages"]);
+    // Copied into /u01 it would land in the read-only /u01/archive.
+    assert!(matches!(denial(&["BASE"], "sudocp /var/log/archive /u01").reason, DenyReason::ReadOnly { .. }));
+    let d = denial(&["BASE"], "sudocp -r /var/log /u01/logs");
+    assert_eq!(d.at, Some(2));
+    assert!(d.to_string().contains("`/var/log` holds `/var/log/cage`"), "{d}");
+    assert!(decide_line(&["BASE"], "sudocp -r /var/log/app /u01").is_allow());
+    assert!(denial(&["BASE"], "sudocp -r /u01/tree /u01/tree/sub").to_string().contains("inside the tree"));
+    let d = denial(&["BASE"], "sudocp -r /var/log/app/u01 /");
+    assert!(matches!(d.reason, DenyReason::PathOutside { write: true, .. }), "{d}");
+}

@@ -47,7 +47,7 @@ fn catch_up(
 
 /// The file now at the granted path, if it is another one than `current`.
 fn replaced(grant: &PathGrant, current: &File) -> Option<File> {
-    let fd = resolve::open(grant, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
+    let fd = resolve::open_content(grant, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
     let next = File::from(fd);
     let (now, was) = (next.metadata().ok()?, current.metadata().ok()?);
     (now.is_file() && (now.ino(), now.dev()) != (was.ino(), was.dev())).then_some(next)

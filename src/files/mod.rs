@@ -1,5 +1,5 @@
-//! The cage file commands: reading (and, with issue 5, writing) files the rules allow, as
-//! root, through fds resolved beneath the rule's directory.
+//! The cage file commands: reading and writing files the rules allow, as root, through fds
+//! resolved beneath the rule's directory.
 //!
 //! Terminal safety: when standard output is a terminal, control characters other than
 //! newline and tab are shown escaped (`^[`, `\x9b`, like `cat -v`), so no file can drive the
@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod complete;
+mod copy;
+pub mod edit;
 mod follow;
 mod ls;
 mod read;
@@ -18,7 +20,8 @@ use std::io::{self, Write};
 use crate::decide::FilePlan;
 use crate::policy::FileCommand;
 
-/// Runs a file command with stdout/stderr as given; returns its exit status.
+/// Runs a file command; returns its exit status. `out` is this process's standard output
+/// (`sudocat` hands unescaped bytes to fd 1 by the kernel's copy, after flushing `out`).
 pub fn run(plan: &FilePlan, out: &mut dyn Write, err: &mut dyn Write, out_is_tty: bool) -> i32 {
     let mut out = SafeOut { inner: out, escape: out_is_tty };
     let result = match plan.command {
@@ -27,6 +30,7 @@ pub fn run(plan: &FilePlan, out: &mut dyn Write, err: &mut dyn Write, out_is_tty
         FileCommand::Sudotail => read::tail(plan, &mut out, err),
         FileCommand::Sudols => ls::ls(plan, &mut out),
         FileCommand::Sudorm => remove::rm(plan),
+        FileCommand::Sudocp => copy::cp(plan),
         other => Err(format!("{other} is not available yet")),
     };
     let _ = out.flush();

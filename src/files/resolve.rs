@@ -44,19 +44,65 @@ fn relative(grant: &PathGrant) -> &str {
 pub fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
     let base = open_base(&grant.base)?;
     let resolve = if grant.access == Access::Write { WRITE_RESOLVE } else { READ_RESOLVE };
-    let fd =
-        sys::openat2(base.as_raw_fd(), &cstring(relative(grant))?, flags | libc::O_NOCTTY, mode, resolve)?;
+    // openat2 refuses O_PATH with any flag but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC.
+    let flags = if flags & libc::O_PATH != 0 { flags } else { flags | libc::O_NOCTTY };
+    let path = cstring(relative(grant))?;
+    // EAGAIN: a rename raced the walk and the kernel could not prove it stayed beneath; the
+    // walk is simply retried (openat2(2) suggests it), a few times at most.
+    let mut tries = 0;
+    let fd = loop {
+        match sys::openat2(base.as_raw_fd(), &path, flags, mode, resolve) {
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && tries < 8 => tries += 1,
+            other => break other?,
+        }
+    };
     refuse_devices(&fd)?;
     Ok(fd)
+}
+
+/// Opens a file whose content is read or written: like [`open`], but a regular file with
+/// another name somewhere is refused (see [`refuse_shared_inode`]), and `O_TRUNC` is applied
+/// only once that check has passed (a truncating open would act before any check could).
+pub fn open_content(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
+    let fd = open(grant, flags & !libc::O_TRUNC, mode)?;
+    let stat = nix::sys::stat::fstat(fd.as_raw_fd())?;
+    refuse_shared_inode(&stat, nix::unistd::getuid().as_raw())?;
+    if flags & libc::O_TRUNC != 0 && stat.st_mode & libc::S_IFMT == libc::S_IFREG {
+        nix::unistd::ftruncate(&fd, 0)?;
+    }
+    Ok(fd)
+}
+
+/// Hard links: `openat2` confines the *name* beneath the rule, but a hard link is the same
+/// inode under another name, which may lie anywhere on the same filesystem (`ln /etc/shadow
+/// /u01/x`, made by root, by the file's owner, or by anyone where fs.protected_hardlinks is
+/// off). Nothing short of scanning the filesystem proves where the other names are, so a
+/// regular file with more than one link is neither read nor written through, unless the
+/// operator owns it (then the operator's own account could read and write it anyway; cage is
+/// setuid, so the real uid of every cage process is the operator's). Listing (`sudols`) and
+/// removing a name (`sudorm`) never touch the content and are not affected; `sudocp` and
+/// `sudovi` write by rename, which replaces the name and never writes through another one.
+pub fn refuse_shared_inode(stat: &libc::stat, operator: u32) -> io::Result<()> {
+    if stat.st_mode & libc::S_IFMT == libc::S_IFREG && stat.st_nlink > 1 && stat.st_uid != operator {
+        return Err(io::Error::other(format!(
+            "has {} hard links, and another name may lie outside the rules: not opened",
+            stat.st_nlink
+        )));
+    }
+    Ok(())
 }
 
 /// Opens a regular file only: non-blocking, so a FIFO planted under a rule cannot stall the
 /// caller (the monitor opens redirections), then back to blocking for whoever uses it.
 pub fn open_regular(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
-    let fd = open(grant, flags | libc::O_NONBLOCK, mode)?;
+    let fd = open(grant, (flags | libc::O_NONBLOCK) & !libc::O_TRUNC, mode)?;
     let stat = nix::sys::stat::fstat(fd.as_raw_fd())?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(io::Error::other("not a regular file"));
+    }
+    refuse_shared_inode(&stat, nix::unistd::getuid().as_raw())?;
+    if flags & libc::O_TRUNC != 0 {
+        nix::unistd::ftruncate(&fd, 0)?;
     }
     let flags =
         nix::fcntl::OFlag::from_bits_truncate(flags & !libc::O_NONBLOCK & !libc::O_CREAT & !libc::O_TRUNC);
@@ -80,6 +126,7 @@ pub fn explain(error: &io::Error, grant: &PathGrant) -> String {
         Some(libc::EXDEV) => "leaves the allowed directory (a symlink, `..` or another mount)".to_string(),
         Some(libc::ELOOP) => "is reached through a symlink, which writes never follow".to_string(),
         Some(libc::EPERM) => "is a device file".to_string(),
+        Some(libc::EAGAIN) => "kept changing while it was being opened".to_string(),
         // Opening a FIFO for writing without a reader, or a socket.
         Some(libc::ENXIO) => "not a regular file".to_string(),
         _ => error.to_string(),

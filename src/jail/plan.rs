@@ -24,6 +24,20 @@ pub struct JailPlan {
     pub cwd: String,
 }
 
+impl JailPlan {
+    /// Nothing may be executed but `files` (the program and its ELF interpreter): every
+    /// read-and-execute rule becomes read-only and each file gets its own execute rule.
+    /// Mounts stay as they are (shared libraries are mapped, not executed).
+    pub fn execute_only(&mut self, files: &[String]) {
+        for (_, access) in &mut self.landlock.rules {
+            if *access == LandlockAccess::ReadExec {
+                *access = LandlockAccess::Read;
+            }
+        }
+        self.landlock.rules.extend(files.iter().map(|f| (f.clone(), LandlockAccess::ExecFile)));
+    }
+}
+
 /// Who the command runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -143,6 +157,8 @@ pub enum LandlockAccess {
     ReadWrite,
     /// Device nodes: read, write and ioctl (terminals).
     Device,
+    /// One file that may be read and executed (file rights only).
+    ExecFile,
 }
 
 /// The argument-dependent parts of the seccomp filter; the fixed deny list is in seccomp.rs.

@@ -127,7 +127,7 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
             .rules
             .iter()
             .map(|(path, access)| {
-                let is_file = files.contains(&path.as_str());
+                let is_file = files.contains(&path.as_str()) || *access == LandlockAccess::ExecFile;
                 Ok(PreparedRule { path: cstring(path)?, access: fs_access(*access, is_file) })
             })
             .collect::<Result<_, PrepareError>>()?,
@@ -211,6 +211,7 @@ fn fs_access(access: LandlockAccess, is_file: bool) -> BitFlags<AccessFs> {
         LandlockAccess::ReadExec => read | AccessFs::Execute,
         LandlockAccess::ReadWrite => AccessFs::from_all(abi) & !AccessFs::Execute,
         LandlockAccess::Device => AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::IoctlDev,
+        LandlockAccess::ExecFile => AccessFs::ReadFile | AccessFs::Execute,
     };
     if is_file {
         rights & AccessFs::from_file(abi)

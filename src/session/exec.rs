@@ -375,6 +375,9 @@ fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio, pty: Option<&Pty>) ->
         Action::Run(run) if run.jailed => start_jail(ctx, run, stdio, pty),
         Action::Run(run) => super::unjailed::start(ctx, run, stdio).map(Child::Process),
         Action::RootExec(root) => start_jail(ctx, &super::rootexec::run_plan(root), stdio, pty),
+        Action::File(file) if file.command == FileCommand::Sudovi => {
+            super::edit::start(ctx, file, stdio).map(Child::Process)
+        }
         Action::File(file) => start_file_command(file, stdio).map(Child::Process),
         Action::Su(_) => Err("su must be alone on its line".into()),
         Action::Builtin(_) => Err("builtins cannot be part of a pipeline".into()),
@@ -427,13 +430,17 @@ fn start_file_command(file: &crate::decide::FilePlan, stdio: Stdio) -> Result<Pi
 
 /// The file commands run as root with only what their job needs: readers read past
 /// permissions (CAP_DAC_READ_SEARCH); writers also write and remove in others' and sticky
-/// directories (CAP_DAC_OVERRIDE, CAP_FOWNER). Every other capability goes, bounding set
+/// directories (CAP_DAC_OVERRIDE, CAP_FOWNER); sudocp gives its copies their owner
+/// (CAP_CHOWN). Every other capability goes, bounding set
 /// included, and no_new_privs holds.
 fn file_command_privileges(command: FileCommand) -> Result<(), String> {
     use caps::{CapSet, Capability};
     let mut keep: caps::CapsHashSet = [Capability::CAP_DAC_READ_SEARCH].into_iter().collect();
     if matches!(command, FileCommand::Sudorm | FileCommand::Sudocp | FileCommand::Sudovi) {
         keep.extend([Capability::CAP_DAC_OVERRIDE, Capability::CAP_FOWNER]);
+    }
+    if command == FileCommand::Sudocp {
+        keep.insert(Capability::CAP_CHOWN);
     }
     super::privileges::drop_bounding_except(&keep)?;
     // Effective first: Permitted may never drop below it.

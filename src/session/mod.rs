@@ -4,6 +4,7 @@
 
 mod builtins;
 mod channel;
+mod edit;
 pub mod exec;
 pub mod identity;
 pub mod monitor;

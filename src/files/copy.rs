@@ -1,0 +1,305 @@
+//! sudocp: copying a readable file (with `-r`, a directory tree) into a read-write rule, as
+//! root. Nothing is ever written through an existing name: every file is written to a fresh
+//! temporary file in the destination directory (`O_CREAT|O_EXCL`, beneath the rule, no
+//! symlink on the way) and renamed over the final name, so a symlink or hard link planted at
+//! the destination is replaced, never followed. A symlink *as* the destination is refused
+//! outright, like one on the way (`RESOLVE_NO_SYMLINKS`).
+//!
+//! Ownership and mode: with `-p`, the source's owner, group, mode and times; without it, an
+//! existing destination keeps its owner and mode (as `cp` keeps the inode it overwrites) and
+//! a new file is root's, with the source's mode less group/other write. Setuid and setgid
+//! bits are never copied.
+#![forbid(unsafe_code)]
+
+use std::ffi::CString;
+use std::fs::{File, FileTimes, Permissions};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{renameat, AtFlags, OFlag};
+use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode};
+use nix::unistd::{unlinkat, UnlinkatFlags};
+
+use super::resolve;
+use crate::decide::{FilePlan, PathGrant};
+use crate::sys;
+
+/// Deep enough for any log tree, bounded against pathological nesting.
+const MAX_DEPTH: usize = 64;
+/// Every open below a resolved directory: no symlink, no `..` out, no other mount.
+const BELOW: u64 =
+    sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_NO_MAGICLINKS | sys::RESOLVE_NO_XDEV;
+/// Setuid and setgid are dropped from every copy.
+const KEPT_MODE_BITS: u32 = 0o1777;
+
+struct Options {
+    preserve: bool,
+    recursive: bool,
+    /// The operator's uid (the real uid of this setuid process), for the hard-link rule.
+    operator: u32,
+    /// The tree's new top directory (device, inode), never copied into itself again (a copy
+    /// into its own source, perhaps reached through a symlink inside the rule).
+    top: std::cell::Cell<Option<(u64, u64)>>,
+}
+
+pub fn cp(plan: &FilePlan) -> Result<(), String> {
+    let has = |c: char| plan.options.iter().any(|o| o.starts_with('-') && o[1..].contains(c));
+    let options = Options {
+        preserve: has('p'),
+        recursive: has('r'),
+        operator: nix::unistd::getuid().as_raw(),
+        top: std::cell::Cell::new(None),
+    };
+    let [src, dst, into] = plan.operands.as_slice() else {
+        return Err("usage: sudocp [-p] [-r] SOURCE DESTINATION".into());
+    };
+    let source =
+        resolve::open(src, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| resolve::explain(&e, src))?;
+    let stat = fstat(source.as_raw_fd()).map_err(|e| format!("{}: {e}", src.path))?;
+    let (parent, name, shown) = destination(dst, into, options.recursive)?;
+    let at = |e: String| format!("{}: {e}", shown.path);
+    match stat.st_mode & libc::S_IFMT {
+        libc::S_IFDIR if !options.recursive => Err(format!("{}: is a directory (use -r)", src.path)),
+        libc::S_IFDIR => {
+            let mut left_out = Vec::new();
+            copy_tree(&source, &stat, parent.as_raw_fd(), &name, &options, 0, &shown.path, &mut left_out)
+                .map_err(at)?;
+            match left_out.is_empty() {
+                true => Ok(()),
+                false => Err(format!("not copied: {}", left_out.join(", "))),
+            }
+        }
+        libc::S_IFREG => {
+            resolve::refuse_shared_inode(&stat, options.operator)
+                .map_err(|e| format!("{}: {e}", src.path))?;
+            copy_file(File::from(source), &stat, parent.as_raw_fd(), &name, &options).map_err(at)
+        }
+        _ => Err(format!("{}: not a regular file or directory", src.path)),
+    }
+}
+
+/// The directory to write in, the name to write, and the grant that allowed that name: an
+/// existing directory receives `DST/NAME` (the decision's third operand); anything else is
+/// replaced (or created) as `DST`. With `-r` the destination must be an existing directory.
+fn destination(
+    dst: &PathGrant,
+    into: &PathGrant,
+    recursive: bool,
+) -> Result<(OwnedFd, String, PathGrant), String> {
+    let target = match resolve::open(dst, libc::O_PATH, 0) {
+        Ok(fd) => {
+            let stat = fstat(fd.as_raw_fd()).map_err(|e| format!("{}: {e}", dst.path))?;
+            match stat.st_mode & libc::S_IFMT {
+                libc::S_IFDIR => Some(fd),
+                libc::S_IFREG if !recursive => None,
+                libc::S_IFREG => return Err(format!("{}: -r copies into an existing directory", dst.path)),
+                _ => return Err(format!("{}: not a regular file or directory", dst.path)),
+            }
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !recursive => None,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            return Err(format!("{}: -r copies into an existing directory, and there is none", dst.path))
+        }
+        Err(e) => return Err(resolve::explain(&e, dst)),
+    };
+    let (parent, shown) = match target {
+        Some(dir) => (dir, into.clone()),
+        None => (open_parent(dst, libc::O_PATH)?, dst.clone()),
+    };
+    let name = shown.path.rsplit('/').next().unwrap_or_default().to_string();
+    refuse_existing(parent.as_raw_fd(), &name, recursive).map_err(|e| format!("{}: {e}", shown.path))?;
+    Ok((parent, name, shown))
+}
+
+/// The directory holding `grant`, opened beneath the rule without any symlink.
+pub(super) fn open_parent(grant: &PathGrant, flags: libc::c_int) -> Result<OwnedFd, String> {
+    let parent = match grant.path.rsplit_once('/') {
+        Some(("", _)) => "/",
+        Some((parent, _)) => parent,
+        None => return Err(format!("{}: not an absolute path", grant.path)),
+    };
+    let dir = PathGrant { path: parent.to_string(), ..grant.clone() };
+    resolve::open(&dir, flags | libc::O_DIRECTORY, 0).map_err(|e| resolve::explain(&e, &dir))
+}
+
+/// What may already stand at the final name: nothing, or (not for `-r`) a regular file.
+fn refuse_existing(parent: RawFd, name: &str, recursive: bool) -> Result<(), String> {
+    match fstatat(Some(parent), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Err(Errno::ENOENT) => Ok(()),
+        Err(e) => Err(e.desc().to_string()),
+        Ok(_) if recursive => Err("already exists (a tree is copied to a new name only)".into()),
+        Ok(stat) => match stat.st_mode & libc::S_IFMT {
+            libc::S_IFREG => Ok(()),
+            libc::S_IFLNK => Err("is a symlink, which is never written through".into()),
+            libc::S_IFDIR => Err("is a directory".into()),
+            _ => Err("not a regular file".into()),
+        },
+    }
+}
+
+fn cstring(name: &str) -> io::Result<CString> {
+    CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// Opens `name` right below the directory `dir`.
+pub(super) fn open_below(dir: RawFd, name: &str, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
+    sys::openat2(dir, &cstring(name)?, flags | libc::O_NOFOLLOW | libc::O_NOCTTY, mode, BELOW)
+}
+
+/// A fresh, exclusive temporary file in `dir`: (its name, the file).
+pub(super) fn temporary(dir: RawFd) -> io::Result<(String, File)> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
+    loop {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!(".cage-tmp.{}.{nanos:x}.{n}", std::process::id());
+        match open_below(dir, &name, flags, 0o600) {
+            Ok(fd) => return Ok((name, File::from(fd))),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && n < 100 => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn time(seconds: i64, nanos: i64) -> SystemTime {
+    let at = Duration::new(seconds.unsigned_abs(), nanos.clamp(0, 999_999_999) as u32);
+    if seconds >= 0 {
+        UNIX_EPOCH + at
+    } else {
+        UNIX_EPOCH - at
+    }
+}
+
+/// Owner, mode and (with `-p`) times of a copy, from the source or what it replaces.
+fn finish_metadata(
+    file: &File,
+    source: &FileStat,
+    replaced: Option<&FileStat>,
+    options: &Options,
+) -> io::Result<()> {
+    let (owner, mode) = match (options.preserve, replaced) {
+        (true, _) => ((source.st_uid, source.st_gid), source.st_mode),
+        (false, Some(old)) => ((old.st_uid, old.st_gid), old.st_mode),
+        // Root's, as `cp` run by root makes it (this process's group is the operator's).
+        (false, None) => ((0, 0), source.st_mode & 0o777 & !0o022),
+    };
+    std::os::unix::fs::fchown(file, Some(owner.0), Some(owner.1))?;
+    file.set_permissions(Permissions::from_mode(mode & KEPT_MODE_BITS))?;
+    if options.preserve {
+        let times = FileTimes::new()
+            .set_accessed(time(source.st_atime, source.st_atime_nsec))
+            .set_modified(time(source.st_mtime, source.st_mtime_nsec));
+        file.set_times(times)?;
+    }
+    Ok(())
+}
+
+/// Copies the open regular file `source` to `name` in `dir`: temporary file, then rename.
+fn copy_file(
+    mut source: File,
+    stat: &FileStat,
+    dir: RawFd,
+    name: &str,
+    options: &Options,
+) -> Result<(), String> {
+    let replaced = fstatat(Some(dir), name, AtFlags::AT_SYMLINK_NOFOLLOW).ok();
+    let (temp, mut file) = temporary(dir).map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    let written = io::copy(&mut source, &mut file)
+        .and_then(|_| finish_metadata(&file, stat, replaced.as_ref(), options))
+        .map_err(|e| e.to_string())
+        .and_then(|()| renameat(Some(dir), temp.as_str(), Some(dir), name).map_err(|e| e.desc().to_string()));
+    if written.is_err() {
+        let _ = unlinkat(Some(dir), temp.as_str(), UnlinkatFlags::NoRemoveDir);
+    }
+    written
+}
+
+/// Copies the directory open at `source` to a new directory `name` in `dir`. Entries are
+/// reached from directory fds with no symlink and no other mount; symlinks, devices, FIFOs,
+/// sockets, shared inodes and other mounts are left out and reported.
+#[allow(clippy::too_many_arguments)]
+fn copy_tree(
+    source: &OwnedFd,
+    stat: &FileStat,
+    dir: RawFd,
+    name: &str,
+    options: &Options,
+    depth: usize,
+    shown: &str,
+    left_out: &mut Vec<String>,
+) -> Result<(), String> {
+    if depth >= MAX_DEPTH {
+        return Err("nested too deeply".into());
+    }
+    mkdirat(Some(dir), name, Mode::from_bits_truncate(0o700)).map_err(|e| e.desc().to_string())?;
+    let made = open_below(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(|e| e.to_string())?;
+    if depth == 0 {
+        let made = fstat(made.as_raw_fd()).map_err(|e| e.to_string())?;
+        options.top.set(Some((made.st_dev, made.st_ino)));
+    }
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mut listing =
+        Dir::openat(Some(source.as_raw_fd()), ".", flags, Mode::empty()).map_err(|e| e.to_string())?;
+    let mut names: Vec<String> = listing
+        .iter()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().ok().map(str::to_string))
+        .filter(|n| n != "." && n != "..")
+        .collect();
+    names.sort();
+    for entry in names {
+        let path = format!("{shown}/{entry}");
+        if let Err(why) =
+            copy_entry(source.as_raw_fd(), stat, made.as_raw_fd(), &entry, options, depth, &path, left_out)
+        {
+            left_out.push(format!("{path} ({why})"));
+        }
+    }
+    let made = File::from(made);
+    finish_metadata(&made, stat, None, options).map_err(|e| e.to_string())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn copy_entry(
+    source: RawFd,
+    parent: &FileStat,
+    made: RawFd,
+    entry: &str,
+    options: &Options,
+    depth: usize,
+    shown: &str,
+    left_out: &mut Vec<String>,
+) -> Result<(), String> {
+    let stat =
+        fstatat(Some(source), entry, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|e| e.desc().to_string())?;
+    match stat.st_mode & libc::S_IFMT {
+        libc::S_IFDIR if stat.st_dev != parent.st_dev => Err("another mount".into()),
+        libc::S_IFDIR if options.top.get() == Some((stat.st_dev, stat.st_ino)) => {
+            Err("the copy itself".into())
+        }
+        libc::S_IFDIR => {
+            let fd = open_below(source, entry, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                .map_err(|e| e.to_string())?;
+            copy_tree(&fd, &stat, made, entry, options, depth + 1, shown, left_out)
+        }
+        libc::S_IFREG => {
+            let fd =
+                open_below(source, entry, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| e.to_string())?;
+            // The checked name may have been swapped since: the checks are on what was opened.
+            let opened = fstat(fd.as_raw_fd()).map_err(|e| e.to_string())?;
+            if opened.st_mode & libc::S_IFMT != libc::S_IFREG {
+                return Err("not a regular file".into());
+            }
+            resolve::refuse_shared_inode(&opened, options.operator).map_err(|e| e.to_string())?;
+            copy_file(File::from(fd), &opened, made, entry, options)
+        }
+        libc::S_IFLNK => Err("a symlink".into()),
+        _ => Err("not a regular file or directory".into()),
+    }
+}
