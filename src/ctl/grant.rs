@@ -91,7 +91,9 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         change::audit(&grant.req_auth_id, &login, entry)?;
         let made = (|| {
             if create_user {
-                users::create(&config.access, &login, &grant.req_auth_id, key.as_deref())?;
+                // With a CA the certificate is the credential: the key is certified, not installed.
+                let installed = if ca_key.is_some() { None } else { key.as_deref() };
+                users::create(&config.access, &login, &grant.req_auth_id, installed)?;
             }
             store::write_atomically(&dir, &path, grant.to_toml().as_bytes())
                 .map_err(|e| format!("{path}: {e}"))?;

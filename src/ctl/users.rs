@@ -84,9 +84,33 @@ fn free_uid(access: &AccessConfig) -> Result<u32, String> {
 /// authentication), a fresh home 0700, `key` (when given) in `/etc/cage/keys/LOGIN`, root's.
 pub fn create(access: &AccessConfig, login: &str, req: &str, key: Option<&str>) -> Result<TempUser, String> {
     check_free(access, login)?;
-    let uid = free_uid(access)?;
     let home = access.home_of(login);
     let comment = format!("cage {req}");
+    // Two approvals at once may pick the same free uid; useradd refuses the second (it holds
+    // the passwd lock), which then takes the next one.
+    let mut attempts = 0;
+    let uid = loop {
+        let uid = free_uid(access)?;
+        match useradd(access, login, uid, &home, &comment) {
+            Ok(()) => break uid,
+            Err(e) if attempts < 5 && User::from_uid(Uid::from_raw(uid)).is_ok_and(|u| u.is_some()) => {
+                attempts += 1;
+                let _ = e;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let made = finish(access, login, req, key, uid, &home);
+    if made.is_err() {
+        // Nothing half made may stay: the account, its home and its key go again.
+        let _ = Command::new("userdel").args(["--", login]).status();
+        let _ = fs::remove_dir(&home);
+        let _ = fs::remove_file(store::key_path(login));
+    }
+    made
+}
+
+fn useradd(access: &AccessConfig, login: &str, uid: u32, home: &str, comment: &str) -> Result<(), String> {
     run(Command::new("useradd").args([
         "--uid",
         &uid.to_string(),
@@ -96,23 +120,15 @@ pub fn create(access: &AccessConfig, login: &str, req: &str, key: Option<&str>) 
         "--shell",
         &access.shell,
         "--home-dir",
-        &home,
+        home,
         "--no-create-home",
         "--comment",
-        &comment,
+        comment,
         "--password",
         "!",
         "--",
         login,
-    ]))?;
-    let made = finish(access, login, req, key, uid, &home);
-    if made.is_err() {
-        // Nothing half made may stay: the account, its home and its key go again.
-        let _ = Command::new("userdel").args(["--", login]).status();
-        let _ = fs::remove_dir(&home);
-        let _ = fs::remove_file(store::key_path(login));
-    }
-    made
+    ]))
 }
 
 fn finish(
