@@ -44,6 +44,10 @@ impl Parsed {
                 parsed.flags.push(option.to_string());
                 continue;
             }
+            let named = option.split_once('=').map_or(option, |(n, _)| n);
+            if !known.contains(&named) {
+                return Err(UsageError(format!("unknown option --{named}")));
+            }
             let (name, value) = match option.split_once('=') {
                 Some((n, v)) => (n.to_string(), v.to_string()),
                 None => {
@@ -51,9 +55,6 @@ impl Parsed {
                     (option.to_string(), utf8(value)?)
                 }
             };
-            if !known.contains(&name.as_str()) {
-                return Err(UsageError(format!("unknown option --{name}")));
-            }
             if parsed.get(&name).is_some() {
                 return Err(UsageError(format!("--{name} given twice")));
             }
