@@ -71,7 +71,9 @@ install:
 	install -o root -g root -m 0755 target/release/cagectl $(DESTDIR)$(PREFIX)/bin/cagectl
 	for applet in $(APPLETS); do ln -sf cage $(DESTDIR)$(PREFIX)/bin/$$applet; done
 	install -d -o root -g root -m 0755 $(DESTDIR)/etc/cage $(DESTDIR)/etc/cage/policies
-	install -d -o root -g root -m 0700 $(DESTDIR)/etc/cage/grants $(DESTDIR)/var/log/cage
+	install -d -o root -g root -m 0700 $(DESTDIR)/etc/cage/grants $(DESTDIR)/var/log/cage \
+	  $(DESTDIR)/etc/cage/requests $(DESTDIR)/etc/cage/users
+	install -d -o root -g root -m 0755 $(DESTDIR)/etc/cage/keys
 	install -o root -g root -m 0644 $(POLICIES)/*.toml $(DESTDIR)/etc/cage/policies/
 	test -f $(DESTDIR)/etc/cage/cage.toml || \
 	  install -o root -g root -m 0644 integration/cage.toml.example $(DESTDIR)/etc/cage/cage.toml

@@ -43,7 +43,7 @@ fn key() -> String {
 fn operator(name: &str) -> String {
     let script = format!(
         "id {name} >/dev/null 2>&1 || useradd --create-home --shell /usr/local/bin/cage --groups cage {name}; \
-         install -d -m 0755 /home/{name}/.ssh; cp /home/op/.ssh/authorized_keys /home/{name}/.ssh/; \
+         install -d -m 0755 /home/{name}/.ssh; cp /home/op/.ssh/authorized_keys /home/{name}/.ssh/; cp /etc/cage/keys/op /etc/cage/keys/{name}; \
          rm -f /etc/cage/grants/{name}.toml"
     );
     assert!(in_container(&script).status.success(), "creating {name}");
@@ -544,4 +544,165 @@ fn sudocp_and_sudovi_write_under_the_rules_over_ssh() {
     assert!(s.wait_exit().is_some(), "{}", s.text());
     let out = in_container("stat -c '%U:%G %a' /u01/messages /u01/edit.txt; cat /u01/edit.txt");
     assert_eq!(text(&out.stdout), "root:root 600\ndaemon:adm 640\nzero\none\ntwo\n", "{}", s.text());
+}
+
+/// `cagectl ARGS` as root in the container (`SUDO_USER=WHO` when `who` is given).
+fn cagectl(who: Option<&str>, args: &str) -> (String, String, bool) {
+    let env = who.map_or(String::new(), |w| format!("SUDO_USER={w} "));
+    let out = in_container(&format!("{env}cagectl {args}"));
+    (text(&out.stdout), text(&out.stderr), out.status.success())
+}
+
+/// Raises a request with the test key: (request id, temporary login, what cagectl printed).
+fn request(args: &str) -> (String, String, String) {
+    let (out, err, ok) = cagectl(None, &format!("request {args} --ssh-key /etc/cage/keys/op"));
+    assert!(ok, "request: {err}");
+    let id = out.split(' ').next().expect("id").to_string();
+    let login = out
+        .split([' ', ','])
+        .find(|w| w.starts_with("opctl_"))
+        .unwrap_or_else(|| panic!("no login in {out}"))
+        .to_string();
+    (id, login, out)
+}
+
+#[test]
+fn a_pre_approved_request_logs_in_at_once_with_its_key_and_profile() {
+    require_container();
+    let (id, login, out) = request("--actions INFRA_DIAG --reason 'CHG-7 disk alarm' --duration 1h");
+    assert!(out.contains("approved by pre-approved"), "{out}");
+    let (out, err, code) = ssh(&login, "help");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("actions INFRA_DIAG"), "{out}");
+    let (out, _, code) = ssh(&login, "sudohead -n 1 /var/log/messages");
+    assert_eq!((code, out.contains("collection started")), (0, true));
+    let records = records_of(&login, "/var/log/cage/audit.jsonl");
+    assert!(records.iter().all(|(_, l)| l.contains(&format!("\"req_auth_id\":\"{id}\""))), "{records:?}");
+}
+
+#[test]
+fn a_pending_request_is_refused_until_an_approver_approves_and_a_rejected_one_never_works() {
+    require_container();
+    let (id, login, out) = request("--actions INFRA_DIAG,AVM_SYS_DIAG --reason 'needs AVM'");
+    assert!(out.contains(" pending: "), "{out}");
+    let (_, _, code) = ssh(&login, "help");
+    assert_ne!(code, 0, "no login while pending");
+    let (_, err, ok) = cagectl(Some("mallory"), &format!("approve {id}"));
+    assert!(!ok && err.contains("mallory is not a member of the approver group `cage-approvers`"), "{err}");
+    assert_ne!(ssh(&login, "help").2, 0, "still refused after a non-approver's approve");
+    let (out, err, ok) = cagectl(Some("alice"), &format!("approve {id} --duration 30m"));
+    assert!(ok && out.contains(&format!("approved by alice: login {login}")), "{out}{err}");
+    let (out, err, code) = ssh(&login, "help");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("INFRA_DIAG") && out.contains("AVM_SYS_DIAG"), "{out}");
+    let (rejected, rejected_login, _) = request("--actions AVM_SYS_DIAG --reason 'no ticket'");
+    let (_, err, ok) = cagectl(Some("alice"), &format!("reject {rejected} --reason 'no ticket given'"));
+    assert!(ok, "{err}");
+    let (_, err, ok) = cagectl(Some("alice"), &format!("approve {rejected}"));
+    assert!(!ok && err.contains("is rejected"), "{err}");
+    assert_ne!(ssh(&rejected_login, "help").2, 0, "a rejected request never logs in");
+}
+
+#[test]
+fn cagectl_extend_keeps_a_live_session_past_the_old_expiry() {
+    require_container();
+    let (_, login, _) = request("--actions INFRA_DIAG --reason r --duration 5s");
+    let mut s = Interactive::start(&login);
+    s.wait_for(&format!("{login}@"), 1);
+    let (out, err, ok) = cagectl(Some("alice"), &format!("extend {login} --duration 1h"));
+    assert!(ok && out.contains("extended"), "{out}{err}");
+    std::thread::sleep(Duration::from_secs(6));
+    s.send("grant\r");
+    s.wait_for("left)", 1);
+    assert!(!s.text().contains("session ended"), "{}", s.text());
+    s.send("exit\r");
+    assert!(s.wait_exit().is_some_and(|st| st.success()));
+}
+
+#[test]
+fn cagectl_revoke_ends_the_session_and_the_next_login() {
+    require_container();
+    let (id, login, _) = request("--actions INFRA_DIAG --reason r");
+    let mut s = Interactive::start(&login);
+    s.wait_for(&format!("{login}@"), 1);
+    let (_, err, ok) = cagectl(Some("alice"), &format!("revoke {id} --reason 'done early'"));
+    assert!(ok, "{err}");
+    let start = Instant::now();
+    let status = s.wait_exit();
+    assert!(status.is_some() && start.elapsed() <= Duration::from_millis(1500), "{}", s.text());
+    assert!(s.text().contains("revoked"), "{}", s.text());
+    assert_ne!(ssh(&login, "help").2, 0, "the next login is refused");
+    let logout = records_of(&login, "/var/log/cage/audit.jsonl")
+        .into_iter()
+        .rev()
+        .find(|(_, l)| l.contains("\"event\":\"logout\""));
+    assert!(logout.is_some_and(|(_, l)| l.contains("\"reason\":\"revoked\"")));
+}
+
+#[test]
+fn reap_after_expiry_refuses_the_login_then_removes_the_user_and_keeps_its_records() {
+    require_container();
+    let login = "opctl_reaptest";
+    let (_, err, ok) = cagectl(
+        None,
+        &format!(
+            "grant --login {login} --actions INFRA_DIAG --until $(date -u -d '+4 seconds' +%Y-%m-%dT%H:%M:%SZ) \
+             --req REQ-reap1 --create-user --ssh-key /etc/cage/keys/op"
+        ),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(ssh(login, "pwd").2, 0, "works while granted");
+    std::thread::sleep(Duration::from_secs(5));
+    let (out, err, ok) = cagectl(None, "reap");
+    assert!(ok && out.contains(&format!("{login} locked")), "{out}{err}");
+    assert_ne!(ssh(login, "pwd").2, 0, "refused after expiry");
+    assert!(in_container(&format!("test -d /home/{login} && test -f /etc/cage/keys/{login}"))
+        .status
+        .success());
+    std::thread::sleep(Duration::from_secs(4));
+    let (out, err, ok) = cagectl(None, "reap");
+    assert!(ok && out.contains(&format!("{login} removed")), "{out}{err}");
+    let gone =
+        in_container(&format!("id {login} || test -e /home/{login} || test -e /etc/cage/keys/{login}"));
+    assert!(!gone.status.success(), "user, home and key are gone: {}", text(&gone.stdout));
+    let records = records_of(login, "/var/log/cage/audit.jsonl");
+    assert!(records.iter().any(|(_, l)| l.contains("\"event\":\"login\"")), "the session's records remain");
+    assert!(records.iter().any(|(_, l)| l.contains("\"action\":\"user_removed\"")));
+    let verify = in_container("cagectl audit verify");
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}
+
+#[test]
+fn a_certificate_login_works_within_its_validity_only() {
+    require_container();
+    let login = "opctl_certtest";
+    let setup = in_container(&format!(
+        "cp /etc/cage/keys/op /tmp/{login}.pub && cagectl grant --login {login} --actions INFRA_DIAG \
+         --until $(date -u -d '+6 seconds' +%Y-%m-%dT%H:%M:%SZ) --req REQ-cert1 --create-user \
+         --ssh-key /tmp/{login}.pub --ssh-ca /etc/cage/user_ca >/dev/null && cat /tmp/{login}-cert.pub"
+    ));
+    assert!(setup.status.success(), "{}", text(&setup.stderr));
+    let cert = std::env::temp_dir().join(format!("cage-{}-{login}-cert.pub", container()));
+    std::fs::write(&cert, &setup.stdout).expect("cert");
+    let with_cert = |line: &str| {
+        let out = Command::new("ssh")
+            .args(["-o", &format!("CertificateFile={}", cert.display())])
+            .args(ssh_args(login))
+            .arg(line)
+            .stdin(Stdio::null())
+            .output()
+            .expect("ssh");
+        (text(&out.stdout), text(&out.stderr), out.status.code().unwrap_or(-1))
+    };
+    assert_ne!(ssh(login, "help").2, 0, "the plain key is not installed: only the certificate logs in");
+    let (out, err, code) = with_cert("help");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("INFRA_DIAG"), "{out}");
+    std::thread::sleep(Duration::from_secs(7));
+    let (_, _, code) = with_cert("help");
+    assert_ne!(code, 0, "refused after the certificate's validity");
+    let records = records_of(login, "/var/log/cage/audit.jsonl");
+    let login_record =
+        records.iter().find(|(_, l)| l.contains("\"event\":\"login\"")).expect("a login record");
+    assert!(login_record.1.contains("\"req_auth_id\":\"REQ-cert1\""), "{}", login_record.1);
 }

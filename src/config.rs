@@ -10,6 +10,9 @@ use toml::Spanned;
 use crate::policy::Layer;
 use crate::source::SourceError;
 
+mod access;
+pub use access::{AccessConfig, ID_PLACEHOLDER, SHORT_ID_LEN};
+
 /// Everything below is relative to this, set when cage is built.
 pub const PREFIX: &str = match option_env!("CAGE_PREFIX") {
     Some(prefix) => prefix,
@@ -32,6 +35,21 @@ pub fn grant_dir() -> String {
     format!("{PREFIX}/etc/cage/grants")
 }
 
+/// Access requests, one `REQ-ID.toml` each (root only).
+pub fn request_dir() -> String {
+    format!("{PREFIX}/etc/cage/requests")
+}
+
+/// Temporary users cagectl created, one `LOGIN.toml` each: only these are ever locked or removed.
+pub fn user_dir() -> String {
+    format!("{PREFIX}/etc/cage/users")
+}
+
+/// The ssh public keys of temporary users, `LOGIN` each (sshd's `AuthorizedKeysFile`).
+pub fn key_dir() -> String {
+    format!("{PREFIX}/etc/cage/keys")
+}
+
 pub fn log_dir() -> String {
     format!("{PREFIX}/var/log/cage")
 }
@@ -52,6 +70,8 @@ pub struct Config {
     /// Actions granted at once when an access request asks only for them.
     pub pre_approved: Vec<String>,
     pub audit: AuditConfig,
+    /// `[access]`: requests, approvers, durations, temporary users.
+    pub access: AccessConfig,
 }
 
 /// `[audit]`: where records go.
@@ -85,6 +105,7 @@ struct RawConfig {
     #[serde(default)]
     pre_approved: Vec<Spanned<String>>,
     audit: Option<RawAudit>,
+    access: Option<access::RawAccess>,
 }
 
 impl Config {
@@ -133,8 +154,13 @@ impl Config {
             }
             audit.syslog = raw_audit.syslog.unwrap_or(true);
         }
+        let access = match raw.access {
+            Some(raw_access) => access::parse(raw_access, &at)?,
+            None => AccessConfig::default(),
+        };
         Ok(Config {
             audit,
+            access,
             layer,
             hostname: raw.hostname.map(Spanned::into_inner),
             landlock,

@@ -1,8 +1,11 @@
 //! Grants: who may run which actions between which times, read from `/etc/cage/grants/<login>.toml`.
 #![forbid(unsafe_code)]
 
+pub mod cert;
 mod parse;
 mod write;
+
+pub(crate) use write::quote;
 
 use crate::source::SourceError;
 use crate::time::{format_remaining, Timestamp};
@@ -170,7 +173,7 @@ impl From<SourceError> for GrantError {
 /// Characters refused in grant text and escaped when writing it: C0/C1 controls move the
 /// cursor or rewrite the screen, and bidirectional overrides and line separators make text
 /// display differently from what it says (a reason that reads innocently but is not).
-fn is_unsafe_char(c: char) -> bool {
+pub(crate) fn is_unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}')
         || ('\u{202A}'..='\u{202E}').contains(&c)
@@ -178,7 +181,7 @@ fn is_unsafe_char(c: char) -> bool {
 }
 
 /// Escapes what [`is_unsafe_char`] refuses, for quoting a bad value in an error message.
-fn shown(s: &str) -> String {
+pub(crate) fn shown(s: &str) -> String {
     s.chars()
         .map(|c| if is_unsafe_char(c) { c.escape_unicode().to_string() } else { c.to_string() })
         .collect()

@@ -11,6 +11,7 @@ pub mod grant;
 pub mod jail;
 pub mod line;
 pub mod policy;
+pub mod request;
 pub mod session;
 pub mod source;
 #[allow(unsafe_code)]

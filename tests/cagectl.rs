@@ -135,3 +135,56 @@ fn explain_usage_and_policy_errors_exit_two() {
     let out = cagectl(root(), &["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A lifecycle command's invocation error: exit 2, the reason on the first line, then usage.
+fn usage_error(args: &[&str]) -> String {
+    let out = cagectl(root(), args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("usage: cagectl"), "{stderr}");
+    stderr.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn lifecycle_commands_refuse_malformed_invocations_before_touching_anything() {
+    assert_eq!(
+        usage_error(&["approve", "../../etc/passwd"]),
+        "cagectl: `../../etc/passwd` is not a request id (REQ-xxxxxxxx)"
+    );
+    assert_eq!(usage_error(&["review"]), "cagectl: the request id is missing");
+    assert_eq!(usage_error(&["reject", "REQ-0123abcd"]), "cagectl: --reason is required");
+    assert_eq!(
+        usage_error(&["request", "--actions", "INFRA_DIAG,infra", "--reason", "x"]),
+        "cagectl: `infra` is not an action id"
+    );
+    assert_eq!(
+        usage_error(&["request", "--actions", "INFRA_DIAG", "--reason", "x", "--not-before", "tomorrow"]),
+        "cagectl: --not-before: expected a 4-digit year at character 1 of `tomorrow` (format: `2026-11-22T20:15:40Z`)"
+    );
+    let both = ["grant", "--login", "op", "--actions", "INFRA_DIAG", "--duration", "1h", "--until"];
+    assert_eq!(
+        usage_error(&[&both[..], &["2099-01-01T00:00:00Z", "--req", "R"]].concat()),
+        "cagectl: give --duration or --until, not both"
+    );
+    assert_eq!(
+        usage_error(&[
+            "grant",
+            "--login",
+            "op",
+            "--actions",
+            "INFRA_DIAG",
+            "--duration",
+            "1h",
+            "--req",
+            "R",
+            "--ssh-ca",
+            "ca"
+        ]),
+        "cagectl: --ssh-ca needs --ssh-key (the operator's public key to certify)"
+    );
+    assert_eq!(usage_error(&["extend", "op"]), "cagectl: give --duration or --until (one of them)");
+    assert_eq!(usage_error(&["revoke", "Op;rm"]), "cagectl: `Op;rm` is neither a login nor a request id");
+    assert_eq!(usage_error(&["list", "--everything"]), "cagectl: unknown option --everything");
+    assert_eq!(usage_error(&["reap", "now"]), "cagectl: unexpected argument `now`");
+}

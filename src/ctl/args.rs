@@ -13,11 +13,18 @@ pub struct Parsed {
     pub options: Vec<(String, String)>,
     pub positionals: Vec<String>,
     pub after_dashes: Vec<OsString>,
+    /// Options that take no value (`--create-user`), when given.
+    pub flags: Vec<String>,
 }
 
 impl Parsed {
     /// Parses `args`, accepting only the options in `known` (each takes one value).
     pub fn parse(args: &[OsString], known: &[&str]) -> Result<Parsed, UsageError> {
+        Self::parse_with_flags(args, known, &[])
+    }
+
+    /// Like [`Parsed::parse`], also accepting the value-less options in `flags`.
+    pub fn parse_with_flags(args: &[OsString], known: &[&str], flags: &[&str]) -> Result<Parsed, UsageError> {
         let mut parsed = Parsed::default();
         let mut iter = args.iter();
         while let Some(arg) = iter.next() {
@@ -30,6 +37,17 @@ impl Parsed {
                 parsed.positionals.push(text);
                 continue;
             };
+            if flags.contains(&option) {
+                if parsed.has(option) {
+                    return Err(UsageError(format!("--{option} given twice")));
+                }
+                parsed.flags.push(option.to_string());
+                continue;
+            }
+            let named = option.split_once('=').map_or(option, |(n, _)| n);
+            if !known.contains(&named) {
+                return Err(UsageError(format!("unknown option --{named}")));
+            }
             let (name, value) = match option.split_once('=') {
                 Some((n, v)) => (n.to_string(), v.to_string()),
                 None => {
@@ -37,9 +55,6 @@ impl Parsed {
                     (option.to_string(), utf8(value)?)
                 }
             };
-            if !known.contains(&name.as_str()) {
-                return Err(UsageError(format!("unknown option --{name}")));
-            }
             if parsed.get(&name).is_some() {
                 return Err(UsageError(format!("--{name} given twice")));
             }
@@ -50,6 +65,10 @@ impl Parsed {
 
     pub fn get(&self, name: &str) -> Option<&str> {
         self.options.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn has(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
     }
 
     pub fn require(&self, name: &str) -> Result<&str, UsageError> {

@@ -1,23 +1,34 @@
-//! `cagectl grant`: write a grant file for a login (the full access lifecycle builds on it).
+//! `cagectl grant`: a direct grant for automation, optionally creating the temporary user and
+//! issuing an OpenSSH user certificate for the grant's window (docs/fleet.md).
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
-use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
 
 use super::args::{Parsed, UsageError};
-use super::exit;
+use super::{change, ssh_ca, store, users, who};
 use crate::grant::{Grant, GrantState};
 use crate::policy::types::is_unix_name;
-use crate::policy::PolicySet;
 use crate::time::{parse_duration, Timestamp};
 
-const KNOWN: &[&str] = &["login", "actions", "duration", "req", "reason", "policies", "grants"];
+const KNOWN: &[&str] =
+    &["login", "actions", "duration", "until", "req", "reason", "policies", "grants", "ssh-key", "ssh-ca"];
+
+/// `--duration D` or `--until T` (exactly one) from `now`: the grant's end.
+pub fn end_of(parsed: &Parsed, from: Timestamp) -> Result<Timestamp, UsageError> {
+    match (parsed.get("duration"), parsed.get("until")) {
+        (Some(d), None) => {
+            let duration = parse_duration(d).map_err(|e| UsageError(e.to_string()))?;
+            from.checked_add(duration).ok_or_else(|| UsageError("the duration is too long".into()))
+        }
+        (None, Some(t)) => Timestamp::parse_rfc3339(t).map_err(|e| UsageError(format!("--until: {e}"))),
+        (Some(_), Some(_)) => Err(UsageError("give --duration or --until, not both".into())),
+        (None, None) => Err(UsageError("--duration or --until is required".into())),
+    }
+}
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, KNOWN)?;
+    let parsed = Parsed::parse_with_flags(args, KNOWN, &["create-user"])?;
     if let Some(extra) = parsed.positionals.first() {
         return Err(UsageError(format!("unexpected argument `{extra}`")));
     }
@@ -25,96 +36,89 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     if !is_unix_name(&login) {
         return Err(UsageError(format!("`{login}` is not a valid login name")));
     }
-    let actions: Vec<String> = parsed.require("actions")?.split(',').map(|a| a.trim().to_string()).collect();
-    let duration = parse_duration(parsed.require("duration")?).map_err(|e| UsageError(e.to_string()))?;
-    let req = parsed.require("req")?.to_string();
-    if !nix::unistd::geteuid().is_root() {
-        let _ = writeln!(err, "cagectl: grant: only root may write grants");
-        return Ok(exit::REFUSED);
-    }
-    let policy_dir = parsed.get("policies").map_or_else(crate::config::policy_dir, str::to_string);
-    let set = match PolicySet::load_dir(Path::new(&policy_dir)) {
-        Ok(set) => set,
-        Err(errors) => return Ok(config_error(err, &errors)),
-    };
-    if let Some(unknown) = actions.iter().find(|a| !set.is_grantable(a)) {
-        let _ = writeln!(err, "cagectl: grant: `{unknown}` is not a grantable action in {policy_dir}");
-        return Ok(exit::REFUSED);
-    }
+    let actions = super::request::action_list(parsed.require("actions")?)?;
     let now = Timestamp::now();
-    let Some(expires) = now.checked_add(duration) else {
-        return Err(UsageError("the duration is too long".into()));
-    };
+    let expires = end_of(&parsed, now)?;
+    if expires <= now {
+        return Err(UsageError(format!("--until {expires} is not in the future")));
+    }
+    let req = parsed.require("req")?.to_string();
+    let create_user = parsed.has("create-user");
+    let (key_file, ca_key) = (parsed.get("ssh-key"), parsed.get("ssh-ca"));
+    if key_file.is_some() && !create_user && ca_key.is_none() {
+        return Err(UsageError("--ssh-key goes with --create-user or --ssh-ca".into()));
+    }
+    if ca_key.is_some() && key_file.is_none() {
+        return Err(UsageError("--ssh-ca needs --ssh-key (the operator's public key to certify)".into()));
+    }
     let grant = Grant {
         req_auth_id: req,
         login: login.clone(),
         actions,
         not_before: now,
         expires,
-        approved_by: approver(),
+        approved_by: who::invoker(),
         reason: parsed.get("reason").unwrap_or("").to_string(),
         state: GrantState::Approved,
         revoked: None,
     };
-    let dir = parsed.get("grants").map_or_else(crate::config::grant_dir, str::to_string);
-    let path = format!("{dir}/{login}.toml");
-    // Checked the way cage will read it, before anything is written.
-    if let Err(e) = Grant::parse(&grant.to_toml(), &path) {
-        let _ = writeln!(err, "cagectl: grant: {e}");
-        return Ok(exit::REFUSED);
-    }
-    let mut entry =
-        crate::audit::Entry::new("grant").with("action", "granted").with("by", grant.approved_by.clone());
-    entry.argv = ["cagectl", "grant"]
-        .into_iter()
-        .map(String::from)
-        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect();
-    entry.extra.insert("actions".into(), grant.actions.clone().into());
-    entry.extra.insert("expires".into(), grant.expires.to_rfc3339().into());
-    if let Err(e) = super::audit::record_admin_change(&grant.req_auth_id, &login, entry) {
-        let _ = writeln!(err, "cagectl: grant: refused, the change could not be audited: {e}");
-        return Ok(exit::REFUSED);
-    }
-    match write_atomically(&dir, &path, grant.to_toml().as_bytes()) {
-        Ok(()) => {
-            let _ = writeln!(
-                out,
-                "granted {} to {login} until {} ({path})",
-                grant.actions.join(","),
-                grant.expires
-            );
-            Ok(exit::OK)
+    let result = (|| {
+        who::require_root("write grants")?;
+        let config = super::audit::host_config()?;
+        who::check_approver(&grant.approved_by, config.access.approver_group.as_deref())?;
+        if !create_user {
+            // A test or an admin may point at another policy directory explicitly.
+            check_actions_in(parsed.get("policies"), &grant.actions)?;
+        } else {
+            super::request::check_actions(&grant.actions)?;
+            let window = grant.expires.duration_since(now).unwrap_or_default();
+            crate::request::check_duration(window, config.access.max_duration).map_err(|e| e.0)?;
+            users::check_free(&config.access, &login)?;
         }
-        Err(e) => {
-            let _ = writeln!(err, "cagectl: grant: writing {path}: {e}");
-            Ok(exit::REFUSED)
+        let key = key_file.map(super::request::read_key).transpose()?;
+        let dir = parsed.get("grants").map_or_else(crate::config::grant_dir, str::to_string);
+        let path = format!("{dir}/{login}.toml");
+        Grant::parse(&grant.to_toml(), &path).map_err(|e| e.to_string())?;
+        let mut entry = change::entry("grant", args, "granted", &grant.approved_by)
+            .with("actions", grant.actions.clone())
+            .with("expires", grant.expires.to_rfc3339());
+        if create_user {
+            entry = entry.with("create_user", true);
         }
+        if ca_key.is_some() {
+            entry = entry.with("certificate", true);
+        }
+        change::audit(&grant.req_auth_id, &login, entry)?;
+        let made = (|| {
+            if create_user {
+                // With a CA the certificate is the credential: the key is certified, not installed.
+                let installed = if ca_key.is_some() { None } else { key.as_deref() };
+                users::create(&config.access, &login, &grant.req_auth_id, installed)?;
+            }
+            store::write_atomically(&dir, &path, grant.to_toml().as_bytes())
+                .map_err(|e| format!("{path}: {e}"))?;
+            let mut lines =
+                format!("granted {} to {login} until {} ({path})\n", grant.actions.join(","), grant.expires);
+            if let (Some(ca), Some(key_file)) = (ca_key, key_file) {
+                let cert = ssh_ca::issue(ca, key_file, &grant)?;
+                lines.push_str(&format!("certificate {cert} for {login}, valid until {}\n", grant.expires));
+            }
+            Ok::<_, String>(lines)
+        })();
+        if let Err(e) = &made {
+            change::audit_failure(&grant.req_auth_id, &login, "grant", args, e);
+        }
+        made
+    })();
+    Ok(change::report("grant", result, out, err))
+}
+
+fn check_actions_in(policies: Option<&str>, actions: &[String]) -> Result<(), String> {
+    let Some(dir) = policies else { return super::request::check_actions(actions) };
+    let set = crate::policy::PolicySet::load_dir(std::path::Path::new(dir))
+        .map_err(|errors| errors.first().map_or_else(|| format!("{dir} is invalid"), |e| e.to_string()))?;
+    match actions.iter().find(|a| !set.is_grantable(a)) {
+        Some(unknown) => Err(format!("`{unknown}` is not a grantable action in {dir}")),
+        None => Ok(()),
     }
-}
-
-/// Who approves: the admin behind sudo, else the invoking user.
-fn approver() -> String {
-    let sudo = std::env::var("SUDO_USER").ok().filter(|u| is_unix_name(u));
-    sudo.or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.name))
-        .unwrap_or_else(|| "root".into())
-}
-
-/// A temp file in the same directory (root-only), fsynced, then renamed over the grant.
-fn write_atomically(dir: &str, path: &str, bytes: &[u8]) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-    let temp = format!("{path}.tmp.{}", std::process::id());
-    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&temp, path)?;
-    fs::File::open(dir)?.sync_all()
-}
-
-fn config_error(err: &mut dyn Write, errors: &[crate::source::SourceError]) -> i32 {
-    for e in errors {
-        let _ = writeln!(err, "cagectl: {e}");
-    }
-    exit::USAGE
 }

@@ -10,9 +10,19 @@ mod audit_export;
 mod audit_rotate;
 mod audit_show;
 mod audit_tail;
+mod change;
 mod check;
 mod explain;
 mod grant;
+mod lifecycle;
+mod list;
+mod reap;
+mod request;
+mod sessions;
+mod ssh_ca;
+mod store;
+mod users;
+mod who;
 
 pub use args::UsageError;
 
@@ -30,7 +40,15 @@ pub mod exit {
 
 const USAGE: &str = "usage: cagectl check [DIR]
        cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] -- 'COMMAND LINE'
-       cagectl grant --login NAME --actions A[,B...] --duration D --req ID [--reason TEXT]
+       cagectl request --actions A[,B...] --reason TEXT [--duration D] [--not-before T] [--ssh-key FILE]
+       cagectl review ID | approve ID [--duration D] | reject ID --reason TEXT
+       cagectl grant --login NAME --actions A[,B...] (--duration D | --until T) --req ID [--reason TEXT]
+                     [--create-user] [--ssh-key FILE] [--ssh-ca CAKEY]
+       cagectl extend LOGIN (--duration D | --until T)
+       cagectl revoke LOGIN|ID [--reason TEXT]
+       cagectl list [--all] [--json]
+       cagectl sessions [--json]
+       cagectl reap
        cagectl audit verify [FILE...]
        cagectl audit rotate
        cagectl audit show [--req ID] [--login NAME] [--session S] [--since T] [--until T] [--event E[,E...]] [--json] [FILE...]
@@ -46,6 +64,15 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32
         Some("check") => check::run(&rest, out, err),
         Some("explain") => explain::run(&rest, out, err),
         Some("grant") => grant::run(&rest, out, err),
+        Some("request") => request::run_request(&rest, out, err),
+        Some("review") => request::run_review(&rest, out, err),
+        Some("approve") => request::run_approve(&rest, out, err),
+        Some("reject") => request::run_reject(&rest, out, err),
+        Some("extend") => lifecycle::run_extend(&rest, out, err),
+        Some("revoke") => lifecycle::run_revoke(&rest, out, err),
+        Some("list") => list::run(&rest, out, err),
+        Some("sessions") => sessions::run(&rest, out, err),
+        Some("reap") => reap::run(&rest, out, err),
         Some("audit") => audit::run(&rest, out, err),
         Some("help" | "--help" | "-h") => {
             let _ = writeln!(out, "{USAGE}");

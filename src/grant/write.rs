@@ -38,7 +38,7 @@ fn line(out: &mut String, key: &str, value: &str) {
 /// A TOML basic string. Quotes and backslashes are escaped as TOML requires; control and
 /// bidirectional characters are escaped too, so the file shows them rather than obeys them
 /// when printed (parsing then refuses them, which is the point).
-fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
