@@ -235,3 +235,32 @@ fn rotation_keeps_one_chain_across_files_while_sessions_write() {
     let spans = all[at + 1..].iter().any(|r| r["session"].as_str().is_some_and(|s| before.contains(s)));
     assert!(spans, "no session spans the rotation");
 }
+
+#[test]
+fn programs_run_inside_a_command_are_recorded_and_blacklisted_ones_refused() {
+    // INFRA_CPS_ONLY lists /root/blackout.sh and blacklists dd; the sandbox gets its own /root.
+    // The jail masks /usr/bin/dd, so a shell never even tries it: the script tries a copy.
+    let out = sandbox(&format!(
+        "grant --actions INFRA_CPS_ONLY --duration 1h --req REQ-EXEC\n\
+         mount -t tmpfs -o mode=0700 cage-test-root /root\n\
+         printf '#!/bin/sh\\nid -u\\ncat /etc/hostname\\ncp /bin/true /tmp/dd; /tmp/dd && echo DD-RAN\\necho done\\n' > /root/blackout.sh\n\
+         chmod 0755 /root/blackout.sh\nset +e\n\
+         as_operator /usr/local/bin/cage -c 'rootexec /root/blackout.sh'; echo \"EXIT=$?\"\n\
+         echo '--- verify'; cagectl audit verify; echo '--- records'; cat {AUDIT}\n"
+    ));
+    let stdout = text(&out.stdout);
+    let (ran, rest) = stdout.split_once("--- verify\n").expect("verify");
+    let (verify, jsonl) = rest.split_once("--- records\n").expect("records");
+    assert!(ran.starts_with("0\n") && ran.contains("done\nEXIT=0"), "{ran} {}", text(&out.stderr));
+    assert!(!ran.contains("DD-RAN"), "dd ran: {ran}");
+    assert!(verify.contains(": ok, "), "{verify}");
+    let execs: Vec<Value> = records(jsonl).into_iter().filter(|r| r["event"] == "exec").collect();
+    let shown: Vec<String> =
+        execs.iter().map(|r| format!("{} {}", r["decision"].as_str().unwrap_or("?"), r["argv"][0])).collect();
+    assert_eq!(shown, ["allow \"id\"", "allow \"cat\"", "allow \"cp\"", "deny \"/tmp/dd\""], "{execs:?}");
+    assert_eq!(execs[1]["argv"], serde_json::json!(["cat", "/etc/hostname"]));
+    assert_eq!(execs[3]["rule"], "INFRA_CPS_ONLY/cps/blacklist[dd]");
+    assert!(execs
+        .iter()
+        .all(|r| r["title"] == "rootexec /root/blackout.sh" && r["req_auth_id"] == "REQ-EXEC"));
+}

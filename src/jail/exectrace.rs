@@ -46,6 +46,15 @@ pub fn exec_notify_filter() -> Vec<sock_filter> {
     ]
 }
 
+/// In the jail, after its other filters: loads the exec-notification filter and sends its
+/// listener to the monitor over `socket`, then drops this process's copy (the command never
+/// holds it, or it could answer for itself).
+pub fn hand_over_listener(socket: std::os::fd::RawFd) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let listener = crate::sys::notify::load_filter_with_listener(&exec_notify_filter())?;
+    crate::sys::notify::send_fd(socket, listener.as_raw_fd())
+}
+
 /// What an exec call asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecCall {

@@ -28,12 +28,16 @@ pub struct Stdio {
     pub stdin: Option<RawFd>,
     pub stdout: Option<RawFd>,
     pub stderr: Option<RawFd>,
+    /// Exec tracing: a unix socket on which the jail hands over its seccomp notification
+    /// listener before the command starts; every exec in the jail then waits for the holder
+    /// of that listener to answer (see `exectrace`).
+    pub exec_trace: Option<RawFd>,
 }
 
 impl Stdio {
     /// The same descriptor as stdin, stdout and stderr (a pty's slave).
     pub fn all(fd: RawFd) -> Stdio {
-        Stdio { stdin: Some(fd), stdout: Some(fd), stderr: Some(fd) }
+        Stdio { stdin: Some(fd), stdout: Some(fd), stderr: Some(fd), exec_trace: None }
     }
 }
 
@@ -155,6 +159,11 @@ fn child_main<K: Kernel>(k: &mut K, jail: &PreparedJail, status: RawFd, go: RawF
     match run_steps(k, jail) {
         Ok(landlock) => report(status, LANDLOCK, 0, landlock as i32),
         Err((step, error)) => fail(status, step, &error),
+    }
+    if let Some(socket) = stdio.exec_trace {
+        if let Err(error) = super::exectrace::hand_over_listener(socket) {
+            fail(status, Step::Seccomp, &error);
+        }
     }
     run_init(jail, status)
 }

@@ -12,6 +12,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{dup2, pipe, Pid};
 
+use super::execwatch::ExecWatch;
 use super::identity;
 use super::relay::{Pty, Relay};
 use super::{Context, SessionEnd};
@@ -257,7 +258,7 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
             let status = super::monitor::su(ctx, su);
             vec![StageEnd::Exited(status, std::time::Instant::now())]
         }
-        _ => run_stages(ctx, &plans),
+        _ => run_stages(ctx, title, &plans),
     };
     record_exits(ctx, entries, &ends, started);
     LineOutcome::Status(ends.last().map_or(0, |end| end.status()))
@@ -280,7 +281,7 @@ fn terminal_for(plans: &[ExecPlan]) -> Result<Option<Pty>, String> {
 }
 
 /// Runs the stages of one pipeline; how each ended (never started, when setting up failed).
-fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> Vec<StageEnd> {
+fn run_stages(ctx: &mut Context, title: &[u8], plans: &[ExecPlan]) -> Vec<StageEnd> {
     let pty = match terminal_for(plans) {
         Ok(pty) => pty,
         Err(message) => {
@@ -289,6 +290,7 @@ fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> Vec<StageEnd> {
         }
     };
     let mut children = Vec::with_capacity(plans.len());
+    let mut watches = Vec::new();
     let mut previous: Option<OwnedFd> = None;
     for (i, plan) in plans.iter().enumerate() {
         let (next, pipe_out) = match i + 1 < plans.len() {
@@ -303,25 +305,41 @@ fn run_stages(ctx: &mut Context, plans: &[ExecPlan]) -> Vec<StageEnd> {
             Err(message) => return abort(ctx, children, plans.len(), &message),
         };
         // The fds stay open here until the stage has started (its child dup2s them).
-        let stdio = match &pty {
+        let mut stdio = match &pty {
             Some(pty) => Stdio::all(pty.slave.as_raw_fd()),
             None => stdio(previous.as_ref(), pipe_out.as_ref(), &files),
         };
+        let traced = match is_jailed(plan).then(|| ExecWatch::new(title)).transpose() {
+            Ok(traced) => traced,
+            Err(e) => return abort(ctx, children, plans.len(), &format!("exec tracing: {e}")),
+        };
+        stdio.exec_trace = traced.as_ref().map(|(_, theirs)| theirs.as_raw_fd());
         match start(ctx, plan, stdio, pty.as_ref()) {
             Ok(child) => children.push(child),
             Err(message) => return abort(ctx, children, plans.len(), &message),
         }
+        watches.extend(traced.map(|(watch, _)| watch));
         previous = next;
     }
     drop(previous);
     let relay = pty.map(|pty| Relay::start(pty.master));
-    finish(ctx, children, relay)
+    finish(ctx, children, relay, watches)
+}
+
+/// Stages that run in a jail have their execs traced.
+fn is_jailed(plan: &ExecPlan) -> bool {
+    matches!(&plan.action, Action::Run(run) if run.jailed) || matches!(plan.action, Action::RootExec(_))
 }
 
 /// How each stage ended; when the session must end, it is reported and every stage killed.
-fn finish(ctx: &mut Context, children: Vec<Child>, mut relay: Option<Relay>) -> Vec<StageEnd> {
+fn finish(
+    ctx: &mut Context,
+    children: Vec<Child>,
+    mut relay: Option<Relay>,
+    mut watches: Vec<ExecWatch>,
+) -> Vec<StageEnd> {
     let mut ends = vec![StageEnd::NotStarted; children.len()];
-    let result = wait_all(ctx, children, relay.as_mut(), &mut ends);
+    let result = wait_all(ctx, children, relay.as_mut(), &mut watches, &mut ends);
     drop(relay);
     if let Err(end) = result {
         let _ = writeln!(ctx.err, "\ncage: session ended: {end}");
@@ -367,7 +385,7 @@ fn stdio(previous: Option<&OwnedFd>, pipe_out: Option<&OwnedFd>, files: &Redirec
         true => stdout.or(Some(1)),
         false => raw(files.stderr.as_ref()),
     };
-    Stdio { stdin, stdout, stderr }
+    Stdio { stdin, stdout, stderr, exec_trace: None }
 }
 
 fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio, pty: Option<&Pty>) -> Result<Child, String> {
@@ -484,6 +502,7 @@ fn wait_all(
     ctx: &mut Context,
     children: Vec<Child>,
     mut relay: Option<&mut Relay>,
+    watches: &mut [ExecWatch],
     ends: &mut [StageEnd],
 ) -> Result<(), SessionEnd> {
     let mut pending: Vec<(usize, Child)> = children.into_iter().enumerate().collect();
@@ -507,7 +526,10 @@ fn wait_all(
         if pending.is_empty() {
             return Ok(());
         }
-        let (woke, input, output) = wait_for_events(&signals, relay.as_deref());
+        let (woke, input, output, traced) = wait_for_events(&signals, relay.as_deref(), watches);
+        for (i, hung_up) in traced {
+            watches[i].on_ready(ctx, hung_up);
+        }
         if let Some(relay) = relay.as_deref_mut() {
             if input {
                 relay.pump_input();
@@ -538,21 +560,40 @@ fn wait_all(
     }
 }
 
-/// Polls the signals (and the relay's two ends) for up to a second: (anything woke us,
-/// the operator typed, the program wrote).
-fn wait_for_events(signals: &SignalFd, relay: Option<&Relay>) -> (bool, bool, bool) {
+/// Polls the signals, the relay's two ends and the exec watches for up to a second: (anything
+/// woke us, the operator typed, the program wrote, the watches ready and whether hung up).
+fn wait_for_events(
+    signals: &SignalFd,
+    relay: Option<&Relay>,
+    watches: &[ExecWatch],
+) -> (bool, bool, bool, Vec<(usize, bool)>) {
     let stdin = std::io::stdin();
     let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+    let (mut master, mut input) = (None, None);
     if let Some(relay) = relay {
+        master = Some(fds.len());
         fds.push(PollFd::new(relay.master.as_fd(), PollFlags::POLLIN));
         if relay.input_open() {
+            input = Some(fds.len());
             fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
         }
     }
-    let ready = |fd: Option<&PollFd>| fd.and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+    let first_watch = fds.len();
+    let watched: Vec<usize> = (0..watches.len()).filter(|&i| watches[i].fd().is_some()).collect();
+    fds.extend(watched.iter().filter_map(|&i| watches[i].fd()).map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
     match poll(&mut fds, PollTimeout::from(1000u16)) {
-        Ok(0) | Err(_) => (false, false, false),
-        Ok(_) => (true, ready(fds.get(2)), ready(fds.get(1))),
+        Ok(0) | Err(_) => (false, false, false, Vec::new()),
+        Ok(_) => {
+            let revents = |at: usize| fds[at].revents().unwrap_or(PollFlags::empty());
+            let ready = |at: Option<usize>| at.is_some_and(|at| !revents(at).is_empty());
+            let traced = watched
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| !revents(first_watch + k).is_empty())
+                .map(|(k, &i)| (i, revents(first_watch + k).contains(PollFlags::POLLHUP)))
+                .collect();
+            (true, ready(input), ready(master), traced)
+        }
     }
 }
 

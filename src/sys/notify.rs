@@ -63,3 +63,30 @@ pub fn notif_id_valid(listener: RawFd, id: u64) -> bool {
     // SAFETY: NOTIF_ID_VALID reads one u64 from the pointer, which points to `id`.
     unsafe { libc::ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &id as *const u64) == 0 }
 }
+
+/// Sends `fd` over the unix socket `socket` (SCM_RIGHTS), with a one-byte message.
+pub fn send_fd(socket: RawFd, fd: RawFd) -> io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let fds = [fd];
+    let message = [io::IoSlice::new(b"L")];
+    sendmsg::<()>(socket, &message, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)?;
+    Ok(())
+}
+
+/// Receives one descriptor sent by [`send_fd`]; `None` when the peer closed without sending.
+pub fn recv_fd(socket: RawFd) -> io::Result<Option<OwnedFd>> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut byte = [0u8; 1];
+    let mut message = [io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let received = recvmsg::<()>(socket, &mut message, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)?;
+    let mut fds = Vec::new();
+    for cmsg in received.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(received) = cmsg {
+            fds.extend(received);
+        }
+    }
+    // SAFETY: SCM_RIGHTS just installed these descriptors in this process; nothing else owns them.
+    let mut owned: Vec<OwnedFd> = fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect();
+    Ok(owned.pop())
+}
