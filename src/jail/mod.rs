@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod egress;
+pub mod egress_cgroup;
 mod host;
 mod kernel;
 mod mounts;
