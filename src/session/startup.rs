@@ -70,12 +70,12 @@ pub fn load() -> Result<Login, String> {
     let user = User::from_uid(uid)
         .map_err(|e| format!("cannot look up uid {uid}: {e}"))?
         .ok_or_else(|| format!("uid {uid} has no account"))?;
-    let operator = super::identity::lookup(&user.name)?;
+    let grant_path = format!("{}/{}.toml", config::grant_dir(), user.name);
+    let operator = super::identity::of_user(user)?;
     let config_path = config::config_file();
     let config_text = trust::read_file(&config_path).map_err(|e| e.to_string())?;
     let config = Config::parse(&config_text, &config_path).map_err(|e| e.to_string())?;
-    let grant_path = format!("{}/{}.toml", config::grant_dir(), user.name);
-    let grant = read_grant(&grant_path, &user.name)?;
+    let grant = read_grant(&grant_path, &operator.name)?;
     let set = load_policies(&grant.actions)?;
     grant.check_actions(|a| set.is_grantable(a), &grant_path).map_err(|e| e.to_string())?;
     check_validity(&grant)?;
