@@ -9,7 +9,7 @@ use nix::unistd::{getuid, User};
 use crate::config::{self, Config, LandlockMode};
 use crate::grant::Grant;
 use crate::jail::Identity;
-use crate::policy::{PolicySet, Profile};
+use crate::policy::{cache, PolicySet, Profile};
 use crate::time::{format_remaining, Timestamp};
 use crate::{sys, trust};
 
@@ -84,7 +84,8 @@ pub fn load() -> Result<Login, String> {
 }
 
 /// The granted actions and what they inherit, each read through a trusted path and validated
-/// (`cagectl check` validates the whole directory; a login reads only what it needs).
+/// (`cagectl check` validates the whole directory; a login reads only what it needs), or
+/// their validated set kept by an earlier login from exactly these texts (`policy::cache`).
 fn load_policies(granted: &[String]) -> Result<PolicySet, String> {
     let dir = config::policy_dir();
     let mut wanted: Vec<String> = granted.to_vec();
@@ -106,10 +107,18 @@ fn load_policies(granted: &[String]) -> Result<PolicySet, String> {
         wanted.extend(inherited(&text));
         sources.push((path, text));
     }
-    PolicySet::from_sources(&sources).map_err(|errors| {
+    let key = cache::key(&sources);
+    if let Some(set) = key.as_deref().and_then(|key| cache::load(&cache::dir(), key)) {
+        return Ok(set);
+    }
+    let set = PolicySet::from_sources(&sources).map_err(|errors| {
         let first = errors.first().map(ToString::to_string).unwrap_or_default();
         format!("the policy has {} error(s), first: {first}", errors.len())
-    })
+    })?;
+    if let Some(key) = key {
+        cache::store(&cache::dir(), &key, &set);
+    }
+    Ok(set)
 }
 
 /// The action ids named on a profile's `inherits` line, to know which files to read next.
