@@ -184,15 +184,13 @@ fn run_init(jail: &PreparedJail, status: RawFd) -> ! {
     if let Err(e) = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&signals), None) {
         fail(status, Step::Exec, &e.into());
     }
-    let command = match sys::fork() {
-        Err(e) => fail(status, Step::Exec, &e),
-        Ok(None) => {
-            clear_signal_mask();
-            let error = sys::execve(&jail.exec.path, &jail.exec.argv_ptrs, &jail.exec.env_ptrs);
+    // The command starts with no signal blocked; a failed exec is reported as the exec step's.
+    let command = match sys::spawn_program(&jail.exec.path, &jail.exec.argv_ptrs, &jail.exec.env_ptrs) {
+        Ok(pid) => pid,
+        Err(error) => {
             let _ = report(status, FAILED, Step::Exec as u8, error.raw_os_error().unwrap_or(libc::ENOEXEC));
             sys::exit_now(127)
         }
-        Ok(Some(pid)) => pid,
     };
     let keep = status as u32;
     let _ = sys::close_range(3, keep.saturating_sub(1), 0);

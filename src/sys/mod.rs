@@ -110,6 +110,54 @@ pub fn execve(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> io
     io::Error::last_os_error()
 }
 
+/// posix_spawn(3) of `path` with pre-built, null-terminated argument and environment arrays,
+/// every signal unblocked in the new process. glibc starts it with CLONE_VM|CLONE_VFORK on a
+/// stack of its own, so no copy of this process's page tables is made (a fork of cage's
+/// jail init costs ~0.1 ms), and a failed exec comes back as the error.
+pub fn spawn_program(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]) -> io::Result<Pid> {
+    if argv.last() != Some(&std::ptr::null()) || envp.last() != Some(&std::ptr::null()) {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut attr = std::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
+    let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: `attr` and `empty` are initialised by posix_spawnattr_init and sigemptyset
+    // before any other use, and `attr` is destroyed once; `path` is a valid C string; `argv`
+    // and `envp` end with a null pointer (checked above) and every other element points into
+    // CStrings the caller keeps alive; posix_spawn writes the pid to `pid` and does not keep
+    // any of these pointers.
+    let ret = unsafe {
+        let init = libc::posix_spawnattr_init(attr.as_mut_ptr());
+        if init != 0 {
+            return Err(io::Error::from_raw_os_error(init));
+        }
+        libc::sigemptyset(empty.as_mut_ptr());
+        let mut ret = libc::posix_spawnattr_setsigmask(attr.as_mut_ptr(), empty.as_ptr());
+        if ret == 0 {
+            ret = libc::posix_spawnattr_setflags(
+                attr.as_mut_ptr(),
+                libc::POSIX_SPAWN_SETSIGMASK as libc::c_short,
+            );
+        }
+        if ret == 0 {
+            ret = libc::posix_spawn(
+                &mut pid,
+                path.as_ptr(),
+                std::ptr::null(),
+                attr.as_ptr(),
+                argv.as_ptr() as *const *mut c_char,
+                envp.as_ptr() as *const *mut c_char,
+            );
+        }
+        libc::posix_spawnattr_destroy(attr.as_mut_ptr());
+        ret
+    };
+    match ret {
+        0 => Ok(Pid::from_raw(pid)),
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
 /// Ends the process at once, without running destructors or atexit handlers (safe after fork).
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit(2) is async-signal-safe and never returns.
