@@ -84,13 +84,16 @@ impl Kernel for RealKernel {
             }
             PreparedMount::Dir { target, mode } => {
                 mkdir(target.as_c_str(), Mode::from_bits_truncate(*mode))?;
-                // mkdir drops the sticky bit; set the exact mode.
-                fchmodat(
-                    None,
-                    target.as_c_str(),
-                    Mode::from_bits_truncate(*mode),
-                    FchmodatFlags::FollowSymlink,
-                )?;
+                // With umask 0, mkdir keeps the permission and sticky bits; only set-id bits
+                // need a chmod.
+                if mode & 0o6000 != 0 {
+                    fchmodat(
+                        None,
+                        target.as_c_str(),
+                        Mode::from_bits_truncate(*mode),
+                        FchmodatFlags::FollowSymlink,
+                    )?;
+                }
             }
             PreparedMount::File { target } => {
                 let flags =
