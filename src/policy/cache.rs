@@ -3,7 +3,7 @@
 //! it back as JSON a fifth of that.
 //!
 //! An entry is named by the SHA-256 of everything its validation depended on: the format,
-//! the running cage binary (device, inode, size, times: a reinstalled cage never reads an
+//! the host's layer (an entry keeps that layer's rules only), the running cage binary (device, inode, size, times: a reinstalled cage never reads an
 //! older one's entries) and every source file's path and text, as read through the trusted
 //! path checks at this login. So a profile edited, added or removed gives another name, and
 //! an entry is only ever the output of this cage's validation of exactly these sources.
@@ -18,7 +18,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 
 use sha2::{Digest, Sha256};
 
-use super::PolicySet;
+use super::{Layer, PolicySet};
 use crate::trust;
 
 const FORMAT: &str = concat!("cage policy cache 1, cage ", env!("CARGO_PKG_VERSION"));
@@ -31,11 +31,13 @@ pub fn dir() -> String {
     format!("{}/run/cage/policy", crate::config::PREFIX)
 }
 
-/// The entry name for these `(path, text)` sources; `None` if the binary cannot be identified.
-pub fn key(sources: &[(String, String)]) -> Option<String> {
+/// The entry name for these `(path, text)` sources read for a host of `layer`; `None` if
+/// the binary cannot be identified.
+pub fn key(sources: &[(String, String)], layer: Layer) -> Option<String> {
     let exe = fs::metadata("/proc/self/exe").ok()?;
     let mut sha = Sha256::new();
     sha.update(FORMAT);
+    sha.update(layer.name());
     for n in [exe.dev(), exe.ino(), exe.size()] {
         sha.update(n.to_le_bytes());
     }
@@ -60,7 +62,7 @@ pub fn load(dir: &str, key: &str) -> Option<PolicySet> {
 }
 
 /// Keeps `set` under `key` in `dir` (made root's alone if missing); failures only cost the
-/// next login a parse.
+/// next login a parse. A login keeps its layer's rules only ([`PolicySet::only_layer`]).
 pub fn store(dir: &str, key: &str, set: &PolicySet) {
     if fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).is_err() {
         return;
@@ -88,14 +90,15 @@ mod tests {
     #[test]
     fn the_key_follows_every_path_and_text_but_not_their_order() {
         let a = sources("");
-        let key = key(&a).expect("key");
+        let key = key(&a, Layer::Cps).expect("key");
         assert_eq!(key.len(), 64);
-        assert_ne!(Some(key.clone()), super::key(&sources("\n# edited")));
+        assert_ne!(Some(key.clone()), super::key(&sources("\n# edited"), Layer::Cps));
         let moved = vec![("/q/T.toml".to_string(), a[0].1.clone())];
-        assert_ne!(Some(key.clone()), super::key(&moved));
+        assert_ne!(Some(key.clone()), super::key(&moved, Layer::Cps));
         let two = [a.clone(), sources("\nnetwork = \"none\"")].concat();
         let swapped: Vec<_> = two.iter().rev().cloned().collect();
-        assert_eq!(super::key(&two), super::key(&swapped));
+        assert_eq!(super::key(&two, Layer::Cps), super::key(&swapped, Layer::Cps));
+        assert_ne!(super::key(&two, Layer::Cps), super::key(&two, Layer::Host));
     }
 
     fn bundled() -> PolicySet {
@@ -108,6 +111,24 @@ mod tests {
         let set = bundled();
         let json = serde_json::to_string(&set).expect("json");
         assert_eq!(serde_json::from_str::<PolicySet>(&json).expect("back"), set);
+    }
+
+    #[test]
+    fn a_layers_rules_alone_give_every_session_on_that_layer_the_same_profile() {
+        let set = bundled();
+        for layer in Layer::ALL {
+            let kept = set.only_layer(layer);
+            for action in set.actions() {
+                let granted = [action.id.clone()];
+                assert_eq!(
+                    kept.profile(&granted, layer),
+                    set.profile(&granted, layer),
+                    "{} {layer}",
+                    action.id
+                );
+                assert_eq!(kept.is_grantable(&action.id), set.is_grantable(&action.id));
+            }
+        }
     }
 
     #[test]

@@ -168,6 +168,16 @@ impl PolicySet {
         errors
     }
 
+    /// The same profiles with the rules of `layer` only: all a session on that layer reads
+    /// (what the policy cache keeps).
+    pub fn only_layer(&self, layer: Layer) -> PolicySet {
+        let mut set = self.clone();
+        for profile in set.profiles.values_mut() {
+            profile.layers.retain(|l, _| *l == layer);
+        }
+        set
+    }
+
     /// The union of `granted` actions (with what they inherit) for `layer`.
     pub fn profile(&self, granted: &[String], layer: Layer) -> Result<Profile, ProfileError> {
         Profile::build(self, granted, layer)

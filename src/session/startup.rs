@@ -9,7 +9,7 @@ use nix::unistd::{getuid, User};
 use crate::config::{self, Config, LandlockMode};
 use crate::grant::Grant;
 use crate::jail::Identity;
-use crate::policy::{cache, PolicySet, Profile};
+use crate::policy::{cache, Layer, PolicySet, Profile};
 use crate::time::{format_remaining, Timestamp};
 use crate::{sys, trust};
 
@@ -76,7 +76,7 @@ pub fn load() -> Result<Login, String> {
     let config_text = trust::read_file(&config_path).map_err(|e| e.to_string())?;
     let config = Config::parse(&config_text, &config_path).map_err(|e| e.to_string())?;
     let grant = read_grant(&grant_path, &operator.name)?;
-    let set = load_policies(&grant.actions)?;
+    let set = load_policies(&grant.actions, config.layer)?;
     grant.check_actions(|a| set.is_grantable(a), &grant_path).map_err(|e| e.to_string())?;
     check_validity(&grant)?;
     let profile = set.profile(&grant.actions, config.layer).map_err(|e| e.to_string())?;
@@ -86,7 +86,7 @@ pub fn load() -> Result<Login, String> {
 /// The granted actions and what they inherit, each read through a trusted path and validated
 /// (`cagectl check` validates the whole directory; a login reads only what it needs), or
 /// their validated set kept by an earlier login from exactly these texts (`policy::cache`).
-fn load_policies(granted: &[String]) -> Result<PolicySet, String> {
+fn load_policies(granted: &[String], layer: Layer) -> Result<PolicySet, String> {
     let dir = config::policy_dir();
     let mut wanted: Vec<String> = granted.to_vec();
     let mut sources: Vec<(String, String)> = Vec::new();
@@ -107,7 +107,7 @@ fn load_policies(granted: &[String]) -> Result<PolicySet, String> {
         wanted.extend(inherited(&text));
         sources.push((path, text));
     }
-    let key = cache::key(&sources);
+    let key = cache::key(&sources, layer);
     if let Some(set) = key.as_deref().and_then(|key| cache::load(&cache::dir(), key)) {
         return Ok(set);
     }
@@ -116,7 +116,7 @@ fn load_policies(granted: &[String]) -> Result<PolicySet, String> {
         format!("the policy has {} error(s), first: {first}", errors.len())
     })?;
     if let Some(key) = key {
-        cache::store(&cache::dir(), &key, &set);
+        cache::store(&cache::dir(), &key, &set.only_layer(layer));
     }
     Ok(set)
 }
