@@ -193,6 +193,34 @@ fn root_in_the_jail_has_no_capabilities_and_still_cannot_read_secrets() {
     assert_eq!(field(&json, "mount"), "EPERM");
 }
 
+#[test]
+fn every_mask_is_read_only_nosuid_nodev_noexec_the_first_and_those_bound_from_it() {
+    require_root();
+    // The masks are sorted: gshadow is the first file masked (bound from /dev/null and
+    // remounted), shadow and sudoers are bound from it; /etc/sudoers.d is the first directory.
+    let masks = ["/etc/gshadow", "/etc/shadow", "/etc/sudoers", "/etc/sudoers.d"];
+    for mask in masks {
+        assert!(Path::new(mask).exists(), "this test needs {mask} on the host (sudo installed)");
+    }
+    let p = inline_profile("[layer.cps]\n");
+    let mut plan = plan_for(&p, &[], operator(), &[]);
+    plan.program = "/usr/bin/sleep".into();
+    plan.argv = vec!["sleep".into(), "30".into()];
+    let running = spawn(&plan, Stdio::default(), true).expect("spawn");
+    std::thread::sleep(Duration::from_millis(200));
+    let info = fs::read_to_string(format!("/proc/{}/mountinfo", running.pid())).expect("mountinfo");
+    running.signal(nix::sys::signal::Signal::SIGKILL).expect("kill");
+    let _ = running.wait();
+    for mask in masks {
+        let line = info.lines().find(|l| l.split(' ').nth(4) == Some(mask));
+        let options: Vec<&str> =
+            line.and_then(|l| l.split(' ').nth(5)).unwrap_or_default().split(',').collect();
+        for flag in ["ro", "nosuid", "nodev", "noexec"] {
+            assert!(options.contains(&flag), "{mask} is mounted {options:?} in the jail:\n{info}");
+        }
+    }
+}
+
 fn listeners() -> (TcpListener, UdpSocket, String, String) {
     let tcp = TcpListener::bind("127.0.0.1:0").expect("tcp");
     let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");

@@ -109,6 +109,9 @@ impl Kernel for RealKernel {
                 let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | *flags;
                 mount(none, target.as_c_str(), none, remount, none)?;
             }
+            PreparedMount::BindMask { source, target } => {
+                mount(Some(source.as_c_str()), target.as_c_str(), none, MsFlags::MS_BIND, none)?
+            }
             PreparedMount::Proc { target } => {
                 let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
                 mount(Some(c"proc"), target.as_c_str(), Some(c"proc"), flags, none)?
