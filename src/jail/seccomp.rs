@@ -96,9 +96,80 @@ pub fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, String> {
     let deny: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())?;
     // Classic BPF jumps are relative and forward only, and the deny rules load what they
     // test themselves: appended, they run exactly as they would as a filter of their own.
+    let ruled: Vec<u32> = deny_rules(spec)?.keys().map(|nr| *nr as u32).collect();
     let mut program = guard_program();
+    program.extend(dispatch(&ruled)?);
     program.extend(deny);
     Ok(vec![program])
+}
+
+/// A jump target inside [`dispatch`]'s code, resolved once every block is placed.
+#[derive(Clone, Copy, PartialEq)]
+enum To {
+    Next,
+    Label(usize),
+}
+
+/// Allows at once every system call number that has no rule, by a binary search over the
+/// numbers that have one; those go on to the deny rules (the instruction after this code),
+/// which allow every number they have no rule for. So the decisions are the deny rules'
+/// alone, in a handful of comparisons instead of one per rule. That matters most when the
+/// filter is installed: the kernel runs it for every system call number, to find the ones
+/// always allowed (~0.15 ms per command for the linear rules alone).
+fn dispatch(ruled: &[u32]) -> Result<Vec<sock_filter>, String> {
+    let mut sorted = ruled.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut code: Vec<(u16, u32, To, To)> = Vec::new();
+    let mut labels: Vec<usize> = Vec::new();
+    let go_on = new_label(&mut labels);
+    code.push((BPF_LD_W_ABS, 0, To::Next, To::Next));
+    search(&sorted, go_on, &mut code, &mut labels);
+    labels[go_on] = code.len();
+    let mut out = Vec::with_capacity(code.len());
+    for (at, (op_code, k, jt, jf)) in code.iter().enumerate() {
+        let offset = |to: &To| -> Result<u32, String> {
+            let target = match to {
+                To::Next => at + 1,
+                To::Label(l) => labels[*l],
+            };
+            target
+                .checked_sub(at + 1)
+                .map(|d| d as u32)
+                .ok_or_else(|| "seccomp dispatch jumps back".to_string())
+        };
+        let small = |d: u32| u8::try_from(d).map_err(|_| "seccomp dispatch jump too far".to_string());
+        out.push(match *op_code {
+            BPF_JA => op(BPF_JA, 0, 0, offset(jt)?),
+            c => op(c, small(offset(jt)?)?, small(offset(jf)?)?, *k),
+        });
+    }
+    Ok(out)
+}
+
+fn new_label(labels: &mut Vec<usize>) -> usize {
+    labels.push(usize::MAX);
+    labels.len() - 1
+}
+
+/// Code that allows `nrs`' complement within its range and jumps to `go_on` for `nrs`.
+fn search(nrs: &[u32], go_on: usize, code: &mut Vec<(u16, u32, To, To)>, labels: &mut Vec<usize>) {
+    if nrs.len() <= 4 {
+        let ruled = new_label(labels);
+        for nr in nrs {
+            code.push((BPF_JEQ_K, *nr, To::Label(ruled), To::Next));
+        }
+        code.push((BPF_RET_K, libc::SECCOMP_RET_ALLOW, To::Next, To::Next));
+        labels[ruled] = code.len();
+        code.push((BPF_JA, 0, To::Label(go_on), To::Next));
+        return;
+    }
+    let (low, high) = nrs.split_at(nrs.len() / 2);
+    let upper = new_label(labels);
+    code.push((BPF_JGE_K, high[0], To::Label(upper), To::Next));
+    search(low, go_on, code, labels);
+    labels[upper] = code.len();
+    search(high, go_on, code, labels);
 }
 
 fn target_arch() -> Result<TargetArch, String> {
@@ -157,6 +228,7 @@ const BPF_LD_W_ABS: u16 = 0x20;
 const BPF_JEQ_K: u16 = 0x15;
 const BPF_JGE_K: u16 = 0x35;
 const BPF_RET_K: u16 = 0x06;
+const BPF_JA: u16 = 0x05;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 fn op(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
@@ -246,6 +318,80 @@ mod tests {
         }
         let last = program.last().expect("not empty");
         assert_eq!(last.code & 0x07, 0x06, "it ends in a return");
+    }
+
+    /// A classic BPF interpreter for the opcodes these programs use, over `struct seccomp_data`.
+    fn run(program: &[sock_filter], data: &[u32; 16]) -> u32 {
+        let (mut pc, mut acc) = (0usize, 0u32);
+        loop {
+            let insn = program.get(pc).unwrap_or_else(|| panic!("ran off the end at {pc}"));
+            pc += 1;
+            match insn.code {
+                BPF_LD_W_ABS => acc = data[insn.k as usize / 4],
+                0x54 => acc &= insn.k,
+                BPF_JA => pc += insn.k as usize,
+                BPF_JEQ_K => pc += if acc == insn.k { insn.jt } else { insn.jf } as usize,
+                BPF_JGE_K => pc += if acc >= insn.k { insn.jt } else { insn.jf } as usize,
+                BPF_RET_K => return insn.k,
+                other => panic!("opcode {other:#x} not interpreted"),
+            }
+        }
+    }
+
+    /// `struct seccomp_data` as 32-bit words: nr, arch, ip (2), six 64-bit args (low, high).
+    fn data(nr: u32, arch: u32, args: [u64; 6]) -> [u32; 16] {
+        let mut d = [0u32; 16];
+        d[0] = nr;
+        d[1] = arch;
+        for (i, arg) in args.iter().enumerate() {
+            d[4 + 2 * i] = *arg as u32;
+            d[5 + 2 * i] = (*arg >> 32) as u32;
+        }
+        d
+    }
+
+    #[test]
+    fn the_dispatch_changes_no_decision_of_the_guard_and_the_deny_rules() {
+        for spec in [
+            spec(),
+            SeccompSpec { deny_inet: false, deny_packet: false, allow_reboot: true, deny_ipc_removal: false },
+        ] {
+            let joined = &compile(&spec).expect("compiles")[0];
+            let filter = SeccompFilter::new(
+                deny_rules(&spec).expect("rules"),
+                SeccompAction::Allow,
+                SeccompAction::Errno(libc::EPERM as u32),
+                target_arch().expect("arch"),
+            )
+            .expect("filter");
+            let deny: BpfProgram = filter.try_into().expect("deny program");
+            let mut guard = guard_program();
+            guard.push(op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW));
+            let mut args: Vec<[u64; 6]> = vec![[0; 6], [u64::MAX; 6]];
+            for flag in NAMESPACE_FLAGS {
+                args.push([*flag as u64 | libc::SIGCHLD as u64, 0, 0, 0, 0, 0]);
+            }
+            for cmd in TERMINAL_INJECTION {
+                args.push([0, *cmd, 0, 0, 0, 0]);
+            }
+            for family in [libc::AF_INET, libc::AF_INET6, libc::AF_PACKET, libc::AF_UNIX] {
+                args.push([family as u64, 0, 0, 0, 0, 0]);
+            }
+            args.push([0, 0x100, 0x100, 0, 0, 0]); // IPC_RMID | IPC_64
+            let arch = native_audit_arch();
+            for nr in (0..480).chain((0..480).map(|n| n | X32_SYSCALL_BIT)) {
+                for arch in [arch, 0x4000_0003] {
+                    for a in &args {
+                        let d = data(nr, arch, *a);
+                        let expected = match run(&guard, &d) {
+                            libc::SECCOMP_RET_ALLOW => run(&deny, &d),
+                            other => other,
+                        };
+                        assert_eq!(run(joined, &d), expected, "nr {nr:#x} arch {arch:#x} args {a:x?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
