@@ -193,6 +193,34 @@ fn root_in_the_jail_has_no_capabilities_and_still_cannot_read_secrets() {
     assert_eq!(field(&json, "mount"), "EPERM");
 }
 
+#[test]
+fn every_mask_is_read_only_nosuid_nodev_noexec_the_first_and_those_bound_from_it() {
+    require_root();
+    // The masks are sorted: gshadow is the first file masked (bound from /dev/null and
+    // remounted), shadow and sudoers are bound from it; /etc/sudoers.d is the first directory.
+    let masks = ["/etc/gshadow", "/etc/shadow", "/etc/sudoers", "/etc/sudoers.d"];
+    for mask in masks {
+        assert!(Path::new(mask).exists(), "this test needs {mask} on the host (sudo installed)");
+    }
+    let p = inline_profile("[layer.cps]\n");
+    let mut plan = plan_for(&p, &[], operator(), &[]);
+    plan.program = "/usr/bin/sleep".into();
+    plan.argv = vec!["sleep".into(), "30".into()];
+    let running = spawn(&plan, Stdio::default(), true).expect("spawn");
+    std::thread::sleep(Duration::from_millis(200));
+    let info = fs::read_to_string(format!("/proc/{}/mountinfo", running.pid())).expect("mountinfo");
+    running.signal(nix::sys::signal::Signal::SIGKILL).expect("kill");
+    let _ = running.wait();
+    for mask in masks {
+        let line = info.lines().find(|l| l.split(' ').nth(4) == Some(mask));
+        let options: Vec<&str> =
+            line.and_then(|l| l.split(' ').nth(5)).unwrap_or_default().split(',').collect();
+        for flag in ["ro", "nosuid", "nodev", "noexec"] {
+            assert!(options.contains(&flag), "{mask} is mounted {options:?} in the jail:\n{info}");
+        }
+    }
+}
+
 fn listeners() -> (TcpListener, UdpSocket, String, String) {
     let tcp = TcpListener::bind("127.0.0.1:0").expect("tcp");
     let udp = UdpSocket::bind("127.0.0.1:0").expect("udp");
@@ -286,6 +314,100 @@ fn layer_reaches_other_hosts_only_by_ssh() {
     let ssh = format!("connect:{OTHER_HOST}:22");
     let (json, _) = run(&plan_for(&p, &[&ssh], operator(), &[]));
     assert_ne!(field(&json, &ssh), "EPERM", "port 22 passes the filter (refused only if no sshd listens)");
+}
+
+/// Runs `body` in a child process with a private mount namespace whose /etc/resolv.conf names
+/// a name server of its own, so `network = "layer"` gets an egress cgroup no other test uses.
+fn with_own_layer_cgroup(body: fn()) {
+    let resolv = format!("/tmp/cage-resolv-{}", std::process::id());
+    let server = 1 + std::process::id() % 250;
+    fs::write(&resolv, format!("nameserver 192.0.2.{server}\n")).expect("resolv.conf");
+    let child = match cage::sys::fork().expect("fork") {
+        Some(pid) => pid,
+        None => {
+            let ok = std::panic::catch_unwind(|| {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).expect("unshare");
+                let private = nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE;
+                nix::mount::mount(None::<&str>, "/", None::<&str>, private, None::<&str>).expect("private");
+                let bind = nix::mount::MsFlags::MS_BIND;
+                nix::mount::mount(
+                    Some(resolv.as_str()),
+                    "/etc/resolv.conf",
+                    None::<&str>,
+                    bind,
+                    None::<&str>,
+                )
+                .expect("bind resolv.conf");
+                body();
+            });
+            cage::sys::exit_now(if ok.is_ok() { 0 } else { 1 })
+        }
+    };
+    let status = nix::sys::wait::waitpid(child, None).expect("wait");
+    let _ = fs::remove_file(&resolv);
+    assert_eq!(status, nix::sys::wait::WaitStatus::Exited(child, 0), "the child's checks (see its output)");
+}
+
+/// An allow-all program standing for whatever else could end up attached.
+fn allow_all(attach: u32) -> std::os::fd::OwnedFd {
+    let insns = [
+        cage::sys::BpfInsn { code: 0xb7, regs: 0, off: 0, imm: 1 },
+        cage::sys::BpfInsn { code: 0x95, regs: 0, off: 0, imm: 0 },
+    ];
+    cage::sys::bpf_prog_load(egress::PROG_TYPE_CGROUP_SOCK_ADDR, attach, &insns).expect("load allow-all")
+}
+
+fn layer_refuses_other_hosts() {
+    let (tcp, udp, arrived) = reach("layer", OTHER_HOST);
+    assert_eq!((tcp.as_str(), udp.as_str()), ("EPERM", "EPERM"), "the filter holds");
+    assert!(!arrived);
+}
+
+#[test]
+fn a_tampered_egress_cgroup_is_caught_and_repaired_before_a_command_runs() {
+    require_root();
+    other_host();
+    with_own_layer_cgroup(|| {
+        use cage::jail::egress::{INET4_CONNECT, UDP4_SENDMSG};
+        use cage::policy::Network;
+        use std::os::fd::AsRawFd;
+        let dir = egress_cgroup::cgroup_for(Network::Layer).expect("made").expect("layer is filtered");
+        egress_cgroup::check(Network::Layer).expect("intact once made");
+        layer_refuses_other_hosts();
+
+        // Replaced: an allow-all program where cage's was.
+        for attach in [INET4_CONNECT, UDP4_SENDMSG] {
+            cage::sys::bpf_prog_attach(dir.as_raw_fd(), allow_all(attach).as_raw_fd(), attach)
+                .expect("replace");
+        }
+        assert!(egress_cgroup::check(Network::Layer).is_err(), "a replaced program is noticed");
+        layer_refuses_other_hosts();
+        egress_cgroup::check(Network::Layer).expect("repaired before the command ran");
+
+        // Detached: no program at all on connect4.
+        let (_, ids) = cage::sys::bpf_prog_query(dir.as_raw_fd(), INET4_CONNECT).expect("query");
+        let program = cage::sys::bpf_prog_get_fd_by_id(ids[0]).expect("program");
+        cage::sys::bpf_prog_detach(dir.as_raw_fd(), program.as_raw_fd(), INET4_CONNECT).expect("detach");
+        assert!(egress_cgroup::check(Network::Layer).is_err(), "a detached program is noticed");
+        layer_refuses_other_hosts();
+        egress_cgroup::check(Network::Layer).expect("repaired");
+
+        // Beyond repair (writable by others): the command is refused, nothing runs.
+        nix::sys::stat::fchmod(dir.as_raw_fd(), nix::sys::stat::Mode::from_bits_truncate(0o777))
+            .expect("chmod");
+        let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
+        let plan = plan_for(&p, &[], operator(), &[]);
+        match spawn(&plan, Stdio::default(), true) {
+            Err(JailError::Egress(e)) => assert!(e.to_string().contains("root's alone"), "{e}"),
+            other => panic!("expected the egress filter to refuse the command, got {other:?}"),
+        }
+        nix::sys::stat::fchmod(dir.as_raw_fd(), nix::sys::stat::Mode::from_bits_truncate(0o755))
+            .expect("chmod");
+        egress_cgroup::check(Network::Layer).expect("intact again");
+        let path = fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).expect("cgroup path");
+        drop(dir);
+        fs::remove_dir(path).expect("the test's own cgroup, empty again, is removed");
+    });
 }
 
 #[test]

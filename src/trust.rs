@@ -130,6 +130,32 @@ pub fn read_bytes(path: &str) -> Result<Vec<u8>, TrustError> {
     Ok(bytes)
 }
 
+/// Writes `bytes` as `name` in the trusted directory `dir` (checked like [`read_file`]'s
+/// paths): a new file (mode 0600) renamed over `name`, so a reader sees all or nothing.
+pub fn replace_file(dir: &str, name: &str, bytes: &[u8]) -> Result<(), TrustError> {
+    let shown = format!("{dir}/{name}");
+    let unreadable = |errno| TrustError::Unreadable { path: shown.clone(), errno };
+    if name.contains('/') || name.starts_with('.') {
+        return Err(TrustError::Relative { path: shown });
+    }
+    let dir = open_trusted(dir, OFlag::O_DIRECTORY | OFlag::O_RDONLY)?;
+    let temp = format!(".{name}.{}", std::process::id());
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let _ = nix::unistd::unlinkat(Some(dir.0), temp.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+    let file =
+        Fd(openat(Some(dir.0), temp.as_str(), flags, Mode::from_bits_truncate(0o600)).map_err(unreadable)?);
+    // Root's group too: a setuid process creates files with the caller's group.
+    let root = (Some(nix::unistd::Uid::from_raw(0)), Some(nix::unistd::Gid::from_raw(0)));
+    let written = nix::unistd::fchown(file.0, root.0, root.1)
+        .map_err(|e| std::io::Error::from_raw_os_error(e as i32))
+        .and_then(|()| crate::sys::write_all(file.0, bytes));
+    if let Err(e) = written {
+        let _ = nix::unistd::unlinkat(Some(dir.0), temp.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+        return Err(unreadable(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))));
+    }
+    nix::fcntl::renameat(Some(dir.0), temp.as_str(), Some(dir.0), name).map_err(unreadable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! Egress filtering for `network = "local"` and `"layer"`: cgroup-BPF programs on connect and
 //! UDP sendmsg that the kernel runs on the address it has already copied (no time-of-check
-//! race), attached to a cgroup per session (process) that each jail's init joins before it is
-//! released. Cgroups left by processes that died are swept when the next one is created.
+//! race). This file builds the programs; `egress_cgroup.rs` keeps the cgroup they are
+//! attached to, which every jail of that mode is born in.
 //!
 //! local: loopback only (127/8, ::1, ::ffff:127/104).
 //! layer: loopback, TCP port 22 anywhere (ssh to the hosts of the system), and port 53 to the
@@ -9,21 +9,19 @@
 #![forbid(unsafe_code)]
 
 use std::fs;
-use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-use nix::unistd::Pid;
 
 use crate::policy::Network;
-use crate::sys::{self, BpfInsn};
+use crate::sys::BpfInsn;
 
-const PROG_TYPE_CGROUP_SOCK_ADDR: u32 = 18;
-const INET4_CONNECT: u32 = 10;
-const INET6_CONNECT: u32 = 11;
-const UDP4_SENDMSG: u32 = 14;
-const UDP6_SENDMSG: u32 = 15;
+pub const PROG_TYPE_CGROUP_SOCK_ADDR: u32 = 18;
+pub const INET4_CONNECT: u32 = 10;
+pub const INET6_CONNECT: u32 = 11;
+pub const UDP4_SENDMSG: u32 = 14;
+pub const UDP6_SENDMSG: u32 = 15;
+
+/// Where each program is attached: (attach type, the IPv6 program rather than the IPv4 one).
+pub const ATTACH_POINTS: [(u32, bool); 4] =
+    [(INET4_CONNECT, false), (UDP4_SENDMSG, false), (INET6_CONNECT, true), (UDP6_SENDMSG, true)];
 
 // Offsets in struct bpf_sock_addr.
 const USER_IP4: i16 = 4;
@@ -152,93 +150,6 @@ fn name_servers() -> Vec<[u8; 4]> {
     let text = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let servers = text.lines().filter_map(|l| l.strip_prefix("nameserver")).map(str::trim);
     servers.filter_map(|s| s.parse::<std::net::Ipv4Addr>().ok()).map(|ip| ip.octets()).collect()
-}
-
-/// The four programs, loaded (verified) once per process and mode.
-pub struct EgressFilter {
-    programs: Vec<(u32, OwnedFd)>,
-}
-
-impl EgressFilter {
-    pub fn load(rule: &EgressRule) -> io::Result<EgressFilter> {
-        let (v4, v6) = (program_v4(rule), program_v6(rule));
-        let mut programs = Vec::new();
-        for (attach, insns) in
-            [(INET4_CONNECT, &v4), (UDP4_SENDMSG, &v4), (INET6_CONNECT, &v6), (UDP6_SENDMSG, &v6)]
-        {
-            programs.push((attach, sys::bpf_prog_load(PROG_TYPE_CGROUP_SOCK_ADDR, attach, insns)?));
-        }
-        Ok(EgressFilter { programs })
-    }
-
-    /// The filter for `network`, loaded on first use; `Ok(None)` when none applies.
-    pub fn for_network(network: Network) -> io::Result<Option<&'static EgressFilter>> {
-        static LOCAL: OnceLock<Result<EgressFilter, String>> = OnceLock::new();
-        static LAYER: OnceLock<Result<EgressFilter, String>> = OnceLock::new();
-        let (cell, rule) = match (network, rule_for(network)) {
-            (Network::Local, Some(rule)) => (&LOCAL, rule),
-            (Network::Layer, Some(rule)) => (&LAYER, rule),
-            _ => return Ok(None),
-        };
-        let loaded = cell.get_or_init(|| EgressFilter::load(&rule).map_err(|e| e.to_string()));
-        loaded.as_ref().map(Some).map_err(|e| io::Error::other(format!("loading the egress filter: {e}")))
-    }
-
-    /// Moves `pid` into this process's egress cgroup, created on first use with the programs
-    /// attached. A session's network mode never changes, so its commands share one cgroup.
-    pub fn confine(&'static self, pid: Pid) -> io::Result<()> {
-        static CGROUPS: std::sync::Mutex<Vec<(usize, PathBuf)>> = std::sync::Mutex::new(Vec::new());
-        let key = self as *const EgressFilter as usize;
-        let mut cgroups = CGROUPS.lock().map_err(|_| io::Error::other("egress cgroup lock poisoned"))?;
-        let path = match cgroups.iter().find(|(k, _)| *k == key) {
-            Some((_, path)) => path.clone(),
-            None => {
-                let path = self.create_cgroup(cgroups.len())?;
-                cgroups.push((key, path.clone()));
-                path
-            }
-        };
-        fs::write(path.join("cgroup.procs"), pid.to_string())
-    }
-
-    fn create_cgroup(&self, n: usize) -> io::Result<PathBuf> {
-        let root = cgroup2_root()?.join("cage");
-        fs::create_dir_all(&root)?;
-        sweep_stale(&root);
-        let path = root.join(format!("egress-{}-{n}", std::process::id()));
-        fs::create_dir(&path)?;
-        let dir = fs::File::open(&path)?;
-        for (attach, program) in &self.programs {
-            sys::bpf_prog_attach(dir.as_raw_fd(), program.as_raw_fd(), *attach)?;
-        }
-        Ok(path)
-    }
-}
-
-/// Removes the egress cgroups of processes that no longer exist (rmdir fails on non-empty ones).
-fn sweep_stale(root: &Path) {
-    let Ok(entries) = fs::read_dir(root) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let owner = name.strip_prefix("egress-").and_then(|r| r.split('-').next()?.parse::<u32>().ok());
-        if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
-            let _ = fs::remove_dir(entry.path());
-        }
-    }
-}
-
-/// Where the cgroup v2 hierarchy is mounted (`/sys/fs/cgroup`, or `.../unified` on hybrids).
-fn cgroup2_root() -> io::Result<&'static Path> {
-    static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let root = ROOT.get_or_init(|| {
-        let info = fs::read_to_string("/proc/self/mountinfo").ok()?;
-        info.lines().find_map(|line| {
-            let (fields, fs_type) = line.split_once(" - ")?;
-            let mount_point = fields.split(' ').nth(4)?;
-            fs_type.starts_with("cgroup2 ").then(|| PathBuf::from(mount_point))
-        })
-    });
-    root.as_deref().ok_or_else(|| io::Error::other("no cgroup2 hierarchy is mounted"))
 }
 
 #[cfg(test)]

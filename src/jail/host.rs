@@ -2,6 +2,7 @@
 //! planner stays pure and testable with a map.
 #![forbid(unsafe_code)]
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -51,6 +52,34 @@ impl HostFacts for RealHost {
             entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         names
+    }
+}
+
+/// Another host's answers, each asked once: planning one jail asks about the same paths
+/// several times (every path's parents, for symlinks; each secret, to mask it).
+pub struct Remembered<'h> {
+    inner: &'h dyn HostFacts,
+    kinds: RefCell<BTreeMap<String, Option<HostKind>>>,
+}
+
+impl<'h> Remembered<'h> {
+    pub fn new(inner: &'h dyn HostFacts) -> Self {
+        Remembered { inner, kinds: RefCell::new(BTreeMap::new()) }
+    }
+}
+
+impl HostFacts for Remembered<'_> {
+    fn kind(&self, path: &str) -> Option<HostKind> {
+        if let Some(kind) = self.kinds.borrow().get(path) {
+            return kind.clone();
+        }
+        let kind = self.inner.kind(path);
+        self.kinds.borrow_mut().insert(path.to_string(), kind.clone());
+        kind
+    }
+
+    fn list(&self, path: &str) -> Vec<String> {
+        self.inner.list(path)
     }
 }
 

@@ -84,13 +84,16 @@ impl Kernel for RealKernel {
             }
             PreparedMount::Dir { target, mode } => {
                 mkdir(target.as_c_str(), Mode::from_bits_truncate(*mode))?;
-                // mkdir drops the sticky bit; set the exact mode.
-                fchmodat(
-                    None,
-                    target.as_c_str(),
-                    Mode::from_bits_truncate(*mode),
-                    FchmodatFlags::FollowSymlink,
-                )?;
+                // With umask 0, mkdir keeps the permission and sticky bits; only set-id bits
+                // need a chmod.
+                if mode & 0o6000 != 0 {
+                    fchmodat(
+                        None,
+                        target.as_c_str(),
+                        Mode::from_bits_truncate(*mode),
+                        FchmodatFlags::FollowSymlink,
+                    )?;
+                }
             }
             PreparedMount::File { target } => {
                 let flags =
@@ -105,6 +108,9 @@ impl Kernel for RealKernel {
                 mount(Some(source.as_c_str()), target.as_c_str(), none, MsFlags::MS_BIND, none)?;
                 let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | *flags;
                 mount(none, target.as_c_str(), none, remount, none)?;
+            }
+            PreparedMount::BindMask { source, target } => {
+                mount(Some(source.as_c_str()), target.as_c_str(), none, MsFlags::MS_BIND, none)?
             }
             PreparedMount::Proc { target } => {
                 let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod egress;
+pub mod egress_cgroup;
 pub mod exectrace;
 mod host;
 mod kernel;
@@ -83,6 +84,7 @@ pub fn plan_jail(req: &JailRequest, host: &dyn HostFacts) -> Result<JailPlan, Pl
     if !req.run.jailed {
         return Err(PlanError::NotJailed);
     }
+    let host = &host::Remembered::new(host);
     let program = resolve_program(&req.run.program, host)?;
     let mut tree = TreeBuilder::new(host);
     tree.mirror_all(view_requests(req.profile, host));

@@ -64,6 +64,12 @@ pub enum PreparedMount {
         major: u32,
         minor: u32,
     },
+    /// A bind of a mask already in place (`source`, staged): the new mount inherits its
+    /// read-only, nosuid, nodev and noexec flags, so no remount follows.
+    BindMask {
+        source: CString,
+        target: CString,
+    },
     /// Remount an already mounted tmpfs with `flags`.
     Remount {
         target: CString,
@@ -121,7 +127,7 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
     Ok(PreparedJail {
         controlling_tty: plan.controlling_tty,
         staging: cstring(STAGING)?,
-        mounts: plan.mounts.iter().map(prepare_mount).collect::<Result<_, _>>()?,
+        mounts: prepare_mounts(&plan.mounts)?,
         landlock_rules: plan
             .landlock
             .rules
@@ -147,6 +153,35 @@ fn bind_flags(access: Access) -> MsFlags {
         Access::ReadExec => HARDENED | MsFlags::MS_RDONLY,
         Access::ReadWrite => HARDENED | MsFlags::MS_NOEXEC,
     }
+}
+
+/// Every mount op; masks after the first of their kind bind that first one.
+fn prepare_mounts(ops: &[MountOp]) -> Result<Vec<PreparedMount>, PrepareError> {
+    let (mut file_mask, mut dir_mask): (Option<CString>, Option<CString>) = (None, None);
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        let first = match op {
+            MountOp::MaskFile { .. } => &mut file_mask,
+            MountOp::MaskDir { .. } => &mut dir_mask,
+            _ => {
+                out.push(prepare_mount(op)?);
+                continue;
+            }
+        };
+        let prepared = match (first.as_ref(), op) {
+            (Some(source), MountOp::MaskFile { target } | MountOp::MaskDir { target }) => {
+                PreparedMount::BindMask { source: source.clone(), target: staged(target)? }
+            }
+            _ => prepare_mount(op)?,
+        };
+        if first.is_none() {
+            if let PreparedMount::Bind { target, .. } | PreparedMount::Tmpfs { target, .. } = &prepared {
+                *first = Some(target.clone());
+            }
+        }
+        out.push(prepared);
+    }
+    Ok(out)
 }
 
 fn prepare_mount(op: &MountOp) -> Result<PreparedMount, PrepareError> {

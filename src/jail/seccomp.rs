@@ -82,7 +82,8 @@ const TERMINAL_INJECTION: &[u64] = &[libc::TIOCSTI, 0x541C];
 
 const IPC_RMID: u64 = 0;
 
-/// Both programs, guard first. Installed in this order; the kernel runs every filter.
+/// One program: the guard, then the deny rules it falls through to. (Each filter the kernel
+/// installs costs its own JIT and page-protection round, ~50 us, whatever its length.)
 pub fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, String> {
     let arch = target_arch()?;
     let filter = SeccompFilter::new(
@@ -93,7 +94,82 @@ pub fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, String> {
     )
     .map_err(|e| e.to_string())?;
     let deny: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())?;
-    Ok(vec![guard_program(), deny])
+    // Classic BPF jumps are relative and forward only, and the deny rules load what they
+    // test themselves: appended, they run exactly as they would as a filter of their own.
+    let ruled: Vec<u32> = deny_rules(spec)?.keys().map(|nr| *nr as u32).collect();
+    let mut program = guard_program();
+    program.extend(dispatch(&ruled)?);
+    program.extend(deny);
+    Ok(vec![program])
+}
+
+/// A jump target inside [`dispatch`]'s code, resolved once every block is placed.
+#[derive(Clone, Copy, PartialEq)]
+enum To {
+    Next,
+    Label(usize),
+}
+
+/// Allows at once every system call number that has no rule, by a binary search over the
+/// numbers that have one; those go on to the deny rules (the instruction after this code),
+/// which allow every number they have no rule for. So the decisions are the deny rules'
+/// alone, in a handful of comparisons instead of one per rule. That matters most when the
+/// filter is installed: the kernel runs it for every system call number, to find the ones
+/// always allowed (~0.15 ms per command for the linear rules alone).
+fn dispatch(ruled: &[u32]) -> Result<Vec<sock_filter>, String> {
+    let mut sorted = ruled.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut code: Vec<(u16, u32, To, To)> = Vec::new();
+    let mut labels: Vec<usize> = Vec::new();
+    let go_on = new_label(&mut labels);
+    code.push((BPF_LD_W_ABS, 0, To::Next, To::Next));
+    search(&sorted, go_on, &mut code, &mut labels);
+    labels[go_on] = code.len();
+    let mut out = Vec::with_capacity(code.len());
+    for (at, (op_code, k, jt, jf)) in code.iter().enumerate() {
+        let offset = |to: &To| -> Result<u32, String> {
+            let target = match to {
+                To::Next => at + 1,
+                To::Label(l) => labels[*l],
+            };
+            target
+                .checked_sub(at + 1)
+                .map(|d| d as u32)
+                .ok_or_else(|| "seccomp dispatch jumps back".to_string())
+        };
+        let small = |d: u32| u8::try_from(d).map_err(|_| "seccomp dispatch jump too far".to_string());
+        out.push(match *op_code {
+            BPF_JA => op(BPF_JA, 0, 0, offset(jt)?),
+            c => op(c, small(offset(jt)?)?, small(offset(jf)?)?, *k),
+        });
+    }
+    Ok(out)
+}
+
+fn new_label(labels: &mut Vec<usize>) -> usize {
+    labels.push(usize::MAX);
+    labels.len() - 1
+}
+
+/// Code that allows `nrs`' complement within its range and jumps to `go_on` for `nrs`.
+fn search(nrs: &[u32], go_on: usize, code: &mut Vec<(u16, u32, To, To)>, labels: &mut Vec<usize>) {
+    if nrs.len() <= 4 {
+        let ruled = new_label(labels);
+        for nr in nrs {
+            code.push((BPF_JEQ_K, *nr, To::Label(ruled), To::Next));
+        }
+        code.push((BPF_RET_K, libc::SECCOMP_RET_ALLOW, To::Next, To::Next));
+        labels[ruled] = code.len();
+        code.push((BPF_JA, 0, To::Label(go_on), To::Next));
+        return;
+    }
+    let (low, high) = nrs.split_at(nrs.len() / 2);
+    let upper = new_label(labels);
+    code.push((BPF_JGE_K, high[0], To::Label(upper), To::Next));
+    search(low, go_on, code, labels);
+    labels[upper] = code.len();
+    search(high, go_on, code, labels);
 }
 
 fn target_arch() -> Result<TargetArch, String> {
@@ -152,6 +228,7 @@ const BPF_LD_W_ABS: u16 = 0x20;
 const BPF_JEQ_K: u16 = 0x15;
 const BPF_JGE_K: u16 = 0x35;
 const BPF_RET_K: u16 = 0x06;
+const BPF_JA: u16 = 0x05;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 fn op(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
@@ -161,6 +238,7 @@ fn op(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
 /// Kills on a foreign architecture or an x32 call (which shares x86_64's audit arch and
 /// would bypass every rule keyed on x86_64 numbers); answers clone3 with ENOSYS, since its
 /// flags sit behind a pointer seccomp cannot read, and libc then falls back to clone.
+/// Anything else goes on to the instruction after the guard (index 7).
 fn guard_program() -> BpfProgram {
     let arch = native_audit_arch();
     vec![
@@ -171,7 +249,6 @@ fn guard_program() -> BpfProgram {
         op(BPF_JEQ_K, 0, 2, libc::SYS_clone3 as u32),
         op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
         op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
-        op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
     ]
 }
 
@@ -209,10 +286,12 @@ mod tests {
     }
 
     #[test]
-    fn both_programs_compile_and_fit_the_kernel_limit() {
+    fn one_program_guard_first_fits_the_kernel_limit() {
         let programs = compile(&spec()).expect("compiles");
-        assert_eq!(programs.len(), 2);
-        assert!(programs.iter().all(|p| !p.is_empty() && p.len() < 4096));
+        assert_eq!(programs.len(), 1);
+        let program = &programs[0];
+        assert!(program.len() < 4096);
+        assert_eq!(program[..7], guard_program()[..], "the guard comes first");
     }
 
     #[test]
@@ -222,9 +301,97 @@ mod tests {
         assert_eq!(2 + g[1].jf as usize, 6);
         assert_eq!(4 + g[3].jt as usize, 6);
         assert_eq!(g[6].k, libc::SECCOMP_RET_KILL_PROCESS);
-        // clone3 reaches ENOSYS at 5, anything else ALLOW at 7.
+        // clone3 reaches ENOSYS at 5; anything else goes on to index 7, past the guard.
         assert_eq!(5 + g[4].jf as usize, 7);
+        assert_eq!(g.len(), 7);
         assert_eq!(g[5].k, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32);
+    }
+
+    #[test]
+    fn every_jump_of_the_joined_program_stays_inside_it() {
+        let program = &compile(&spec()).expect("compiles")[0];
+        for (i, insn) in program.iter().enumerate() {
+            let is_jump = insn.code & 0x07 == 0x05;
+            let offset = if insn.code == 0x05 { insn.k as usize } else { insn.jt.max(insn.jf) as usize };
+            let reach = i + 1 + offset;
+            assert!(!is_jump || reach < program.len(), "insn {i} jumps past the end");
+        }
+        let last = program.last().expect("not empty");
+        assert_eq!(last.code & 0x07, 0x06, "it ends in a return");
+    }
+
+    /// A classic BPF interpreter for the opcodes these programs use, over `struct seccomp_data`.
+    fn run(program: &[sock_filter], data: &[u32; 16]) -> u32 {
+        let (mut pc, mut acc) = (0usize, 0u32);
+        loop {
+            let insn = program.get(pc).unwrap_or_else(|| panic!("ran off the end at {pc}"));
+            pc += 1;
+            match insn.code {
+                BPF_LD_W_ABS => acc = data[insn.k as usize / 4],
+                0x54 => acc &= insn.k,
+                BPF_JA => pc += insn.k as usize,
+                BPF_JEQ_K => pc += if acc == insn.k { insn.jt } else { insn.jf } as usize,
+                BPF_JGE_K => pc += if acc >= insn.k { insn.jt } else { insn.jf } as usize,
+                BPF_RET_K => return insn.k,
+                other => panic!("opcode {other:#x} not interpreted"),
+            }
+        }
+    }
+
+    /// `struct seccomp_data` as 32-bit words: nr, arch, ip (2), six 64-bit args (low, high).
+    fn data(nr: u32, arch: u32, args: [u64; 6]) -> [u32; 16] {
+        let mut d = [0u32; 16];
+        d[0] = nr;
+        d[1] = arch;
+        for (i, arg) in args.iter().enumerate() {
+            d[4 + 2 * i] = *arg as u32;
+            d[5 + 2 * i] = (*arg >> 32) as u32;
+        }
+        d
+    }
+
+    #[test]
+    fn the_dispatch_changes_no_decision_of_the_guard_and_the_deny_rules() {
+        for spec in [
+            spec(),
+            SeccompSpec { deny_inet: false, deny_packet: false, allow_reboot: true, deny_ipc_removal: false },
+        ] {
+            let joined = &compile(&spec).expect("compiles")[0];
+            let filter = SeccompFilter::new(
+                deny_rules(&spec).expect("rules"),
+                SeccompAction::Allow,
+                SeccompAction::Errno(libc::EPERM as u32),
+                target_arch().expect("arch"),
+            )
+            .expect("filter");
+            let deny: BpfProgram = filter.try_into().expect("deny program");
+            let mut guard = guard_program();
+            guard.push(op(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW));
+            let mut args: Vec<[u64; 6]> = vec![[0; 6], [u64::MAX; 6]];
+            for flag in NAMESPACE_FLAGS {
+                args.push([*flag as u64 | libc::SIGCHLD as u64, 0, 0, 0, 0, 0]);
+            }
+            for cmd in TERMINAL_INJECTION {
+                args.push([0, *cmd, 0, 0, 0, 0]);
+            }
+            for family in [libc::AF_INET, libc::AF_INET6, libc::AF_PACKET, libc::AF_UNIX] {
+                args.push([family as u64, 0, 0, 0, 0, 0]);
+            }
+            args.push([0, 0x100, 0x100, 0, 0, 0]); // IPC_RMID | IPC_64
+            let arch = native_audit_arch();
+            for nr in (0..480).chain((0..480).map(|n| n | X32_SYSCALL_BIT)) {
+                for arch in [arch, 0x4000_0003] {
+                    for a in &args {
+                        let d = data(nr, arch, *a);
+                        let expected = match run(&guard, &d) {
+                            libc::SECCOMP_RET_ALLOW => run(&deny, &d),
+                            other => other,
+                        };
+                        assert_eq!(run(joined, &d), expected, "nr {nr:#x} arch {arch:#x} args {a:x?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

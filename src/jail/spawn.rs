@@ -14,7 +14,7 @@ use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{dup2, pipe2, Pid};
 
-use super::egress::EgressFilter;
+use super::egress_cgroup;
 use super::kernel::RealKernel;
 use super::plan::JailPlan;
 use super::prepare::{prepare, PreparedJail, STAGING};
@@ -99,32 +99,26 @@ pub fn spawn_with<K: Kernel>(
     network: Network,
     stdio: Stdio,
 ) -> Result<Running, JailError> {
-    let egress = EgressFilter::for_network(network).map_err(JailError::Egress)?;
+    // Before fork: a jail of a filtered mode is born in its checked cgroup, or not at all.
+    let egress = egress_cgroup::cgroup_for(network).map_err(JailError::Egress)?;
     fs::DirBuilder::new().recursive(true).mode(0o700).create(STAGING).map_err(JailError::Spawn)?;
     let (status_r, status_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;
-    let (go_r, go_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;
     let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
     if network == Network::None {
         flags |= libc::CLONE_NEWNET;
     }
-    let pid = match sys::fork_into_namespaces(flags).map_err(JailError::Spawn)? {
+    let forked = match &egress {
+        Some(cgroup) => sys::fork_into_cgroup(flags, cgroup.as_raw_fd()).map_err(JailError::Egress),
+        None => sys::fork_into_namespaces(flags).map_err(JailError::Spawn),
+    };
+    let pid = match forked? {
         None => {
-            // The parent's ends: while the child held the write end of `go`, it could never
-            // see EOF if the parent gives up before releasing it.
-            drop((status_r, go_w));
-            child_main(&mut kernel, jail, status_w.as_raw_fd(), go_r.as_raw_fd(), stdio)
+            drop((status_r, egress));
+            child_main(&mut kernel, jail, status_w.as_raw_fd(), stdio)
         }
         Some(pid) => pid,
     };
-    drop((status_w, go_r));
-    // The child waits for this byte: it runs nothing before it is confined, and never
-    // outlives a parent that died early (EOF instead of the byte).
-    if let Err(e) = egress.map(|filter| filter.confine(pid)).transpose() {
-        drop(go_w);
-        let _ = waitpid(pid, None);
-        return Err(JailError::Egress(e));
-    }
-    sys::write_all(go_w.as_raw_fd(), b"g").map_err(JailError::Spawn)?;
+    drop(status_w);
     Ok(Running { pid, status: File::from(status_r) })
 }
 
@@ -134,21 +128,17 @@ const EXITED: u8 = b'X';
 const KILLED: u8 = b'K';
 
 /// Fixed 8-byte records: kind, step, two zero bytes, a little-endian i32.
-fn report(fd: RawFd, kind: u8, step: u8, value: i32) {
+fn report(fd: RawFd, kind: u8, step: u8, value: i32) -> std::io::Result<()> {
     let v = value.to_le_bytes();
-    let _ = sys::write_all(fd, &[kind, step, 0, 0, v[0], v[1], v[2], v[3]]);
+    sys::write_all(fd, &[kind, step, 0, 0, v[0], v[1], v[2], v[3]])
 }
 
 fn fail(fd: RawFd, step: Step, error: &io::Error) -> ! {
-    report(fd, FAILED, step as u8, error.raw_os_error().unwrap_or(libc::EPERM));
+    let _ = report(fd, FAILED, step as u8, error.raw_os_error().unwrap_or(libc::EPERM));
     sys::exit_now(126)
 }
 
-fn child_main<K: Kernel>(k: &mut K, jail: &PreparedJail, status: RawFd, go: RawFd, stdio: Stdio) -> ! {
-    let mut byte = [0u8];
-    if nix::unistd::read(go, &mut byte) != Ok(1) {
-        sys::exit_now(126);
-    }
+fn child_main<K: Kernel>(k: &mut K, jail: &PreparedJail, status: RawFd, stdio: Stdio) -> ! {
     for (fd, target) in [(stdio.stdin, 0), (stdio.stdout, 1), (stdio.stderr, 2)] {
         if let Some(fd) = fd {
             if let Err(e) = dup2(fd, target) {
@@ -157,7 +147,13 @@ fn child_main<K: Kernel>(k: &mut K, jail: &PreparedJail, status: RawFd, go: RawF
         }
     }
     match run_steps(k, jail) {
-        Ok(landlock) => report(status, LANDLOCK, 0, landlock as i32),
+        // The parent's death signal is set by now: if it died before, nobody reads this
+        // record (EPIPE) and the command must not start unwatched.
+        Ok(landlock) => {
+            if report(status, LANDLOCK, 0, landlock as i32).is_err() {
+                sys::exit_now(126)
+            }
+        }
         Err((step, error)) => fail(status, step, &error),
     }
     if let Some(socket) = stdio.exec_trace {
@@ -197,15 +193,13 @@ fn run_init(jail: &PreparedJail, status: RawFd) -> ! {
     if let Err(e) = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&signals), None) {
         fail(status, Step::Exec, &e.into());
     }
-    let command = match sys::fork() {
-        Err(e) => fail(status, Step::Exec, &e),
-        Ok(None) => {
-            clear_signal_mask();
-            let error = sys::execve(&jail.exec.path, &jail.exec.argv_ptrs, &jail.exec.env_ptrs);
-            report(status, FAILED, Step::Exec as u8, error.raw_os_error().unwrap_or(libc::ENOEXEC));
+    // The command starts with no signal blocked; a failed exec is reported as the exec step's.
+    let command = match sys::spawn_program(&jail.exec.path, &jail.exec.argv_ptrs, &jail.exec.env_ptrs) {
+        Ok(pid) => pid,
+        Err(error) => {
+            let _ = report(status, FAILED, Step::Exec as u8, error.raw_os_error().unwrap_or(libc::ENOEXEC));
             sys::exit_now(127)
         }
-        Ok(Some(pid)) => pid,
     };
     let keep = status as u32;
     let _ = sys::close_range(3, keep.saturating_sub(1), 0);
@@ -226,11 +220,11 @@ fn reap(command: Pid, status: RawFd) {
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(pid, code)) if pid == command => {
-                report(status, EXITED, 0, code);
+                let _ = report(status, EXITED, 0, code);
                 sys::exit_now(code)
             }
             Ok(WaitStatus::Signaled(pid, sig, _)) if pid == command => {
-                report(status, KILLED, 0, sig as i32);
+                let _ = report(status, KILLED, 0, sig as i32);
                 sys::exit_now(128 + sig as i32)
             }
             Ok(WaitStatus::StillAlive) | Err(_) => return,

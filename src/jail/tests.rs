@@ -3,6 +3,7 @@
 use super::*;
 use crate::decide::{Program, RunPlan};
 use crate::policy::{Layer, PolicySet, RunAs};
+use nix::mount::MsFlags;
 
 const POLICY: &str = r#"
 network = "local"
@@ -329,7 +330,11 @@ fn the_steps_run_in_design_order_each_once_except_repeated_ones() {
     let expected: Vec<Step> = Step::ALL.into_iter().filter(|s| *s != Step::Exec).collect();
     assert_eq!(order, expected);
     assert_eq!(k.calls.iter().filter(|s| **s == Step::Mounts).count(), jail.mounts.len());
-    assert_eq!(k.calls.iter().filter(|s| **s == Step::Seccomp).count(), 2, "guard and deny list");
+    assert_eq!(
+        k.calls.iter().filter(|s| **s == Step::Seccomp).count(),
+        1,
+        "guard and deny list, one program"
+    );
 }
 
 #[test]
@@ -356,4 +361,46 @@ fn the_mounts_are_prepared_under_the_staging_root() {
         panic!("bind")
     };
     assert_eq!(format!("{STAGING}{}", source.to_str().expect("utf8")), target.to_str().expect("utf8"));
+}
+
+#[test]
+fn masks_after_the_first_of_their_kind_bind_it_and_inherit_its_flags() {
+    let jail = prepared();
+    let text = |c: &std::ffi::CString| c.to_str().expect("utf8").to_string();
+    let masks: Vec<&PreparedMount> = jail
+        .mounts
+        .iter()
+        .filter(|m| match m {
+            PreparedMount::Bind { source, .. } => source.as_bytes() == b"/dev/null",
+            PreparedMount::Tmpfs { data, .. } => data.to_bytes().starts_with(b"mode=000"),
+            PreparedMount::BindMask { .. } => true,
+            _ => false,
+        })
+        .collect();
+    let first_file = masks.iter().find_map(|m| match m {
+        PreparedMount::Bind { target, flags, .. } => Some((text(target), *flags)),
+        _ => None,
+    });
+    let (first_file, flags) = first_file.expect("a file mask");
+    let hardened = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    assert_eq!(flags, hardened, "the first file mask is remounted with every restriction");
+    let first_dir = masks.iter().find_map(|m| match m {
+        PreparedMount::Tmpfs { target, flags, .. } => Some((text(target), *flags)),
+        _ => None,
+    });
+    let (first_dir, flags) = first_dir.expect("a directory mask");
+    assert_eq!(flags, hardened, "the first directory mask is mounted with every restriction");
+    let bound: Vec<(String, String)> = masks
+        .iter()
+        .filter_map(|m| match m {
+            PreparedMount::BindMask { source, target } => Some((text(source), text(target))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bound.len(), masks.len() - 2, "every other mask binds a first one: {masks:?}");
+    for (source, target) in &bound {
+        assert!(*source == first_file || *source == first_dir, "{target} binds {source}");
+    }
+    let key = format!("{STAGING}/etc/ssh/ssh_host_ed25519_key");
+    assert!(bound.iter().any(|(s, t)| *s == first_file && *t == key), "{bound:?}");
 }

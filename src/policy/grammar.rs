@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 mod check;
 mod spec;
 
@@ -16,7 +18,7 @@ pub use check::{GrammarDenial, GrammarError, Matched};
 pub use spec::{check_arg_order, parse_arg_spec, parse_option_spec};
 
 /// What a grammar accepts at one level (the alias itself, or one of its subcommands).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grammar {
     pub options: Vec<OptionSpec>,
     pub args: Vec<ArgSpec>,
@@ -29,27 +31,27 @@ pub struct Grammar {
 }
 
 /// One allowed option, with its synonyms (`-n`, `--lines`) and the value it takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionSpec {
     pub names: Vec<String>,
     pub value: Option<ValueKind>,
 }
 
 /// One positional slot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArgSpec {
     pub kind: ArgKind,
     pub repeat: Repeat,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ArgKind {
     /// Exactly this word.
     Literal(String),
     Value(ValueKind),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Repeat {
     One,
     Optional,
@@ -58,7 +60,7 @@ pub enum Repeat {
 }
 
 /// The shape a value must have.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ValueKind {
     /// Decimal digits, optionally with a leading `+` (as in `tail -n +5`).
     Int,

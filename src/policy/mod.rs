@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+pub mod cache;
 pub mod grammar;
 pub mod gtfobins;
 pub mod model;
@@ -26,7 +27,7 @@ pub const BUILTIN_NAMES: &[&str] =
     &["help", "exit", "logout", "pwd", "cd", "history", "grant", "rootexec", "su"];
 
 /// Every profile of a policy directory, validated, with inheritance checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PolicySet {
     profiles: BTreeMap<String, ActionProfile>,
 }
@@ -165,6 +166,16 @@ impl PolicySet {
             }
         }
         errors
+    }
+
+    /// The same profiles with the rules of `layer` only: all a session on that layer reads
+    /// (what the policy cache keeps).
+    pub fn only_layer(&self, layer: Layer) -> PolicySet {
+        let mut set = self.clone();
+        for profile in set.profiles.values_mut() {
+            profile.layers.retain(|l, _| *l == layer);
+        }
+        set
     }
 
     /// The union of `granted` actions (with what they inherit) for `layer`.

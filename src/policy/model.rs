@@ -4,17 +4,19 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use super::grammar::Grammar;
 use super::types::{FileCommand, Layer, Network, RunAs};
 
 /// A place in a profile file, kept for errors found after parsing (inheritance, blacklist).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Loc {
     pub line: usize,
     pub col: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionProfile {
     pub id: String,
     pub file: String,
@@ -29,8 +31,9 @@ pub struct ActionProfile {
 }
 
 /// The rules of one profile for one layer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerRules {
+    #[serde(serialize_with = "aliases_out", deserialize_with = "aliases_in")]
     pub aliases: BTreeMap<String, Arc<Alias>>,
     pub root_exec: Vec<RootExec>,
     pub su_into: Vec<String>,
@@ -41,13 +44,13 @@ pub struct LayerRules {
 }
 
 /// A path as written in the policy (`/var/log/`) and its canonical form (`/var/log`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathRule {
     pub path: String,
     pub written: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRules {
     pub read_write: Vec<PathRule>,
     pub read_only: Vec<PathRule>,
@@ -58,20 +61,20 @@ pub struct FileRules {
 }
 
 /// What the jail shows ordinary commands, when a profile spells it out.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct View {
     pub readable: Vec<PathRule>,
     pub writable: Vec<PathRule>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootExec {
     pub path: String,
     /// Lower-case hex SHA-256 the script must have, when pinned.
     pub sha256: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alias {
     pub name: String,
     pub target: AliasTarget,
@@ -88,11 +91,21 @@ pub struct Alias {
     pub loc: Loc,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AliasTarget {
     Binary(String),
     /// The alias runs one of cage's own file commands (the "execute as root" lists).
     Applet(FileCommand),
+}
+
+/// Aliases are shared (`Arc`) between profiles once merged; stored, each is written out whole.
+fn aliases_out<S: Serializer>(aliases: &BTreeMap<String, Arc<Alias>>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(aliases.iter().map(|(name, alias)| (name, alias.as_ref())))
+}
+
+fn aliases_in<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Arc<Alias>>, D::Error> {
+    let aliases = BTreeMap::<String, Alias>::deserialize(d)?;
+    Ok(aliases.into_iter().map(|(name, alias)| (name, Arc::new(alias))).collect())
 }
 
 impl ActionProfile {

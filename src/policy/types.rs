@@ -3,8 +3,10 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Where the host sits in the system; set once per host in `/etc/cage/cage.toml`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Layer {
     Cps,
     Host,
@@ -37,7 +39,7 @@ impl fmt::Display for Layer {
 
 /// What a jailed command may reach on the network, from least to most.
 /// The order matters: a union of actions takes the most permissive one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Network {
     /// No network at all: a fresh network namespace.
     None,
@@ -67,7 +69,7 @@ impl Network {
 }
 
 /// The privileged file commands built into cage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FileCommand {
     Sudols,
     Sudocat,
@@ -113,7 +115,7 @@ impl fmt::Display for FileCommand {
 }
 
 /// Whose identity a command runs with.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RunAs {
     /// The logged-in operator.
     Operator,

@@ -1,6 +1,7 @@
 //! From raw TOML to a validated [`ActionProfile`], collecting every error as `FILE:LINE:COL`.
 #![forbid(unsafe_code)]
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
@@ -10,26 +11,38 @@ use super::model::*;
 use super::path::{canonical_rule_path, rule_path_problem};
 use super::schema::*;
 use super::types::*;
-use crate::source::{line_col, SourceError};
+use crate::source::SourceError;
 
 /// Collects errors against one file's text.
 pub struct Checker<'a> {
     file: &'a str,
     text: &'a str,
     pub errors: Vec<SourceError>,
+    /// Byte offsets where lines start, found once: every alias records its place, and
+    /// counting lines from the top for each one made a login's parse quadratic.
+    line_starts: OnceCell<Vec<usize>>,
 }
 
 impl<'a> Checker<'a> {
     pub fn new(file: &'a str, text: &'a str) -> Self {
-        Checker { file, text, errors: Vec::new() }
+        Checker { file, text, errors: Vec::new(), line_starts: OnceCell::new() }
     }
 
     pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.errors.push(SourceError::at(self.file, self.text, span.start, message));
     }
 
+    /// The same place [`crate::source::line_col`] gives, through the line index.
     fn loc(&self, span: Range<usize>) -> Loc {
-        let (line, col) = line_col(self.text, span.start);
+        let mut end = span.start.min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+        });
+        let line = starts.partition_point(|&start| start <= end);
+        let col = self.text[starts[line - 1]..end].chars().count() + 1;
         Loc { line, col }
     }
 }
@@ -341,4 +354,20 @@ fn grammar(c: &mut Checker, raw: RawGrammar) -> Grammar {
 
 fn spec_or_error<T>(c: &mut Checker, raw: &Text, parse: fn(&str) -> Result<T, String>) -> Option<T> {
     parse(raw.get_ref()).map_err(|e| c.error(raw.span(), e)).ok()
+}
+
+#[cfg(test)]
+mod loc_tests {
+    use super::Checker;
+    use crate::source::line_col;
+
+    #[test]
+    fn the_line_index_places_every_offset_as_line_col_does() {
+        let text = "ab\ncdé\n\nf = \"ü\"\nlast";
+        let c = Checker::new("f.toml", text);
+        for offset in 0..text.len() + 3 {
+            let loc = c.loc(offset..offset);
+            assert_eq!((loc.line, loc.col), line_col(text, offset), "offset {offset}");
+        }
+    }
 }

@@ -13,7 +13,13 @@ pub fn lookup(name: &str) -> Result<Identity, String> {
     let user = User::from_name(name)
         .map_err(|e| format!("looking up user `{name}`: {e}"))?
         .ok_or_else(|| format!("user `{name}` does not exist on this host"))?;
-    let cname = CString::new(name).map_err(|_| format!("user name `{name}` contains NUL"))?;
+    of_user(user)
+}
+
+/// The identity of an account already looked up, with its supplementary groups.
+pub fn of_user(user: User) -> Result<Identity, String> {
+    let name = &user.name;
+    let cname = CString::new(name.as_str()).map_err(|_| format!("user name `{name}` contains NUL"))?;
     let groups = getgrouplist(&cname, user.gid).map_err(|e| format!("groups of `{name}`: {e}"))?;
     Ok(Identity {
         name: user.name,

@@ -9,7 +9,7 @@ use nix::unistd::{getuid, User};
 use crate::config::{self, Config, LandlockMode};
 use crate::grant::Grant;
 use crate::jail::Identity;
-use crate::policy::{PolicySet, Profile};
+use crate::policy::{cache, Layer, PolicySet, Profile};
 use crate::time::{format_remaining, Timestamp};
 use crate::{sys, trust};
 
@@ -70,13 +70,13 @@ pub fn load() -> Result<Login, String> {
     let user = User::from_uid(uid)
         .map_err(|e| format!("cannot look up uid {uid}: {e}"))?
         .ok_or_else(|| format!("uid {uid} has no account"))?;
-    let operator = super::identity::lookup(&user.name)?;
+    let grant_path = format!("{}/{}.toml", config::grant_dir(), user.name);
+    let operator = super::identity::of_user(user)?;
     let config_path = config::config_file();
     let config_text = trust::read_file(&config_path).map_err(|e| e.to_string())?;
     let config = Config::parse(&config_text, &config_path).map_err(|e| e.to_string())?;
-    let grant_path = format!("{}/{}.toml", config::grant_dir(), user.name);
-    let grant = read_grant(&grant_path, &user.name)?;
-    let set = load_policies(&grant.actions)?;
+    let grant = read_grant(&grant_path, &operator.name)?;
+    let set = load_policies(&grant.actions, config.layer)?;
     grant.check_actions(|a| set.is_grantable(a), &grant_path).map_err(|e| e.to_string())?;
     check_validity(&grant)?;
     let profile = set.profile(&grant.actions, config.layer).map_err(|e| e.to_string())?;
@@ -84,8 +84,9 @@ pub fn load() -> Result<Login, String> {
 }
 
 /// The granted actions and what they inherit, each read through a trusted path and validated
-/// (`cagectl check` validates the whole directory; a login reads only what it needs).
-fn load_policies(granted: &[String]) -> Result<PolicySet, String> {
+/// (`cagectl check` validates the whole directory; a login reads only what it needs), or
+/// their validated set kept by an earlier login from exactly these texts (`policy::cache`).
+fn load_policies(granted: &[String], layer: Layer) -> Result<PolicySet, String> {
     let dir = config::policy_dir();
     let mut wanted: Vec<String> = granted.to_vec();
     let mut sources: Vec<(String, String)> = Vec::new();
@@ -106,10 +107,18 @@ fn load_policies(granted: &[String]) -> Result<PolicySet, String> {
         wanted.extend(inherited(&text));
         sources.push((path, text));
     }
-    PolicySet::from_sources(&sources).map_err(|errors| {
+    let key = cache::key(&sources, layer);
+    if let Some(set) = key.as_deref().and_then(|key| cache::load(&cache::dir(), key)) {
+        return Ok(set);
+    }
+    let set = PolicySet::from_sources(&sources).map_err(|errors| {
         let first = errors.first().map(ToString::to_string).unwrap_or_default();
         format!("the policy has {} error(s), first: {first}", errors.len())
-    })
+    })?;
+    if let Some(key) = key {
+        cache::store(&cache::dir(), &key, &set.only_layer(layer));
+    }
+    Ok(set)
 }
 
 /// The action ids named on a profile's `inherits` line, to know which files to read next.
