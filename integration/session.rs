@@ -403,3 +403,20 @@ fn lines_typed_ahead_are_kept_for_the_next_prompts() {
     assert!(stdout.contains("\nfirst line\r"), "the second line ran: {stdout}");
     assert!(stdout.contains("STATUS=0"), "`exit` ended the session: {stdout}");
 }
+
+#[test]
+fn a_command_past_the_time_limit_is_stopped_and_recorded() {
+    let setup = format!("{DIAG}\nprintf '[limits]\\ncommand_timeout = \"2s\"\\n' >> /etc/cage/cage.toml");
+    let start = std::time::Instant::now();
+    let (out, err, code) = run_line(&setup, "sudotail -f /var/log/cage-test.log");
+    let took = start.elapsed();
+    assert_eq!((code, out.as_str()), (137, "first line\nsecond line\n"), "{err}");
+    assert_eq!(err, "cage: stopped after 2s (the command time limit)\n");
+    assert!(took < std::time::Duration::from_secs(6), "took {took:?}");
+    let out = sandbox(&format!(
+        "{setup}\nset +e\nas_operator /usr/local/bin/cage -c 'sudotail -f /var/log/cage-test.log' >/dev/null 2>&1\n\
+         grep '\"event\":\"exit\"' /var/log/cage/audit.jsonl\n"
+    ));
+    let exit: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("one exit record");
+    assert_eq!((exit["signal"].as_i64(), exit["timed_out"].as_bool()), (Some(9), Some(true)), "{exit}");
+}

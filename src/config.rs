@@ -11,7 +11,9 @@ use crate::policy::Layer;
 use crate::source::SourceError;
 
 mod access;
+mod limits;
 pub use access::{AccessConfig, ID_PLACEHOLDER, SHORT_ID_LEN};
+pub use limits::Limits;
 
 /// Everything below is relative to this, set when cage is built.
 pub const PREFIX: &str = match option_env!("CAGE_PREFIX") {
@@ -72,6 +74,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `[access]`: requests, approvers, durations, temporary users.
     pub access: AccessConfig,
+    /// `[limits]`: what one session may take from the host.
+    pub limits: Limits,
 }
 
 /// `[audit]`: where records go.
@@ -106,6 +110,7 @@ struct RawConfig {
     pre_approved: Vec<Spanned<String>>,
     audit: Option<RawAudit>,
     access: Option<access::RawAccess>,
+    limits: Option<limits::RawLimits>,
 }
 
 impl Config {
@@ -158,9 +163,14 @@ impl Config {
             Some(raw_access) => access::parse(raw_access, &at)?,
             None => AccessConfig::default(),
         };
+        let limits = match raw.limits {
+            Some(raw_limits) => limits::parse(raw_limits, &at)?,
+            None => Limits::default(),
+        };
         Ok(Config {
             audit,
             access,
+            limits,
             layer,
             hostname: raw.hostname.map(Spanned::into_inner),
             landlock,

@@ -25,6 +25,7 @@ use crate::jail::{plan_jail, spawn, JailRequest, Outcome, RealHost, Running, Std
 use crate::line::{parse_line, render_caret, Command, Connector, Line, RedirectOp};
 use crate::policy::FileCommand;
 use crate::sys;
+use crate::time::format_remaining;
 
 /// Exit status of a refused line.
 pub const DENIED: i32 = 126;
@@ -168,6 +169,12 @@ fn record_exits(ctx: &mut Context, entries: Vec<Entry>, ends: &[StageEnd], start
             StageEnd::Exited(code, at) => {
                 exit = exit.with("status", *code).with("duration_ms", ms(*at, started))
             }
+            StageEnd::TimedOut(at) => {
+                exit = exit
+                    .with("signal", libc::SIGKILL)
+                    .with("timed_out", true)
+                    .with("duration_ms", ms(*at, started))
+            }
             StageEnd::Signaled(sig, at) => {
                 exit = exit.with("signal", *sig).with("duration_ms", ms(*at, started))
             }
@@ -188,6 +195,8 @@ fn ms(end: std::time::Instant, start: std::time::Instant) -> u64 {
 enum StageEnd {
     Exited(i32, std::time::Instant),
     Signaled(i32, std::time::Instant),
+    /// Killed for running longer than `[limits] command_timeout`.
+    TimedOut(std::time::Instant),
     NotStarted,
 }
 
@@ -196,6 +205,7 @@ impl StageEnd {
         match self {
             StageEnd::Exited(code, _) => code,
             StageEnd::Signaled(sig, _) => 128 + sig,
+            StageEnd::TimedOut(_) => 128 + libc::SIGKILL,
             StageEnd::NotStarted => DENIED,
         }
     }
@@ -514,6 +524,7 @@ fn wait_all(
                 return Err(SessionEnd::new(EndReason::Error, format!("signalfd: {e}")));
             }
         };
+    let deadline = ctx.command_timeout.map(|limit| (limit, std::time::Instant::now() + limit));
     loop {
         let mut still = Vec::with_capacity(pending.len());
         for (i, child) in pending {
@@ -524,6 +535,14 @@ fn wait_all(
         }
         pending = still;
         if pending.is_empty() {
+            return Ok(());
+        }
+        if let Some((limit, _)) = deadline.filter(|(_, at)| std::time::Instant::now() >= *at) {
+            kill_all(&pending, ends);
+            let now = std::time::Instant::now();
+            pending.iter().for_each(|(i, _)| ends[*i] = StageEnd::TimedOut(now));
+            let _ =
+                writeln!(ctx.err, "cage: stopped after {} (the command time limit)", format_remaining(limit));
             return Ok(());
         }
         let (woke, input, output, traced) = wait_for_events(&signals, relay.as_deref(), watches);

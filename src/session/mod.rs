@@ -42,6 +42,8 @@ pub struct Context<'p> {
     pub check_grant: Box<dyn FnMut() -> Result<String, SessionEnd>>,
     /// The lines of this session, for `history` (kept by the monitor, never on disk).
     pub history: Vec<String>,
+    /// `[limits] command_timeout`: a command running longer is killed.
+    pub command_timeout: Option<std::time::Duration>,
     /// A REPL reads the lines (not `-c`): `su` can open a nested session.
     pub interactive: bool,
     /// Set when the grant ended or the connection closed while a command ran.

@@ -63,6 +63,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
     Ok(Context {
         login,
         interactive: false,
+        command_timeout: login.config.limits.command_timeout,
         profile: &login.profile,
         session: Session { login: name.clone(), cwd, home },
         operator: login.operator.clone(),
