@@ -420,3 +420,33 @@ fn a_command_past_the_time_limit_is_stopped_and_recorded() {
     let exit: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("one exit record");
     assert_eq!((exit["signal"].as_i64(), exit["timed_out"].as_bool()), (Some(9), Some(true)), "{exit}");
 }
+
+/// A CA, an operator key and a certificate: `cert ID VALIDITY` writes /tmp/auth the way sshd's
+/// ExposeAuthInfo does, owned by the operator.
+const CERTS: &str = "ssh-keygen -q -t ed25519 -N '' -f /tmp/ca; ssh-keygen -q -t ed25519 -N '' -f /tmp/op\n\
+     cert() { rm -f /tmp/op-cert.pub; ssh-keygen -q -s /tmp/ca -I \"$1\" -n optest -V \"$2\" \
+       -O extension:cage-actions@cage=INFRA_DIAG /tmp/op.pub 2>/dev/null\n\
+       printf 'publickey %s\\n' \"$(cut -d' ' -f1,2 /tmp/op-cert.pub)\" > /tmp/auth; chown optest /tmp/auth; }";
+
+#[test]
+fn a_certificate_login_must_agree_with_the_grant_and_ends_with_the_certificate() {
+    let run =
+        "SSH_USER_AUTH=/tmp/auth setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage";
+    let out = sandbox(&format!(
+        "{DIAG}\n{CERTS}\nset +e\n\
+         cert REQ-42 +1h; {run} -c grant; echo \"MATCH=$?\"\n\
+         cert REQ-OTHER +1h; {run} -c grant; echo \"OTHER=$?\"\n\
+         cert REQ-42 +1h; chown root /tmp/auth; {run} -c grant; echo \"ROOTS=$?\"\n\
+         cert REQ-42 +3s; {run} -c 'sudotail -f /var/log/cage-test.log' >/dev/null; echo \"SHORT=$?\"\n"
+    ));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.contains("request REQ-42") && stdout.contains("MATCH=0"), "{stdout} {stderr}");
+    assert!(stdout.contains("OTHER=1") && stdout.contains("ROOTS=1"), "{stdout}");
+    assert!(
+        stderr.contains("cage: login refused: the session's certificate: issued for request REQ-OTHER but the grant is for REQ-42"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/tmp/auth is not a small regular file of optest's"), "{stderr}");
+    assert!(stderr.contains("cage: session ended: the session's certificate expired at"), "{stderr}");
+    assert!(stdout.contains("SHORT=137"), "the command was killed: {stdout}");
+}

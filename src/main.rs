@@ -66,7 +66,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let login = match startup::load() {
+    let login = match startup::load(&env) {
         Ok(login) => login,
         Err(reason) => {
             eprintln!("cage: login refused: {reason}");

@@ -65,7 +65,8 @@ pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
         }
         match run_pipeline(ctx, input, &item.pipeline.stages) {
             LineOutcome::Exit => return LineOutcome::Exit,
-            LineOutcome::Status(_) if ctx.ended.is_some() => return LineOutcome::Exit,
+            // The session ended under the command: nothing more of the line runs.
+            LineOutcome::Status(s) if ctx.ended.is_some() => return LineOutcome::Status(s),
             LineOutcome::Status(s) => status = s,
         }
     }

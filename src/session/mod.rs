@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod builtins;
+mod certificate;
 mod channel;
 mod edit;
 pub mod exec;

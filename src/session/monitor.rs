@@ -42,6 +42,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
     let cwd = if std::path::Path::new(&home).is_dir() { home.clone() } else { "/".to_string() };
     let path = login.grant_path.clone();
     let name = login.operator.name.clone();
+    let certificate_expires = login.certificate_expires;
     let host = host_name(login);
     let fields = SessionFields {
         session: audit::new_session_id().map_err(|e| e.to_string())?,
@@ -75,7 +76,9 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
         audit,
         out: Box::new(std::io::stdout()),
         err: Box::new(std::io::stderr()),
-        check_grant: Box::new(move || current_grant(&path, &name).map(|g| startup::summary(&g))),
+        check_grant: Box::new(move || {
+            current_grant(&path, &name, certificate_expires).map(|g| startup::summary(&g))
+        }),
         history: Vec::new(),
         ended: None,
     })
@@ -91,7 +94,12 @@ fn close_session(ctx: &mut Context, reason: EndReason) {
 }
 
 /// The grant as it stands now, or why the session must end.
-fn current_grant(path: &str, login: &str) -> Result<Grant, SessionEnd> {
+/// A session that logged in with an SSH certificate also ends when the certificate expires.
+fn current_grant(
+    path: &str,
+    login: &str,
+    certificate_expires: Option<Timestamp>,
+) -> Result<Grant, SessionEnd> {
     let grant = startup::read_grant(path, login).map_err(|message| {
         // A grant that is gone was revoked; one that cannot be read is an error.
         let gone = std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
@@ -99,7 +107,15 @@ fn current_grant(path: &str, login: &str) -> Result<Grant, SessionEnd> {
     })?;
     let now = Timestamp::now();
     let reason = match grant.validity(now) {
-        Validity::Valid { .. } => return Ok(grant),
+        Validity::Valid { .. } => match certificate_expires.filter(|end| now >= *end) {
+            None => return Ok(grant),
+            Some(end) => {
+                return Err(SessionEnd::new(
+                    EndReason::Expired,
+                    format!("the session's certificate expired at {end}"),
+                ))
+            }
+        },
         Validity::Expired { .. } => EndReason::Expired,
         Validity::Revoked | Validity::NotYetValid { .. } => EndReason::Revoked,
     };
@@ -116,6 +132,8 @@ pub fn run_command(login: &Login, env: &Env, line: &[u8]) -> i32 {
     ctx.history.push(String::from_utf8_lossy(line).into_owned());
     let status = match run_line(&mut ctx, line) {
         LineOutcome::Status(status) => status,
+        // The grant ended before anything ran.
+        LineOutcome::Exit if ctx.ended.is_some() => super::exec::DENIED,
         LineOutcome::Exit => 0,
     };
     let reason = ctx.ended.as_ref().map_or(EndReason::Exit, |end| end.reason);
@@ -312,6 +330,7 @@ fn trim_newline(line: &[u8]) -> &[u8] {
 struct GrantWatch {
     path: String,
     login: String,
+    certificate_expires: Option<Timestamp>,
     grant: Option<Grant>,
     warned: [bool; 2],
 }
@@ -322,6 +341,7 @@ impl GrantWatch {
         GrantWatch {
             path: login.grant_path.clone(),
             login: name,
+            certificate_expires: login.certificate_expires,
             grant: Some(login.grant.clone()),
             warned: [false; 2],
         }
@@ -332,7 +352,7 @@ impl GrantWatch {
     }
 
     fn check(&mut self, err: &mut dyn Write) -> Result<(), SessionEnd> {
-        let grant = current_grant(&self.path, &self.login)?;
+        let grant = current_grant(&self.path, &self.login, self.certificate_expires)?;
         let left = grant.expires.duration_since(Timestamp::now()).unwrap_or_default();
         for (i, minutes) in [10u64, 1].into_iter().enumerate() {
             if left <= Duration::from_secs(minutes * 60) && !self.warned[i] {

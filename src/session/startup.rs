@@ -22,6 +22,8 @@ pub struct Env {
     pub ssh_connection: Option<String>,
     pub ssh_tty: Option<String>,
     pub ssh_original_command: Option<Vec<u8>>,
+    /// sshd's record of how the session authenticated (`ExposeAuthInfo`).
+    pub ssh_user_auth: Option<String>,
 }
 
 fn valid(value: &str, extra: &str, max: usize) -> bool {
@@ -40,6 +42,8 @@ pub fn sanitize() -> Env {
         tz: var("TZ").filter(|v| valid(v, "-+_/:", 64) && !v.contains("..")),
         ssh_connection: var("SSH_CONNECTION").filter(|v| valid(v, ".: ", 128)),
         ssh_tty: var("SSH_TTY").filter(|v| v.starts_with("/dev/pts/") && valid(&v[9..], "", 8)),
+        ssh_user_auth: var("SSH_USER_AUTH")
+            .filter(|v| v.starts_with('/') && valid(v, "/._-", 256) && !v.contains("..")),
         ssh_original_command: std::env::var_os("SSH_ORIGINAL_COMMAND").map(|v| {
             use std::os::unix::ffi::OsStrExt;
             v.as_bytes().to_vec()
@@ -62,10 +66,12 @@ pub struct Login {
     pub grant: Grant,
     pub profile: Profile,
     pub operator: Identity,
+    /// When the session's SSH certificate expires, if it logged in with one.
+    pub certificate_expires: Option<Timestamp>,
 }
 
 /// Loads and checks everything for the real user; the error is the one line to show.
-pub fn load() -> Result<Login, String> {
+pub fn load(env: &Env) -> Result<Login, String> {
     let uid = getuid();
     let user = User::from_uid(uid)
         .map_err(|e| format!("cannot look up uid {uid}: {e}"))?
@@ -79,8 +85,10 @@ pub fn load() -> Result<Login, String> {
     let set = load_policies(&grant.actions, config.layer)?;
     grant.check_actions(|a| set.is_grantable(a), &grant_path).map_err(|e| e.to_string())?;
     check_validity(&grant)?;
+    let certificate_expires =
+        super::certificate::check(env.ssh_user_auth.as_deref(), &grant, &operator.name, operator.uid)?;
     let profile = set.profile(&grant.actions, config.layer).map_err(|e| e.to_string())?;
-    Ok(Login { config, grant_path, grant, profile, operator })
+    Ok(Login { config, grant_path, grant, profile, operator, certificate_expires })
 }
 
 /// The granted actions and what they inherit, each read through a trusted path and validated
