@@ -450,3 +450,17 @@ fn a_certificate_login_must_agree_with_the_grant_and_ends_with_the_certificate()
     assert!(stderr.contains("cage: session ended: the session's certificate expired at"), "{stderr}");
     assert!(stdout.contains("SHORT=137"), "the command was killed: {stdout}");
 }
+
+#[test]
+fn what_a_full_access_command_leaves_running_ends_with_the_session() {
+    // `setsid -f` detaches a daemon that would outlive cage; the session's cgroup does not let it.
+    let out = sandbox(
+        "grant --actions INFRA_FULL --duration 1h --req REQ-FULL\nset +e\n\
+         as_operator /usr/local/bin/cage -c 'setsid -f sleep 4242' </dev/null >/dev/null 2>&1; echo \"EXIT=$?\"\n\
+         sleep 0.2; pgrep -f 'sleep 4242' >/dev/null && echo SURVIVED || echo GONE\n\
+         pkill -f 'sleep 4242'\n",
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("EXIT=0"), "{stdout} {}", text(&out.stderr));
+    assert!(stdout.contains("GONE"), "the detached sleep survived the session: {stdout}");
+}

@@ -227,7 +227,7 @@ fn sweep(root: &Path) {
 }
 
 /// `<cgroup2>/cage`, made if missing, checked like every cgroup cage uses.
-fn cage_root() -> io::Result<PathBuf> {
+pub(crate) fn cage_root() -> io::Result<PathBuf> {
     let root = cgroup2_root()?.join("cage");
     match fs::DirBuilder::new().mode(0o755).create(&root) {
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),

@@ -4,6 +4,7 @@
 
 mod builtins;
 mod certificate;
+mod cgroup;
 mod channel;
 mod edit;
 pub mod exec;
@@ -43,6 +44,8 @@ pub struct Context<'p> {
     pub check_grant: Box<dyn FnMut() -> Result<String, SessionEnd>>,
     /// The lines of this session, for `history` (kept by the monitor, never on disk).
     pub history: Vec<String>,
+    /// Where unjailed commands run, so the session's end kills what they leave behind.
+    pub cgroup: Option<cgroup::SessionCgroup>,
     /// `[limits] command_timeout`: a command running longer is killed.
     pub command_timeout: Option<std::time::Duration>,
     /// A REPL reads the lines (not `-c`): `su` can open a nested session.

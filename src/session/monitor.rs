@@ -64,6 +64,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
     Ok(Context {
         login,
         interactive: false,
+        cgroup: None,
         command_timeout: login.config.limits.command_timeout,
         profile: &login.profile,
         session: Session { login: name.clone(), cwd, home },
@@ -84,8 +85,14 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
     })
 }
 
-/// Records the end of the session; a session that cannot say so still ends.
+/// Records the end of the session; a session that cannot say so still ends. Whatever its
+/// unjailed commands left running is killed first.
 fn close_session(ctx: &mut Context, reason: EndReason) {
+    if let Some(cgroup) = ctx.cgroup.take() {
+        if let Err(e) = cgroup.kill_all() {
+            let _ = writeln!(ctx.err, "cage: ending the session's processes: {e}");
+        }
+    }
     let mut entry = Entry::new("logout").with("reason", reason.as_str());
     entry.cwd = Some(ctx.session.cwd.clone());
     if let Err(e) = ctx.audit.record(&entry) {

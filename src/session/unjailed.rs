@@ -7,6 +7,7 @@ use std::path::Path;
 
 use nix::unistd::{chdir, Pid};
 
+use super::cgroup::SessionCgroup;
 use super::exec::redirect_stdio;
 use super::Context;
 use crate::decide::{Program, RunPlan};
@@ -28,7 +29,7 @@ fn cstrings(items: impl Iterator<Item = String>) -> Result<Vec<CString>, String>
     items.map(|s| CString::new(s).map_err(|_| "an argument contains NUL".to_string())).collect()
 }
 
-pub fn start(ctx: &Context, run: &RunPlan, stdio: Stdio) -> Result<Pid, String> {
+pub fn start(ctx: &mut Context, run: &RunPlan, stdio: Stdio) -> Result<Pid, String> {
     let path = CString::new(program_path(&run.program)?).map_err(|_| "path contains NUL".to_string())?;
     let argv = cstrings(run.argv.iter().cloned())?;
     let term = ctx.term.clone().unwrap_or_else(|| "dumb".into());
@@ -46,7 +47,14 @@ pub fn start(ctx: &Context, run: &RunPlan, stdio: Stdio) -> Result<Pid, String> 
         list.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
     };
     let (argv_ptrs, env_ptrs) = (ptrs(&argv), ptrs(&env));
-    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+    if ctx.cgroup.is_none() {
+        let cgroup = SessionCgroup::create(&ctx.audit.fields.session)
+            .map_err(|e| format!("cannot make the session's cgroup: {e}"))?;
+        ctx.cgroup = Some(cgroup);
+    }
+    let cgroup = ctx.cgroup.as_ref().map(SessionCgroup::fd).ok_or("no session cgroup")?;
+    // Born in the session's cgroup: nothing it starts can leave it.
+    match sys::fork_into_cgroup(0, cgroup).map_err(|e| format!("fork: {e}"))? {
         Some(pid) => Ok(pid),
         None => {
             crate::jail::clear_signal_mask();
