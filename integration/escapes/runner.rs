@@ -3,7 +3,7 @@
 //!
 //! A case is a line an operator types (and, for `tty`, the keys typed after it), under a grant
 //! of some actions on some layer, with a verdict:
-//! - `refused`: exit status 126, nothing of the line ran (no `allow` record for it), and a
+//! - `refused`: exit status 126 (127 for an unknown command, as a shell says it), nothing of the line ran (no `allow` record for it), and a
 //!   `command` record with `decision: deny` for it in the audit trail;
 //! - `contained`: it may run, but no canary is touched: the root-only canary's token never
 //!   appears in the output, the case's marker file never appears, no shell process runs
@@ -20,7 +20,8 @@
 //!
 //! A case marked `xfail = "why"` is expected to fail until what `why` names exists; it is
 //! reported as XFAIL, and as a failure if it passes (so the mark gets removed).
-//! Usage: cargo run --release --example escapes [-- FILTER] (as root; the container runs).
+//! Usage: cargo run --release --example escapes [-- FILTER|^FILTER] (as root, container running):
+//! only the cases whose id or group title contains FILTER, or all but those.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -82,6 +83,8 @@ struct Case {
     /// Text that must appear in the output (proves the case ran what it meant to).
     expect: Option<String>,
     xfail: Option<String>,
+    /// (PATH, TEXT): PATH must still hold TEXT after the case (a file the payload would rewrite).
+    intact: Option<(String, String)>,
     /// (TEXT, N): TEXT appended N times to the line (overlong lines, many stages).
     repeat: Option<(String, usize)>,
     /// Resource bounds, sampled while the case runs (`contained`).
@@ -141,15 +144,24 @@ fn main() {
             }
             (Err(e), None) => {
                 failed += 1;
-                println!("FAIL   {:<34} {:<9} {line}\n       {e}\n       (the case: {})", job.id, job.case.verdict, job.case.why);
+                println!(
+                    "FAIL   {:<34} {:<9} {line}\n       {e}\n       (the case: {})",
+                    job.id, job.case.verdict, job.case.why
+                );
             }
             (Err(e), Some(why)) => {
                 xfailed += 1;
-                println!("xfail  {:<34} {:<9} {line}\n       expected: {why}; saw: {e}", job.id, job.case.verdict);
+                println!(
+                    "xfail  {:<34} {:<9} {line}\n       expected: {why}; saw: {e}",
+                    job.id, job.case.verdict
+                );
             }
             (Ok(()), Some(why)) => {
                 failed += 1;
-                println!("XPASS  {:<34} {:<9} {line}\n       passes now: remove `xfail = \"{why}\"`", job.id, job.case.verdict);
+                println!(
+                    "XPASS  {:<34} {:<9} {line}\n       passes now: remove `xfail = \"{why}\"`",
+                    job.id, job.case.verdict
+                );
             }
         }
     }
@@ -199,7 +211,15 @@ fn jobs(suite: &Suite, filter: Option<&str>) -> Vec<Job> {
             if job.case.verdict == "allowed" && job.via != "explain" {
                 fail_setup(&format!("{}: `allowed` is for explain cases", job.id));
             }
-            if filter.is_none_or(|f| job.id.contains(f) || job.group.contains(f)) {
+            let matches = |f: &str| job.id.contains(f) || job.group.contains(f);
+            let chosen = match filter {
+                None => true,
+                Some(f) => match f.strip_prefix('^') {
+                    Some(excluded) => !matches(excluded),
+                    None => matches(f),
+                },
+            };
+            if chosen {
                 jobs.push(job);
             }
         }
@@ -370,7 +390,9 @@ impl Env {
             ("refused", Some(126)) => Ok(()),
             ("allowed", Some(0)) => Ok(()),
             ("contained", Some(0 | 126)) => Ok(()),
-            (_, code) => Err(format!("explain exited {code:?}: {said} {}", text_of(&out.stderr)).replace(&all, &said)),
+            (_, code) => {
+                Err(format!("explain exited {code:?}: {said} {}", text_of(&out.stderr)).replace(&all, &said))
+            }
         }
     }
 
@@ -430,7 +452,8 @@ impl Env {
         let output = Arc::new(Mutex::new(Vec::new()));
         let readers = collect(&mut child, &output);
         let mut stdin = child.stdin.take();
-        let limit = Duration::from_secs(job.case.must_end_within.unwrap_or(if job.via == "tty" { 20 } else { 25 }));
+        let limit =
+            Duration::from_secs(job.case.must_end_within.unwrap_or(if job.via == "tty" { 20 } else { 25 }));
         let started = Instant::now();
         match job.via.as_str() {
             "tty" => {
@@ -518,8 +541,8 @@ impl Env {
         }
         match case.verdict.as_str() {
             "refused" => {
-                let status = if job.via == "tty" { ran.status } else { ran.status };
-                if status != Some(126) {
+                // 126: refused; 127: refused as an unknown command, as a shell says it.
+                if !matches!(ran.status, Some(126 | 127)) {
                     return Err(format!("exit {:?}, not 126: {}", ran.status, tail(&ran.output)));
                 }
             }
@@ -533,6 +556,12 @@ impl Env {
             let out = self.root(&format!("test -e '{path}'"));
             if out.status.success() {
                 return Err(format!("the payload's marker {path} appeared"));
+            }
+        }
+        if let Some((path, content)) = &case.intact {
+            let now = text_of(&self.exec(&["cat", path]).stdout);
+            if !now.contains(content.as_str()) {
+                return Err(format!("{path} was rewritten (now {:?})", tail(&now)));
             }
         }
         let shells = self.shells_between(before.0, after.0);
