@@ -258,6 +258,8 @@ struct Ran {
 struct Env {
     root: String,
     container: String,
+    /// The container's full id (its cgroup's name).
+    id: String,
     address: String,
     key: String,
     canary: String,
@@ -269,17 +271,19 @@ impl Env {
     fn start(root: &str, suite: &Suite, jobs: &[Job]) -> Env {
         let container = std::env::var("CAGE_IT").unwrap_or_else(|_| "cage-it".into());
         let inspect = Command::new("docker")
-            .args(["inspect", "-f", "{{.State.Running}} {{.NetworkSettings.IPAddress}}", &container])
+            .args(["inspect", "-f", "{{.State.Running}} {{.NetworkSettings.IPAddress}} {{.Id}}", &container])
             .output()
             .unwrap_or_else(|e| fail_setup(&format!("docker: {e}")));
         let state = text_of(&inspect.stdout);
-        let Some(("true", address)) = state.trim().split_once(' ') else {
+        let Some(("true", rest)) = state.trim().split_once(' ') else {
             fail_setup(&format!("container `{container}` is not running: use `make escapes`"));
         };
+        let (address, id) = rest.split_once(' ').unwrap_or((rest, ""));
         let canary = format!("CANARY{}", random_hex());
         let mut env = Env {
             root: root.to_string(),
             container,
+            id: id.to_string(),
             address: address.to_string(),
             key: format!("{root}/target/container/id_ed25519"),
             canary,
@@ -311,6 +315,16 @@ impl Env {
         let out = env.root(&script);
         if !out.status.success() {
             fail_setup(&format!("setup: {}{}", text_of(&out.stdout), text_of(&out.stderr)));
+        }
+        // Detached (a background job of `docker exec sh` dies with it).
+        if !env.exec(&["pgrep", "-f", "esc-listener.py"]).status.success() {
+            let started = Command::new("docker")
+                .args(["exec", "-d", &env.container, "python3", "/usr/local/sbin/esc-listener.py"])
+                .status();
+            if !started.is_ok_and(|s| s.success()) {
+                fail_setup("the listener did not start");
+            }
+            std::thread::sleep(Duration::from_millis(700));
         }
         env
     }
@@ -396,13 +410,33 @@ impl Env {
         }
     }
 
-    /// Counters the canaries are judged by: accounting file size, listener hits (bytes). Read
+    /// Counters the canaries are judged by: accounting file size, listener hits (bytes), the
+    /// container's OOM kills. Read
     /// without a shell, so the runner's own checks never show up as a shell in a session.
-    fn state(&self) -> Result<(u64, u64), String> {
+    fn state(&self) -> Result<(u64, u64, u64), String> {
         let out = self.exec(&["stat", "-c", "%s", "/var/log/esc-pacct", "/var/log/esc-hits"]);
         let text = text_of(&out.stdout);
         let mut nums = text.split_whitespace().map(|n| n.parse::<u64>().unwrap_or(0));
-        Ok((nums.next().unwrap_or(0), nums.next().unwrap_or(0)))
+        let events = self.memory_file("memory.oom_control", "memory.events");
+        let oom_kills = events
+            .lines()
+            .find_map(|l| l.strip_prefix("oom_kill "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        Ok((nums.next().unwrap_or(0), nums.next().unwrap_or(0), oom_kills))
+    }
+
+    /// A file of the container's memory cgroup, read on this host: cgroup v1 (`v1` name under
+    /// memory/docker/ID) or v2 (`v2` name under the container's scope).
+    fn memory_file(&self, v1: &str, v2: &str) -> String {
+        let id = &self.id;
+        [
+            format!("/sys/fs/cgroup/memory/docker/{id}/{v1}"),
+            format!("/sys/fs/cgroup/system.slice/docker-{id}.scope/{v2}"),
+        ]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default()
     }
 
     /// A program run as root in the container, without a shell.
@@ -506,6 +540,13 @@ impl Env {
                 let (procs, mem) = self.sample(&login);
                 peak_procs = peak_procs.max(procs);
                 peak_mem_mb = peak_mem_mb.max(mem);
+                // Over a bound: judged now, and stopped before the container's own limit
+                // (whose OOM killer would take the suite's listeners and sshds with it).
+                let over = |bound: Option<u64>, seen: u64| bound.is_some_and(|b| seen > b);
+                if over(job.case.max_procs, peak_procs) || over(job.case.max_mem_mb, peak_mem_mb) {
+                    killed = true;
+                    continue;
+                }
             }
             std::thread::sleep(Duration::from_millis(if sampling { 300 } else { 30 }));
         };
@@ -525,11 +566,20 @@ impl Env {
     /// The operator's processes and the container's memory in use, now.
     fn sample(&self, login: &str) -> (u64, u64) {
         let procs = text_of(&self.exec(&["ps", "-u", login, "-o", "pid="]).stdout).lines().count() as u64;
-        let memory = text_of(&self.exec(&["cat", "/sys/fs/cgroup/memory.current"]).stdout);
-        (procs, memory.trim().parse::<u64>().unwrap_or(0) / (1024 * 1024))
+        (
+            procs,
+            self.memory_file("memory.usage_in_bytes", "memory.current").trim().parse::<u64>().unwrap_or(0)
+                / (1024 * 1024),
+        )
     }
 
-    fn judge(&self, job: &Job, ran: &Ran, before: &(u64, u64), after: &(u64, u64)) -> Result<(), String> {
+    fn judge(
+        &self,
+        job: &Job,
+        ran: &Ran,
+        before: &(u64, u64, u64),
+        after: &(u64, u64, u64),
+    ) -> Result<(), String> {
         let case = &job.case;
         if ran.output.contains(&self.canary) {
             return Err("the root-only canary's content reached the output".into());
@@ -547,7 +597,10 @@ impl Env {
                 }
             }
             _ => {
-                if ran.killed && case.must_end_within.is_some() {
+                let over_bound = |b: Option<u64>, seen: u64| b.is_some_and(|b| seen > b);
+                let stopped_over = over_bound(case.max_procs, ran.peak_procs)
+                    || over_bound(case.max_mem_mb, ran.peak_mem_mb);
+                if ran.killed && case.must_end_within.is_some() && !stopped_over {
                     return Err(format!("still running after {}s", case.must_end_within.unwrap_or(0)));
                 }
             }
@@ -577,6 +630,9 @@ impl Env {
                 return Err(format!("{} processes of the operator at once (bound {max})", ran.peak_procs));
             }
         }
+        if case.max_mem_mb.is_some() && after.2 > before.2 {
+            return Err("the container's OOM killer ended it: no bound of the session's own held".into());
+        }
         if let Some(max) = case.max_mem_mb {
             if ran.peak_mem_mb > max {
                 return Err(format!("{} MiB in use in the container (bound {max})", ran.peak_mem_mb));
@@ -599,7 +655,7 @@ impl Env {
     }
 
     /// Shell processes recorded by process accounting from `offset` to `end` (struct acct_v3:
-    /// 64 bytes, ac_uid at 8, ac_comm at 48).
+    /// 64 bytes, ac_uid at 8, ac_ppid at 20, ac_comm at 48).
     fn shells_between(&self, offset: u64, end: u64) -> Vec<String> {
         if end <= offset {
             return Vec::new();
@@ -610,6 +666,11 @@ impl Env {
             .chunks_exact(64)
             .filter_map(|record| {
                 let uid = u32::from_le_bytes(record[8..12].try_into().ok()?);
+                // ppid 0: started by `docker exec` (the runner's own checks), not by a session.
+                let ppid = u32::from_le_bytes(record[20..24].try_into().ok()?);
+                if ppid == 0 {
+                    return None;
+                }
                 let comm = &record[48..64];
                 let comm = String::from_utf8_lossy(&comm[..comm.iter().position(|&b| b == 0).unwrap_or(16)]);
                 SHELLS.contains(&comm.as_ref()).then(|| format!("{comm} (uid {uid})"))
