@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 APPLETS := sudols sudocat sudotail sudohead sudocp sudovi sudorm
 
-.PHONY: all build install test lint tests integration container probe check-policies bench bench-peers demo clean
+.PHONY: all build install test lint tests integration escapes container probe check-policies bench bench-peers demo clean
 
 all: build
 
@@ -15,7 +15,7 @@ build:
 	$(CARGO) build --release --locked
 
 ## test: formatting, lints, every test (root tests included: run as root). What CI runs.
-test: lint check-policies tests integration
+test: lint check-policies tests integration escapes
 
 lint:
 	$(CARGO) fmt --check
@@ -38,6 +38,17 @@ integration: container
 	docker rm -f $(CAGE_IT) >/dev/null 2>&1 || true
 	docker run -d --name $(CAGE_IT) $(CONTAINER_FLAGS) -p 127.0.0.1::22 $(CAGE_IT):test >/dev/null
 	$(CARGO) nextest run --locked --no-fail-fast -E 'binary(container)'; \
+	  status=$$?; docker rm -f $(CAGE_IT) >/dev/null; exit $$status
+
+## escapes: the adversarial suite (integration/escapes/cases.toml) over real ssh, in its own
+# container of the same image, bounded (pids, memory) so a resource case cannot hurt the host.
+# One line per case and `N passed, N failed`; ESCAPES=FILTER (or ^FILTER) picks cases.
+escapes: container
+	docker rm -f $(CAGE_IT) >/dev/null 2>&1 || true
+	docker run -d --name $(CAGE_IT) $(CONTAINER_FLAGS) --pids-limit 4096 --memory 3g \
+	  -p 127.0.0.1::22 $(CAGE_IT):test >/dev/null
+	$(CARGO) build --release --locked --quiet --example escapes
+	target/release/examples/escapes $(ESCAPES); \
 	  status=$$?; docker rm -f $(CAGE_IT) >/dev/null; exit $$status
 
 container:

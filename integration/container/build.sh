@@ -25,7 +25,11 @@ fi
 # The base: the host's suite, from the host's own apt sources.
 . /etc/os-release
 suite=$VERSION_CODENAME
-packages=openssh-server,iproute2,procps,passwd,util-linux,bsdutils,make,tcpdump,rsyslog,rsyslog-gnutls,openssl,vim-tiny
+packages=openssh-server,iproute2,procps,passwd,util-linux,bsdutils,make,tcpdump,rsyslog,rsyslog-gnutls,openssl
+# The programs behind the CPS aliases and the tools of the adversarial suite (make escapes):
+# real binaries, so an escape that works against the real program is caught.
+packages=$packages,systemd,curl,lsof,net-tools,traceroute,tcptraceroute,iputils-arping,ethtool,ipmitool,cron
+packages=$packages,less,vim-tiny,python3-minimal,acct,socat
 base="cage-base:$suite-$(printf %s "$packages" | cksum | cut -d' ' -f1)"
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   sources=$(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 || true)

@@ -28,8 +28,13 @@ passwd -l op >/dev/null
 printf 'Nov 22 10:00:01 cps01 exawatcher[812]: collection started\nNov 22 10:05:42 cps01 kernel: eth0: link up\n' > /var/log/messages
 chmod 0600 /var/log/messages
 install -d -m 1777 /u01
-# The bundled profiles name Oracle Linux paths; Debian keeps tcpdump in /usr/bin.
+# The bundled profiles name Oracle Linux paths; Debian keeps tcpdump, lsof and arping in
+# /usr/bin and tcptraceroute in /usr/sbin.
 ln -s /usr/bin/tcpdump /usr/sbin/tcpdump
+for tool in lsof arping tcptraceroute; do
+  [ -e /usr/sbin/$tool ] || ln -s /usr/bin/$tool /usr/sbin/$tool
+  [ -e /usr/bin/$tool ] || ln -s /usr/sbin/$tool /usr/bin/$tool
+done
 # Syslog: rsyslog takes cage's RFC 5424 records from /dev/log (the regular parser chain, no
 # rate limit, cage's own timestamps) and forwards them over TLS to a second rsyslogd standing
 # in for the SIEM (integration/rsyslog/). The keys are made here, for this image only.

@@ -59,17 +59,37 @@ fn refusals(profile: &Profile, name: &str) -> Result<(), Denial> {
         return deny(DenyReason::Blacklisted { name: name.to_string(), rule }, Some(0));
     }
     let base = name.rsplit('/').next().unwrap_or(name);
-    if let Some(refusal) = profile.refuse.get(base) {
+    let refused = spellings(base).into_iter().find_map(|n| Some((profile.refuse.get(n)?, n)));
+    if let Some((refusal, key)) = refused {
         let rule = Rule {
             origin: refusal.origin.clone(),
             layer: profile.layer,
             kind: "refuse",
-            key: base.to_string(),
+            key: key.to_string(),
         };
         let reason = DenyReason::Refused { name: name.to_string(), reason: refusal.item.clone(), rule };
         return deny(reason, Some(0));
     }
     Ok(())
+}
+
+/// The names a program may be installed under for one refused name: itself, without a
+/// compiler's target triplet (`x86_64-linux-gnu-gcc-12`), without a variant suffix after the
+/// first dot (`vim.tiny`, `python3.13`), and without a trailing version (`perl5.36.0`,
+/// `gcc-12`, `lua5.3`). A refusal of `perl` must not be bypassed by its hard link
+/// `perl5.36.0`, nor `vim` by Debian's `vim.basic`.
+fn spellings(base: &str) -> Vec<&str> {
+    let untargeted = base.rsplit_once("-linux-gnu-").map_or(base, |(_, tool)| tool);
+    let unsuffixed = untargeted.split_once('.').map_or(untargeted, |(stem, _)| stem);
+    let mut names = vec![base, untargeted, unsuffixed];
+    for name in [untargeted, unsuffixed] {
+        let trimmed = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '_');
+        if !trimmed.is_empty() {
+            names.push(trimmed);
+        }
+    }
+    names.dedup();
+    names
 }
 
 fn builtin(profile: &Profile, session: &Session, name: &str, args: &[&str]) -> Option<Decided> {

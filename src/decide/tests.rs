@@ -38,8 +38,8 @@ args = ["<name>"]
 "#;
 
 const FULL: &str = "full_access = true\n[layer.cps]\n";
-const AVM: &str =
-    "blacklist = [\"dd\"]\n[refuse]\nbash = \"shell\"\n[layer.guest_vm]\npath_commands = [\"/usr/bin\"]\n";
+const AVM: &str = "blacklist = [\"dd\"]\n[refuse]\nbash = \"shell\"\nperl = \"interpreter\"\n\
+    vim = \"editor\"\ngcc = \"compiler\"\npython3 = \"interpreter\"\n[layer.guest_vm]\npath_commands = [\"/usr/bin\"]\n";
 
 fn profile(granted: &[&str], layer: Layer) -> Profile {
     let sources = [("BASE.toml", BASE), ("CHILD.toml", CHILD), ("FULL.toml", FULL), ("AVM.toml", AVM)];
@@ -238,6 +238,26 @@ fn path_commands_run_jailed_as_the_operator_unless_refused() {
     assert_eq!(r.program, Program::Search { dirs: vec!["/usr/bin".into()], name: "ls".into() });
     assert!(matches!(run("bash"), Decision::Deny(Denial { reason: DenyReason::Refused { .. }, .. })));
     assert!(matches!(run("dd"), Decision::Deny(Denial { reason: DenyReason::Blacklisted { .. }, .. })));
+}
+
+#[test]
+fn a_refused_name_is_refused_under_its_versioned_and_variant_spellings() {
+    let p = profile(&["AVM"], Layer::GuestVm);
+    let refused_as = |line: &str| match decide(&p, &session(), &command(line)) {
+        Decision::Deny(Denial { reason: DenyReason::Refused { rule, .. }, .. }) => rule.key,
+        other => panic!("{line}: {other:?}"),
+    };
+    // escapes cases avm-names.6, .9, .11, .12, .52, .53
+    assert_eq!(refused_as("perl5.36.0 -e 1"), "perl");
+    assert_eq!(refused_as("python3.13 -c 1"), "python3");
+    assert_eq!(refused_as("vim.tiny"), "vim");
+    assert_eq!(refused_as("vim.basic"), "vim");
+    assert_eq!(refused_as("gcc-12 -wrapper x"), "gcc");
+    assert_eq!(refused_as("x86_64-linux-gnu-gcc-12"), "gcc");
+    assert_eq!(refused_as("bash5"), "bash");
+    for other in ["perlmon", "md5sum", "vimdiffx", "gccgo"] {
+        assert!(decide(&p, &session(), &command(other)).is_allow(), "{other} is another program");
+    }
 }
 
 #[test]

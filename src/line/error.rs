@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::chars::describe;
-use super::MAX_LINE_BYTES;
+use super::{MAX_LINE_BYTES, MAX_STAGES};
 
 /// A refused line: the byte offset of the offending character and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,7 @@ pub struct LineError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineErrorKind {
     TooLong,
+    TooManyStages,
     InvalidUtf8(u8),
     Nul,
     LineBreak(char),
@@ -70,6 +71,9 @@ impl LineErrorKind {
         use LineErrorKind::*;
         match *self {
             TooLong => format!("the line is longer than the {MAX_LINE_BYTES}-byte limit"),
+            TooManyStages => format!(
+                "a pipeline may have at most {MAX_STAGES} stages: they all start at once, each in its own jail"
+            ),
             InvalidUtf8(b) => format!("byte \\x{b:02x} is not valid UTF-8"),
             Nul => "a NUL byte (\\x00) is not allowed".into(),
             LineBreak(c) => format!(

@@ -12,6 +12,7 @@
 //!
 //! Why each refusal exists:
 //! - over `MAX_LINE_BYTES`: bounds the work and the audit record per line.
+//! - a pipeline of over `MAX_STAGES` stages: each is a jail, and they all start at once.
 //! - invalid UTF-8 (overlong, surrogates): argv, audit and policy all need one unambiguous text.
 //! - NUL: it would cut an argument short in the C strings the kernel sees.
 //! - newline, carriage return: one typed line must be one command list, and CR hides text.
@@ -49,6 +50,11 @@ pub use error::{LineError, LineErrorKind};
 
 /// The longest line accepted, in bytes.
 pub const MAX_LINE_BYTES: usize = 4096;
+
+/// The most stages one pipeline may have: a pipeline's stages start together, each in its own
+/// jail, so without a bound one 4 KB line of `du|du|...` starts over a thousand jails at once
+/// (escapes case resources.stages). Commands joined by `;`, `&&`, `||` run one at a time.
+pub const MAX_STAGES: usize = 16;
 
 /// A parsed line: pipelines joined by connectors; empty for a blank or whitespace-only line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +145,12 @@ pub fn parse_line(input: &[u8]) -> Result<Line, LineError> {
         return Err(LineError::at(MAX_LINE_BYTES, LineErrorKind::TooLong));
     }
     let text = chars::check_characters(input)?;
-    grammar::parse_tokens(lexer::tokenize(text)?)
+    let line = grammar::parse_tokens(lexer::tokenize(text)?)?;
+    if let Some(extra) = line.items.iter().find_map(|item| item.pipeline.stages.get(MAX_STAGES)) {
+        let offset = extra.argv.first().map_or(0, |w| w.span.start);
+        return Err(LineError::at(offset, LineErrorKind::TooManyStages));
+    }
+    Ok(line)
 }
 
 impl Line {
@@ -217,6 +228,10 @@ mod tests {
         assert!(parse_line(&long).is_ok());
         long.push(0);
         assert_eq!(refused(&long), (MAX_LINE_BYTES, LineErrorKind::TooLong));
+        let stages = vec!["du"; MAX_STAGES].join(" | ");
+        assert!(parse_line(format!("{stages}; {stages}").as_bytes()).is_ok(), "a list runs one at a time");
+        let one_more = format!("{stages} | du");
+        assert_eq!(refused(one_more.as_bytes()), (stages.len() + 3, LineErrorKind::TooManyStages));
     }
 
     #[test]
