@@ -372,3 +372,17 @@ fn the_editor_jail_executes_nothing_but_the_editor_and_its_interpreter() {
         assert!(out.contains(expected), "{expected} in {out}");
     }
 }
+
+#[test]
+fn a_rule_naming_one_file_reads_that_file_and_never_a_symlink_there() {
+    // AVM_SYS_DIAG on guest_vm lists /etc/hosts itself as read-only.
+    let guest = "sed -i 's/^layer = .*/layer = \"guest_vm\"/' /etc/cage/cage.toml\n\
+                 grant --actions AVM_SYS_DIAG --duration 1h --req REQ-AVM";
+    let out = run(guest, &["sudocat /etc/hosts"], "");
+    let hosts = std::fs::read_to_string("/etc/hosts").expect("hosts");
+    assert!(out.starts_with(&hosts) && exits(&out) == [0], "{out}");
+    let linked = format!("{guest}\nmv /etc/hosts /etc/hosts.real; ln -s passwd /etc/hosts");
+    let out = run(&linked, &["sudocat /etc/hosts"], "");
+    assert!(!out.contains("root:x:0:0"), "read through the symlink: {out}");
+    assert_eq!(exits(&out), [1], "{out}");
+}

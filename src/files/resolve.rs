@@ -42,11 +42,19 @@ fn relative(grant: &PathGrant) -> &str {
 
 /// Opens the granted path with `flags` (`O_RDONLY`, `O_WRONLY|O_CREAT|O_TRUNC`, ...).
 pub fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
-    let base = open_base(&grant.base)?;
-    let resolve = if grant.access == Access::Write { WRITE_RESOLVE } else { READ_RESOLVE };
+    let mut resolve = if grant.access == Access::Write { WRITE_RESOLVE } else { READ_RESOLVE };
+    let (base, path) = match open_base(&grant.base) {
+        // A rule naming one file (`/etc/hosts`): its directory is the base, and only that
+        // name beneath it, with no symlink at all (one could point anywhere in the directory).
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) && grant.path == grant.base => {
+            let (parent, name) = grant.base.rsplit_once('/').ok_or(e)?;
+            resolve |= sys::RESOLVE_NO_SYMLINKS;
+            (open_base(if parent.is_empty() { "/" } else { parent })?, cstring(name)?)
+        }
+        base => (base?, cstring(relative(grant))?),
+    };
     // openat2 refuses O_PATH with any flag but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC.
     let flags = if flags & libc::O_PATH != 0 { flags } else { flags | libc::O_NOCTTY };
-    let path = cstring(relative(grant))?;
     // EAGAIN: a rename raced the walk and the kernel could not prove it stayed beneath; the
     // walk is simply retried (openat2(2) suggests it), a few times at most.
     let mut tries = 0;
