@@ -9,6 +9,7 @@
 pub mod complete;
 mod copy;
 pub mod edit;
+pub mod events;
 mod follow;
 mod ls;
 mod read;
