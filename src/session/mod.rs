@@ -6,6 +6,7 @@ mod builtins;
 mod channel;
 mod edit;
 pub mod exec;
+mod file_records;
 pub mod identity;
 pub mod monitor;
 mod privileges;
