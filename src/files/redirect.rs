@@ -42,7 +42,8 @@ pub fn open(grant: &PathGrant, operation: Operation) -> Result<Target, String> {
         Operation::Append => libc::O_WRONLY | libc::O_APPEND,
         _ => libc::O_WRONLY,
     };
-    let (fd, before) = match resolve::open_regular(grant, flags, 0o640) {
+    // openat2 refuses a mode without O_CREAT.
+    let (fd, before) = match resolve::open_regular(grant, flags, 0) {
         Ok(fd) => {
             let before = content_hash(grant, &fd)?;
             (fd, Some(before))
