@@ -43,10 +43,12 @@ fn a_session_is_recorded_in_order_and_the_chain_verifies() {
             "grant",
             "login",
             "command:allow",
+            "file",
             "exit",
             "command:allow",
             "exit",
             "command:allow",
+            "file",
             "exit",
             "logout",
             "login",
@@ -60,18 +62,19 @@ fn a_session_is_recorded_in_order_and_the_chain_verifies() {
         assert_eq!(record["layer"], "cps");
     }
     let session = &all[1]["session"];
-    assert!(all[1..9].iter().all(|r| &r["session"] == session), "one session id per session");
-    assert_ne!(&all[9]["session"], session);
+    assert!(all[1..11].iter().all(|r| &r["session"] == session), "one session id per session");
+    assert_ne!(&all[11]["session"], session);
     assert_eq!(all[1]["loginid"], "optest");
     assert_eq!(all[2]["argv"], serde_json::json!(["sudohead", "-n", "1", "/var/log/cage-test.log"]));
     assert_eq!(all[2]["rule"], "INFRA_DIAG/cps/file_commands[sudohead]");
-    assert_eq!(all[3]["status"], 0);
-    assert!(all[3]["duration_ms"].is_u64());
-    assert_eq!(all[8]["reason"], "exit");
-    assert_eq!(all[10]["argv"], serde_json::json!(["sudocat", "/etc/shadow"]));
-    assert!(all[10]["reason"].as_str().is_some_and(|r| r.contains("secrets")), "{}", all[10]);
+    assert_eq!((&all[3]["operation"], &all[3]["bytes"]), (&"read".into(), &11.into()));
+    assert_eq!(all[4]["status"], 0);
+    assert!(all[4]["duration_ms"].is_u64());
+    assert_eq!(all[10]["reason"], "exit");
+    assert_eq!(all[12]["argv"], serde_json::json!(["sudocat", "/etc/shadow"]));
+    assert!(all[12]["reason"].as_str().is_some_and(|r| r.contains("secrets")), "{}", all[12]);
     let seqs: Vec<u64> = all.iter().map(|r| r["seq"].as_u64().expect("seq")).collect();
-    assert_eq!(seqs, (1..=12).collect::<Vec<u64>>());
+    assert_eq!(seqs, (1..=14).collect::<Vec<u64>>());
 }
 
 #[test]
@@ -124,7 +127,10 @@ fn fifty_concurrent_sessions_of_a_hundred_commands_keep_one_chain() {
     assert!(verify.contains("VERIFY=0"), "{verify} {}", text(&out.stderr));
     let all = records(jsonl);
     let count = |event: &str| all.iter().filter(|r| r["event"] == event).count();
-    assert_eq!((count("login"), count("command"), count("exit"), count("logout")), (50, 5000, 5000, 50));
+    assert_eq!(
+        (count("login"), count("command"), count("file"), count("exit"), count("logout")),
+        (50, 5000, 5000, 5000, 50)
+    );
     let mut per_session = std::collections::BTreeMap::<String, Vec<String>>::new();
     for r in &all[1..] {
         per_session
@@ -136,7 +142,7 @@ fn fifty_concurrent_sessions_of_a_hundred_commands_keep_one_chain() {
     for (session, events) in per_session {
         let mut expected = vec!["login".to_string()];
         expected
-            .extend(std::iter::repeat_n(["command:allow".to_string(), "exit".to_string()], 100).flatten());
+            .extend(std::iter::repeat_n(["command:allow", "file", "exit"].map(String::from), 100).flatten());
         expected.push("logout".into());
         assert_eq!(events, expected, "session {session}");
     }
