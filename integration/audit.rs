@@ -43,10 +43,12 @@ fn a_session_is_recorded_in_order_and_the_chain_verifies() {
             "grant",
             "login",
             "command:allow",
+            "file",
             "exit",
             "command:allow",
             "exit",
             "command:allow",
+            "file",
             "exit",
             "logout",
             "login",
@@ -60,18 +62,19 @@ fn a_session_is_recorded_in_order_and_the_chain_verifies() {
         assert_eq!(record["layer"], "cps");
     }
     let session = &all[1]["session"];
-    assert!(all[1..9].iter().all(|r| &r["session"] == session), "one session id per session");
-    assert_ne!(&all[9]["session"], session);
+    assert!(all[1..11].iter().all(|r| &r["session"] == session), "one session id per session");
+    assert_ne!(&all[11]["session"], session);
     assert_eq!(all[1]["loginid"], "optest");
     assert_eq!(all[2]["argv"], serde_json::json!(["sudohead", "-n", "1", "/var/log/cage-test.log"]));
     assert_eq!(all[2]["rule"], "INFRA_DIAG/cps/file_commands[sudohead]");
-    assert_eq!(all[3]["status"], 0);
-    assert!(all[3]["duration_ms"].is_u64());
-    assert_eq!(all[8]["reason"], "exit");
-    assert_eq!(all[10]["argv"], serde_json::json!(["sudocat", "/etc/shadow"]));
-    assert!(all[10]["reason"].as_str().is_some_and(|r| r.contains("secrets")), "{}", all[10]);
+    assert_eq!((&all[3]["operation"], &all[3]["bytes"]), (&"read".into(), &11.into()));
+    assert_eq!(all[4]["status"], 0);
+    assert!(all[4]["duration_ms"].is_u64());
+    assert_eq!(all[10]["reason"], "exit");
+    assert_eq!(all[12]["argv"], serde_json::json!(["sudocat", "/etc/shadow"]));
+    assert!(all[12]["reason"].as_str().is_some_and(|r| r.contains("secrets")), "{}", all[12]);
     let seqs: Vec<u64> = all.iter().map(|r| r["seq"].as_u64().expect("seq")).collect();
-    assert_eq!(seqs, (1..=12).collect::<Vec<u64>>());
+    assert_eq!(seqs, (1..=14).collect::<Vec<u64>>());
 }
 
 #[test]
@@ -124,7 +127,10 @@ fn fifty_concurrent_sessions_of_a_hundred_commands_keep_one_chain() {
     assert!(verify.contains("VERIFY=0"), "{verify} {}", text(&out.stderr));
     let all = records(jsonl);
     let count = |event: &str| all.iter().filter(|r| r["event"] == event).count();
-    assert_eq!((count("login"), count("command"), count("exit"), count("logout")), (50, 5000, 5000, 50));
+    assert_eq!(
+        (count("login"), count("command"), count("file"), count("exit"), count("logout")),
+        (50, 5000, 5000, 5000, 50)
+    );
     let mut per_session = std::collections::BTreeMap::<String, Vec<String>>::new();
     for r in &all[1..] {
         per_session
@@ -136,7 +142,7 @@ fn fifty_concurrent_sessions_of_a_hundred_commands_keep_one_chain() {
     for (session, events) in per_session {
         let mut expected = vec!["login".to_string()];
         expected
-            .extend(std::iter::repeat_n(["command:allow".to_string(), "exit".to_string()], 100).flatten());
+            .extend(std::iter::repeat_n(["command:allow", "file", "exit"].map(String::from), 100).flatten());
         expected.push("logout".into());
         assert_eq!(events, expected, "session {session}");
     }
@@ -263,4 +269,189 @@ fn programs_run_inside_a_command_are_recorded_and_blacklisted_ones_refused() {
     assert!(execs
         .iter()
         .all(|r| r["title"] == "rootexec /root/blackout.sh" && r["req_auth_id"] == "REQ-EXEC"));
+}
+
+/// The `file` records in `all`, in order.
+fn file_records(all: &[Value]) -> Vec<&Value> {
+    all.iter().filter(|r| r["event"] == "file").collect()
+}
+
+/// `sha256sum` of what `command` prints, computed in the sandbox, as `NAME=hash`.
+fn sha(name: &str, command: &str) -> String {
+    format!("echo \"{name}=$({command} | sha256sum | cut -d' ' -f1)\"\n")
+}
+
+#[test]
+fn file_commands_and_redirections_record_what_they_did_with_sha256_before_and_after() {
+    let out = sandbox(&format!(
+        "{DIAG}\nset +e\n\
+         printf 'old\\n' > /u01/over; printf 'gone\\n' > /u01/gone; printf 'was here\\n' > /u01/out\n\
+         mkdir -p /u01/tree/sub; echo a > /u01/tree/a; echo b > /u01/tree/sub/b; ln -s /etc/passwd /u01/tree/link\n\
+         {old}{gone}{was}{log}{a}{b}\
+         echo \"SIZE=$(stat -c %s /var/log/cage-test.log)\"\n\
+         as_operator /usr/local/bin/cage -c 'sudocp /var/log/cage-test.log /u01/over; sudocp /var/log/cage-test.log /u01/new'\n\
+         as_operator /usr/local/bin/cage -c 'sudorm /u01/gone; sudorm -r /u01/tree'\n\
+         as_operator /usr/local/bin/cage -c 'sudocat /var/log/cage-test.log /u01/over' >/dev/null\n\
+         as_operator /usr/local/bin/cage -c 'sudohead -n 1 /var/log/cage-test.log > /u01/out; sudotail -n 1 /var/log/cage-test.log >> /u01/out; sudols /u01 < /u01/new' >/dev/null\n\
+         {out}\
+         echo '--- verify'; cagectl audit verify; echo \"VERIFY=$?\"\n\
+         echo '--- records'; cat {AUDIT}\n",
+        old = sha("OLD", "printf 'old\\n'"),
+        gone = sha("GONE", "cat /u01/gone"),
+        was = sha("WAS", "cat /u01/out"),
+        log = sha("LOG", "cat /var/log/cage-test.log"),
+        a = sha("A", "cat /u01/tree/a"),
+        b = sha("B", "cat /u01/tree/sub/b"),
+        out = sha("OUT", "head -n 1 /var/log/cage-test.log"),
+    ));
+    let stdout = text(&out.stdout);
+    let (values, rest) = stdout.split_once("--- verify\n").expect("verify");
+    let (verify, jsonl) = rest.split_once("--- records\n").expect("records");
+    assert!(verify.contains("VERIFY=0"), "{verify} {}", text(&out.stderr));
+    let hash = |key: &str| Value::from(support::value(values, key));
+    let size: u64 = support::value(values, "SIZE").parse().expect("size");
+    let all = records(jsonl);
+    let files = file_records(&all);
+    let named: Vec<String> = files
+        .iter()
+        .map(|r| format!("{} {}", r["operation"].as_str().unwrap_or("?"), r["path"].as_str().unwrap_or("?")))
+        .collect();
+    let mut tree = named[3..8].to_vec();
+    tree.sort();
+    assert_eq!(
+        tree,
+        [
+            "remove /u01/tree",
+            "remove /u01/tree/a",
+            "remove /u01/tree/link",
+            "remove /u01/tree/sub",
+            "remove /u01/tree/sub/b"
+        ],
+        "{jsonl}"
+    );
+    assert_eq!(named[7], "remove /u01/tree", "a directory goes after what it held");
+    assert_eq!(
+        [&named[..3], &named[8..]].concat(),
+        [
+            "copy /u01/over",
+            "copy /u01/new",
+            "remove /u01/gone",
+            "read /var/log/cage-test.log",
+            "read /u01/over",
+            "write /u01/out",
+            "read /var/log/cage-test.log",
+            "append /u01/out",
+            "read /var/log/cage-test.log",
+            "read /u01/new",
+            "list /u01",
+        ],
+        "{jsonl}"
+    );
+    let find = |name: &str| files[named.iter().position(|n| n == name).unwrap_or_else(|| panic!("{name}"))];
+    let (over, new) = (find("copy /u01/over"), find("copy /u01/new"));
+    // The copy over an existing file names what it replaced; a new one had nothing before.
+    assert_eq!(
+        (&over["sha256_before"], &over["sha256_after"], &over["bytes"]),
+        (&hash("OLD"), &hash("LOG"), &Value::from(size))
+    );
+    assert_eq!(over["source"], "/var/log/cage-test.log");
+    assert_eq!((&new["sha256_before"], &new["sha256_after"]), (&Value::Null, &hash("LOG")));
+    // A removal names the content it removed; a symlink or a directory says it was one.
+    let gone = find("remove /u01/gone");
+    assert_eq!(
+        (&gone["sha256_before"], &gone["sha256_after"], &gone["bytes"]),
+        (&hash("GONE"), &Value::Null, &5.into())
+    );
+    assert_eq!(find("remove /u01/tree/a")["sha256_before"], hash("A"));
+    assert_eq!(find("remove /u01/tree/sub/b")["sha256_before"], hash("B"));
+    let (link, sub) = (find("remove /u01/tree/link"), find("remove /u01/tree/sub"));
+    assert_eq!(
+        (&link["kind"], &link["sha256_before"], &sub["kind"]),
+        (&"symlink".into(), &Value::Null, &"directory".into())
+    );
+    // A read names the bytes sent and no hash.
+    let cat = &files[8];
+    assert_eq!((&cat["bytes"], &files[9]["bytes"]), (&Value::from(size), &Value::from(size)));
+    assert!(cat.get("sha256_before").is_none(), "{cat}");
+    // Redirections are recorded when opened, before the command wrote: what they replace.
+    let (write, head, append, tail) = (files[10], files[11], files[12], files[13]);
+    assert_eq!(
+        (&write["sha256_before"], &write["sha256_after"], &write["bytes"]),
+        (&hash("WAS"), &Value::Null, &Value::Null)
+    );
+    assert_eq!(append["sha256_before"], hash("OUT"), "the append comes after the head's write: {append}");
+    assert_eq!((&head["bytes"], &tail["bytes"]), (&Value::from(11), &Value::from(12)));
+    let input = files[14];
+    assert!(input["bytes"].is_null() && input.get("sha256_before").is_none(), "{input}");
+    assert!(files[15]["bytes"].as_u64().is_some_and(|n| n > 0), "{}", files[15]);
+    // A file command's records come after its command record and before its exit; a
+    // redirection's before the command's own.
+    let order = events(&all);
+    let at = |path: &str, op: &str| {
+        all.iter().position(|r| r["path"] == path && r["operation"] == op).expect(path)
+    };
+    let copy = at("/u01/over", "copy");
+    assert_eq!(order[copy - 1..copy + 2], ["command:allow", "file", "exit"], "{order:?}");
+    let redirect = at("/u01/out", "write");
+    assert_eq!(order[redirect - 1..redirect + 3], ["command:allow", "file", "file", "exit"], "{order:?}");
+    assert!(all.iter().all(|r| r["event"] != "file" || r["cwd"].is_string()), "{jsonl}");
+}
+
+#[test]
+fn sudovi_records_its_edit_and_sudotail_f_its_read_when_ctrl_c_ends_it() {
+    let drive = |steps: &str, file: &str| {
+        format!(
+            "python3 {root}/integration/files/drive.py {steps} -- setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c 'sudovi {file}' >/dev/null 2>&1\n",
+            root = env!("CARGO_MANIFEST_DIR"),
+        )
+    };
+    let out = sandbox(&format!(
+        "{DIAG}\nset +e\nexport TERM=xterm\n\
+         printf 'hello\\nworld\\n' > /u01/notes.txt; cp /u01/notes.txt /u01/same.txt\n\
+         {before}\
+         {edit}{look}\
+         {after}\
+         set -m\n\
+         setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c 'sudotail -n 1 -f /var/log/cage-test.log' > /tmp/tail & t=$!\n\
+         sleep 0.7; echo third >> /var/log/cage-test.log; sleep 0.5; kill -INT $t; timeout 10 tail --pid=$t -f /dev/null; wait $t; echo \"TAIL=$?\"\n\
+         echo '--- verify'; cagectl audit verify; echo \"VERIFY=$?\"\n\
+         echo '--- records'; cat {AUDIT}\n",
+        before = sha("BEFORE", "cat /u01/notes.txt"),
+        edit = drive("'ggOadded\\x1b' ':wq\\r'", "/u01/notes.txt"),
+        look = drive("':q\\r'", "/u01/same.txt"),
+        after = sha("AFTER", "cat /u01/notes.txt"),
+    ));
+    let stdout = text(&out.stdout);
+    let (values, rest) = stdout.split_once("--- verify\n").expect("verify");
+    let (verify, jsonl) = rest.split_once("--- records\n").expect("records");
+    assert!(verify.contains("VERIFY=0"), "{verify} {}", text(&out.stderr));
+    let all = records(jsonl);
+    let files = file_records(&all);
+    assert_eq!(files.len(), 3, "{jsonl}");
+    let edit = files[0];
+    assert_eq!(
+        (&edit["operation"], &edit["path"], &edit["bytes"]),
+        (&"edit".into(), &"/u01/notes.txt".into(), &18.into())
+    );
+    let hash = |key: &str| Value::from(support::value(values, key));
+    assert_eq!((&edit["sha256_before"], &edit["sha256_after"]), (&hash("BEFORE"), &hash("AFTER")));
+    assert_ne!(hash("BEFORE"), hash("AFTER"));
+    // Quitting without a change wrote nothing, but the operator was shown the file.
+    assert_eq!(
+        (&files[1]["operation"], &files[1]["path"], &files[1]["bytes"]),
+        (&"read".into(), &"/u01/same.txt".into(), &12.into())
+    );
+    // sudotail -f: the last line, then what was appended, recorded when Ctrl-C ended it.
+    let tail = files[2];
+    assert_eq!(
+        (&tail["operation"], &tail["bytes"]),
+        (&"read".into(), &Value::from("second line\nthird\n".len()))
+    );
+    let at = all.iter().position(|r| r == tail).expect("tail");
+    assert_eq!(
+        (&all[at + 1]["event"], &all[at + 1]["signal"]),
+        (&"exit".into(), &2.into()),
+        "it still ends by Ctrl-C"
+    );
+    assert!(values.contains("TAIL=130"), "{values}");
 }

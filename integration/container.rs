@@ -427,17 +427,20 @@ fn an_ssh_session_is_audited_in_order_and_the_chain_verifies() {
         [
             "login ",
             "command allow",
+            "file ",
             "exit ",
             "command allow",
             "exit ",
             "command allow",
+            "file ",
             "exit ",
             "command deny",
             "logout "
         ]
     );
     assert!(records.iter().all(|r| r["req_auth_id"] == format!("REQ-{op}")), "{records:?}");
-    assert_eq!(records[8]["reason"], "exit");
+    assert_eq!((&records[2]["operation"], &records[7]["operation"]), (&"read".into(), &"list".into()));
+    assert_eq!(records[10]["reason"], "exit");
     let verify = in_container("cagectl audit verify");
     assert!(verify.status.success(), "{}{}", text(&verify.stdout), text(&verify.stderr));
 }
@@ -476,7 +479,8 @@ fn every_record_of_a_session_reaches_the_siem_over_tls_unchanged() {
         )
     };
     let events: Vec<String> = local.iter().map(|(_, line)| event(line)).collect();
-    let session = ["command:allow", "exit"].repeat(3);
+    // sudohead also leaves the file record of its read.
+    let session = ["command:allow", "file", "exit", "command:allow", "exit", "command:allow", "exit"];
     let expected: Vec<&str> = ["grant", "login"]
         .into_iter()
         .chain(session)

@@ -126,6 +126,7 @@ fn result(record: &Map<String, Value>) -> String {
         },
         "logout" => text("reason"),
         "grant" => text("action"),
+        "file" => text("operation"),
         _ => String::new(),
     }
 }
@@ -139,6 +140,14 @@ fn command(record: &Map<String, Value>) -> String {
     match (record.get("event").and_then(Value::as_str), words.is_empty()) {
         (Some("rotate"), _) => {
             format!("from {}", record.get("prev_file").and_then(Value::as_str).unwrap_or("?"))
+        }
+        (Some("file"), _) => {
+            let path = record.get("path").and_then(Value::as_str).unwrap_or("?");
+            let bytes = record
+                .get("bytes")
+                .and_then(Value::as_u64)
+                .map_or(String::new(), |n| format!(" ({n} bytes)"));
+            format!("{}{bytes}", quoted(path))
         }
         (_, false) => words.iter().map(|w| quoted(w)).collect::<Vec<_>>().join(" "),
         (_, true) => record.get("title").and_then(Value::as_str).unwrap_or("").to_string(),
@@ -273,6 +282,13 @@ mod tests {
         exit.insert("event".into(), "exit".into());
         exit.insert("status".into(), 1.into());
         assert!(row(&exit).contains(" exit     status 1   false"), "{}", row(&exit));
+        let mut file = command(json!([]), "allow");
+        file.remove("decision");
+        file.insert("event".into(), "file".into());
+        file.insert("operation".into(), "copy".into());
+        file.insert("path".into(), "/u01/my copy".into());
+        file.insert("bytes".into(), 9.into());
+        assert!(row(&file).ends_with(" file     copy       '/u01/my copy' (9 bytes)"), "{}", row(&file));
     }
 
     #[test]

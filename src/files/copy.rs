@@ -9,6 +9,9 @@
 //! existing destination keeps its owner and mode (as `cp` keeps the inode it overwrites) and
 //! a new file is root's, with the source's mode less group/other write. Setuid and setgid
 //! bits are never copied.
+//!
+//! Each copied file is recorded with the SHA-256 of what it replaced (read from the file at
+//! the destination just before) and of what was written (computed while copying).
 #![forbid(unsafe_code)]
 
 use std::ffi::CString;
@@ -25,6 +28,7 @@ use nix::fcntl::{renameat, AtFlags, OFlag};
 use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
+use super::events::{copy_hashing, sha256_of, FileEvent, FileEvents, Operation};
 use super::resolve;
 use crate::decide::{FilePlan, PathGrant};
 use crate::sys;
@@ -45,16 +49,32 @@ struct Options {
     /// The tree's new top directory (device, inode), never copied into itself again (a copy
     /// into its own source, perhaps reached through a symlink inside the rule).
     top: std::cell::Cell<Option<(u64, u64)>>,
+    /// The source and destination operands, for the records of a tree's files.
+    roots: (String, String),
+    events: std::cell::RefCell<FileEvents>,
 }
 
-pub fn cp(plan: &FilePlan) -> Result<(), String> {
-    let has = |c: char| plan.options.iter().any(|o| o.starts_with('-') && o[1..].contains(c));
-    let options = Options {
-        preserve: has('p'),
-        recursive: has('r'),
+pub fn cp(plan: &FilePlan, events: &mut FileEvents) -> Result<(), String> {
+    let [src, ..] = plan.operands.as_slice() else {
+        return Err("usage: sudocp [-p] [-r] SOURCE DESTINATION".into());
+    };
+    let mut options = Options {
+        preserve: false,
+        recursive: false,
         operator: nix::unistd::getuid().as_raw(),
         top: std::cell::Cell::new(None),
+        roots: (src.path.clone(), String::new()),
+        events: std::cell::RefCell::new(std::mem::take(events)),
     };
+    let copied = copy(plan, &mut options);
+    // What was copied is recorded, also when the command failed part way.
+    *events = options.events.into_inner();
+    copied
+}
+
+fn copy(plan: &FilePlan, options: &mut Options) -> Result<(), String> {
+    let has = |c: char| plan.options.iter().any(|o| o.starts_with('-') && o[1..].contains(c));
+    (options.preserve, options.recursive) = (has('p'), has('r'));
     let [src, dst, into] = plan.operands.as_slice() else {
         return Err("usage: sudocp [-p] [-r] SOURCE DESTINATION".into());
     };
@@ -62,12 +82,14 @@ pub fn cp(plan: &FilePlan) -> Result<(), String> {
         resolve::open(src, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| resolve::explain(&e, src))?;
     let stat = fstat(source.as_raw_fd()).map_err(|e| format!("{}: {e}", src.path))?;
     let (parent, name, shown) = destination(dst, into, options.recursive)?;
+    options.roots.1 = shown.path.clone();
+    let options = &*options;
     let at = |e: String| format!("{}: {e}", shown.path);
     match stat.st_mode & libc::S_IFMT {
         libc::S_IFDIR if !options.recursive => Err(format!("{}: is a directory (use -r)", src.path)),
         libc::S_IFDIR => {
             let mut left_out = Vec::new();
-            copy_tree(&source, &stat, parent.as_raw_fd(), &name, &options, 0, &shown.path, &mut left_out)
+            copy_tree(&source, &stat, parent.as_raw_fd(), &name, options, 0, &shown.path, &mut left_out)
                 .map_err(at)?;
             match left_out.is_empty() {
                 true => Ok(()),
@@ -77,7 +99,7 @@ pub fn cp(plan: &FilePlan) -> Result<(), String> {
         libc::S_IFREG => {
             resolve::refuse_shared_inode(&stat, options.operator)
                 .map_err(|e| format!("{}: {e}", src.path))?;
-            copy_file(File::from(source), &stat, parent.as_raw_fd(), &name, &options).map_err(at)
+            copy_file(File::from(source), &stat, parent.as_raw_fd(), &name, options, &shown.path).map_err(at)
         }
         _ => Err(format!("{}: not a regular file or directory", src.path)),
     }
@@ -200,24 +222,53 @@ fn finish_metadata(
     Ok(())
 }
 
-/// Copies the open regular file `source` to `name` in `dir`: temporary file, then rename.
+/// Copies the open regular file `source` to `name` in `dir`: temporary file, then rename;
+/// records it as the copy at `path`.
 fn copy_file(
     mut source: File,
     stat: &FileStat,
     dir: RawFd,
     name: &str,
     options: &Options,
+    path: &str,
 ) -> Result<(), String> {
     let replaced = fstatat(Some(dir), name, AtFlags::AT_SYMLINK_NOFOLLOW).ok();
+    let before = match &replaced {
+        Some(old) if old.st_mode & libc::S_IFMT == libc::S_IFREG => Some(hash_of(dir, name, old)?),
+        _ => None,
+    };
     let (temp, mut file) = temporary(dir).map_err(|e| format!("cannot create a temporary file: {e}"))?;
-    let written = io::copy(&mut source, &mut file)
-        .and_then(|_| finish_metadata(&file, stat, replaced.as_ref(), options))
+    let written = copy_hashing(&mut source, &mut file)
+        .and_then(|done| finish_metadata(&file, stat, replaced.as_ref(), options).map(|()| done))
         .map_err(|e| e.to_string())
-        .and_then(|()| renameat(Some(dir), temp.as_str(), Some(dir), name).map_err(|e| e.desc().to_string()));
-    if written.is_err() {
-        let _ = unlinkat(Some(dir), temp.as_str(), UnlinkatFlags::NoRemoveDir);
+        .and_then(|done| {
+            renameat(Some(dir), temp.as_str(), Some(dir), name)
+                .map(|()| done)
+                .map_err(|e| e.desc().to_string())
+        });
+    let (bytes, after) = match written {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = unlinkat(Some(dir), temp.as_str(), UnlinkatFlags::NoRemoveDir);
+            return Err(e);
+        }
+    };
+    let mut event = FileEvent::new(Operation::Copy, path, Some(bytes)).hashes(before, Some(after));
+    let (src_root, dst_root) = &options.roots;
+    event.source = Some(format!("{src_root}{}", path.strip_prefix(dst_root.as_str()).unwrap_or_default()));
+    options.events.borrow_mut().add(event, dst_root);
+    Ok(())
+}
+
+/// The content a copy replaces: the regular file `name` in `dir`, the one `old` describes.
+fn hash_of(dir: RawFd, name: &str, old: &FileStat) -> Result<String, String> {
+    let fail = |e: String| format!("the file it replaces cannot be read for the audit record: {e}");
+    let fd = open_below(dir, name, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| fail(e.to_string()))?;
+    let opened = fstat(fd.as_raw_fd()).map_err(|e| fail(e.to_string()))?;
+    if (opened.st_dev, opened.st_ino) != (old.st_dev, old.st_ino) {
+        return Err(fail("it changed meanwhile".into()));
     }
-    written
+    sha256_of(&mut File::from(fd)).map(|(_, hash)| hash).map_err(|e| fail(e.to_string()))
 }
 
 /// Copies the directory open at `source` to a new directory `name` in `dir`. Entries are
@@ -297,7 +348,7 @@ fn copy_entry(
                 return Err("not a regular file".into());
             }
             resolve::refuse_shared_inode(&opened, options.operator).map_err(|e| e.to_string())?;
-            copy_file(File::from(fd), &opened, made, entry, options)
+            copy_file(File::from(fd), &opened, made, entry, options, shown)
         }
         libc::S_IFLNK => Err("a symlink".into()),
         _ => Err("not a regular file or directory".into()),

@@ -2,6 +2,8 @@
 //! recreate, and copytruncate). Changes are awaited with inotify on the open file itself
 //! (`/proc/self/fd/N` names the inode that was checked, not a path that could be swapped);
 //! with `-F` the name is re-resolved beneath the rule every second and after a move or delete.
+//! Ctrl-C and Ctrl-\\ (forwarded by the monitor) are read from a signalfd, so following ends
+//! by returning: what was sent is recorded before the process ends by that signal.
 #![forbid(unsafe_code)]
 
 use std::fs::File;
@@ -11,6 +13,8 @@ use std::os::unix::fs::MetadataExt;
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use super::resolve;
 use crate::decide::PathGrant;
@@ -53,20 +57,36 @@ fn replaced(grant: &PathGrant, current: &File) -> Option<File> {
     (now.is_file() && (now.ino(), now.dev()) != (was.ino(), was.dev())).then_some(next)
 }
 
-/// Follows until the process is interrupted (Ctrl-C reaches it from the monitor).
+/// Blocks the signals that end following (this process has one thread) and returns them as
+/// a signalfd; from then on they wait until [`follow`] reads them.
+pub fn interruptions() -> io::Result<SignalFd> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGQUIT);
+    set.thread_block()?;
+    Ok(SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?)
+}
+
+/// Follows until the process is interrupted (Ctrl-C reaches it from the monitor); returns
+/// the signal, still blocked, for the caller to end by once it has recorded the read.
 pub fn follow(
     grant: &PathGrant,
     mut file: File,
     by_name: bool,
+    signals: &SignalFd,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<(), String> {
+) -> Result<Signal, String> {
     let fail = |e: io::Error| format!("{}: {e}", grant.path);
     let mut pos = file.stream_position().map_err(fail)?;
     let mut events = watch(&file).map_err(fail)?;
     loop {
+        if let Ok(Some(info)) = signals.read_signal() {
+            return Ok(Signal::try_from(info.ssi_signo as i32).unwrap_or(Signal::SIGINT));
+        }
         catch_up(&mut file, &mut pos, out, err, &grant.path).map_err(fail)?;
-        let mut fds = [PollFd::new(events.as_fd(), PollFlags::POLLIN)];
+        let mut fds =
+            [PollFd::new(events.as_fd(), PollFlags::POLLIN), PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
         let timeout = if by_name { PollTimeout::from(1000u16) } else { PollTimeout::NONE };
         let _ = poll(&mut fds, timeout);
         let moved = events

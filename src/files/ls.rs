@@ -9,8 +9,9 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{fstatat, FileStat, Mode};
 use nix::unistd::{Gid, Group, Uid, User};
 
+use super::events::{Counted, FileEvent, FileEvents, Operation};
 use super::resolve;
-use crate::decide::FilePlan;
+use crate::decide::{FilePlan, PathGrant};
 
 struct Options {
     long: bool,
@@ -24,23 +25,36 @@ fn options(plan: &FilePlan) -> Options {
     Options { long: has('l'), all: has('a'), human: has('h'), recursive: has('R') }
 }
 
-pub fn ls(plan: &FilePlan, out: &mut dyn Write) -> Result<(), String> {
+pub fn ls(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Result<(), String> {
     let opts = options(plan);
     let many = plan.operands.len() > 1 || opts.recursive;
     for grant in &plan.operands {
         let fd = resolve::open(grant, libc::O_RDONLY | libc::O_NONBLOCK, 0)
             .map_err(|e| resolve::explain(&e, grant))?;
-        let stat = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| format!("{}: {e}", grant.path))?;
-        if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
-            let name = grant.path.rsplit('/').next().unwrap_or(&grant.path);
-            write_entry(out, &opts, name, &stat).map_err(|e| e.to_string())?;
-            continue;
-        }
-        let dir = Dir::from_fd(std::os::fd::IntoRawFd::into_raw_fd(fd))
-            .map_err(|e| format!("{}: {e}", grant.path))?;
-        list_dir(out, &opts, &grant.path, dir, many, 0)?;
+        let mut counted = Counted { inner: &mut *out, bytes: 0 };
+        let listed = list(&mut counted, &opts, grant, fd, many);
+        // `bytes`: the listing sent, also when it stopped part way.
+        events.add(FileEvent::new(Operation::List, &grant.path, Some(counted.bytes)), &grant.path);
+        listed?;
     }
     Ok(())
+}
+
+fn list(
+    out: &mut dyn Write,
+    opts: &Options,
+    grant: &PathGrant,
+    fd: std::os::fd::OwnedFd,
+    many: bool,
+) -> Result<(), String> {
+    let stat = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| format!("{}: {e}", grant.path))?;
+    if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        let name = grant.path.rsplit('/').next().unwrap_or(&grant.path);
+        return write_entry(out, opts, name, &stat).map_err(|e| e.to_string());
+    }
+    let dir =
+        Dir::from_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)).map_err(|e| format!("{}: {e}", grant.path))?;
+    list_dir(out, opts, &grant.path, dir, many, 0)
 }
 
 fn list_dir(

@@ -9,36 +9,58 @@
 pub mod complete;
 mod copy;
 pub mod edit;
+pub mod events;
 mod follow;
 mod ls;
 mod read;
+pub mod redirect;
 mod remove;
 pub mod resolve;
 
 use std::io::{self, Write};
 
+use nix::sys::signal::Signal;
+
 use crate::decide::FilePlan;
 use crate::policy::FileCommand;
+use events::FileEvents;
 
-/// Runs a file command; returns its exit status. `out` is this process's standard output
+/// How a file command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Status(i32),
+    /// Interrupted (`sudotail -f` by Ctrl-C): the caller records, then ends by the signal.
+    Signal(Signal),
+}
+
+/// Runs a file command; returns how it ended, and what it did in `events` (also when it
+/// failed part way: what was done is there). `out` is this process's standard output
 /// (`sudocat` hands unescaped bytes to fd 1 by the kernel's copy, after flushing `out`).
-pub fn run(plan: &FilePlan, out: &mut dyn Write, err: &mut dyn Write, out_is_tty: bool) -> i32 {
+pub fn run(
+    plan: &FilePlan,
+    events: &mut FileEvents,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    out_is_tty: bool,
+) -> Ended {
     let mut out = SafeOut { inner: out, escape: out_is_tty };
+    let done = |result: Result<(), String>| result.map(|()| None);
     let result = match plan.command {
-        FileCommand::Sudocat => read::cat(plan, &mut out),
-        FileCommand::Sudohead => read::head(plan, &mut out),
-        FileCommand::Sudotail => read::tail(plan, &mut out, err),
-        FileCommand::Sudols => ls::ls(plan, &mut out),
-        FileCommand::Sudorm => remove::rm(plan),
-        FileCommand::Sudocp => copy::cp(plan),
+        FileCommand::Sudocat => done(read::cat(plan, &mut out, events)),
+        FileCommand::Sudohead => done(read::head(plan, &mut out, events)),
+        FileCommand::Sudotail => read::tail(plan, &mut out, err, events),
+        FileCommand::Sudols => done(ls::ls(plan, &mut out, events)),
+        FileCommand::Sudorm => done(remove::rm(plan, events)),
+        FileCommand::Sudocp => done(copy::cp(plan, events)),
         other => Err(format!("{other} is not available yet")),
     };
     let _ = out.flush();
     match result {
-        Ok(()) => 0,
+        Ok(None) => Ended::Status(0),
+        Ok(Some(signal)) => Ended::Signal(signal),
         Err(message) => {
             let _ = writeln!(err, "{}: {message}", plan.command);
-            1
+            Ended::Status(1)
         }
     }
 }

@@ -4,6 +4,9 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
+use nix::sys::signal::Signal;
+
+use super::events::{Counted, FileEvent, FileEvents, Operation};
 use super::{resolve, SafeOut};
 use crate::decide::{FilePlan, PathGrant};
 
@@ -40,40 +43,64 @@ fn count(plan: &FilePlan, flag: &str) -> Option<u64> {
 /// and writes, as `cat` does (splicing page-cache pages into the pipe measured slower, the
 /// reader then copying from cold pages); to a terminal escaped. A 1 GiB file goes at least at
 /// `cat`'s pace (`make bench`).
-pub fn cat(plan: &FilePlan, out: &mut SafeOut) -> Result<(), String> {
+pub fn cat(plan: &FilePlan, out: &mut SafeOut, events: &mut FileEvents) -> Result<(), String> {
     let kernel_copy =
         !out.escape && !nix::sys::stat::fstat(1).is_ok_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFIFO);
     let mut buffer = vec![0u8; 1 << 17];
     for grant in &plan.operands {
         let mut file = open(grant)?;
-        out.flush().map_err(io_err(grant))?;
-        if kernel_copy {
-            io::copy(&mut file, &mut io::stdout().lock()).map_err(io_err(grant))?;
-            continue;
-        }
-        loop {
-            let n = match file.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_err(grant)(e)),
-            };
-            match out.escape {
-                true => out.write_all(&buffer[..n]),
-                // Straight to fd 1 (`out` was flushed): no line buffering splitting writes.
-                false => crate::sys::write_all(1, &buffer[..n]),
-            }
-            .map_err(io_err(grant))?;
-        }
+        let mut sent = 0;
+        let result = send(&mut file, out, kernel_copy, &mut buffer, &mut sent);
+        // What was sent was read, also when sending stopped part way.
+        events.add(FileEvent::new(Operation::Read, &grant.path, Some(sent)), &grant.path);
+        result.map_err(io_err(grant))?;
     }
     Ok(())
 }
 
-pub fn head(plan: &FilePlan, out: &mut dyn Write) -> Result<(), String> {
+/// Sends the whole of `file`, counting in `sent` what went out.
+fn send(
+    file: &mut File,
+    out: &mut SafeOut,
+    kernel_copy: bool,
+    buffer: &mut [u8],
+    sent: &mut u64,
+) -> io::Result<()> {
+    out.flush()?;
+    if kernel_copy {
+        let copied = io::copy(file, &mut io::stdout().lock());
+        // The kernel's copy moved the file's offset by what it sent.
+        *sent = file.stream_position()?;
+        return copied.map(drop);
+    }
+    loop {
+        let n = match file.read(buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        match out.escape {
+            true => out.write_all(&buffer[..n]),
+            // Straight to fd 1 (`out` was flushed): no line buffering splitting writes.
+            false => crate::sys::write_all(1, &buffer[..n]),
+        }?;
+        *sent += n as u64;
+    }
+}
+
+pub fn head(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Result<(), String> {
     let grant = plan.operands.first().ok_or("missing file")?;
     let file = open(grant)?;
+    let mut out = Counted { inner: out, bytes: 0 };
+    let result = head_of(plan, file, &mut out);
+    events.add(FileEvent::new(Operation::Read, &grant.path, Some(out.bytes)), &grant.path);
+    result.map_err(io_err(grant))
+}
+
+fn head_of(plan: &FilePlan, file: File, out: &mut dyn Write) -> io::Result<()> {
     if let Some(bytes) = count(plan, "-c") {
-        io::copy(&mut file.take(bytes), out).map_err(io_err(grant))?;
+        io::copy(&mut file.take(bytes), out)?;
         return Ok(());
     }
     let lines = count(plan, "-n").unwrap_or(10);
@@ -81,35 +108,51 @@ pub fn head(plan: &FilePlan, out: &mut dyn Write) -> Result<(), String> {
     let mut line = Vec::new();
     for _ in 0..lines {
         line.clear();
-        if reader.read_until(b'\n', &mut line).map_err(io_err(grant))? == 0 {
+        if reader.read_until(b'\n', &mut line)? == 0 {
             break;
         }
-        out.write_all(&line).map_err(io_err(grant))?;
+        out.write_all(&line)?;
     }
     Ok(())
 }
 
-pub fn tail(plan: &FilePlan, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), String> {
+/// `Ok(Some(signal))`: following ended by Ctrl-C (or Ctrl-\\), after everything sent was
+/// recorded in `events`; the caller ends by that signal.
+pub fn tail(
+    plan: &FilePlan,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    events: &mut FileEvents,
+) -> Result<Option<Signal>, String> {
     let flag = |c: char| {
         plan.options.iter().any(|o| o.starts_with('-') && !o.starts_with("--") && o[1..].contains(c))
     };
     let (follow, by_name) = (flag('f') || flag('F'), flag('F'));
     let grant = plan.operands.first().ok_or("missing file")?;
+    // Interruptions are taken from here on, so that the record of what was sent is written.
+    let interruptions = match follow {
+        true => Some(super::follow::interruptions().map_err(io_err(grant))?),
+        false => None,
+    };
     let mut file = open(grant)?;
+    let mut out = Counted { inner: out, bytes: 0 };
+    let result = tail_of(plan, grant, &mut file, &mut out).and_then(|()| match interruptions {
+        Some(signals) => super::follow::follow(grant, file, by_name, &signals, &mut out, err).map(Some),
+        None => Ok(None),
+    });
+    events.add(FileEvent::new(Operation::Read, &grant.path, Some(out.bytes)), &grant.path);
+    result
+}
+
+fn tail_of(plan: &FilePlan, grant: &PathGrant, file: &mut File, out: &mut dyn Write) -> Result<(), String> {
     let size = file.metadata().map_err(io_err(grant))?.len();
     let start = match count(plan, "-c") {
         Some(bytes) => size.saturating_sub(bytes),
-        None => {
-            start_of_last_lines(&mut file, size, count(plan, "-n").unwrap_or(10)).map_err(io_err(grant))?
-        }
+        None => start_of_last_lines(file, size, count(plan, "-n").unwrap_or(10)).map_err(io_err(grant))?,
     };
     file.seek(SeekFrom::Start(start)).map_err(io_err(grant))?;
-    io::copy(&mut (&mut file).take(size - start), out).map_err(io_err(grant))?;
-    out.flush().map_err(io_err(grant))?;
-    match follow {
-        true => super::follow::follow(grant, file, by_name, out, err),
-        false => Ok(()),
-    }
+    io::copy(&mut Read::take(&mut *file, size - start), out).map_err(io_err(grant))?;
+    out.flush().map_err(io_err(grant))
 }
 
 /// Offset where the last `lines` lines begin, reading backwards in blocks.

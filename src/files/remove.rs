@@ -2,6 +2,9 @@
 //! reached beneath the rule without any symlink: a symlink is removed itself, never followed;
 //! `-r` descends with O_NOFOLLOW and never into another mount; a rule's own directory is
 //! refused by the decision before this runs.
+//!
+//! Each removed entry is recorded: a regular file with the SHA-256 of its content, read from
+//! the inode that is then unlinked (one that cannot be read is not removed).
 #![forbid(unsafe_code)]
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -9,20 +12,22 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use nix::dir::Dir;
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::{fstat, fstatat, Mode};
+use nix::sys::stat::{fstat, fstatat, FileStat, Mode};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
+use super::copy::open_below;
+use super::events::{sha256_of, FileEvent, FileEvents, Operation};
 use super::resolve;
 use crate::decide::{FilePlan, PathGrant};
 
 /// Deep enough for any log tree, bounded against pathological nesting.
 const MAX_DEPTH: usize = 64;
 
-pub fn rm(plan: &FilePlan) -> Result<(), String> {
+pub fn rm(plan: &FilePlan, events: &mut FileEvents) -> Result<(), String> {
     let has = |c: char| plan.options.iter().any(|o| o.starts_with('-') && o[1..].contains(c));
     let (recursive, force) = (has('r'), has('f'));
     for grant in &plan.operands {
-        match remove(grant, recursive) {
+        match remove(grant, recursive, events) {
             Err(Errno::ENOENT) if force => {}
             Err(errno) => return Err(format!("{}: {}", grant.path, explain(errno))),
             Ok(()) => {}
@@ -36,6 +41,7 @@ fn explain(errno: Errno) -> &'static str {
         Errno::EISDIR => "is a directory (use -r)",
         Errno::EXDEV => "crosses into another mount or out of the rule",
         Errno::ELOOP => "is reached through a symlink",
+        Errno::ESTALE => "changed while it was being removed",
         other => other.desc(),
     }
 }
@@ -56,16 +62,33 @@ fn errno_of(e: &std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
-fn remove(grant: &PathGrant, recursive: bool) -> Result<(), Errno> {
+/// Where a removal is, for its record: its path and the operand whose tree it is in.
+struct At<'a> {
+    path: &'a str,
+    operand: &'a str,
+}
+
+fn remove(grant: &PathGrant, recursive: bool, events: &mut FileEvents) -> Result<(), Errno> {
     let (parent, name) = parent_of(grant)?;
-    remove_at(parent.as_raw_fd(), &name, recursive, 0)
+    let at = At { path: &grant.path, operand: &grant.path };
+    remove_at(parent.as_raw_fd(), &name, recursive, 0, &at, events)
 }
 
 /// Removes `name` in the directory open at `parent` (kept open by the caller).
-fn remove_at(parent: RawFd, name: &str, recursive: bool, depth: usize) -> Result<(), Errno> {
+fn remove_at(
+    parent: RawFd,
+    name: &str,
+    recursive: bool,
+    depth: usize,
+    at: &At,
+    events: &mut FileEvents,
+) -> Result<(), Errno> {
     let stat = fstatat(Some(parent), name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
-        return unlinkat(Some(parent), name, UnlinkatFlags::NoRemoveDir);
+        let event = removal(parent, name, &stat, at.path, events.has_room())?;
+        unlinkat(Some(parent), name, UnlinkatFlags::NoRemoveDir)?;
+        events.add(event, at.operand);
+        return Ok(());
     }
     if !recursive {
         return Err(Errno::EISDIR);
@@ -85,8 +108,37 @@ fn remove_at(parent: RawFd, name: &str, recursive: bool, depth: usize) -> Result
         .filter(|n| n != "." && n != "..")
         .collect();
     for entry in names {
-        remove_at(dir.as_raw_fd(), &entry, recursive, depth + 1)?;
+        let path = format!("{}/{entry}", at.path);
+        remove_at(dir.as_raw_fd(), &entry, recursive, depth + 1, &At { path: &path, ..*at }, events)?;
     }
     drop(dir);
-    unlinkat(Some(parent), name, UnlinkatFlags::RemoveDir)
+    unlinkat(Some(parent), name, UnlinkatFlags::RemoveDir)?;
+    let mut event = FileEvent::new(Operation::Remove, at.path, Some(0));
+    event.kind = Some("directory");
+    events.add(event, at.operand);
+    Ok(())
+}
+
+/// The record of removing the non-directory `name`: a regular file's size and content hash
+/// (when it will be recorded by itself), read from the very inode found.
+fn removal(parent: RawFd, name: &str, stat: &FileStat, path: &str, hashed: bool) -> Result<FileEvent, Errno> {
+    let event = FileEvent::new(Operation::Remove, path, Some(stat.st_size as u64));
+    match stat.st_mode & libc::S_IFMT {
+        libc::S_IFREG if hashed => {
+            let fd =
+                open_below(parent, name, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| errno_of(&e))?;
+            let mut file = std::fs::File::from(fd);
+            let opened = fstat(file.as_raw_fd())?;
+            if (opened.st_dev, opened.st_ino) != (stat.st_dev, stat.st_ino) {
+                return Err(Errno::ESTALE);
+            }
+            let (bytes, hash) = sha256_of(&mut file).map_err(|e| errno_of(&e))?;
+            Ok(FileEvent { bytes: Some(bytes), ..event.hashes(Some(hash), None) })
+        }
+        libc::S_IFREG => Ok(event),
+        kind => {
+            let kind = if kind == libc::S_IFLNK { "symlink" } else { "other" };
+            Ok(FileEvent { kind: Some(kind), bytes: Some(0), ..event })
+        }
+    }
 }

@@ -6,7 +6,9 @@
 //! 3. starts the editor jail (planned by the monitor before the fork) on a pty of its own;
 //! 4. keeps only the capabilities of the write-back (read and write past permissions, give
 //!    the file its owner) under no_new_privs, and relays the operator's terminal to the pty;
-//! 5. writes the copy back only if the editor exited with status 0 and the text changed.
+//! 5. writes the copy back only if the editor exited with status 0 and the text changed;
+//! 6. records it with the session's audit trail (inherited from the monitor): an `edit`
+//!    record after a write-back, else a `read` one (the operator was shown the file).
 //!
 //! Killing the editor, `:cq`, the grant ending or the connection dropping (the monitor kills
 //! the supervisor; the jail dies with its parent) leave the original untouched.
@@ -27,8 +29,11 @@ use nix::unistd::{chown, Gid, Pid, Uid};
 
 use super::relay::{Pty, Relay};
 use super::Context;
+use crate::audit::Audit;
 use crate::decide::{FilePlan, PathGrant};
 use crate::files::edit::{self, Original, Saved, EDIT_DIR};
+use crate::files::events::{self, FileEvent, Operation};
+use crate::files::Ended;
 use crate::jail::{spawn, JailPlan, Outcome, RealHost, Running, Stdio};
 use crate::sys;
 
@@ -57,6 +62,8 @@ pub fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, String
         &RealHost,
     )?;
     let job = Job {
+        audit: ctx.audit.clone(),
+        cwd: ctx.session.cwd.clone(),
         grant,
         name,
         operator: (Uid::from_raw(ctx.operator.uid), Gid::from_raw(ctx.operator.gid)),
@@ -69,6 +76,8 @@ pub fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, String
 }
 
 struct Job {
+    audit: Audit,
+    cwd: String,
     grant: PathGrant,
     name: String,
     operator: (Uid, Gid),
@@ -76,7 +85,6 @@ struct Job {
 }
 
 fn supervise(job: &Job, plan: &JailPlan, pty: Pty) -> i32 {
-    let path = &job.grant.path;
     let edited = private_edit_dir(job.operator)
         .and_then(|dir| edit::read_original(&job.grant).map(|original| (dir, original)))
         .and_then(|(dir, original)| write_copy(&dir, job, &original).map(|()| (dir, original)))
@@ -85,22 +93,37 @@ fn supervise(job: &Job, plan: &JailPlan, pty: Pty) -> i32 {
         Ok(done) => done,
         Err(message) => return report(&message),
     };
+    let (status, event) = write_back(job, &dir, &original, ended);
+    let mut err = std::io::stderr();
+    super::file_records::finish(&job.audit, &job.cwd, &[event], Ended::Status(status), &mut err)
+}
+
+/// Writes the edit back if the editor ended well and the text changed; the status, and the
+/// record of what happened to the file.
+fn write_back(job: &Job, dir: &OwnedFd, original: &Original, ended: Outcome) -> (i32, FileEvent) {
+    let path = &job.grant.path;
+    let shown = FileEvent::new(Operation::Read, path, Some(original.content.len() as u64));
     if ended != Outcome::Exited(0) {
         let how = match ended {
             Outcome::Exited(code) => format!("exited with status {code}"),
             Outcome::Signaled(sig) => format!("was ended by signal {sig}"),
         };
-        return report(&format!("the editor {how}: {path} is untouched"));
+        return (report(&format!("the editor {how}: {path} is untouched")), shown);
     }
     let saved = edit::read_edited(dir.as_raw_fd(), &job.name)
-        .and_then(|text| edit::write_back(&job.grant, &original, &text));
+        .and_then(|text| edit::write_back(&job.grant, original, &text).map(|saved| (saved, text)));
     match saved {
-        Ok(Saved::Written) => 0,
-        Ok(Saved::Unchanged) => {
-            let _ = writeln!(std::io::stderr(), "sudovi: {path} unchanged");
-            0
+        Ok((Saved::Written, text)) => {
+            let before = events::sha256_hex(&original.content);
+            let edit = FileEvent::new(Operation::Edit, path, Some(text.len() as u64))
+                .hashes(Some(before), Some(events::sha256_hex(&text)));
+            (0, edit)
         }
-        Err(message) => report(&message),
+        Ok((Saved::Unchanged, _)) => {
+            let _ = writeln!(std::io::stderr(), "sudovi: {path} unchanged");
+            (0, shown)
+        }
+        Err(message) => (report(&message), shown),
     }
 }
 

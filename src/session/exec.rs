@@ -13,6 +13,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{dup2, pipe, Pid};
 
 use super::execwatch::ExecWatch;
+use super::file_records;
 use super::identity;
 use super::relay::{Pty, Relay};
 use super::{Context, SessionEnd};
@@ -20,7 +21,8 @@ use crate::audit::{EndReason, Entry, Verdict};
 use crate::decide::{
     decide, Action, Builtin, Decision, ExecPlan, PathGrant, Program, RedirectPlan, RunPlan, Session,
 };
-use crate::files::resolve;
+use crate::files::events::{FileEvents, Operation};
+use crate::files::redirect;
 use crate::jail::{plan_jail, spawn, JailRequest, Outcome, RealHost, Running, Stdio};
 use crate::line::{parse_line, render_caret, Command, Connector, Line, RedirectOp};
 use crate::policy::FileCommand;
@@ -300,20 +302,24 @@ fn run_stages(ctx: &mut Context, title: &[u8], plans: &[ExecPlan]) -> Vec<StageE
             return vec![StageEnd::NotStarted; plans.len()];
         }
     };
+    // Every target is opened and recorded before any stage starts: no record, nothing runs.
+    let mut opened = Vec::with_capacity(plans.len());
+    for plan in plans {
+        match open_redirects(ctx, &plan.redirects) {
+            Ok(files) => opened.push(files),
+            Err(message) => return abort(ctx, Vec::new(), plans.len(), &message),
+        }
+    }
     let mut children = Vec::with_capacity(plans.len());
     let mut watches = Vec::new();
     let mut previous: Option<OwnedFd> = None;
-    for (i, plan) in plans.iter().enumerate() {
+    for (i, (plan, files)) in plans.iter().zip(opened).enumerate() {
         let (next, pipe_out) = match i + 1 < plans.len() {
             true => match pipe() {
                 Ok((r, w)) => (Some(r), Some(w)),
                 Err(e) => return abort(ctx, children, plans.len(), &format!("pipe: {e}")),
             },
             false => (None, None),
-        };
-        let files = match open_redirects(&plan.redirects) {
-            Ok(files) => files,
-            Err(message) => return abort(ctx, children, plans.len(), &message),
         };
         // The fds stay open here until the stage has started (its child dup2s them).
         let mut stdio = match &pty {
@@ -367,20 +373,24 @@ struct Redirected {
     err_to_out: bool,
 }
 
-fn open_redirects(redirects: &[RedirectPlan]) -> Result<Redirected, String> {
+/// Opens each target and writes its `file` record before the stage may use it (a `>` target
+/// is truncated only then); a record that cannot be written refuses the line.
+fn open_redirects(ctx: &Context, redirects: &[RedirectPlan]) -> Result<Redirected, String> {
     let mut files = Redirected { stdin: None, stdout: None, stderr: None, err_to_out: false };
     for r in redirects {
-        let open = |grant: &PathGrant, flags| {
-            resolve::open_regular(grant, flags, 0o640).map_err(|e| resolve::explain(&e, grant))
+        let open = |grant: &PathGrant, operation| {
+            let target = redirect::open(grant, operation)?;
+            file_records::record(&ctx.audit, &ctx.session.cwd, std::slice::from_ref(&target.event))
+                .map_err(|e| format!("denied: {e}"))?;
+            target.ready()
         };
-        let write = libc::O_WRONLY | libc::O_CREAT;
         match (r.op, &r.target) {
             (RedirectOp::ErrToOut, _) => files.err_to_out = true,
-            (RedirectOp::In, Some(t)) => files.stdin = Some(open(t, libc::O_RDONLY)?),
-            (RedirectOp::Out, Some(t)) => files.stdout = Some(open(t, write | libc::O_TRUNC)?),
-            (RedirectOp::Append, Some(t)) => files.stdout = Some(open(t, write | libc::O_APPEND)?),
-            (RedirectOp::ErrOut, Some(t)) => files.stderr = Some(open(t, write | libc::O_TRUNC)?),
-            (RedirectOp::ErrAppend, Some(t)) => files.stderr = Some(open(t, write | libc::O_APPEND)?),
+            (RedirectOp::In, Some(t)) => files.stdin = Some(open(t, Operation::Read)?),
+            (RedirectOp::Out, Some(t)) => files.stdout = Some(open(t, Operation::Write)?),
+            (RedirectOp::Append, Some(t)) => files.stdout = Some(open(t, Operation::Append)?),
+            (RedirectOp::ErrOut, Some(t)) => files.stderr = Some(open(t, Operation::Write)?),
+            (RedirectOp::ErrAppend, Some(t)) => files.stderr = Some(open(t, Operation::Append)?),
             (_, None) => return Err("redirection without a target".into()),
         }
     }
@@ -407,7 +417,7 @@ fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio, pty: Option<&Pty>) ->
         Action::File(file) if file.command == FileCommand::Sudovi => {
             super::edit::start(ctx, file, stdio).map(Child::Process)
         }
-        Action::File(file) => start_file_command(file, stdio).map(Child::Process),
+        Action::File(file) => start_file_command(ctx, file, stdio).map(Child::Process),
         Action::Su(_) => Err("su must be alone on its line".into()),
         Action::Builtin(_) => Err("builtins cannot be part of a pipeline".into()),
     }
@@ -430,9 +440,10 @@ fn start_jail(ctx: &mut Context, run: &RunPlan, stdio: Stdio, pty: Option<&Pty>)
     spawn(&jail, stdio, required).map(Child::Jail).map_err(|e| e.to_string())
 }
 
-/// A file command runs in a child of the monitor: root, but it execs nothing.
-fn start_file_command(file: &crate::decide::FilePlan, stdio: Stdio) -> Result<Pid, String> {
-    let file = file.clone();
+/// A file command runs in a child of the monitor: root, but it execs nothing. It writes the
+/// `file` records of what it did with the session's audit trail (a copy of the monitor's).
+fn start_file_command(ctx: &Context, file: &crate::decide::FilePlan, stdio: Stdio) -> Result<Pid, String> {
+    let (file, audit, cwd) = (file.clone(), ctx.audit.clone(), ctx.session.cwd.clone());
     match sys::fork().map_err(|e| format!("fork: {e}"))? {
         Some(pid) => Ok(pid),
         None => {
@@ -443,12 +454,11 @@ fn start_file_command(file: &crate::decide::FilePlan, stdio: Stdio) -> Result<Pi
             {
                 Ok(()) => {
                     let tty = nix::unistd::isatty(1).unwrap_or(false);
-                    crate::files::run(
-                        &file,
-                        &mut std::io::stdout().lock(),
-                        &mut std::io::stderr().lock(),
-                        tty,
-                    )
+                    let mut events = FileEvents::default();
+                    let mut err = std::io::stderr().lock();
+                    let ended =
+                        crate::files::run(&file, &mut events, &mut std::io::stdout().lock(), &mut err, tty);
+                    file_records::finish(&audit, &cwd, &events.into_vec(), ended, &mut err)
                 }
                 Err(_) => DENIED,
             };

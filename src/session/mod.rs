@@ -9,6 +9,7 @@ mod channel;
 mod edit;
 pub mod exec;
 mod execwatch;
+mod file_records;
 pub mod identity;
 pub mod monitor;
 mod privileges;
