@@ -549,3 +549,24 @@ fn a_missing_program_is_a_step_failure_at_exec_not_a_hang() {
     let err = spawn(&plan, Stdio::default(), true).expect("spawn").wait().expect_err("exec fails");
     assert!(matches!(err, JailError::Step { step: Step::Exec, .. }), "{err}");
 }
+
+#[test]
+fn a_file_size_limit_ends_a_command_writing_past_it() {
+    require_root();
+    cps_fixture();
+    let big = format!("/u01/cage-fsize-{}", std::process::id());
+    fs::write(&big, vec![b'x'; 2 << 20]).expect("a 2 MiB file");
+    let p = profile("INFRA_CPS_ONLY", Layer::Cps);
+    let copy = format!("copy:{big}:/tmp/copy");
+    let mut plan = plan_for(&p, &[&copy], operator(), &[]);
+    let (json, finished) = run(&plan);
+    assert_eq!(
+        (field(&json, &copy), finished.outcome),
+        ("ok", Outcome::Exited(0)),
+        "no limit: the copy is made"
+    );
+    plan.file_size_limit = Some(1 << 20);
+    let ended = spawn(&plan, Stdio::default(), true).expect("spawn").wait().expect("wait").outcome;
+    let _ = fs::remove_file(&big);
+    assert_eq!(ended, Outcome::Signaled(libc::SIGXFSZ), "writing past 1 MiB ends the writer");
+}

@@ -119,6 +119,7 @@ pub fn plan_jail(req: &JailRequest, host: &dyn HostFacts) -> Result<JailPlan, Pl
         argv: req.run.argv.clone(),
         env: environment(req),
         cwd,
+        file_size_limit: None,
     })
 }
 

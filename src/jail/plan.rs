@@ -22,6 +22,8 @@ pub struct JailPlan {
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
     pub cwd: String,
+    /// RLIMIT_FSIZE of the command: the largest file it may write (`[limits] file_size`).
+    pub file_size_limit: Option<u64>,
 }
 
 impl JailPlan {

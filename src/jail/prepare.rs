@@ -29,6 +29,7 @@ pub struct PreparedJail {
     pub seccomp: Vec<BpfProgram>,
     pub exec: PreparedExec,
     pub cwd: CString,
+    pub file_size_limit: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -125,6 +126,7 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
         })
         .collect();
     Ok(PreparedJail {
+        file_size_limit: plan.file_size_limit,
         controlling_tty: plan.controlling_tty,
         staging: cstring(STAGING)?,
         mounts: prepare_mounts(&plan.mounts)?,

@@ -156,6 +156,13 @@ fn child_main<K: Kernel>(k: &mut K, jail: &PreparedJail, status: RawFd, stdio: S
         }
         Err((step, error)) => fail(status, step, &error),
     }
+    if let Some(limit) = jail.file_size_limit {
+        // Writing past it fails with EFBIG after SIGXFSZ, which ends the writer by default.
+        let set = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE, limit, limit);
+        if let Err(errno) = set {
+            fail(status, Step::Exec, &errno.into());
+        }
+    }
     if let Some(socket) = stdio.exec_trace {
         if let Err(error) = super::exectrace::hand_over_listener(socket) {
             fail(status, Step::Seccomp, &error);

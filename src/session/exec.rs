@@ -435,7 +435,8 @@ fn start_jail(ctx: &mut Context, run: &RunPlan, stdio: Stdio, pty: Option<&Pty>)
         lang: ctx.lang.as_deref(),
         controlling_tty: pty.is_some(),
     };
-    let jail = plan_jail(&req, &RealHost).map_err(|e| e.to_string())?;
+    let mut jail = plan_jail(&req, &RealHost).map_err(|e| e.to_string())?;
+    jail.file_size_limit = ctx.file_size_limit;
     let required = ctx.landlock_required;
     spawn(&jail, stdio, required).map(Child::Jail).map_err(|e| e.to_string())
 }
