@@ -16,6 +16,9 @@ pub struct Limits {
     pub command_timeout: Option<Duration>,
     /// The largest file a jailed command may write, in bytes (RLIMIT_FSIZE); `None`: no limit.
     pub file_size: Option<u64>,
+    /// The most memory each process of a jailed command may allocate, in bytes (RLIMIT_DATA:
+    /// heap and private mappings); `None`: no limit.
+    pub memory: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -23,6 +26,7 @@ pub struct Limits {
 pub(super) struct RawLimits {
     command_timeout: Option<Spanned<String>>,
     file_size: Option<Spanned<String>>,
+    memory: Option<Spanned<String>>,
 }
 
 /// A size like `512M`, `2G` or `1048576` (bytes).
@@ -47,6 +51,12 @@ pub(super) fn parse(
         let duration = parse_duration(timeout.get_ref()).map_err(|e| at(timeout.span(), e.to_string()))?;
         limits.command_timeout = Some(duration);
     }
+    if let Some(size) = raw.memory {
+        let bytes = parse_size(size.get_ref()).filter(|&b| b >= 16 << 20);
+        limits.memory = Some(bytes.ok_or_else(|| {
+            at(size.span(), "memory must be a size of at least 16M (like 512M or 4G)".into())
+        })?);
+    }
     if let Some(size) = raw.file_size {
         let bytes = parse_size(size.get_ref()).filter(|&b| b >= 1 << 20);
         limits.file_size = Some(bytes.ok_or_else(|| {
@@ -70,6 +80,10 @@ mod tests {
         assert_eq!((parse_size("2GB"), parse_size("-1")), (None, None));
         let c = Config::parse("layer = \"cps\"\n[limits]\nfile_size = \"128M\"\n", "c").expect("valid");
         assert_eq!(c.limits.file_size, Some(128 << 20));
+        let c = Config::parse("layer = \"cps\"\n[limits]\nmemory = \"1G\"\n", "c").expect("valid");
+        assert_eq!(c.limits.memory, Some(1 << 30));
+        let e = Config::parse("layer = \"cps\"\n[limits]\nmemory = \"1M\"\n", "c").expect_err("tiny");
+        assert_eq!(e.to_string(), "c:3:10: memory must be a size of at least 16M (like 512M or 4G)");
         let e = Config::parse("layer = \"cps\"\n[limits]\nfile_size = \"1K\"\n", "c").expect_err("tiny");
         assert_eq!(e.to_string(), "c:3:13: file_size must be a size of at least 1M (like 512M or 4G)");
     }

@@ -46,9 +46,11 @@ pub fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<Owne
     let (base, path) = match open_base(&grant.base) {
         // A rule naming one file (`/etc/hosts`): its directory is the base, and only that
         // name beneath it, with no symlink at all (one could point anywhere in the directory).
+        // The file itself may be a mount (containers bind /etc/hosts): root put exactly what
+        // the rule names there, and nothing else is reachable through it.
         Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) && grant.path == grant.base => {
             let (parent, name) = grant.base.rsplit_once('/').ok_or(e)?;
-            resolve |= sys::RESOLVE_NO_SYMLINKS;
+            resolve = (resolve | sys::RESOLVE_NO_SYMLINKS) & !sys::RESOLVE_NO_XDEV;
             (open_base(if parent.is_empty() { "/" } else { parent })?, cstring(name)?)
         }
         base => (base?, cstring(relative(grant))?),

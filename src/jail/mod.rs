@@ -120,6 +120,7 @@ pub fn plan_jail(req: &JailRequest, host: &dyn HostFacts) -> Result<JailPlan, Pl
         env: environment(req),
         cwd,
         file_size_limit: None,
+        memory_limit: None,
     })
 }
 

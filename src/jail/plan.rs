@@ -24,6 +24,8 @@ pub struct JailPlan {
     pub cwd: String,
     /// RLIMIT_FSIZE of the command: the largest file it may write (`[limits] file_size`).
     pub file_size_limit: Option<u64>,
+    /// RLIMIT_DATA of each process of the command (`[limits] memory`).
+    pub memory_limit: Option<u64>,
 }
 
 impl JailPlan {

@@ -30,6 +30,7 @@ pub struct PreparedJail {
     pub exec: PreparedExec,
     pub cwd: CString,
     pub file_size_limit: Option<u64>,
+    pub memory_limit: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -127,6 +128,7 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
         .collect();
     Ok(PreparedJail {
         file_size_limit: plan.file_size_limit,
+        memory_limit: plan.memory_limit,
         controlling_tty: plan.controlling_tty,
         staging: cstring(STAGING)?,
         mounts: prepare_mounts(&plan.mounts)?,

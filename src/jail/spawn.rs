@@ -156,10 +156,13 @@ fn child_main<K: Kernel>(k: &mut K, jail: &PreparedJail, status: RawFd, stdio: S
         }
         Err((step, error)) => fail(status, step, &error),
     }
-    if let Some(limit) = jail.file_size_limit {
-        // Writing past it fails with EFBIG after SIGXFSZ, which ends the writer by default.
-        let set = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE, limit, limit);
-        if let Err(errno) = set {
+    // Writing past RLIMIT_FSIZE raises SIGXFSZ (which ends the writer); allocating past
+    // RLIMIT_DATA fails (malloc returns NULL).
+    use nix::sys::resource::{setrlimit, Resource};
+    for (resource, limit) in
+        [(Resource::RLIMIT_FSIZE, jail.file_size_limit), (Resource::RLIMIT_DATA, jail.memory_limit)]
+    {
+        if let Some(Err(errno)) = limit.map(|limit| setrlimit(resource, limit, limit)) {
             fail(status, Step::Exec, &errno.into());
         }
     }

@@ -436,7 +436,7 @@ fn start_jail(ctx: &mut Context, run: &RunPlan, stdio: Stdio, pty: Option<&Pty>)
         controlling_tty: pty.is_some(),
     };
     let mut jail = plan_jail(&req, &RealHost).map_err(|e| e.to_string())?;
-    jail.file_size_limit = ctx.file_size_limit;
+    (jail.file_size_limit, jail.memory_limit) = (ctx.file_size_limit, ctx.memory_limit);
     let required = ctx.landlock_required;
     spawn(&jail, stdio, required).map(Child::Jail).map_err(|e| e.to_string())
 }

@@ -49,8 +49,9 @@ pub struct Context<'p> {
     pub cgroup: Option<cgroup::SessionCgroup>,
     /// `[limits] command_timeout`: a command running longer is killed.
     pub command_timeout: Option<std::time::Duration>,
-    /// `[limits] file_size`: the largest file a jailed command may write.
+    /// `[limits]` file_size and memory of jailed commands.
     pub file_size_limit: Option<u64>,
+    pub memory_limit: Option<u64>,
     /// A REPL reads the lines (not `-c`): `su` can open a nested session.
     pub interactive: bool,
     /// Set when the grant ended or the connection closed while a command ran.

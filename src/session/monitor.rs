@@ -67,6 +67,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
         cgroup: None,
         command_timeout: login.config.limits.command_timeout,
         file_size_limit: login.config.limits.file_size,
+        memory_limit: login.config.limits.memory,
         profile: &login.profile,
         session: Session { login: name.clone(), cwd, home },
         operator: login.operator.clone(),
