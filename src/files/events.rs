@@ -150,31 +150,12 @@ impl FileEvents {
     }
 }
 
-/// SHA-256 of `bytes`, lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// SHA-256 of `bytes`, lowercase hex (the audit chain's own hash function).
+pub use crate::audit::chain::sha256_hex;
 
 /// Reads `reader` to its end: (bytes, SHA-256 in hex).
 pub fn sha256_of(reader: &mut dyn Read) -> io::Result<(u64, String)> {
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 17];
-    let mut total = 0u64;
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) => return Ok((total, hex(&hasher.finalize()))),
-            Ok(n) => {
-                hasher.update(&buffer[..n]);
-                total += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    copy_hashing(reader, &mut io::sink())
 }
 
 /// Copies `reader` to `writer`, hashing what passes: (bytes, SHA-256 in hex of them).
@@ -184,7 +165,7 @@ pub fn copy_hashing(reader: &mut dyn Read, writer: &mut dyn io::Write) -> io::Re
     let mut total = 0u64;
     loop {
         match reader.read(&mut buffer) {
-            Ok(0) => return Ok((total, hex(&hasher.finalize()))),
+            Ok(0) => return Ok((total, crate::audit::record::hex(&hasher.finalize()))),
             Ok(n) => {
                 writer.write_all(&buffer[..n])?;
                 hasher.update(&buffer[..n]);

@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use super::egress::{
     program_v4, program_v6, rule_for, EgressRule, ATTACH_POINTS, PROG_TYPE_CGROUP_SOCK_ADDR,
 };
+use crate::audit::record::hex;
 use crate::policy::Network;
 use crate::sys::{self, BpfInsn};
 
@@ -81,10 +82,6 @@ impl Programs {
             _ => Err(io::Error::other("no program was loaded")),
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn mode_name(network: Network) -> &'static str {
