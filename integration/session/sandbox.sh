@@ -39,8 +39,17 @@ grant_file() {
 }
 stamp() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 
-# Tests run in parallel: each gets its own /tmp for its scratch files. Mounted last, once
-# nothing more is read from the checkout (which may itself live under /tmp).
-mount -t tmpfs -o mode=1777 cage-test-tmp /tmp
+# Tests run in parallel: each gets its own /tmp for its scratch files. A checkout that lives
+# under /tmp (a CI clone) is bound back at its own path on top, so test bodies still reach it.
+if [[ $repo == /tmp/* ]]; then
+  hold=$(mktemp -d /run/cage-sandbox-repo.XXXXXX)
+  mount --bind "$repo" "$hold"
+  mount -t tmpfs -o mode=1777 cage-test-tmp /tmp
+  mkdir -p "$repo" && mount --bind "$hold" "$repo"
+  umount "$hold" && rmdir "$hold"
+  cd "$repo"
+else
+  mount -t tmpfs -o mode=1777 cage-test-tmp /tmp
+fi
 
 source /dev/stdin
