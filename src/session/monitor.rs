@@ -158,27 +158,12 @@ pub fn run_interactive(login: &Login, env: &Env) -> i32 {
         Err(e) => return refuse(&format!("login refused: {e}")),
     };
     ctx.interactive = true;
-    let (monitor_end, repl_end) = match channel::pair() {
-        Ok(pair) => pair,
+    let (repl, monitor_end) = match start_repl(&login.operator) {
+        Ok(started) => started,
         Err(e) => return end_early(&mut ctx, &format!("cannot start the session: {e}")),
     };
-    let repl = match sys::fork() {
-        Err(e) => return end_early(&mut ctx, &format!("cannot start the session: {e}")),
-        Ok(None) => {
-            drop(monitor_end);
-            if let Err(e) = super::repl::drop_privileges(&login.operator) {
-                eprintln!("cage: {e}");
-                sys::exit_now(1);
-            }
-            sys::exit_now(super::repl::run(repl_end))
-        }
-        Ok(Some(pid)) => pid,
-    };
-    drop(repl_end);
     let (status, reason) = serve(&mut ctx, login, &monitor_end);
-    let _ = channel::send_msg(&monitor_end, OVER, b"");
-    let _ = kill(repl, Signal::SIGKILL);
-    let _ = waitpid(repl, None);
+    stop_repl(repl, &monitor_end);
     close_session(&mut ctx, reason);
     status
 }
@@ -205,23 +190,10 @@ pub fn su(ctx: &mut Context, plan: &SuPlan) -> i32 {
     if let Err(e) = ctx.audit.record(&entry) {
         return su_failed(ctx, &e.to_string());
     }
-    let (monitor_end, repl_end) = match channel::pair() {
-        Ok(pair) => pair,
-        Err(e) => return su_failed(ctx, &e.to_string()),
+    let (repl, monitor_end) = match start_repl(&target) {
+        Ok(started) => started,
+        Err(e) => return su_failed(ctx, &e),
     };
-    let repl = match sys::fork() {
-        Err(e) => return su_failed(ctx, &e.to_string()),
-        Ok(None) => {
-            drop(monitor_end);
-            if let Err(e) = super::repl::drop_privileges(&target) {
-                eprintln!("cage: {e}");
-                sys::exit_now(1);
-            }
-            sys::exit_now(super::repl::run(repl_end))
-        }
-        Ok(Some(pid)) => pid,
-    };
-    drop(repl_end);
     let home_exists = std::path::Path::new(&target.home).is_dir();
     let nested = Session {
         login: target.name.clone(),
@@ -234,9 +206,7 @@ pub fn su(ctx: &mut Context, plan: &SuPlan) -> i32 {
     (ctx.audit.fields.uid, ctx.audit.fields.su_user) = (target.uid, Some(target.name.clone()));
     let login = ctx.login;
     let (status, reason) = serve(ctx, login, &monitor_end);
-    let _ = channel::send_msg(&monitor_end, OVER, b"");
-    let _ = kill(repl, Signal::SIGKILL);
-    let _ = waitpid(repl, None);
+    stop_repl(repl, &monitor_end);
     (ctx.session, ctx.operator, ctx.audit.fields) = (outer_session, outer_operator, outer_fields);
     if reason != EndReason::Exit && ctx.ended.is_none() {
         ctx.ended = Some(SessionEnd::new(reason, format!("the su session ended ({})", reason.as_str())));
@@ -247,6 +217,30 @@ pub fn su(ctx: &mut Context, plan: &SuPlan) -> i32 {
 fn su_failed(ctx: &mut Context, why: &str) -> i32 {
     let _ = writeln!(ctx.err, "cage: denied: su: {why}");
     super::exec::DENIED
+}
+
+/// Forks a REPL child that drops to `who` for good before reading a key; returns its pid
+/// and the monitor's end of their socket.
+fn start_repl(who: &crate::jail::Identity) -> Result<(nix::unistd::Pid, OwnedFd), String> {
+    let (monitor_end, repl_end) = channel::pair().map_err(|e| e.to_string())?;
+    match sys::fork().map_err(|e| e.to_string())? {
+        None => {
+            drop(monitor_end);
+            if let Err(e) = super::repl::drop_privileges(who) {
+                eprintln!("cage: {e}");
+                sys::exit_now(1);
+            }
+            sys::exit_now(super::repl::run(repl_end))
+        }
+        Some(pid) => Ok((pid, monitor_end)),
+    }
+}
+
+/// Tells the REPL the session is over, and makes sure of it.
+fn stop_repl(repl: nix::unistd::Pid, monitor_end: &OwnedFd) {
+    let _ = channel::send_msg(monitor_end, OVER, b"");
+    let _ = kill(repl, Signal::SIGKILL);
+    let _ = waitpid(repl, None);
 }
 
 fn end_early(ctx: &mut Context, message: &str) -> i32 {
