@@ -570,3 +570,16 @@ fn a_file_size_limit_ends_a_command_writing_past_it() {
     let _ = fs::remove_file(&big);
     assert_eq!(ended, Outcome::Signaled(libc::SIGXFSZ), "writing past 1 MiB ends the writer");
 }
+
+#[test]
+fn a_jailed_command_starts_with_no_signal_ignored() {
+    // cage (a Rust program) ignores SIGPIPE; a command inheriting that would report "broken
+    // pipe" errors in `cmd | sudohead` instead of ending quietly.
+    require_root();
+    let p = profile("INFRA_CPS_ONLY", Layer::Cps);
+    let (json, _) = run(&plan_for(&p, &[], operator(), &[]));
+    // Bits 31 and 32 are glibc's own real-time signals (thread cancellation, setxid), which
+    // posix_spawn leaves alone; every standard signal must be at its default.
+    let ignored = u64::from_str_radix(field(&json, "SigIgn"), 16).expect("hex mask");
+    assert_eq!(ignored & 0x7fff_ffff, 0, "standard signals ignored: {ignored:#x}");
+}

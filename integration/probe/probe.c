@@ -179,7 +179,7 @@ int main(int argc, char **argv) {
     key("groups"); putchar('[');
     for (int i = 0; i < ng; i++) printf("%s%d", i ? "," : "", groups[i]);
     putchar(']');
-    const char *fields[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"};
+    const char *fields[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "SigIgn"};
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) status_field(fields[i]);
     key("pids"); printf("%d", pids());
     mounts();

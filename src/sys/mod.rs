@@ -138,11 +138,12 @@ pub fn spawn_program(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]
     }
     let mut attr = std::mem::MaybeUninit::<libc::posix_spawnattr_t>::uninit();
     let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    let mut every = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
     let mut pid: libc::pid_t = 0;
-    // SAFETY: `attr` and `empty` are initialised by posix_spawnattr_init and sigemptyset
-    // before any other use, and `attr` is destroyed once; `path` is a valid C string; `argv`
-    // and `envp` end with a null pointer (checked above) and every other element points into
-    // CStrings the caller keeps alive; posix_spawn writes the pid to `pid` and does not keep
+    // SAFETY: `attr`, `empty` and `every` are initialised by posix_spawnattr_init,
+    // sigemptyset and sigfillset before any other use, and `attr` is destroyed once; `path`
+    // is a valid C string; `argv` and `envp` end with a null pointer (checked above) and every
+    // other element points into CStrings the caller keeps alive; posix_spawn writes the pid to `pid` and does not keep
     // any of these pointers.
     let ret = unsafe {
         let init = libc::posix_spawnattr_init(attr.as_mut_ptr());
@@ -150,11 +151,17 @@ pub fn spawn_program(path: &CStr, argv: &[*const c_char], envp: &[*const c_char]
             return Err(io::Error::from_raw_os_error(init));
         }
         libc::sigemptyset(empty.as_mut_ptr());
+        libc::sigfillset(every.as_mut_ptr());
         let mut ret = libc::posix_spawnattr_setsigmask(attr.as_mut_ptr(), empty.as_ptr());
+        if ret == 0 {
+            // Every disposition back to its default: what cage ignores (SIGPIPE, as every
+            // Rust program does) is not the command's to inherit.
+            ret = libc::posix_spawnattr_setsigdefault(attr.as_mut_ptr(), every.as_ptr());
+        }
         if ret == 0 {
             ret = libc::posix_spawnattr_setflags(
                 attr.as_mut_ptr(),
-                libc::POSIX_SPAWN_SETSIGMASK as libc::c_short,
+                (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
             );
         }
         if ret == 0 {
