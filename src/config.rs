@@ -52,6 +52,14 @@ pub fn key_dir() -> String {
     format!("{PREFIX}/etc/cage/keys")
 }
 
+/// The host's cage.toml, read through the trusted-path checks (root's, not writable by
+/// others, no symlink) and validated: what cage and cagectl both act on. The error is one line.
+pub fn load() -> Result<Config, String> {
+    let path = config_file();
+    let text = crate::trust::read_file(&path).map_err(|e| e.to_string())?;
+    Config::parse(&text, &path).map_err(|e| e.to_string())
+}
+
 pub fn log_dir() -> String {
     format!("{PREFIX}/var/log/cage")
 }

@@ -23,18 +23,11 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     }
 }
 
-/// The host's configuration, read the way cage reads it.
-pub fn host_config() -> Result<Config, String> {
-    let path = config::config_file();
-    let text = crate::trust::read_file(&path).map_err(|e| e.to_string())?;
-    Config::parse(&text, &path).map_err(|e| e.to_string())
-}
-
 fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let parsed = Parsed::parse(args, &[])?;
     let files = match parsed.positionals.is_empty() {
         false => parsed.positionals.clone(),
-        true => match host_config() {
+        true => match config::load() {
             Ok(config) => vec![config.audit.file],
             Err(e) => {
                 let _ = writeln!(err, "cagectl: audit verify: {e}");
@@ -83,7 +76,7 @@ fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result
 
 /// Records an admin's change (a `grant` event) before it is made; `Err` refuses the change.
 pub fn record_admin_change(req: &str, login: &str, entry: Entry) -> Result<(), String> {
-    let config = host_config()?;
+    let config = config::load()?;
     let fields = admin_fields(&config, req, login)?;
     Audit::to_file(&config.audit, fields).record(&entry).map(drop).map_err(|e| e.to_string())
 }

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::io::Write;
 
 use super::args::{Parsed, UsageError};
-use super::audit::{admin_fields, host_config};
+use super::audit::admin_fields;
 use super::exit;
 use crate::audit::{Audit, Entry};
 
@@ -19,7 +19,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         let _ = writeln!(err, "cagectl: audit rotate: only root rotates the audit trail");
         return Ok(exit::REFUSED);
     }
-    let rotated = host_config().and_then(|config| {
+    let rotated = crate::config::load().and_then(|config| {
         let admin = admin_name();
         let fields = admin_fields(&config, "", &admin)?;
         let mut entry = Entry::new("rotate");

@@ -9,7 +9,6 @@ use std::io::Write;
 use serde_json::{Map, Value};
 
 use super::args::{Parsed, UsageError};
-use super::audit::host_config;
 use super::exit;
 use crate::time::{parse_duration, Timestamp};
 
@@ -200,7 +199,7 @@ pub fn files_or_configured(positionals: &[String], err: &mut dyn Write) -> Optio
     if !positionals.is_empty() {
         return Some(positionals.to_vec());
     }
-    match host_config() {
+    match crate::config::load() {
         Ok(config) => Some(vec![config.audit.file]),
         Err(e) => {
             let _ = writeln!(err, "cagectl: audit: {e}");

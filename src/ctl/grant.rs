@@ -64,7 +64,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     };
     let result = (|| {
         who::require_root("write grants")?;
-        let config = super::audit::host_config()?;
+        let config = crate::config::load()?;
         who::check_approver(&grant.approved_by, config.access.approver_group.as_deref())?;
         if !create_user {
             // A test or an admin may point at another policy directory explicitly.

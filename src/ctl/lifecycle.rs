@@ -27,7 +27,7 @@ pub fn run_extend(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
     }
     let result = (|| {
         who::require_root("extend grants")?;
-        let config = super::audit::host_config()?;
+        let config = crate::config::load()?;
         let by = who::invoker();
         who::check_approver(&by, config.access.approver_group.as_deref())?;
         let mut grant = store::read_grant(&login)?.ok_or_else(|| format!("no grant for {login}"))?;

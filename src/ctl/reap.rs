@@ -49,7 +49,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     if let Some(extra) = parsed.positionals.first() {
         return Err(UsageError(format!("unexpected argument `{}`", extra.escape_debug())));
     }
-    let setup = who::require_root("reap").and_then(|()| super::audit::host_config());
+    let setup = who::require_root("reap").and_then(|()| crate::config::load());
     let config = match setup {
         Ok(config) => config,
         Err(e) => {

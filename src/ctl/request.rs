@@ -29,7 +29,7 @@ pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
     let key_file = parsed.get("ssh-key").map(str::to_string);
     let result = (|| {
         who::require_root("raise requests")?;
-        let config = super::audit::host_config()?;
+        let config = crate::config::load()?;
         check_actions(&actions)?;
         let duration = duration.unwrap_or(config.access.default_duration);
         request::check_duration(duration, config.access.max_duration).map_err(|e| e.0)?;
@@ -104,7 +104,7 @@ fn decided(
     decide: impl FnOnce(&Config, &Request, &str) -> Result<String, String>,
 ) -> Result<String, String> {
     who::require_root("decide on requests")?;
-    let config = super::audit::host_config()?;
+    let config = crate::config::load()?;
     let by = who::invoker();
     who::check_approver(&by, config.access.approver_group.as_deref())?;
     let request = store::read_request(id)?;

@@ -99,7 +99,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     if let Some(extra) = parsed.positionals.first() {
         return Err(UsageError(format!("unexpected argument `{}`", extra.escape_debug())));
     }
-    let text = match super::audit::host_config().and_then(|c| audit_text(&c.audit.file)) {
+    let text = match crate::config::load().and_then(|c| audit_text(&c.audit.file)) {
         Ok(text) => text,
         Err(e) => {
             let _ = writeln!(err, "cagectl: sessions: {e}");

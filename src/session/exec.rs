@@ -136,9 +136,11 @@ fn allowed_entry(ctx: &Context, title: &[u8], command: &Command, plan: &ExecPlan
             entry.extra.insert("paths".into(), paths.into());
         }
         Action::RootExec(root) => {
-            entry.extra.insert("program".into(), root.script.clone().into()).map_or((), drop)
+            entry.extra.insert("program".into(), root.script.clone().into());
         }
-        Action::Su(su) => entry.extra.insert("user".into(), su.user.clone().into()).map_or((), drop),
+        Action::Su(su) => {
+            entry.extra.insert("user".into(), su.user.clone().into());
+        }
         Action::Builtin(_) => {}
     }
     entry

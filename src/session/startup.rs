@@ -78,9 +78,7 @@ pub fn load(env: &Env) -> Result<Login, String> {
         .ok_or_else(|| format!("uid {uid} has no account"))?;
     let grant_path = format!("{}/{}.toml", config::grant_dir(), user.name);
     let operator = super::identity::of_user(user)?;
-    let config_path = config::config_file();
-    let config_text = trust::read_file(&config_path).map_err(|e| e.to_string())?;
-    let config = Config::parse(&config_text, &config_path).map_err(|e| e.to_string())?;
+    let config = config::load()?;
     let grant = read_grant(&grant_path, &operator.name)?;
     let set = load_policies(&grant.actions, config.layer)?;
     grant.check_actions(|a| set.is_grantable(a), &grant_path).map_err(|e| e.to_string())?;
