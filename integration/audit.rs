@@ -455,3 +455,153 @@ fn sudovi_records_its_edit_and_sudotail_f_its_read_when_ctrl_c_ends_it() {
     );
     assert!(values.contains("TAIL=130"), "{values}");
 }
+
+/// A profile that records sessions (`MODE`: input or io), with INFRA_DIAG's rules.
+fn recorded(mode: &str) -> String {
+    format!(
+        "cat > /etc/cage/policies/TEST_REC.toml <<'P'\ninherits = [\"INFRA_DIAG\"]\nrecord = \"{mode}\"\n[layer.cps]\nP\n\
+         grant --actions TEST_REC --duration 1h --req REQ-REC\nset +e\n"
+    )
+}
+
+/// Prints the session's cast (one file expected), its digest, size and mode, what
+/// `asciinema cat` plays from it (on a terminal, which it needs), and the audit records.
+const SHOW_CAST: &str = "cast=$(ls /var/log/cage/sessions/*.cast)\n\
+    echo '--- cast'; cat \"$cast\"\n\
+    echo '--- stat'; sha256sum \"$cast\" | cut -d' ' -f1; stat -c '%s %a %U:%G' \"$cast\"\n\
+    echo '--- played'; script -qec \"asciinema cat $cast\" /dev/null < /dev/null | tr -d '\\r'\n\
+    echo '--- records'; cat /var/log/cage/audit.jsonl\n";
+
+struct Cast {
+    header: Value,
+    events: Vec<Value>,
+    sha256: String,
+    stat: String,
+    played: String,
+    records: Vec<Value>,
+}
+
+fn cast(stdout: &str) -> Cast {
+    let after = |marker: &str| stdout.split_once(marker).unwrap_or_else(|| panic!("{marker}: {stdout}")).1;
+    let cast = after("--- cast\n").split("--- stat\n").next().expect("cast");
+    let stat = after("--- stat\n").split("--- played\n").next().expect("stat");
+    let played = after("--- played\n").split("--- records\n").next().expect("played");
+    let mut lines =
+        cast.lines().map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")));
+    let header = lines.next().expect("a header");
+    let (sha256, stat) = stat.split_once('\n').expect("digest");
+    Cast {
+        header,
+        events: lines.collect(),
+        sha256: sha256.to_string(),
+        stat: stat.trim().to_string(),
+        played: played.to_string(),
+        records: records(after("--- records\n")),
+    }
+}
+
+/// The concatenated text of the cast's events of `kind` ("i" or "o").
+fn typed(cast: &Cast, kind: &str) -> String {
+    cast.events.iter().filter(|e| e[1] == kind).filter_map(|e| e[2].as_str()).collect()
+}
+
+#[test]
+fn a_recorded_command_leaves_a_playable_cast_whose_digest_the_logout_record_holds() {
+    let out = sandbox(&format!(
+        "{}echo typed | as_operator /usr/local/bin/cage -c 'sudohead -n 1 /var/log/cage-test.log; pwd'\n\
+         echo \"EXIT=$?\"\n{SHOW_CAST}",
+        recorded("io")
+    ));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("first line\n/home/optest\nEXIT=0\n"), "{stdout} {}", text(&out.stderr));
+    let cast = cast(&stdout);
+    assert_eq!(cast.header["version"], 2);
+    assert_eq!(typed(&cast, "i"), "typed\n");
+    assert_eq!(typed(&cast, "o"), "first line\n/home/optest\n");
+    assert_eq!(cast.played, "first line\n/home/optest\n", "asciinema plays what the operator saw");
+    let times: Vec<f64> = cast.events.iter().filter_map(|e| e[0].as_f64()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    let login = cast.records.iter().find(|r| r["event"] == "login").expect("login");
+    let logout = cast.records.iter().find(|r| r["event"] == "logout").expect("logout");
+    let path = format!("/var/log/cage/sessions/{}.cast", login["session"].as_str().expect("session"));
+    assert_eq!(login["recording"], serde_json::json!({ "mode": "io", "path": path }));
+    assert_eq!(logout["recording"]["sha256"].as_str(), Some(cast.sha256.as_str()));
+    let size = cast.stat.split(' ').next().expect("size");
+    assert_eq!(logout["recording"]["bytes"].to_string(), size);
+    assert!(cast.stat.ends_with(" 600 root:root"), "{}", cast.stat);
+}
+
+#[test]
+fn an_interactive_session_is_recorded_keys_and_screen_through_its_own_terminal() {
+    for mode in ["io", "input"] {
+        let out = sandbox(&format!(
+            "{}{{ sleep 1; printf 'pwd\\r'; sleep 1; printf 'sudohead -n 1 /var/log/cage-test.log\\r'; sleep 1; \
+               printf 'exit\\r'; sleep 1; }} \
+             | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage; echo STATUS=$?' /dev/null\n\
+             {SHOW_CAST}",
+            recorded(mode)
+        ));
+        let stdout = text(&out.stdout);
+        let (screen, _) = stdout.split_once("--- cast\n").expect("cast");
+        assert!(screen.contains("\nfirst line\r") && screen.contains("STATUS=0"), "{mode}: {screen}");
+        let cast = cast(&stdout);
+        let keys = typed(&cast, "i");
+        assert!(keys.contains("pwd\r") && keys.ends_with("exit\r"), "{mode}: {keys:?}");
+        let shown = typed(&cast, "o");
+        match mode {
+            "io" => {
+                assert!(shown.contains("optest@cps-test:cps /home/optest"), "the prompt: {shown:?}");
+                assert!(shown.contains("\nfirst line\r\n"), "the output, as a terminal shows it: {shown:?}");
+            }
+            _ => assert_eq!(shown, "", "input mode keeps only the keys"),
+        }
+        let logout = cast.records.iter().find(|r| r["event"] == "logout").expect("logout");
+        assert_eq!(logout["recording"]["sha256"].as_str(), Some(cast.sha256.as_str()), "{mode}");
+    }
+}
+
+#[test]
+fn a_session_that_cannot_be_recorded_does_not_start() {
+    let out = sandbox(&format!(
+        "{}install -d -m 0777 /var/log/cage/sessions\n\
+         as_operator /usr/local/bin/cage -c 'sudohead -n 1 /var/log/cage-test.log'; echo \"EXIT=$?\"\n\
+         echo '--- records'; cat /var/log/cage/audit.jsonl\n",
+        recorded("io")
+    ));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.starts_with("EXIT=1\n"), "{stdout}");
+    assert_eq!(
+        stderr,
+        "cage: login refused: session recording: /var/log/cage/sessions must be a directory of root's \
+         that no one else may write\n"
+    );
+    let (_, jsonl) = stdout.split_once("--- records\n").expect("records");
+    assert!(events(&records(jsonl)).iter().all(|e| e == "grant"), "no login, nothing ran: {jsonl}");
+}
+
+#[test]
+fn a_recording_that_fails_mid_session_ends_it_and_says_so_in_the_logout_record() {
+    let out = sandbox(&format!(
+        "{}install -d -m 0700 /var/log/cage/sessions\n\
+         mount -t tmpfs -o size=16k,mode=0700 cage-test-full /var/log/cage/sessions\n\
+         seq 1 100000 > /var/log/cage-big.log\n\
+         as_operator /usr/local/bin/cage -c 'sudocat /var/log/cage-big.log; pwd' > /tmp/shown; echo \"EXIT=$?\"\n\
+         echo '--- verify'; cagectl audit verify; echo \"VERIFY=$?\"\n\
+         echo '--- records'; cat /var/log/cage/audit.jsonl\n",
+        recorded("io")
+    ));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(!stdout.starts_with("EXIT=0\n"), "{stdout}");
+    assert!(
+        stderr
+            .contains("cage: writing the recording: No space left on device (os error 28): the session ends"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("VERIFY=0"), "{stdout}");
+    let (_, jsonl) = stdout.split_once("--- records\n").expect("records");
+    let all = records(jsonl);
+    let logout = all.iter().find(|r| r["event"] == "logout").expect("logout");
+    let error = logout["recording"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("No space left on device"), "{logout}");
+    assert!(!all.iter().any(|r| r["event"] == "command" && r["argv"][0] == "pwd"), "pwd never ran");
+}

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 use cage::policy::FileCommand;
-use cage::session::{monitor, startup};
+use cage::session::{monitor, recording, startup};
 
 const USAGE: &str = "usage: cage (as a login shell) | cage -c 'COMMAND LINE'";
 
@@ -56,6 +56,14 @@ fn mode(args: &[OsString], env: &startup::Env) -> Result<Mode, String> {
     }
 }
 
+/// The session's id, and its recording when its actions ask for one (from here on this
+/// process is the session; the one that started it records it).
+fn session_start(login: &startup::Login, env: &startup::Env) -> Result<monitor::Start, String> {
+    let session = cage::audit::new_session_id().map_err(|e| format!("session id: {e}"))?;
+    let recording = recording::start(&session, login, env).map_err(|e| format!("session recording: {e}"))?;
+    Ok(monitor::Start { session, recording })
+}
+
 fn main() {
     let args: Vec<OsString> = std::env::args_os().collect();
     let env = startup::sanitize();
@@ -73,9 +81,16 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let start = match session_start(&login, &env) {
+        Ok(start) => start,
+        Err(reason) => {
+            eprintln!("cage: login refused: {reason}");
+            std::process::exit(1);
+        }
+    };
     let status = match mode {
-        Mode::Command(line) => monitor::run_command(&login, &env, &line),
-        Mode::Interactive => monitor::run_interactive(&login, &env),
+        Mode::Command(line) => monitor::run_command(&login, &env, start, &line),
+        Mode::Interactive => monitor::run_interactive(&login, &env, start),
     };
     std::process::exit(status);
 }

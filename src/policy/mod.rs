@@ -17,7 +17,7 @@ mod validate;
 
 pub use model::{ActionProfile, Alias, AliasTarget, FileRules, LayerRules, PathRule, RootExec, View};
 pub use profile::{Origin, Profile, ProfileError, Sourced};
-pub use types::{FileCommand, Layer, Network, RunAs};
+pub use types::{FileCommand, Layer, Network, Record, RunAs};
 pub use validate::command_name_problem;
 
 use crate::source::SourceError;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::grammar::Grammar;
-use super::types::{FileCommand, Layer, Network, RunAs};
+use super::types::{FileCommand, Layer, Network, Record, RunAs};
 
 /// A place in a profile file, kept for errors found after parsing (inheritance, blacklist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +25,7 @@ pub struct ActionProfile {
     pub inherits: Vec<(String, Loc)>,
     pub full_access: bool,
     pub network: Option<Network>,
+    pub record: Option<Record>,
     pub blacklist: Vec<String>,
     pub refuse: BTreeMap<String, String>,
     pub layers: BTreeMap<Layer, LayerRules>,

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::model::{Alias, PathRule, RootExec, View};
-use super::types::{FileCommand, Layer, Network};
+use super::types::{FileCommand, Layer, Network, Record};
 use super::PolicySet;
 
 /// Which action wrote a rule, and which granted action brought it into the session.
@@ -30,6 +30,8 @@ pub struct Profile {
     pub granted: Vec<String>,
     pub full_access: Option<Origin>,
     pub network: Network,
+    /// How much of the session's terminal is recorded.
+    pub record: Record,
     /// Candidates per alias name, nearest definition first: the first that accepts wins.
     pub aliases: BTreeMap<String, Vec<Sourced<Arc<Alias>>>>,
     pub root_exec: Vec<Sourced<RootExec>>,
@@ -122,6 +124,7 @@ impl Profile {
             granted: granted.to_vec(),
             full_access: None,
             network: Network::None,
+            record: Record::None,
             aliases: BTreeMap::new(),
             root_exec: Vec::new(),
             su_into: Vec::new(),
@@ -142,6 +145,7 @@ impl Profile {
             self.full_access = Some(origin.clone());
         }
         self.network = self.network.max(member.network.unwrap_or(Network::None));
+        self.record = self.record.max(member.record.unwrap_or(Record::None));
         for (name, reason) in &member.refuse {
             self.refuse.entry(name.clone()).or_insert_with(|| sourced(origin, reason.clone()));
         }

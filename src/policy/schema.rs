@@ -22,6 +22,7 @@ pub struct RawProfile {
     #[serde(default)]
     pub full_access: bool,
     pub network: Option<Text>,
+    pub record: Option<Text>,
     #[serde(default)]
     pub blacklist: Vec<Text>,
     #[serde(default)]

@@ -99,3 +99,26 @@ fn a_grant_without_rules_for_the_layer_is_refused() {
     let err = policies.profile(&["B".to_string()], Layer::Cps).expect_err("unknown");
     assert_eq!(err.to_string(), "action `B` has no profile in the policy directory");
 }
+
+#[test]
+fn a_session_records_the_most_any_granted_action_asks() {
+    let policies = set(&[
+        ("QUIET.toml", "[layer.cps]\n"),
+        ("TYPED.toml", "record = \"input\"\n[layer.cps]\n"),
+        ("WATCHED.toml", "inherits = [\"TYPED\"]\nrecord = \"io\"\n[layer.cps]\n"),
+    ])
+    .expect("valid");
+    let record = |granted: &[&str]| {
+        let granted: Vec<String> = granted.iter().map(|g| g.to_string()).collect();
+        policies.profile(&granted, Layer::Cps).expect("profile").record
+    };
+    assert_eq!(record(&["QUIET"]), Record::None);
+    assert_eq!(record(&["QUIET", "TYPED"]), Record::Input);
+    assert_eq!(record(&["TYPED", "WATCHED"]), Record::Io);
+}
+
+#[test]
+fn an_unknown_record_mode_is_refused_where_it_is_written() {
+    let errs = errors(&[("A.toml", "record = \"video\"\n[layer.cps]\n")]);
+    assert_eq!(errs, ["A.toml:1:10: unknown record `video` (expected none, input or io)"]);
+}

@@ -37,6 +37,33 @@ impl fmt::Display for Layer {
     }
 }
 
+/// How much of a session's terminal is recorded (asciicast v2 under the sessions directory),
+/// from least to most; a union of actions records the most any of them asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Record {
+    None,
+    /// What the operator typed.
+    Input,
+    /// What the operator typed and what the session showed.
+    Io,
+}
+
+impl Record {
+    pub const ALL: [Record; 3] = [Record::None, Record::Input, Record::Io];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Record::None => "none",
+            Record::Input => "input",
+            Record::Io => "io",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Record> {
+        Record::ALL.into_iter().find(|r| r.name() == s)
+    }
+}
+
 /// What a jailed command may reach on the network, from least to most.
 /// The order matters: a union of actions takes the most permissive one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -73,6 +73,7 @@ pub fn validate_profile(id: &str, file: &str, text: &str) -> Result<ActionProfil
 fn profile_from(c: &mut Checker, id: &str, file: &str, raw: RawProfile) -> ActionProfile {
     let inherits = raw.inherits.iter().filter_map(|i| action_ref(c, i)).collect();
     let network = raw.network.as_ref().and_then(|n| network(c, n));
+    let record = raw.record.as_ref().and_then(|r| record(c, r));
     let blacklist = raw.blacklist.iter().filter_map(|b| blacklist_entry(c, b)).collect();
     let refuse = text_map(c, &raw.refuse, "refused command", command_name_problem);
     let mut layers = BTreeMap::new();
@@ -95,6 +96,7 @@ fn profile_from(c: &mut Checker, id: &str, file: &str, raw: RawProfile) -> Actio
         inherits,
         full_access: raw.full_access,
         network,
+        record,
         blacklist,
         refuse,
         layers,
@@ -116,6 +118,14 @@ fn network(c: &mut Checker, raw: &Text) -> Option<Network> {
             raw.span(),
             format!("unknown network `{}` (expected none, local, layer or any)", raw.get_ref()),
         );
+    }
+    parsed
+}
+
+fn record(c: &mut Checker, raw: &Text) -> Option<Record> {
+    let parsed = Record::parse(raw.get_ref());
+    if parsed.is_none() {
+        c.error(raw.span(), format!("unknown record `{}` (expected none, input or io)", raw.get_ref()));
     }
     parsed
 }

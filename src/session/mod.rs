@@ -13,6 +13,7 @@ mod file_records;
 pub mod identity;
 pub mod monitor;
 mod privileges;
+pub mod recording;
 mod relay;
 mod repl;
 mod rootexec;
@@ -56,6 +57,8 @@ pub struct Context<'p> {
     pub interactive: bool,
     /// Set when the grant ended or the connection closed while a command ran.
     pub ended: Option<SessionEnd>,
+    /// The session's recording, closed (and its digest recorded) at logout.
+    pub recording: Option<recording::Recording>,
 }
 
 /// Why a session ends before the operator leaves: the line to show and the `logout` reason.

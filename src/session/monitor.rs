@@ -12,9 +12,10 @@ use nix::sys::wait::waitpid;
 
 use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT};
 use super::exec::{run_line, LineOutcome};
+use super::recording::Recording;
 use super::startup::{self, Env, Login};
 use super::{Context, SessionEnd};
-use crate::audit::{self, Audit, EndReason, Entry, SessionFields};
+use crate::audit::{Audit, EndReason, Entry, SessionFields};
 use crate::decide::{Session, SuPlan};
 use crate::grant::{Grant, Validity};
 use crate::sys;
@@ -36,8 +37,14 @@ fn host_name(login: &Login) -> String {
     })
 }
 
+/// How the session starts: its id, and its recording if its actions ask for one.
+pub struct Start {
+    pub session: String,
+    pub recording: Option<Recording>,
+}
+
 /// The session's context, once its `login` record is written (no record, no session).
-fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> {
+fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context<'p>, String> {
     let home = login.operator.home.clone();
     let cwd = if std::path::Path::new(&home).is_dir() { home.clone() } else { "/".to_string() };
     let path = login.grant_path.clone();
@@ -45,7 +52,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
     let certificate_expires = login.certificate_expires;
     let host = host_name(login);
     let fields = SessionFields {
-        session: audit::new_session_id().map_err(|e| e.to_string())?,
+        session: start.session,
         req_auth_id: login.grant.req_auth_id.clone(),
         loginid: name.clone(),
         uid: login.operator.uid,
@@ -60,7 +67,15 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
     let mut entry = Entry::new("login").with("actions", login.grant.actions.clone());
     entry.cwd = Some(cwd.clone());
     entry.extra.insert("expires".into(), login.grant.expires.to_rfc3339().into());
+    if let Some(recording) = &start.recording {
+        entry.extra.insert("recording".into(), recording.announce());
+    }
     audit.record(&entry).map_err(|e| e.to_string())?;
+    // Commands see the terminal the session has: the recorder's, when recorded.
+    let tty = match &start.recording {
+        Some(recording) => recording.terminal.clone(),
+        None => env.ssh_tty.clone(),
+    };
     Ok(Context {
         login,
         interactive: false,
@@ -72,7 +87,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
         session: Session { login: name.clone(), cwd, home },
         operator: login.operator.clone(),
         host,
-        tty: env.ssh_tty.clone(),
+        tty,
         term: env.term.clone(),
         lang: env.lang.clone(),
         landlock_required: startup::landlock_required(&login.config),
@@ -84,6 +99,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
         }),
         history: Vec::new(),
         ended: None,
+        recording: start.recording,
     })
 }
 
@@ -97,6 +113,11 @@ fn close_session(ctx: &mut Context, reason: EndReason) {
     }
     let mut entry = Entry::new("logout").with("reason", reason.as_str());
     entry.cwd = Some(ctx.session.cwd.clone());
+    if let Some(recording) = ctx.recording.take() {
+        let _ = ctx.out.flush();
+        let _ = ctx.err.flush();
+        entry.extra.insert("recording".into(), recording.finish());
+    }
     if let Err(e) = ctx.audit.record(&entry) {
         let _ = writeln!(ctx.err, "cage: the end of this session was not recorded: {e}");
     }
@@ -132,9 +153,9 @@ fn current_grant(
 }
 
 /// `cage -c LINE` (and SSH_ORIGINAL_COMMAND): one line, its status.
-pub fn run_command(login: &Login, env: &Env, line: &[u8]) -> i32 {
+pub fn run_command(login: &Login, env: &Env, start: Start, line: &[u8]) -> i32 {
     block_signals();
-    let mut ctx = match open_session(login, env) {
+    let mut ctx = match open_session(login, env, start) {
         Ok(ctx) => ctx,
         Err(e) => return refuse(&format!("login refused: {e}")),
     };
@@ -151,9 +172,9 @@ pub fn run_command(login: &Login, env: &Env, line: &[u8]) -> i32 {
 }
 
 /// An interactive login: the REPL child reads lines, the monitor runs them.
-pub fn run_interactive(login: &Login, env: &Env) -> i32 {
+pub fn run_interactive(login: &Login, env: &Env, start: Start) -> i32 {
     block_signals();
-    let mut ctx = match open_session(login, env) {
+    let mut ctx = match open_session(login, env, start) {
         Ok(ctx) => ctx,
         Err(e) => return refuse(&format!("login refused: {e}")),
     };
