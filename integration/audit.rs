@@ -509,11 +509,21 @@ fn typed(cast: &Cast, kind: &str) -> String {
 fn a_recorded_command_leaves_a_playable_cast_whose_digest_the_logout_record_holds() {
     let out = sandbox(&format!(
         "{}echo typed | as_operator /usr/local/bin/cage -c 'sudohead -n 1 /var/log/cage-test.log; pwd'\n\
-         echo \"EXIT=$?\"\n{SHOW_CAST}",
+         echo \"EXIT=$?\"\n\
+         c=$(ls /var/log/cage/sessions/*.cast); cp \"$c\" /tmp/kept\n\
+         echo >> \"$c\"; cagectl audit verify; echo \"EDITED=$?\"\n\
+         cp /tmp/kept \"$c\"; cagectl audit verify >/dev/null; echo \"KEPT=$?\"\n\
+         {SHOW_CAST}",
         recorded("io")
     ));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("first line\n/home/optest\nEXIT=0\n"), "{stdout} {}", text(&out.stderr));
+    let verify = stdout.split_once("EXIT=0\n").expect("exit").1.split("--- cast").next().expect("verify");
+    assert!(verify.contains("EDITED=1\n") && verify.contains("KEPT=0\n"), "{verify}");
+    assert!(
+        verify.contains(".cast does not match the digest of its logout record (edited)"),
+        "verify names the edited recording: {verify}"
+    );
     let cast = cast(&stdout);
     assert_eq!(cast.header["version"], 2);
     assert_eq!(typed(&cast, "i"), "typed\n");

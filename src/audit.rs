@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use chain::{verify, Break, Head, Verified};
+pub use chain::{sha256_hex, verify, Break, Head, Verified};
 pub use record::{EndReason, Entry, SessionFields, Verdict};
 
 use crate::config::AuditConfig;

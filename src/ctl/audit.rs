@@ -1,5 +1,6 @@
 //! `cagectl audit verify [FILE...]`: proves the hash chain of audit files (several files are
-//! checked in order, each continuing the last); also where cagectl's own records are written.
+//! checked in order, each continuing the last) and that each session recording they name is
+//! still the file its `logout` record hashed; also where cagectl's own records are written.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -58,6 +59,9 @@ fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result
                 return Ok(exit::REFUSED);
             }
         }
+        if !recordings_match(&text, file, out) {
+            return Ok(exit::REFUSED);
+        }
         let start = match &verified.continues {
             None => "starts the chain".to_string(),
             Some(head) => {
@@ -72,6 +76,27 @@ fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result
         previous = Some((file.clone(), verified.last));
     }
     Ok(exit::OK)
+}
+
+/// Every cast a `logout` record of `text` hashed still has that SHA-256; each one that does
+/// not (edited, cut short, removed) is reported. True when all match.
+fn recordings_match(text: &[u8], file: &str, out: &mut dyn Write) -> bool {
+    let mut all = true;
+    for (index, line) in text.split(|&b| b == b'\n').enumerate() {
+        let Ok(record) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+        let recording = &record["recording"];
+        let (Some(path), Some(expected)) = (recording["path"].as_str(), recording["sha256"].as_str()) else {
+            continue;
+        };
+        let problem = match std::fs::read(path) {
+            Ok(bytes) if audit::sha256_hex(&bytes) == expected => continue,
+            Ok(_) => "does not match the digest of its logout record (edited)".to_string(),
+            Err(e) => format!("cannot be read ({e})"),
+        };
+        let _ = writeln!(out, "{file}: BROKEN at line {}: the recording {path} {problem}", index + 1);
+        all = false;
+    }
+    all
 }
 
 /// Records an admin's change (a `grant` event) before it is made; `Err` refuses the change.
