@@ -445,6 +445,49 @@ fn an_ssh_session_is_audited_in_order_and_the_chain_verifies() {
     assert!(verify.status.success(), "{}{}", text(&verify.stdout), text(&verify.stderr));
 }
 
+#[test]
+fn a_full_access_session_is_recorded_over_ssh_even_when_the_connection_drops() {
+    require_container();
+    let op = operator("op_record");
+    grant(&op, "INFRA_FULL", "1h");
+    let mut s = Interactive::start(&op);
+    let prompt = format!("{op}@");
+    s.wait_for(&prompt, 1);
+    s.send("id -un\r");
+    s.wait_for("\nroot\r", 1);
+    s.wait_for(&prompt, 2);
+    // The client vanishes (no `exit`): sshd hangs up, and the session still ends recorded.
+    s.child.kill().expect("kill ssh");
+    let _ = s.child.wait();
+    let start = Instant::now();
+    let logout = loop {
+        let out = in_container(&format!(
+            "grep '\"loginid\":\"{op}\"' /var/log/cage/audit.jsonl | grep '\"event\":\"logout\"' || true"
+        ));
+        if let Some(line) = text(&out.stdout).lines().next() {
+            break serde_json::from_str::<serde_json::Value>(line).expect("a JSON record");
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "no logout record after the hang-up");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(logout["reason"], "killed", "{logout}");
+    let path = logout["recording"]["path"].as_str().expect("a recording path").to_string();
+    let digest = in_container(&format!("sha256sum {path} | cut -d' ' -f1"));
+    assert_eq!(Some(text(&digest.stdout).trim()), logout["recording"]["sha256"].as_str(), "{logout}");
+    let cast = text(&in_container(&format!("cat {path}")).stdout);
+    let events: Vec<serde_json::Value> =
+        cast.lines().skip(1).map(|l| serde_json::from_str(l).expect("an event")).collect();
+    let of = |kind: &str| -> String {
+        events.iter().filter(|e| e[1] == kind).filter_map(|e| e[2].as_str()).collect()
+    };
+    assert!(of("i").contains("id -un\r"), "the keys: {cast}");
+    assert!(of("o").contains("\nroot\r\n") && of("o").contains(&prompt), "the screen: {cast}");
+    let left = in_container(&format!("pgrep -u {op} | wc -l; pgrep -f 'sshd: {op}' | wc -l"));
+    assert_eq!(text(&left.stdout), "0\n0\n", "nothing of the session remains");
+    let verify = in_container("cagectl audit verify");
+    assert!(verify.status.success(), "{}{}", text(&verify.stdout), text(&verify.stderr));
+}
+
 /// The records of `login` in a JSON-lines file of the container, by seq: (seq, line).
 fn records_of(login: &str, file: &str) -> Vec<(u64, String)> {
     let out = in_container(&format!("cat {file} 2>/dev/null || true"));

@@ -269,11 +269,21 @@ impl State {
     fn operator_gone(&mut self) {
         self.operator_open = false;
         if self.pty {
-            // A terminal that went away: the session hears the hang-up.
-            let _ = kill(self.session_pid, Signal::SIGHUP);
+            self.hang_up();
         } else {
             // Pipes: the session reads end of input, as it would have without a recorder.
             self.input = None;
+        }
+    }
+
+    /// The operator's terminal is gone (or sshd ends the session): the session hears a
+    /// hang-up, as it would from sshd. Closing the pty's master hangs up its terminal too,
+    /// which ends an idle prompt (the REPL reads end of file).
+    fn hang_up(&mut self) {
+        let _ = kill(self.session_pid, Signal::SIGHUP);
+        if self.pty {
+            self.input = None;
+            self.outputs.clear();
         }
     }
 
@@ -387,10 +397,7 @@ impl State {
             match Signal::try_from(info.ssi_signo as i32) {
                 Ok(Signal::SIGWINCH) => self.resize(),
                 Ok(Signal::SIGCHLD) => self.reap(),
-                // sshd hangs up or stops the session: the session hears it and ends itself.
-                Ok(Signal::SIGHUP | Signal::SIGTERM) => {
-                    let _ = kill(self.session_pid, Signal::SIGHUP);
-                }
+                Ok(Signal::SIGHUP | Signal::SIGTERM) => self.hang_up(),
                 _ => {}
             }
         }
