@@ -482,7 +482,7 @@ fn a_full_access_session_is_recorded_over_ssh_even_when_the_connection_drops() {
     };
     assert!(of("i").contains("id -un\r"), "the keys: {cast}");
     assert!(of("o").contains("\nroot\r\n") && of("o").contains(&prompt), "the screen: {cast}");
-    let left = in_container(&format!("pgrep -u {op} | wc -l; pgrep -f 'sshd: {op}' | wc -l"));
+    let left = in_container(&format!("pgrep -u {op} | wc -l; pgrep -f '^sshd: {op}' | wc -l"));
     assert_eq!(text(&left.stdout), "0\n0\n", "nothing of the session remains");
     let verify = in_container("cagectl audit verify");
     assert!(verify.status.success(), "{}{}", text(&verify.stdout), text(&verify.stderr));

@@ -333,12 +333,20 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason)
                 let names = crate::files::complete::complete(ctx.profile, &ctx.session, &word);
                 let _ = channel::send_msg(socket, CANDIDATES, names.join("\n").as_bytes());
             }
+            // End of input: Ctrl-D, or the terminal hung up under the REPL (the connection
+            // went away), which reads the same.
+            Ok(Some((QUIT, _))) if terminal_hung_up() => return (status, EndReason::Killed),
             Ok(Some((QUIT, _))) => return (status, EndReason::Exit),
             // The REPL went away without saying goodbye.
             Ok(None) | Err(_) => return (status, EndReason::Killed),
             Ok(Some(_)) => {}
         }
     }
+}
+
+/// A hung-up terminal answers every request with EIO (its files were all hung up at once).
+fn terminal_hung_up() -> bool {
+    matches!(nix::sys::termios::tcgetattr(std::io::stdin().as_fd()), Err(nix::errno::Errno::EIO))
 }
 
 fn ended(ctx: &Context) -> EndReason {
