@@ -225,10 +225,26 @@ fn a_command_needing_a_terminal_gets_a_pty_of_the_operators_size() {
 }
 
 #[test]
-fn a_command_needing_a_terminal_is_refused_without_one() {
+fn a_command_needing_a_terminal_is_refused_without_one_or_with_company() {
     let (out, err, code) = run_line(TTY_PROFILE, "whichtty");
     assert_eq!((code, out.as_str()), (126, ""));
     assert!(err.starts_with("cage: denied: needs a terminal"), "{err}");
+    // Refused at the decision, so the record says deny and nothing started.
+    let body = format!(
+        "{TTY_PROFILE}set +e
+         script -qfc \"setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c 'whichtty | termsize'\" /dev/null < /dev/null
+         echo '--- records'; grep '\"event\":\"command\"' /var/log/cage/audit.jsonl
+"
+    );
+    let out = sandbox(&body);
+    let stdout = text(&out.stdout);
+    let (shown, jsonl) = stdout.split_once("--- records\n").expect("records");
+    assert!(shown.contains("must be alone on its line, without redirections"), "{shown}");
+    let decisions: Vec<String> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["decision"].to_string())
+        .collect();
+    assert_eq!(decisions, ["\"deny\""], "{jsonl}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use nix::unistd::{dup2, pipe, Pid};
 use super::execwatch::ExecWatch;
 use super::file_records;
 use super::identity;
-use super::relay::{Pty, Relay};
+use super::relay::{Pty, Relay, NEEDS_A_TERMINAL};
 use super::{Context, SessionEnd};
 use crate::audit::{EndReason, Entry, Verdict};
 use crate::decide::{
@@ -236,6 +236,7 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
             Action::RootExec(root) => super::rootexec::check(ctx.profile, root).err(),
             Action::Su(_) if stages.len() > 1 => Some("su must be alone on its line".into()),
             Action::Su(_) => super::monitor::su_refusal(ctx),
+            Action::Run(run) if run.tty && run.jailed => terminal_refusal(stages.len(), plan),
             _ => None,
         };
         if let Some(reason) = refusal {
@@ -285,13 +286,28 @@ enum Child {
     Process(Pid),
 }
 
+/// Why a command that needs a terminal cannot have one here, if it cannot: it must be alone
+/// on its line, without redirections, in a session that has a terminal.
+fn terminal_refusal(stages: usize, plan: &ExecPlan) -> Option<String> {
+    if stages > 1 || !plan.redirects.is_empty() {
+        return Some(ALONE_ON_A_TERMINAL.into());
+    }
+    match nix::unistd::isatty(0) {
+        Ok(true) => None,
+        _ => Some(NEEDS_A_TERMINAL.into()),
+    }
+}
+
+const ALONE_ON_A_TERMINAL: &str =
+    "a command that needs a terminal must be alone on its line, without redirections";
+
 /// A command needing a terminal gets its own pty, and then the terminal to itself.
 fn terminal_for(plans: &[ExecPlan]) -> Result<Option<Pty>, String> {
     let wants = |p: &ExecPlan| matches!(&p.action, Action::Run(run) if run.tty && run.jailed);
     match (plans, plans.iter().any(wants)) {
         (_, false) => Ok(None),
         ([plan], true) if plan.redirects.is_empty() => Pty::open().map(Some),
-        _ => Err("a command that needs a terminal must be alone on its line, without redirections".into()),
+        _ => Err(ALONE_ON_A_TERMINAL.into()),
     }
 }
 

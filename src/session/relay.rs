@@ -13,6 +13,8 @@ use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 
 use crate::sys;
 
+pub const NEEDS_A_TERMINAL: &str = "needs a terminal (log in with `ssh -t`)";
+
 /// A pty made for one command.
 pub struct Pty {
     pub master: OwnedFd,
@@ -26,7 +28,7 @@ impl Pty {
     pub fn open() -> Result<Pty, String> {
         let stdin = io::stdin();
         if !nix::unistd::isatty(stdin.as_raw_fd()).unwrap_or(false) {
-            return Err("needs a terminal (log in with `ssh -t`)".into());
+            return Err(NEEDS_A_TERMINAL.into());
         }
         let size = sys::window_size(stdin.as_raw_fd()).ok();
         let termios = tcgetattr(stdin.as_fd()).ok();
