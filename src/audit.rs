@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use chain::{sha256_hex, verify, Break, Head, Verified};
+use file::Durability;
 pub use record::{EndReason, Entry, SessionFields, Verdict};
 
 use crate::config::AuditConfig;
@@ -64,13 +65,33 @@ impl Audit {
     /// Then it goes to syslog too (still under the file's lock, so in the chain's order), whose
     /// failure changes nothing but a count.
     pub fn record(&self, entry: &Entry) -> Result<Head, AuditError> {
+        self.append(entry, Durability::Now)
+    }
+
+    /// Writes `entry`, an outcome (an `exit`), as the next record of the chain without waiting
+    /// for the disk: the session's next record, or [`Audit::sync`] once the prompt is back,
+    /// puts it there. Nothing waits on an outcome, so the command's time does not either.
+    pub fn record_outcome(&self, entry: &Entry) -> Result<Head, AuditError> {
+        self.append(entry, Durability::Soon)
+    }
+
+    /// Puts on disk the outcomes written since the last durable record.
+    pub fn sync(&self) -> Result<(), AuditError> {
+        match &self.target {
+            Target::File(path) => file::sync(path).map_err(|e| AuditError(format!("{path}: {e}"))),
+            Target::Discard => Ok(()),
+        }
+    }
+
+    fn append(&self, entry: &Entry, durability: Durability) -> Result<Head, AuditError> {
         let ts = Timestamp::now();
         let entry = self.with_unsent(entry);
         match &self.target {
             Target::File(path) => {
                 let build = |seq, prev: &str| record::unsealed(&self.fields, &entry, seq, prev, ts);
-                let written = file::append(path, build, |written| self.to_syslog(&entry, ts, written))
-                    .map_err(|e| AuditError(format!("{path}: {e}")))?;
+                let written =
+                    file::append(path, durability, build, |written| self.to_syslog(&entry, ts, written))
+                        .map_err(|e| AuditError(format!("{path}: {e}")))?;
                 Ok(written.head)
             }
             Target::Discard => {

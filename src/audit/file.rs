@@ -19,12 +19,23 @@ pub struct Written {
     pub line: String,
 }
 
+/// When a record must be on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Synced before `append` returns: a record that announces an action.
+    Now,
+    /// Written now, synced by the next `Now` record of the file or by [`sync`]: a record that
+    /// reports what already happened (an `exit`).
+    Soon,
+}
+
 /// Appends one record: `build(seq, prev)` makes it once the lock is held and the chain's head
-/// is known. The record is on disk when this returns `Ok`; on any error nothing of it stays in
-/// the file. `then` sees the record still under the lock, so what it passes on (syslog) goes
-/// out in the chain's order.
+/// is known. With [`Durability::Now`] the record is on disk when this returns `Ok`; on any
+/// error nothing of it stays in the file. `then` sees the record still under the lock, so what
+/// it passes on (syslog) goes out in the chain's order.
 pub fn append(
     path: &str,
+    durability: Durability,
     build: impl FnOnce(u64, &str) -> Map<String, Value>,
     then: impl FnOnce(&Written),
 ) -> io::Result<Written> {
@@ -35,7 +46,10 @@ pub fn append(
     let mut bytes = Vec::with_capacity(line.len() + 1);
     bytes.extend_from_slice(line.as_bytes());
     bytes.push(b'\n');
-    let written = (&*locked).write_all(&bytes).and_then(|()| locked.sync_data());
+    let written = (&*locked).write_all(&bytes).and_then(|()| match durability {
+        Durability::Now => locked.sync_data(),
+        Durability::Soon => Ok(()),
+    });
     if let Err(e) = written {
         // A torn or unsynced record must not stay: the command it announces will not run.
         let _ = locked.set_len(size);
@@ -45,6 +59,12 @@ pub fn append(
     let written = Written { head: Head { seq: head.seq + 1, hash }, line };
     then(&written);
     Ok(written)
+}
+
+/// Puts on disk whatever was written to `path` and not yet synced (`Durability::Soon`).
+pub fn sync(path: &str) -> io::Result<()> {
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)?;
+    file.sync_data()
 }
 
 /// Opens `path` for appending (created 0600 when missing, never through a symlink) and locks
@@ -89,8 +109,11 @@ pub fn last_record(file: &File) -> io::Result<Head> {
     }
     let mut tail: Vec<u8> = Vec::new();
     let mut end = size;
+    // A record is usually well under 4 KiB; a long one is found by reading further back.
+    let mut chunk = 4096u64;
     loop {
-        let start = end.saturating_sub(64 * 1024);
+        let start = end.saturating_sub(chunk);
+        chunk = (chunk * 2).min(1 << 20);
         let mut chunk = vec![0u8; (end - start) as usize];
         file.read_exact_at(&mut chunk, start)?;
         chunk.extend_from_slice(&tail);

@@ -327,6 +327,10 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason)
                 }
                 watch.refresh();
                 let _ = channel::send_msg(socket, PROMPT, prompt(ctx, watch.grant.as_ref()).as_bytes());
+                // The `exit` records go to disk while the operator reads the prompt.
+                if let Err(e) = ctx.audit.sync() {
+                    let _ = writeln!(ctx.err, "cage: the audit trail could not be synced: {e}");
+                }
             }
             Ok(Some((COMPLETE, word))) => {
                 let word = String::from_utf8_lossy(&word);
