@@ -83,6 +83,20 @@ impl std::error::Error for JailError {}
 pub struct Running {
     pid: Pid,
     status: File,
+    /// The init's records read so far.
+    reported: Vec<u8>,
+}
+
+/// A jail whose command has ended and whose init is exiting: the kernel is tearing its
+/// namespaces down, which nobody needs to wait for. Reap it when convenient.
+#[derive(Debug)]
+pub struct Exiting(Pid);
+
+impl Exiting {
+    /// True once the init is reaped (or gone).
+    pub fn try_reap(&self) -> bool {
+        !matches!(waitpid(self.0, Some(WaitPidFlag::WNOHANG)), Ok(WaitStatus::StillAlive))
+    }
 }
 
 /// Starts `plan` with the real kernel. Landlock must be fully enforced when `landlock_required`.
@@ -119,7 +133,10 @@ pub fn spawn_with<K: Kernel>(
         Some(pid) => pid,
     };
     drop(status_w);
-    Ok(Running { pid, status: File::from(status_r) })
+    // Read as it comes (`try_finish`), without ever blocking the monitor.
+    nix::fcntl::fcntl(status_r.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
+        .map_err(|e| JailError::Spawn(e.into()))?;
+    Ok(Running { pid, status: File::from(status_r), reported: Vec::new() })
 }
 
 const FAILED: u8 = b'F';
@@ -272,10 +289,48 @@ impl Running {
         }
     }
 
-    /// The init has been reaped: read its records (the pipe is at EOF, every writer is gone).
+    /// Like [`Running::try_wait`], but also done as soon as the init has reported how the
+    /// command ended, before the init itself exits: then the `Exiting` init is the caller's to
+    /// reap. The namespaces' teardown (unmounting the jail's tree, which waits for RCU) is
+    /// then no longer part of the command's time.
+    pub fn try_finish(mut self) -> Result<(Result<Finished, JailError>, Option<Exiting>), Running> {
+        match waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {}
+            init => return Ok((self.finish(init), None)),
+        }
+        self.read_reported();
+        let ended = self.reported.chunks_exact(8).any(|r| matches!(r[0], EXITED | KILLED | FAILED));
+        match ended {
+            true => {
+                let pid = self.pid;
+                Ok((self.finish(Ok(WaitStatus::StillAlive)), Some(Exiting(pid))))
+            }
+            false => Err(self),
+        }
+    }
+
+    /// The status pipe, readable when the init reports (for the caller's poll).
+    pub fn status_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.status.as_fd()
+    }
+
+    /// Takes in what the init has written so far.
+    fn read_reported(&mut self) {
+        let mut buf = [0u8; 64];
+        loop {
+            match self.status.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => self.reported.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// The init has been reaped, or has reported the command's end: read its records (once
+    /// reaped, the pipe is at EOF, every writer is gone).
     fn finish(mut self, init: nix::Result<WaitStatus>) -> Result<Finished, JailError> {
-        let mut bytes = Vec::new();
-        self.status.read_to_end(&mut bytes).map_err(JailError::Spawn)?;
+        self.read_reported();
+        let bytes = std::mem::take(&mut self.reported);
         let mut finished = Finished { outcome: Outcome::Exited(126), landlock: None };
         let mut ended = false;
         for record in bytes.chunks_exact(8) {

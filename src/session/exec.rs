@@ -43,6 +43,7 @@ pub enum LineOutcome {
 
 /// Runs `input` (one line, no trailing newline) in the session.
 pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
+    ctx.exiting.retain(|init| !init.try_reap());
     let line = match parse_line(input) {
         Ok(line) => line,
         Err(e) => {
@@ -558,7 +559,7 @@ fn wait_all(
     loop {
         let mut still = Vec::with_capacity(pending.len());
         for (i, child) in pending {
-            match poll_child(child) {
+            match poll_child(child, &mut ctx.exiting) {
                 Ok(end) => ends[i] = end,
                 Err(child) => still.push((i, child)),
             }
@@ -575,7 +576,7 @@ fn wait_all(
                 writeln!(ctx.err, "cage: stopped after {} (the command time limit)", format_remaining(limit));
             return Ok(());
         }
-        let (woke, input, output, traced) = wait_for_events(&signals, relay.as_deref(), watches);
+        let (woke, input, output, traced) = wait_for_events(&signals, relay.as_deref(), watches, &pending);
         for (i, hung_up) in traced {
             watches[i].on_ready(ctx, hung_up);
         }
@@ -611,13 +612,20 @@ fn wait_all(
 
 /// Polls the signals, the relay's two ends and the exec watches for up to a second: (anything
 /// woke us, the operator typed, the program wrote, the watches ready and whether hung up).
+/// A jail's report of its command's end (its status pipe) wakes the wait too.
 fn wait_for_events(
     signals: &SignalFd,
     relay: Option<&Relay>,
     watches: &[ExecWatch],
+    pending: &[(usize, Child)],
 ) -> (bool, bool, bool, Vec<(usize, bool)>) {
     let stdin = std::io::stdin();
     let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+    for (_, child) in pending {
+        if let Child::Jail(running) = child {
+            fds.push(PollFd::new(running.status_fd(), PollFlags::POLLIN));
+        }
+    }
     let (mut master, mut input) = (None, None);
     if let Some(relay) = relay {
         master = Some(fds.len());
@@ -678,17 +686,24 @@ pub fn watched_signals() -> SigSet {
 }
 
 /// `Ok(end)` once the child has ended, `Err(child)` while it runs.
-fn poll_child(child: Child) -> Result<StageEnd, Child> {
+/// A jail counts as ended once its init has reported the command's end; the init, still
+/// exiting, goes to `exiting`.
+fn poll_child(child: Child, exiting: &mut Vec<crate::jail::Exiting>) -> Result<StageEnd, Child> {
     let now = std::time::Instant::now();
     match child {
-        Child::Jail(running) => match running.try_wait() {
-            Ok(Ok(finished)) => Ok(match finished.outcome {
-                Outcome::Exited(code) => StageEnd::Exited(code, now),
-                Outcome::Signaled(sig) => StageEnd::Signaled(sig, now),
-            }),
-            Ok(Err(e)) => {
-                eprintln!("cage: {e}");
-                Ok(StageEnd::Exited(DENIED, now))
+        Child::Jail(running) => match running.try_finish() {
+            Ok((finished, init)) => {
+                exiting.extend(init);
+                match finished {
+                    Ok(finished) => Ok(match finished.outcome {
+                        Outcome::Exited(code) => StageEnd::Exited(code, now),
+                        Outcome::Signaled(sig) => StageEnd::Signaled(sig, now),
+                    }),
+                    Err(e) => {
+                        eprintln!("cage: {e}");
+                        Ok(StageEnd::Exited(DENIED, now))
+                    }
+                }
             }
             Err(running) => Err(Child::Jail(running)),
         },

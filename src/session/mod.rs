@@ -57,6 +57,8 @@ pub struct Context<'p> {
     pub interactive: bool,
     /// Set when the grant ended or the connection closed while a command ran.
     pub ended: Option<SessionEnd>,
+    /// Jails whose command has ended and whose init is still exiting (reaped when done).
+    pub exiting: Vec<crate::jail::Exiting>,
     /// The session's recording, closed (and its digest recorded) at logout.
     pub recording: Option<recording::Recording>,
 }

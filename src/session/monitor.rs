@@ -100,6 +100,7 @@ fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context
         history: Vec::new(),
         ended: None,
         recording: start.recording,
+        exiting: Vec::new(),
     })
 }
 
