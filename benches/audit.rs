@@ -83,7 +83,7 @@ fn main() {
             // As the monitor writes them: the `command` record synced before the command
             // runs, its `exit` written after it, synced once the prompt is back (outside the
             // command's time, so outside this one's).
-            if let Err(err) = audit.record(&entry).and_then(|_| audit.record_outcome(&exit)) {
+            if let Err(err) = audit.record(&entry).and_then(|_| audit.record_deferred(&exit)) {
                 fail(&err);
             }
             let elapsed = start.elapsed().as_secs_f64() * 1e3;

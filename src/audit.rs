@@ -68,14 +68,16 @@ impl Audit {
         self.append(entry, Durability::Now)
     }
 
-    /// Writes `entry`, an outcome (an `exit`), as the next record of the chain without waiting
-    /// for the disk: the session's next record, or [`Audit::sync`] once the prompt is back,
-    /// puts it there. Nothing waits on an outcome, so the command's time does not either.
-    pub fn record_outcome(&self, entry: &Entry) -> Result<Head, AuditError> {
+    /// Writes `entry` as the next record of the chain without waiting for the disk: the
+    /// session's next durable record, or [`Audit::sync`] once the prompt is shown, puts it there
+    /// before anything further happens. For what announces nothing that has an effect: an
+    /// `exit` (the command is over), and the `login` (the session does nothing before its
+    /// first command's record or its first prompt).
+    pub fn record_deferred(&self, entry: &Entry) -> Result<Head, AuditError> {
         self.append(entry, Durability::Soon)
     }
 
-    /// Puts on disk the outcomes written since the last durable record.
+    /// Puts on disk the records deferred since the last durable one.
     pub fn sync(&self) -> Result<(), AuditError> {
         match &self.target {
             Target::File(path) => file::sync(path).map_err(|e| AuditError(format!("{path}: {e}"))),

@@ -186,7 +186,7 @@ fn record_exits(ctx: &mut Context, entries: Vec<Entry>, ends: &[StageEnd], start
             }
             StageEnd::NotStarted => exit = exit.with("status", DENIED).with("not_started", true),
         }
-        if let Err(e) = ctx.audit.record_outcome(&exit) {
+        if let Err(e) = ctx.audit.record_deferred(&exit) {
             let _ = writeln!(ctx.err, "cage: the end of this command was not recorded: {e}");
         }
     }

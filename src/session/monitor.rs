@@ -70,7 +70,8 @@ fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context
     if let Some(recording) = &start.recording {
         entry.extra.insert("recording".into(), recording.announce());
     }
-    audit.record(&entry).map_err(|e| e.to_string())?;
+    // Synced by the first command's record, or once the first prompt is shown.
+    audit.record_deferred(&entry).map_err(|e| e.to_string())?;
     // Commands see the terminal the session has: the recorder's, when recorded.
     let tty = match &start.recording {
         Some(recording) => recording.terminal.clone(),
@@ -302,6 +303,7 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason)
     let mut status = 0;
     let _ = channel::send_msg(socket, NAMES, completion_names(ctx).as_bytes());
     let _ = channel::send_msg(socket, PROMPT, prompt(ctx, watch.grant.as_ref()).as_bytes());
+    sync_audit(ctx);
     loop {
         if let Err(end) = watch.check(&mut *ctx.err) {
             let _ = writeln!(ctx.err, "\ncage: session ended: {end}");
@@ -328,10 +330,7 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason)
                 }
                 watch.refresh();
                 let _ = channel::send_msg(socket, PROMPT, prompt(ctx, watch.grant.as_ref()).as_bytes());
-                // The `exit` records go to disk while the operator reads the prompt.
-                if let Err(e) = ctx.audit.sync() {
-                    let _ = writeln!(ctx.err, "cage: the audit trail could not be synced: {e}");
-                }
+                sync_audit(ctx);
             }
             Ok(Some((COMPLETE, word))) => {
                 let word = String::from_utf8_lossy(&word);
@@ -346,6 +345,13 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason)
             Ok(None) | Err(_) => return (status, EndReason::Killed),
             Ok(Some(_)) => {}
         }
+    }
+}
+
+/// The deferred records (`login`, `exit`) go to disk while the operator reads the prompt.
+fn sync_audit(ctx: &mut Context) {
+    if let Err(e) = ctx.audit.sync() {
+        let _ = writeln!(ctx.err, "cage: the audit trail could not be synced: {e}");
     }
 }
 
