@@ -216,6 +216,44 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_is_read_only_when_root_alone_may_read_it() {
+        use std::os::unix::fs::PermissionsExt;
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root (the checks trust only root-owned paths); CI runs as root");
+            return;
+        }
+        // root:shadow 0640: the shadow group may read it, so it is no secret of root's.
+        assert!(matches!(read_secret("/etc/shadow"), Err(TrustError::NotPrivate { .. })));
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target");
+        if check_dir(dir).is_err() {
+            eprintln!("skipped: {dir} is not a trusted directory (a checkout under /tmp)");
+            return;
+        }
+        let path = format!("{dir}/trust-secret-test-{}", std::process::id());
+        std::fs::write(&path, "username = \"cage\"\n").expect("write");
+        let mode = |m| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m)).expect("chmod");
+        mode(0o600);
+        assert_eq!(read_secret(&path).as_deref(), Ok("username = \"cage\"\n"));
+        mode(0o640);
+        let refused = read_secret(&path);
+        let _ = std::fs::remove_file(&path);
+        let message = refused.expect_err("group-readable").to_string();
+        assert_eq!(message, format!("{path} is readable by group or others (mode 0640); it must be 0600"));
+    }
+
+    #[test]
+    fn a_program_to_start_as_root_is_a_trusted_regular_file() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root (the checks trust only root-owned paths); CI runs as root");
+            return;
+        }
+        assert_eq!(check_program("/usr/bin/env"), Ok(()));
+        assert_eq!(check_program("/usr/bin"), Err(TrustError::NotRegular { path: "/usr/bin".into() }));
+        assert!(matches!(check_program("/usr/bin/cage-none"), Err(TrustError::Missing { .. })));
+        assert!(matches!(check_program("/tmp/x"), Err(TrustError::Writable { .. })));
+    }
+
+    #[test]
     fn a_world_writable_directory_on_the_way_is_refused() {
         let err = read_file("/tmp/cage-trust-test-none");
         assert!(matches!(err, Err(TrustError::Writable { ref path, .. }) if path == "/tmp"), "{err:?}");
