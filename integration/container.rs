@@ -832,6 +832,19 @@ fn notifications_reach_the_approver_over_starttls_and_the_hook_hears_every_event
     let log = text(&in_container(&format!("grep -F '{id}' /var/log/cage/notify.log")).stdout);
     assert!(log.contains("delivered (event hook, mail to approvers@cage.test)"), "{log}");
 
+    // A relay whose certificate does not chain to ca_file gets nothing either.
+    let other_ca = in_container(
+        "cd /etc/cage-test-smtp && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+           -days 2 -subj /CN=another-ca -keyout other-key.pem -out other.pem 2>/dev/null && \
+         install -m 0644 other.pem /etc/cage/smtp-ca.pem",
+    );
+    assert!(other_ca.status.success(), "{}", text(&other_ca.stderr));
+    let (id, _, _) = request("--actions AVM_SYS_DIAG --reason 'unknown issuer'");
+    let failed = wait_for_output(&format!("grep -F '{id}' /var/log/cage/notify.log | grep -F failed"), 20);
+    in_container("install -m 0644 /etc/cage-test-smtp/ca.pem /etc/cage/smtp-ca.pem");
+    assert!(failed.contains("invalid peer certificate: UnknownIssuer"), "{failed}");
+    assert!(json_lines_naming(mails, &id).is_empty(), "nothing went to a relay cage could not verify");
+
     // A relay without STARTTLS gets nothing: the failure is logged, the event stays spooled.
     let plain = "/var/log/cage-test-mail-plain.jsonl";
     start_relay("", plain);
@@ -856,4 +869,19 @@ fn notifications_reach_the_approver_over_starttls_and_the_hook_hears_every_event
     assert!(json_lines_naming(plain, &id).is_empty(), "nothing went out in the clear");
     assert_eq!(json_lines_naming(hook, &id).len(), 1, "the hook heard the request once");
     in_container(STOP_RELAY);
+
+    // An event that cannot be queued is one line on stderr; the request stands.
+    assert!(in_container("chmod 0755 /var/spool/cage/notify").status.success());
+    let (out, err, ok) =
+        cagectl(None, "request --actions AVM_SYS_DIAG --reason r --ssh-key /etc/cage/keys/op");
+    in_container("chmod 0700 /var/spool/cage/notify");
+    assert!(ok && out.contains(" pending: "), "{out}{err}");
+    let id = out.split(' ').next().unwrap_or_default();
+    assert_eq!(
+        err,
+        format!(
+            "cagectl: notify: the requested event of {id} was not queued: /var/spool/cage/notify is open to \
+             group or others (mode 0755); it must be 0700\n"
+        )
+    );
 }

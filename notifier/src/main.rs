@@ -104,6 +104,16 @@ fn run(foreground: bool) -> i32 {
         }
     };
     let dir = cage::config::notify_spool_dir();
+    if !config.notify.is_enabled() {
+        // Turned off after events were queued: they wait, they are not dropped.
+        let waiting = cage::notify::spool::list(&dir).map_or(0, |w| w.len());
+        if waiting > 0 {
+            log.failure(&format!(
+                "[notify] names neither smtp_host nor event_hook: {waiting} events wait in {dir}"
+            ));
+        }
+        return 0;
+    }
     if let Err(e) = cage::notify::spool::check_dir(&dir) {
         log.failure(&format!("no delivery: {e}"));
         return 1;

@@ -114,10 +114,13 @@ pub fn enqueue(dir: &str, event: &Event) -> Result<String, String> {
     if !is_event_id(&event.id) {
         return Err(format!("`{}` is not an event id", event.id.escape_debug()));
     }
-    if let Err(e) = fs::create_dir(dir) {
-        if e.kind() != std::io::ErrorKind::AlreadyExists {
-            return Err(format!("{dir}: {e}"));
-        }
+    match fs::create_dir(dir) {
+        // Made here (make install makes it otherwise): root's alone, whatever the umask.
+        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .and_then(|()| std::os::unix::fs::chown(dir, Some(0), Some(0)))
+            .map_err(|e| format!("{dir}: {e}"))?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("{dir}: {e}")),
     }
     check_dir(dir)?;
     let path = path_of(dir, &event.id);
