@@ -20,6 +20,9 @@ test: lint check-policies tests integration escapes
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	@# The mail library and TLS stay in cage-notify: never linked into cage or cagectl.
+	@! $(CARGO) tree --locked -p cage -e normal,build | grep -E ' (lettre|rustls[a-z-]*|ring|webpki[a-z-]*) v' || \
+	  (echo 'lint: the cage package must not depend on a mail or TLS library (see notifier/)'; exit 1)
 
 check-policies:
 	$(CARGO) run --quiet --locked --bin cagectl -- check $(POLICIES)
