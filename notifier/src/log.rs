@@ -51,7 +51,8 @@ impl Log {
             .append(true)
             .create(true)
             .mode(0o600)
-            .custom_flags(libc_o_nofollow())
+            // Root's file, never a link someone left in its place.
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
             .open(&self.file)
             .and_then(|mut f| f.write_all(line.as_bytes()));
         let syslog = format!(
@@ -71,9 +72,4 @@ impl Log {
             }
         }
     }
-}
-
-/// `O_NOFOLLOW`: the log is root's file, never a link someone left in its place.
-fn libc_o_nofollow() -> i32 {
-    nix::fcntl::OFlag::O_NOFOLLOW.bits()
 }
