@@ -18,8 +18,11 @@ build:
 test: lint check-policies tests integration escapes
 
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	@# The mail library and TLS stay in cage-notify: never linked into cage or cagectl.
+	@! $(CARGO) tree --locked -p cage -e normal,build | grep -E ' (lettre|rustls[a-z-]*|ring|webpki[a-z-]*) v' || \
+	  (echo 'lint: the cage package must not depend on a mail or TLS library (see notifier/)'; exit 1)
 
 check-policies:
 	$(CARGO) run --quiet --locked --bin cagectl -- check $(POLICIES)
@@ -74,12 +77,17 @@ bench-peers:
 	@command -v bwrap >/dev/null && command -v sudo >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap sudo)
 
-## install: cage setuid root, cagectl, the applet links, /etc/cage, /var/log/cage, /etc/shells.
+## install: cage setuid root, cagectl, the notifier, the applet links, /etc/cage, /var/log/cage,
+# the notification spool, /etc/shells. cage and cagectl start the notifier from
+# /usr/local/lib/cage/cage-notify: built for another PREFIX, set CAGE_NOTIFIER when building.
 install:
-	test -x target/release/cage -a -x target/release/cagectl || $(CARGO) build --release --locked
-	install -d $(DESTDIR)$(PREFIX)/bin
+	test -x target/release/cage -a -x target/release/cagectl -a -x target/release/cage-notify || \
+	  $(CARGO) build --release --locked
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cage
 	install -o root -g root -m 4755 target/release/cage $(DESTDIR)$(PREFIX)/bin/cage
 	install -o root -g root -m 0755 target/release/cagectl $(DESTDIR)$(PREFIX)/bin/cagectl
+	install -o root -g root -m 0755 target/release/cage-notify $(DESTDIR)$(PREFIX)/lib/cage/cage-notify
+	install -d -o root -g root -m 0700 $(DESTDIR)/var/spool/cage $(DESTDIR)/var/spool/cage/notify
 	for applet in $(APPLETS); do ln -sf cage $(DESTDIR)$(PREFIX)/bin/$$applet; done
 	install -d -o root -g root -m 0755 $(DESTDIR)/etc/cage $(DESTDIR)/etc/cage/policies
 	install -d -o root -g root -m 0700 $(DESTDIR)/etc/cage/grants $(DESTDIR)/var/log/cage \

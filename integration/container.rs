@@ -683,7 +683,19 @@ fn cagectl_revoke_ends_the_session_and_the_next_login() {
         .into_iter()
         .rev()
         .find(|(_, l)| l.contains("\"event\":\"logout\""));
-    assert!(logout.is_some_and(|(_, l)| l.contains("\"reason\":\"revoked\"")));
+    assert!(logout.as_ref().is_some_and(|(_, l)| l.contains("\"reason\":\"revoked\"")));
+    // The monitor tells the event hook that the revocation ended this live session.
+    let ended =
+        wait_for_output(&format!("grep -F session_ended /var/log/cage-hook.jsonl | grep -F '{login}'"), 10);
+    let ended: serde_json::Value =
+        serde_json::from_str(ended.trim()).unwrap_or_else(|e| panic!("{e}: {ended}"));
+    assert_eq!(
+        (ended["req_auth_id"].as_str(), ended["reason"].as_str()),
+        (Some(id.as_str()), Some("revoked"))
+    );
+    let logout: serde_json::Value =
+        serde_json::from_str(&logout.map(|(_, l)| l).unwrap_or_default()).expect("json");
+    assert_eq!(ended["session"], logout["session"], "{ended}");
 }
 
 #[test]
@@ -752,4 +764,167 @@ fn a_certificate_login_works_within_its_validity_only() {
     let login_record =
         records.iter().find(|(_, l)| l.contains("\"event\":\"login\"")).expect("a login record");
     assert!(login_record.1.contains("\"req_auth_id\":\"REQ-cert1\""), "{}", login_record.1);
+}
+
+/// Polls `script` in the container until its stdout is not empty (at most `secs` seconds).
+fn wait_for_output(script: &str, secs: u64) -> String {
+    let start = Instant::now();
+    loop {
+        let out = text(&in_container(script).stdout);
+        if !out.trim().is_empty() || start.elapsed() > Duration::from_secs(secs) {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The JSON lines of `file` in the container that name `req`.
+fn json_lines_naming(file: &str, req: &str) -> Vec<serde_json::Value> {
+    let out = in_container(&format!("grep -F '{req}' {file} || true"));
+    text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+}
+
+/// Stops the relay [`start_relay`] started, by its pid, and waits until it is gone.
+const STOP_RELAY: &str =
+    "if [ -f /run/cage-test-smtp.pid ]; then p=$(cat /run/cage-test-smtp.pid); kill $p; \
+     while kill -0 $p 2>/dev/null; do sleep 0.1; done; rm -f /run/cage-test-smtp.pid; fi";
+
+/// Starts the test's SMTP relay (integration/container/smtp-server.py) on port 2525, in place
+/// of the one running, and waits until it listens.
+fn start_relay(options: &str, out: &str) {
+    let script = format!(
+        "{STOP_RELAY}; \
+         setsid /usr/bin/python3 /usr/local/sbin/cage-test-smtp --port 2525 --out {out} {options} \
+           >/var/log/cage-test-smtp.log 2>&1 </dev/null & echo $! > /run/cage-test-smtp.pid; \
+         for i in $(seq 50); do grep -q listening /var/log/cage-test-smtp.log && exit 0; sleep 0.1; done; \
+         cat /var/log/cage-test-smtp.log; exit 1"
+    );
+    let started = in_container(&script);
+    assert!(started.status.success(), "relay: {}{}", text(&started.stdout), text(&started.stderr));
+}
+
+#[test]
+fn notifications_reach_the_approver_over_starttls_and_the_hook_hears_every_event() {
+    require_container();
+    // The relay's certificate, from a CA made here and given to cage as [notify] ca_file
+    // (setup.sh: smtp_host localhost, port 2525, AUTH as cage, the hook appends to a file).
+    let certs = in_container(
+        "set -e; d=/etc/cage-test-smtp; install -d -m 0700 $d; cd $d; \
+         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+           -subj /CN=cage-test-smtp-ca -keyout ca-key.pem -out ca.pem 2>/dev/null; \
+         openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+           -keyout key.pem -out req.csr 2>/dev/null; \
+         printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > ext; \
+         openssl x509 -req -in req.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+           -extfile ext -out cert.pem 2>/dev/null; \
+         install -m 0644 ca.pem /etc/cage/smtp-ca.pem",
+    );
+    assert!(certs.status.success(), "{}", text(&certs.stderr));
+    let mails = "/var/log/cage-test-mail.jsonl";
+    start_relay(
+        "--tls /etc/cage-test-smtp/cert.pem /etc/cage-test-smtp/key.pem --login cage:notify-test-password",
+        mails,
+    );
+
+    // A request that needs a decision: the approvers hear of it, over TLS, after AUTH.
+    let (id, login, out) =
+        request("--actions INFRA_DIAG,AVM_SYS_DIAG --reason 'CHG-9 needs AVM' --contact vendor@cage.test");
+    assert!(out.contains(" pending: "), "{out}");
+    let mail = wait_for_output(&format!("grep -F 'awaits approval' {mails} | grep -F '{id}'"), 20);
+    let mail: serde_json::Value = serde_json::from_str(mail.trim()).unwrap_or_else(|e| panic!("{e}: {mail}"));
+    assert_eq!(mail["rcpt_tos"], serde_json::json!(["approvers@cage.test"]), "{mail}");
+    assert_eq!(mail["to"], "approvers@cage.test");
+    assert_eq!(mail["from"], "cage@cps1.cage.test");
+    let subject = mail["subject"].as_str().unwrap_or_default();
+    assert!(subject.starts_with(&format!("[cage] {id} on ")), "{subject}");
+    assert!(subject.ends_with("awaits approval: INFRA_DIAG,AVM_SYS_DIAG"), "{subject}");
+    assert!(mail["body"].as_str().is_some_and(|b| b.contains("CHG-9 needs AVM")), "{mail}");
+    assert_eq!((mail["tls"].as_bool(), mail["login"].as_str()), (Some(true), Some("cage")), "{mail}");
+
+    // The requester hears of the decision and of the revocation.
+    let (_, err, ok) = cagectl(Some("alice"), &format!("approve {id} --duration 30m"));
+    assert!(ok, "{err}");
+    let (_, err, ok) = cagectl(Some("alice"), &format!("revoke {id} --reason 'done early'"));
+    assert!(ok, "{err}");
+    let revoked = wait_for_output(&format!("grep -F '{id} on' {mails} | grep -F revoked"), 20);
+    assert!(revoked.contains("vendor@cage.test"), "{revoked}");
+    let to_vendor: Vec<String> = json_lines_naming(mails, &id)
+        .iter()
+        .filter(|m| m["rcpt_tos"] == serde_json::json!(["vendor@cage.test"]))
+        .map(|m| m["subject"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(to_vendor.len(), 2, "{to_vendor:?}");
+    assert!(to_vendor[0].contains(&format!("approved: login {login} until ")), "{to_vendor:?}");
+    assert!(to_vendor[1].ends_with(" revoked"), "{to_vendor:?}");
+
+    // The hook read the same events, as JSON, in order.
+    let hook = "/var/log/cage-hook.jsonl";
+    let events = json_lines_naming(hook, &id);
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(kinds, ["requested", "approved", "revoked"], "{events:?}");
+    for event in &events {
+        assert_eq!(
+            (event["req_auth_id"].as_str(), event["loginid"].as_str()),
+            (Some(id.as_str()), Some(login.as_str()))
+        );
+        assert_eq!(event["contact"], "vendor@cage.test");
+    }
+    assert_eq!(events[0]["reason"], "CHG-9 needs AVM");
+    assert_eq!(events[1]["by"], "alice");
+    assert_eq!(events[2]["reason"], "done early");
+    let log = text(&in_container(&format!("grep -F '{id}' /var/log/cage/notify.log")).stdout);
+    assert!(log.contains("delivered (event hook, mail to approvers@cage.test)"), "{log}");
+
+    // A relay whose certificate does not chain to ca_file gets nothing either.
+    let other_ca = in_container(
+        "cd /etc/cage-test-smtp && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+           -days 2 -subj /CN=another-ca -keyout other-key.pem -out other.pem 2>/dev/null && \
+         install -m 0644 other.pem /etc/cage/smtp-ca.pem",
+    );
+    assert!(other_ca.status.success(), "{}", text(&other_ca.stderr));
+    let (id, _, _) = request("--actions AVM_SYS_DIAG --reason 'unknown issuer'");
+    let failed = wait_for_output(&format!("grep -F '{id}' /var/log/cage/notify.log | grep -F failed"), 20);
+    in_container("install -m 0644 /etc/cage-test-smtp/ca.pem /etc/cage/smtp-ca.pem");
+    assert!(failed.contains("invalid peer certificate: UnknownIssuer"), "{failed}");
+    assert!(json_lines_naming(mails, &id).is_empty(), "nothing went to a relay cage could not verify");
+
+    // A relay without STARTTLS gets nothing: the failure is logged, the event stays spooled.
+    let plain = "/var/log/cage-test-mail-plain.jsonl";
+    start_relay("", plain);
+    let (id, _, _) = request("--actions AVM_SYS_DIAG --reason 'no tls here' --contact vendor@cage.test");
+    let failed = wait_for_output(&format!("grep -F '{id}' /var/log/cage/notify.log | grep -F failed"), 20);
+    assert!(
+        failed.contains("attempt 1 of 3 failed: mail to approvers@cage.test: localhost:2525:"),
+        "{failed}"
+    );
+    assert!(failed.contains("STARTTLS is not supported"), "{failed}");
+    assert!(failed.contains("next attempt after "), "{failed}");
+    let spooled =
+        text(&in_container(&format!("grep -lF '{id}' /var/spool/cage/notify/*.json | xargs cat")).stdout);
+    let spooled: serde_json::Value =
+        serde_json::from_str(&spooled).unwrap_or_else(|e| panic!("{e}: {spooled}"));
+    assert_eq!(
+        (spooled["attempts"].as_u64(), spooled["mail_done"].as_bool()),
+        (Some(1), Some(false)),
+        "{spooled}"
+    );
+    assert_eq!(spooled["hook_done"], true, "the hook had it already: {spooled}");
+    assert!(json_lines_naming(plain, &id).is_empty(), "nothing went out in the clear");
+    assert_eq!(json_lines_naming(hook, &id).len(), 1, "the hook heard the request once");
+    in_container(STOP_RELAY);
+
+    // An event that cannot be queued is one line on stderr; the request stands.
+    assert!(in_container("chmod 0755 /var/spool/cage/notify").status.success());
+    let (out, err, ok) =
+        cagectl(None, "request --actions AVM_SYS_DIAG --reason r --ssh-key /etc/cage/keys/op");
+    in_container("chmod 0700 /var/spool/cage/notify");
+    assert!(ok && out.contains(" pending: "), "{out}{err}");
+    let id = out.split(' ').next().unwrap_or_default();
+    assert_eq!(
+        err,
+        format!(
+            "cagectl: notify: the requested event of {id} was not queued: /var/spool/cage/notify is open to \
+             group or others (mode 0755); it must be 0700\n"
+        )
+    );
 }

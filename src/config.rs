@@ -12,8 +12,10 @@ use crate::source::SourceError;
 
 mod access;
 mod limits;
+mod notify;
 pub use access::{AccessConfig, ID_PLACEHOLDER, SHORT_ID_LEN};
 pub use limits::Limits;
+pub use notify::{is_mail_address, NotifyConfig, Smtp};
 
 /// Everything below is relative to this, set when cage is built.
 pub const PREFIX: &str = match option_env!("CAGE_PREFIX") {
@@ -64,6 +66,19 @@ pub fn log_dir() -> String {
     format!("{PREFIX}/var/log/cage")
 }
 
+/// Events waiting for the notifier, one JSON file each (root only, docs/notifications.md).
+pub fn notify_spool_dir() -> String {
+    format!("{PREFIX}/var/spool/cage/notify")
+}
+
+/// The notifier (`cage-notify`), started as root by cagectl and the monitor: fixed when cage
+/// is built (`CAGE_NOTIFIER`, default where `make install` puts it), never taken from the
+/// environment at run time.
+pub const NOTIFIER: &str = match option_env!("CAGE_NOTIFIER") {
+    Some(path) => path,
+    None => "/usr/local/lib/cage/cage-notify",
+};
+
 /// Whether Landlock must be fully enforced for a command to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LandlockMode {
@@ -84,6 +99,8 @@ pub struct Config {
     pub access: AccessConfig,
     /// `[limits]`: what one session may take from the host.
     pub limits: Limits,
+    /// `[notify]`: mail and the event hook.
+    pub notify: NotifyConfig,
 }
 
 /// `[audit]`: where records go.
@@ -119,6 +136,7 @@ struct RawConfig {
     audit: Option<RawAudit>,
     access: Option<access::RawAccess>,
     limits: Option<limits::RawLimits>,
+    notify: Option<Spanned<notify::RawNotify>>,
 }
 
 impl Config {
@@ -175,10 +193,18 @@ impl Config {
             Some(raw_limits) => limits::parse(raw_limits, &at)?,
             None => Limits::default(),
         };
+        let notify = match raw.notify {
+            Some(raw_notify) => {
+                let span = raw_notify.span();
+                notify::parse(raw_notify.into_inner(), span, &at)?
+            }
+            None => NotifyConfig::default(),
+        };
         Ok(Config {
             audit,
             access,
             limits,
+            notify,
             layer,
             hostname: raw.hostname.map(Spanned::into_inner),
             landlock,

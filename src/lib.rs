@@ -10,6 +10,7 @@ pub mod files;
 pub mod grant;
 pub mod jail;
 pub mod line;
+pub mod notify;
 pub mod policy;
 pub mod request;
 pub mod session;

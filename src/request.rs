@@ -32,6 +32,8 @@ pub struct Request {
     pub not_before: Option<Timestamp>,
     /// The operator's public key (one `authorized_keys` line), when given.
     pub ssh_key: Option<String>,
+    /// Where the requester hears about the decision and the end (a plain mail address).
+    pub contact: Option<String>,
     pub requested_by: String,
     pub requested_at: Timestamp,
     pub state: State,
@@ -212,6 +214,9 @@ impl Request {
         }
         if let Some(key) = &self.ssh_key {
             line("ssh_key", quote(key));
+        }
+        if let Some(contact) = &self.contact {
+            line("contact", quote(contact));
         }
         line("requested_by", quote(&self.requested_by));
         line("requested_at", time(&self.requested_at));

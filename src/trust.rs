@@ -24,6 +24,7 @@ pub enum TrustError {
     NotRegular { path: String },
     TooLarge { path: String },
     Relative { path: String },
+    NotPrivate { path: String, mode: u32 },
 }
 
 impl fmt::Display for TrustError {
@@ -39,6 +40,13 @@ impl fmt::Display for TrustError {
             TrustError::NotRegular { path } => write!(f, "{path} is not a regular file"),
             TrustError::TooLarge { path } => write!(f, "{path} is larger than 1 MiB"),
             TrustError::Relative { path } => write!(f, "{path} is not an absolute path"),
+            TrustError::NotPrivate { path, mode } => {
+                write!(
+                    f,
+                    "{path} is readable by group or others (mode {:04o}); it must be 0600",
+                    mode & 0o7777
+                )
+            }
         }
     }
 }
@@ -96,6 +104,30 @@ fn open_trusted(path: &str, last: OFlag) -> Result<Fd, TrustError> {
     Ok(dir)
 }
 
+/// Checks that `path` is a directory cage may trust: it and every directory above it
+/// root-owned and not group/world-writable, no symlink on the way.
+pub fn check_dir(path: &str) -> Result<(), TrustError> {
+    open_trusted(path, OFlag::O_DIRECTORY | OFlag::O_RDONLY).map(drop)
+}
+
+/// Checks that `path` is a program cage may start as root: a regular file, it and every
+/// directory above it root-owned and not group/world-writable, no symlink on the way.
+pub fn check_program(path: &str) -> Result<(), TrustError> {
+    let fd = open_trusted(path, OFlag::O_PATH)?;
+    let stat = fstat(fd.0).map_err(|errno| TrustError::Unreadable { path: path.into(), errno })?;
+    if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return Err(TrustError::NotRegular { path: path.to_string() });
+    }
+    Ok(())
+}
+
+/// Reads a secret (a password file) as text: trusted like [`read_file`], and readable by
+/// root alone.
+pub fn read_secret(path: &str) -> Result<String, TrustError> {
+    String::from_utf8(read_checked(path, true)?)
+        .map_err(|_| TrustError::Unreadable { path: path.to_string(), errno: Errno::EILSEQ })
+}
+
 /// Reads a trusted regular file as text.
 pub fn read_file(path: &str) -> Result<String, TrustError> {
     String::from_utf8(read_bytes(path)?)
@@ -105,10 +137,18 @@ pub fn read_file(path: &str) -> Result<String, TrustError> {
 /// Reads a trusted regular file (at most 1 MiB): it and every directory above it root-owned
 /// and not group/world-writable, no symlink on the way.
 pub fn read_bytes(path: &str) -> Result<Vec<u8>, TrustError> {
+    read_checked(path, false)
+}
+
+/// [`read_bytes`], refusing a file open to group or others at all when `private`.
+fn read_checked(path: &str, private: bool) -> Result<Vec<u8>, TrustError> {
     let fd = open_trusted(path, OFlag::O_RDONLY | OFlag::O_NONBLOCK)?;
     let stat = fstat(fd.0).map_err(|errno| TrustError::Unreadable { path: path.into(), errno })?;
     if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
         return Err(TrustError::NotRegular { path: path.to_string() });
+    }
+    if private && stat.st_mode & 0o077 != 0 {
+        return Err(TrustError::NotPrivate { path: path.to_string(), mode: stat.st_mode });
     }
     if stat.st_size as usize > MAX_BYTES {
         return Err(TrustError::TooLarge { path: path.to_string() });
@@ -173,6 +213,44 @@ mod tests {
         }
         assert!(read_file("/etc/passwd").is_ok_and(|t| t.contains("root:")));
         assert!(matches!(read_file("/etc/cage-none/x"), Err(TrustError::Missing { .. })));
+    }
+
+    #[test]
+    fn a_secret_is_read_only_when_root_alone_may_read_it() {
+        use std::os::unix::fs::PermissionsExt;
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root (the checks trust only root-owned paths); CI runs as root");
+            return;
+        }
+        // root:shadow 0640: the shadow group may read it, so it is no secret of root's.
+        assert!(matches!(read_secret("/etc/shadow"), Err(TrustError::NotPrivate { .. })));
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target");
+        if check_dir(dir).is_err() {
+            eprintln!("skipped: {dir} is not a trusted directory (a checkout under /tmp)");
+            return;
+        }
+        let path = format!("{dir}/trust-secret-test-{}", std::process::id());
+        std::fs::write(&path, "username = \"cage\"\n").expect("write");
+        let mode = |m| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m)).expect("chmod");
+        mode(0o600);
+        assert_eq!(read_secret(&path).as_deref(), Ok("username = \"cage\"\n"));
+        mode(0o640);
+        let refused = read_secret(&path);
+        let _ = std::fs::remove_file(&path);
+        let message = refused.expect_err("group-readable").to_string();
+        assert_eq!(message, format!("{path} is readable by group or others (mode 0640); it must be 0600"));
+    }
+
+    #[test]
+    fn a_program_to_start_as_root_is_a_trusted_regular_file() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root (the checks trust only root-owned paths); CI runs as root");
+            return;
+        }
+        assert_eq!(check_program("/usr/bin/env"), Ok(()));
+        assert_eq!(check_program("/usr/bin"), Err(TrustError::NotRegular { path: "/usr/bin".into() }));
+        assert!(matches!(check_program("/usr/bin/cage-none"), Err(TrustError::Missing { .. })));
+        assert!(matches!(check_program("/tmp/x"), Err(TrustError::Writable { .. })));
     }
 
     #[test]

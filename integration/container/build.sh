@@ -30,6 +30,8 @@ packages=openssh-server,iproute2,procps,passwd,util-linux,bsdutils,make,tcpdump,
 # real binaries, so an escape that works against the real program is caught.
 packages=$packages,systemd,curl,lsof,net-tools,traceroute,tcptraceroute,iputils-arping,ethtool,ipmitool,cron
 packages=$packages,less,vim-tiny,python3-minimal,acct,socat
+# The SMTP server of the notification test (STARTTLS and AUTH; integration/container/smtp-server.py).
+packages=$packages,python3-aiosmtpd
 base="cage-base:$suite-$(printf %s "$packages" | cksum | cut -d' ' -f1)"
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   sources=$(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 || true)
@@ -44,16 +46,18 @@ fi
 # The operator's key, made once per build tree.
 [ -f "$out/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C cage-test -f "$out/id_ed25519"
 
-cargo build --release --locked --quiet --bin cage --bin cagectl
+cargo build --release --locked --quiet --bin cage --bin cagectl --bin cage-notify
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 mkdir -p "$ctx/repo"
 cp -r "$repo/Makefile" "$repo/policies" "$ctx/repo/"
 mkdir -p "$ctx/repo/target/release" "$ctx/repo/integration"
-cp "$repo/target/release/cage" "$repo/target/release/cagectl" "$ctx/repo/target/release/"
+cp "$repo/target/release/cage" "$repo/target/release/cagectl" "$repo/target/release/cage-notify" \
+  "$ctx/repo/target/release/"
 cp -r "$repo/integration/cage.toml.example" "$repo/integration/sshd_config.d" "$repo/integration/rsyslog" \
   "$ctx/repo/integration/"
-cp "$repo/integration/container/setup.sh" "$repo/integration/container/start.sh" "$ctx/"
+cp "$repo/integration/container/setup.sh" "$repo/integration/container/start.sh" \
+  "$repo/integration/container/smtp-server.py" "$ctx/"
 cp "$out/id_ed25519.pub" "$ctx/operator.pub"
 cat > "$ctx/Dockerfile" <<DOCKER
 FROM $base

@@ -45,3 +45,22 @@ grep -q 'SysSock.UseSpecialParser="off"' /etc/rsyslog.conf
 install -m 0644 /build/repo/integration/rsyslog/cage-siem.conf /etc/rsyslog.d/60-cage-siem.conf
 install -m 0644 /build/repo/integration/rsyslog/siem-receiver.conf /etc/rsyslog-siem.conf
 install -d -m 0700 /var/spool/rsyslog-siem /var/log/siem
+# Notifications (docs/notifications.md): mail through the relay the notification test starts
+# on port 2525 (STARTTLS with a CA the test makes, AUTH as `cage`), and an event hook that
+# keeps every event it reads.
+cat >> /etc/cage/cage.toml <<'TOML'
+[notify]
+smtp_host = "localhost"
+smtp_port = 2525
+from = "cage@cps1.cage.test"
+approvers = ["approvers@cage.test"]
+ca_file = "/etc/cage/smtp-ca.pem"
+credentials_file = "/etc/cage/smtp-credentials"
+event_hook = "/usr/local/sbin/cage-test-hook"
+max_attempts = 3
+TOML
+printf 'username = "cage"\npassword = "notify-test-password"\n' > /etc/cage/smtp-credentials
+chmod 0600 /etc/cage/smtp-credentials
+printf '#!/bin/sh\ncat >> /var/log/cage-hook.jsonl\n' > /usr/local/sbin/cage-test-hook
+chmod 0755 /usr/local/sbin/cage-test-hook
+install -m 0755 /build/smtp-server.py /usr/local/sbin/cage-test-smtp

@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::io::Write;
 
 use super::args::{Parsed, UsageError};
+use super::notice::{self, Outbox};
 use super::{change, ssh_ca, store, users, who};
 use crate::grant::{Grant, GrantState};
 use crate::policy::types::is_unix_name;
@@ -62,6 +63,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         state: GrantState::Approved,
         revoked: None,
     };
+    let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("write grants")?;
         let config = crate::config::load()?;
@@ -105,12 +107,18 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
             }
             Ok::<_, String>(lines)
         })();
-        if let Err(e) = &made {
-            change::audit_failure(&grant.req_auth_id, &login, "grant", args, e);
+        match &made {
+            Ok(_) => {
+                let mut event =
+                    notice::about_grant(crate::notify::Kind::Granted, &grant, None, &grant.approved_by);
+                event.reason = notice::reason(&grant.reason);
+                outbox.push(event);
+            }
+            Err(e) => change::audit_failure(&grant.req_auth_id, &login, "grant", args, e),
         }
         made
     })();
-    Ok(change::report("grant", result, out, err))
+    Ok(outbox.send(change::report("grant", result, out, err), err))
 }
 
 fn check_actions_in(policies: Option<&str>, actions: &[String]) -> Result<(), String> {

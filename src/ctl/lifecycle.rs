@@ -6,8 +6,10 @@ use std::ffi::OsString;
 use std::io::Write;
 
 use super::args::{Parsed, UsageError};
+use super::notice::{self, Outbox};
 use super::{change, store, users, who};
 use crate::grant::{Grant, GrantState, Revocation, Validity};
+use crate::notify::Kind;
 use crate::policy::types::is_unix_name;
 use crate::request::{self, Request};
 use crate::time::{parse_duration, Timestamp};
@@ -25,6 +27,7 @@ pub fn run_extend(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
     if by_duration.is_some() == until.is_some() {
         return Err(UsageError("give --duration or --until (one of them)".into()));
     }
+    let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("extend grants")?;
         let config = crate::config::load()?;
@@ -60,15 +63,17 @@ pub fn run_extend(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
         change::audit(&grant.req_auth_id, &login, entry)?;
         grant.expires = new_end;
         store::write_grant(&grant)?;
-        if let Some(mut request) = request_of(&grant)? {
+        let mut request = request_of(&grant)?;
+        if let Some(request) = &mut request {
             if let Some((start, _)) = request.window {
                 request.window = Some((start, new_end));
-                store::write_request(&request)?;
+                store::write_request(request)?;
             }
         }
+        outbox.push(notice::about_grant(Kind::Extended, &grant, request.as_ref(), &by));
         Ok(format!("extended {login} ({}) from {old_end} to {new_end}\n", grant.req_auth_id))
     })();
-    Ok(change::report("extend", result, out, err))
+    Ok(outbox.send(change::report("extend", result, out, err), err))
 }
 
 pub fn run_revoke(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
@@ -81,6 +86,7 @@ pub fn run_revoke(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
         _ => return Err(UsageError("revoke takes one LOGIN or REQ-ID".into())),
     };
     let reason = parsed.get("reason").unwrap_or("").to_string();
+    let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("revoke grants")?;
         let by = who::invoker();
@@ -127,9 +133,16 @@ pub fn run_revoke(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
         if let Some(user) = temp_user {
             users::lock(&user)?;
         }
+        let mut event = match (&grant, &request) {
+            (Some(grant), request) => notice::about_grant(Kind::Revoked, grant, request.as_ref(), &by),
+            (None, Some(request)) => notice::about_request(Kind::Revoked, request, &by),
+            (None, None) => crate::notify::Event::new(Kind::Revoked, &req, &login, &by),
+        };
+        event.reason = notice::reason(&reason);
+        outbox.push(event);
         Ok(format!("revoked {login} ({req}); its sessions end within a second\n"))
     })();
-    Ok(change::report("revoke", result, out, err))
+    Ok(outbox.send(change::report("revoke", result, out, err), err))
 }
 
 /// The request a grant came from, when it came from one on this host.

@@ -190,6 +190,7 @@ mod tests {
             duration: Duration::from_secs(3600),
             not_before: None,
             ssh_key: None,
+            contact: None,
             requested_by: "vendor".into(),
             requested_at: at("2026-11-22T08:00:00Z"),
             state: State::Pending,

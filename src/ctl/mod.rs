@@ -16,6 +16,7 @@ mod explain;
 mod grant;
 mod lifecycle;
 mod list;
+mod notice;
 mod reap;
 mod request;
 mod sessions;
@@ -41,6 +42,7 @@ pub mod exit {
 const USAGE: &str = "usage: cagectl check [DIR]
        cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] -- 'COMMAND LINE'
        cagectl request --actions A[,B...] --reason TEXT [--duration D] [--not-before T] [--ssh-key FILE]
+                       [--contact EMAIL]
        cagectl review ID | approve ID [--duration D] | reject ID --reason TEXT
        cagectl grant --login NAME --actions A[,B...] (--duration D | --until T) --req ID [--reason TEXT]
                      [--create-user] [--ssh-key FILE] [--ssh-ca CAKEY]

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::args::{Parsed, UsageError};
+use super::notice::{self, Outbox};
 use super::users::TempUser;
 use super::{change, exit, store, users, who};
 use crate::grant::{Grant, Validity};
@@ -59,6 +60,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     };
     let now = Timestamp::now();
     let mut failures = 0;
+    let mut outbox = Outbox::default();
     let mut report = |what: Result<String, String>| match what {
         Ok(line) if line.is_empty() => {}
         Ok(line) => {
@@ -72,7 +74,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     match store::all_requests() {
         Ok(requests) => {
             for request in requests {
-                report(request.and_then(|r| expire_request(r, now, args)));
+                report(request.and_then(|r| expire_request(r, now, args, &mut outbox)));
             }
         }
         Err(e) => report(Err(e)),
@@ -85,6 +87,8 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         }
         Err(e) => report(Err(e)),
     }
+    // Expiries are announced even when another step failed: they happened.
+    let _ = outbox.send(exit::OK, err);
     Ok(if failures == 0 { exit::OK } else { exit::REFUSED })
 }
 
@@ -92,6 +96,7 @@ fn expire_request(
     mut request: crate::request::Request,
     now: Timestamp,
     args: &[OsString],
+    outbox: &mut Outbox,
 ) -> Result<String, String> {
     if request.state != State::Approved || request.window.is_none_or(|(_, end)| end > now) {
         return Ok(String::new());
@@ -105,6 +110,7 @@ fn expire_request(
     request.expire(now).map_err(|e| e.0)?;
     change::audit(&request.id, &request.login, change::entry("reap", args, "expired", "reap"))?;
     store::write_request(&request)?;
+    outbox.push(notice::about_request(crate::notify::Kind::Expired, &request, "reap"));
     Ok(format!("{} expired", request.id))
 }
 

@@ -8,14 +8,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::args::{Parsed, UsageError};
+use super::notice::{self, Outbox};
 use super::{change, store, users, who};
 use crate::config::Config;
+use crate::notify::Kind;
 use crate::policy::PolicySet;
 use crate::request::{self, Request, State, PRE_APPROVED_BY};
 use crate::time::{parse_duration, Timestamp};
 
 pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["actions", "reason", "duration", "not-before", "ssh-key"])?;
+    let parsed = Parsed::parse(args, &["actions", "reason", "duration", "not-before", "ssh-key", "contact"])?;
     no_positionals(&parsed)?;
     let actions = action_list(parsed.require("actions")?)?;
     let reason = parsed.require("reason")?.to_string();
@@ -27,6 +29,11 @@ pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
         .transpose()
         .map_err(|e| UsageError(format!("--not-before: {e}")))?;
     let key_file = parsed.get("ssh-key").map(str::to_string);
+    let contact = parsed.get("contact").map(str::to_string);
+    if let Some(bad) = contact.as_deref().filter(|c| !crate::config::is_mail_address(c)) {
+        return Err(UsageError(format!("--contact `{}` is not a plain mail address", bad.escape_debug())));
+    }
+    let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("raise requests")?;
         let config = crate::config::load()?;
@@ -35,6 +42,7 @@ pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
         request::check_duration(duration, config.access.max_duration).map_err(|e| e.0)?;
         let ssh_key = key_file.as_deref().map(read_key).transpose()?;
         let mut request = new_request(&config, actions, reason, duration, not_before, ssh_key)?;
+        request.contact = contact;
         let pre_approved = request.actions.iter().all(|a| config.pre_approved.contains(a));
         let entry = change::entry("request", args, "requested", &request.requested_by)
             .with("actions", request.actions.clone())
@@ -44,6 +52,10 @@ pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
         let path = store::request_path(&request.id);
         store::create_new(&crate::config::request_dir(), &path, request.to_toml().as_bytes())
             .map_err(|e| format!("{path}: {e}"))?;
+        let mut requested = notice::about_request(Kind::Requested, &request, &request.requested_by);
+        requested.reason = notice::reason(&request.reason);
+        requested.pre_approved = pre_approved;
+        outbox.push(requested);
         if !pre_approved {
             return Ok(format!(
                 "{} pending: {} for {} awaits approval (cagectl approve {})\n",
@@ -53,22 +65,24 @@ pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
                 request.id
             ));
         }
-        approve_and_provision(&config, &mut request, PRE_APPROVED_BY, None, "request", args)
+        approve_and_provision(&config, &mut request, PRE_APPROVED_BY, None, "request", args, &mut outbox)
     })();
-    Ok(change::report("request", result, out, err))
+    Ok(outbox.send(change::report("request", result, out, err), err))
 }
 
 pub fn run_review(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let parsed = Parsed::parse(args, &[])?;
     let id = one_id(&parsed)?;
+    let mut outbox = Outbox::default();
     let result = decided(&id, |_, request, by| {
         let mut reviewed = request.clone();
         reviewed.review(by, Timestamp::now()).map_err(|e| e.0)?;
         change::audit(&request.id, &request.login, change::entry("review", args, "in_review", by))?;
         store::write_request(&reviewed)?;
+        outbox.push(notice::about_request(Kind::InReview, &reviewed, by));
         Ok(format!("{} in review by {by}\n", request.id))
     });
-    Ok(change::report("review", result, out, err))
+    Ok(outbox.send(change::report("review", result, out, err), err))
 }
 
 pub fn run_approve(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
@@ -76,26 +90,31 @@ pub fn run_approve(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
     let id = one_id(&parsed)?;
     let duration =
         parsed.get("duration").map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))?;
+    let mut outbox = Outbox::default();
     let result = decided(&id, |config, request, by| {
         let mut request = request.clone();
-        approve_and_provision(config, &mut request, by, duration, "approve", args)
+        approve_and_provision(config, &mut request, by, duration, "approve", args, &mut outbox)
     });
-    Ok(change::report("approve", result, out, err))
+    Ok(outbox.send(change::report("approve", result, out, err), err))
 }
 
 pub fn run_reject(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let parsed = Parsed::parse(args, &["reason"])?;
     let id = one_id(&parsed)?;
     let reason = parsed.require("reason")?.to_string();
+    let mut outbox = Outbox::default();
     let result = decided(&id, |_, request, by| {
         let mut rejected = request.clone();
         rejected.reject(by, Timestamp::now(), &reason).map_err(|e| e.0)?;
         let entry = change::entry("reject", args, "rejected", by).with("reason", reason.clone());
         change::audit(&request.id, &request.login, entry)?;
         store::write_request(&rejected)?;
+        let mut event = notice::about_request(Kind::Rejected, &rejected, by);
+        event.reason = notice::reason(&reason);
+        outbox.push(event);
         Ok(format!("{} rejected by {by}\n", request.id))
     });
-    Ok(change::report("reject", result, out, err))
+    Ok(outbox.send(change::report("reject", result, out, err), err))
 }
 
 /// Runs a decision on request `id` as an approver: root, in the approver group when set.
@@ -119,6 +138,7 @@ pub fn approve_and_provision(
     duration: Option<Duration>,
     command: &str,
     args: &[OsString],
+    outbox: &mut Outbox,
 ) -> Result<String, String> {
     let grant =
         request.approve(by, Timestamp::now(), duration, config.access.max_duration).map_err(|e| e.0)?;
@@ -135,15 +155,18 @@ pub fn approve_and_provision(
         Ok::<_, String>(user)
     })();
     match provisioned {
-        Ok(user) => Ok(format!(
-            "{} approved by {by}: login {} (uid {}), {} from {} until {}\n",
-            request.id,
-            request.login,
-            user.uid,
-            grant.actions.join(","),
-            grant.not_before,
-            grant.expires
-        )),
+        Ok(user) => {
+            outbox.push(notice::about_request(Kind::Approved, request, by));
+            Ok(format!(
+                "{} approved by {by}: login {} (uid {}), {} from {} until {}\n",
+                request.id,
+                request.login,
+                user.uid,
+                grant.actions.join(","),
+                grant.not_before,
+                grant.expires
+            ))
+        }
         Err(e) => {
             change::audit_failure(&request.id, &request.login, command, args, &e);
             Err(e)
@@ -177,6 +200,7 @@ fn new_request(
             duration,
             not_before,
             ssh_key,
+            contact: None,
             requested_by: who::invoker(),
             requested_at: Timestamp::now(),
             state: State::Pending,

@@ -23,6 +23,7 @@ struct RawRequest {
     duration_secs: Spanned<i64>,
     not_before: Option<Spanned<Timestamp>>,
     ssh_key: Option<Spanned<String>>,
+    contact: Option<Spanned<String>>,
     requested_by: Spanned<String>,
     requested_at: Spanned<Timestamp>,
     state: Spanned<String>,
@@ -74,6 +75,12 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Request, SourceError> {
     let ssh_key = match &raw.ssh_key {
         None => None,
         Some(key) => Some(super::check_public_key(key.get_ref()).map_err(|e| at(key.span(), e))?),
+    };
+    let contact = match &raw.contact {
+        Some(c) if !crate::config::is_mail_address(c.get_ref()) => {
+            return Err(at(c.span(), format!("`contact` `{}` is not a mail address", shown(c.get_ref()))))
+        }
+        contact => contact.as_ref().map(|c| c.get_ref().clone()),
     };
     let state = State::parse(raw.state.get_ref()).ok_or_else(|| {
         at(
@@ -128,6 +135,7 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Request, SourceError> {
         duration: Duration::from_secs(duration),
         not_before: raw.not_before.map(Spanned::into_inner),
         ssh_key,
+        contact,
         requested_by,
         requested_at: raw.requested_at.into_inner(),
         state,

@@ -15,6 +15,7 @@ fn request() -> Request {
         duration: Duration::from_secs(8 * 3600),
         not_before: None,
         ssh_key: None,
+        contact: None,
         requested_by: "vendor".into(),
         requested_at: at("2026-11-22T08:00:00Z"),
         state: State::Pending,
@@ -39,6 +40,7 @@ fn every_state_round_trips_through_the_file() {
     r.ssh_key =
         Some("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFHvDqUL8X2kZQ8pUO0gTnHk0q4pEZ9g2S3x2Q7eVf1K a".into());
     r.not_before = Some(at("2026-11-22T09:00:00.5Z"));
+    r.contact = Some("vendor.ops+cage@example.org".into());
     let check =
         |r: &Request| assert_eq!(Request::parse(&r.to_toml(), "r.toml").as_ref(), Ok(r), "{}", r.to_toml());
     check(&r);
@@ -108,4 +110,16 @@ fn malformed_files_are_refused_at_the_value() {
     for end in (0..text.len()).filter(|&end| !text[end..].trim().is_empty()) {
         assert!(Request::parse(&text[..end], "r").is_err(), "{}", &text[..end]);
     }
+}
+
+#[test]
+fn a_contact_must_be_a_plain_mail_address() {
+    let mut r = request();
+    r.contact = Some("vendor@example.org".into());
+    let text = r.to_toml().replace("vendor@example.org", "vendor@example.org, boss@example.org");
+    let e = Request::parse(&text, "r.toml").expect_err("two addresses");
+    assert!(
+        e.to_string().contains("`contact` `vendor@example.org, boss@example.org` is not a mail address"),
+        "{e}"
+    );
 }

@@ -18,6 +18,7 @@ use super::{Context, SessionEnd};
 use crate::audit::{Audit, EndReason, Entry, SessionFields};
 use crate::decide::{Session, SuPlan};
 use crate::grant::{Grant, Validity};
+use crate::notify::{Event, Kind};
 use crate::sys;
 use crate::time::{format_remaining, Timestamp};
 
@@ -122,6 +123,23 @@ fn close_session(ctx: &mut Context, reason: EndReason) {
     }
     if let Err(e) = ctx.audit.record(&entry) {
         let _ = writeln!(ctx.err, "cage: the end of this session was not recorded: {e}");
+    }
+    if matches!(reason, EndReason::Revoked | EndReason::Expired) {
+        announce_end(ctx, reason);
+    }
+}
+
+/// Tells the event hook that the grant's end ended this live session (docs/notifications.md);
+/// queued for the notifier, never waited on.
+fn announce_end(ctx: &mut Context, reason: EndReason) {
+    let grant = &ctx.login.grant;
+    let mut event = Event::new(Kind::SessionEnded, &grant.req_auth_id, &ctx.operator.name, "monitor");
+    event.actions = grant.actions.clone();
+    event.expires = Some(grant.expires);
+    event.reason = Some(reason.as_str().to_string());
+    event.session = Some(ctx.audit.fields.session.clone());
+    for problem in crate::notify::announce(&ctx.login.config, vec![event]) {
+        let _ = writeln!(ctx.err, "cage: notify: {problem}");
     }
 }
 
