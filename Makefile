@@ -40,6 +40,7 @@ CONTAINER_FLAGS := --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=
 integration: container
 	docker rm -f $(CAGE_IT) >/dev/null 2>&1 || true
 	docker run -d --name $(CAGE_IT) $(CONTAINER_FLAGS) -p 127.0.0.1::22 $(CAGE_IT):test >/dev/null
+	integration/container/wait-ready.sh $(CAGE_IT)
 	$(CARGO) nextest run --locked --no-fail-fast -E 'binary(container)'; \
 	  status=$$?; docker rm -f $(CAGE_IT) >/dev/null; exit $$status
 
@@ -50,6 +51,7 @@ escapes: container
 	docker rm -f $(CAGE_IT) >/dev/null 2>&1 || true
 	docker run -d --name $(CAGE_IT) $(CONTAINER_FLAGS) --pids-limit 4096 --memory 3g \
 	  -p 127.0.0.1::22 $(CAGE_IT):test >/dev/null
+	integration/container/wait-ready.sh $(CAGE_IT)
 	$(CARGO) build --release --locked --quiet --example escapes
 	target/release/examples/escapes $(ESCAPES); \
 	  status=$$?; docker rm -f $(CAGE_IT) >/dev/null; exit $$status
