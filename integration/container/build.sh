@@ -17,7 +17,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 if ! docker info >/dev/null 2>&1; then
-  dockerd >"$out/dockerd.log" 2>&1 &
+  # In a session of its own: it outlives the shell (or job) that happened to start it.
+  setsid -f dockerd >"$out/dockerd.log" 2>&1 < /dev/null
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   docker info >/dev/null 2>&1 || { echo "build.sh: dockerd did not start (see $out/dockerd.log)" >&2; exit 1; }
 fi
