@@ -480,3 +480,19 @@ fn what_a_full_access_command_leaves_running_ends_with_the_session() {
     assert!(stdout.contains("EXIT=0"), "{stdout} {}", text(&out.stderr));
     assert!(stdout.contains("GONE"), "the detached sleep survived the session: {stdout}");
 }
+
+#[test]
+fn a_jailed_command_holds_the_groups_the_login_gave_the_operator() {
+    let body = "cat > /etc/cage/policies/TEST_ID.toml <<'P'\n\
+        [layer.cps.alias.mygroups]\nbinary = \"/usr/bin/id\"\nargs = [\"-Gn\"]\n\
+        P\n\
+        grant --actions TEST_ID --duration 1h --req REQ-ID\n\
+        groupadd opsextra && usermod -aG opsextra optest\n\
+        echo \"login: $(as_operator /usr/local/bin/cage -c mygroups)\"\n\
+        echo \"cleared: $(setpriv --reuid=optest --regid=optest --clear-groups /usr/local/bin/cage -c mygroups)\"\n";
+    let out = sandbox(body);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("login: optest opsextra\n"), "{stdout} {}", text(&out.stderr));
+    // Groups the caller does not hold are not added back from the user database.
+    assert!(stdout.contains("cleared: optest\n"), "{stdout}");
+}

@@ -77,7 +77,7 @@ pub fn load(env: &Env) -> Result<Login, String> {
         .map_err(|e| format!("cannot look up uid {uid}: {e}"))?
         .ok_or_else(|| format!("uid {uid} has no account"))?;
     let grant_path = format!("{}/{}.toml", config::grant_dir(), user.name);
-    let operator = super::identity::of_user(user)?;
+    let operator = super::identity::of_caller(user)?;
     let config = config::load()?;
     let grant = read_grant(&grant_path, &operator.name)?;
     let set = load_policies(&grant.actions, config.layer)?;
