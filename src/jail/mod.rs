@@ -23,7 +23,9 @@ pub use plan::*;
 pub use prepare::{
     prepare, PrepareError, PreparedIdentity, PreparedJail, PreparedMount, PreparedRule, STAGING,
 };
-pub use spawn::{clear_signal_mask, spawn, spawn_with, Finished, JailError, Outcome, Running, Stdio};
+pub use spawn::{
+    clear_signal_mask, spawn, spawn_with, Finished, JailError, Outcome, Placement, Running, Stdio,
+};
 pub use steps::{run_steps, Kernel, LandlockStatus, Step, StepFailure};
 
 use std::fmt;

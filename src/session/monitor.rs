@@ -65,6 +65,7 @@ fn open_session<'p>(login: &'p Login, env: &Env) -> Result<Context<'p>, String> 
         login,
         interactive: false,
         cgroup: None,
+        limits: login.config.limits,
         command_timeout: login.config.limits.command_timeout,
         file_size_limit: login.config.limits.file_size,
         memory_limit: login.config.limits.memory,
