@@ -3,13 +3,15 @@
 //! `[limits] pids` / `session_memory` one limit holds for all of it together:
 //!
 //! ```text
-//! <cgroup2>/cage/session-ID-PID/       pids.max, memory.max, memory.swap.max; no process
+//! <cgroup2>/cage/session-ID-NS-PID/    pids.max, memory.max, memory.swap.max; no process
 //!     run/                              jails without an egress filter, unjailed and file commands
 //!     egress-local/, egress-layer/      jails of that mode: the mode's programs attached by id
 //! ```
 //!
-//! PID is the monitor's: a later cage (or `cagectl reap`) removes the subtree of a session
-//! whose monitor is gone. cgroup v2 lets no cgroup with controllers enabled for its children
+//! The name is really `session-ID-NS-PID`: PID is the monitor's, NS the inode of its PID
+//! namespace. A later cage (or `cagectl reap`) of the same PID namespace removes the subtree
+//! of a session whose monitor is gone; one of another namespace (a container sharing the
+//! hierarchy) cannot tell, and leaves it alone. cgroup v2 lets no cgroup with controllers enabled for its children
 //! hold processes; the session directory holds none, and its limits bind every leaf below it
 //! without the leaves having controllers of their own (they are charged to it). The
 //! controllers are enabled in `cage/`'s `cgroup.subtree_control` (it holds no process either).
@@ -17,7 +19,7 @@
 //! of their mode (`jail::egress_cgroup`) and attached once per session and mode.
 //!
 //! Hybrid hosts (memory and pids bound to cgroup v1, v2 only for BPF): a controller v2 cannot
-//! have is used where v1 mounts it, `<v1 mount>/cage/session-ID-PID`, and every child of the
+//! have is used where v1 mounts it, `<v1 mount>/cage/session-ID-NS-PID`, and every child of the
 //! session joins those cgroups (writes 0 to their `cgroup.procs`) before it does anything else.
 //! Limits that can be applied neither way refuse the command: nothing runs unlimited.
 #![forbid(unsafe_code)]
@@ -69,7 +71,7 @@ impl SessionCgroup {
     pub fn create(session: &str, limits: &Limits) -> io::Result<SessionCgroup> {
         let root = cage_root()?;
         sweep_stale(&root);
-        let name = format!("session-{session}-{}", std::process::id());
+        let name = format!("session-{session}-{}-{}", pid_namespace()?, std::process::id());
         let mut made = SessionCgroup {
             path: root.join(&name),
             dir: mkdir(&root.join(&name))?,
@@ -220,22 +222,31 @@ pub fn sweep_stale(root: &Path) -> Vec<String> {
     removed
 }
 
-/// `session-ID-PID` entries of `root` whose PID is not running.
+/// `session-ID-NS-PID` entries of `root` of this PID namespace whose PID is not running.
 fn dead_sessions(root: &Path) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(root) else { return Vec::new() };
+    let (Ok(entries), Ok(ours)) = (fs::read_dir(root), pid_namespace()) else { return Vec::new() };
     let names = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned());
-    names
-        .filter(|name| monitor_pid(name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()))
-        .collect()
+    let dead = |(ns, pid): (u64, u32)| ns == ours && !Path::new(&format!("/proc/{pid}")).exists();
+    names.filter(|name| monitor_of(name).is_some_and(dead)).collect()
 }
 
-/// The monitor's PID in `session-ID-PID`; `None` for any other name (the `session-ID` of
-/// earlier versions included: whether its session lives cannot be told).
-fn monitor_pid(name: &str) -> Option<u32> {
-    let (id, pid) = name.strip_prefix("session-")?.rsplit_once('-')?;
+/// The monitor's PID namespace and PID in `session-ID-NS-PID`; `None` for any other name
+/// (the `session-ID` of earlier versions included: whether its session lives cannot be told).
+fn monitor_of(name: &str) -> Option<(u64, u32)> {
+    let (rest, pid) = name.strip_prefix("session-")?.rsplit_once('-')?;
+    let (id, ns) = rest.rsplit_once('-')?;
+    let number = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
     let hex = !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit());
-    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
-    (hex && digits).then(|| pid.parse().ok()).flatten()
+    if !(hex && number(ns) && number(pid)) {
+        return None;
+    }
+    Some((ns.parse().ok()?, pid.parse().ok()?))
+}
+
+/// The inode of this process's PID namespace: PIDs mean something only within it.
+fn pid_namespace() -> io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(fs::metadata("/proc/self/ns/pid")?.ino())
 }
 
 /// Enables `controller` for the children of `cage/` (asking the hierarchy's root to hand it
@@ -301,12 +312,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_session_id_pid_names_carry_a_monitor() {
-        assert_eq!(monitor_pid("session-0123abcd-4242"), Some(4242));
-        assert_eq!(monitor_pid("session-0123abcd"), None, "an earlier version's name");
-        assert_eq!(monitor_pid("session--4242"), None);
-        assert_eq!(monitor_pid("session-0123abcd-"), None);
-        assert_eq!(monitor_pid("session-zz-4242"), None);
-        assert_eq!(monitor_pid("egress-local-0011-4242"), None);
+    fn only_session_id_ns_pid_names_carry_a_monitor() {
+        assert_eq!(monitor_of("session-0123abcd-4026531836-4242"), Some((4026531836, 4242)));
+        assert_eq!(monitor_of("session-0123abcd"), None, "an earlier version's name");
+        assert_eq!(monitor_of("session-0123abcd-4242"), None, "no namespace");
+        assert_eq!(monitor_of("session--1-4242"), None);
+        assert_eq!(monitor_of("session-0123abcd-1-"), None);
+        assert_eq!(monitor_of("session-zz-1-4242"), None);
+        assert_eq!(monitor_of("egress-local-0011-1-4242"), None);
     }
 }
