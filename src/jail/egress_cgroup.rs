@@ -138,6 +138,11 @@ fn find_intact_tagged(wanted: &Wanted) -> io::Result<(OwnedFd, Tags)> {
 /// a leaf made for one session cannot drift from its mode unnoticed.
 pub fn prepare_leaf(network: Network, leaf: &impl AsRawFd) -> io::Result<()> {
     let Some(wanted) = wanted(network)? else { return Ok(()) };
+    // The usual case, a leaf already made: the tags its kept cgroup's name records are enough
+    // to check it by (the leaf is what the jail runs under, not the kept cgroup).
+    if existing(&wanted.root, &wanted.prefix).iter().any(|(_, tags)| check_attached(leaf, tags).is_ok()) {
+        return Ok(());
+    }
     let (kept, tags) = match find_intact_tagged(&wanted) {
         Ok(found) => found,
         Err(_) => {
@@ -145,9 +150,6 @@ pub fn prepare_leaf(network: Network, leaf: &impl AsRawFd) -> io::Result<()> {
             find_intact_tagged(&wanted)?
         }
     };
-    if check_attached(leaf, &tags).is_ok() {
-        return Ok(());
-    }
     for (attach, _) in ATTACH_POINTS {
         let (_, ids) = sys::bpf_prog_query(kept.as_raw_fd(), attach)?;
         let [id] = ids.as_slice() else {
@@ -262,7 +264,7 @@ fn sweep(root: &Path) {
 }
 
 /// `<cgroup2>/cage`, made if missing, checked like every cgroup cage uses.
-pub(crate) fn cage_root() -> io::Result<PathBuf> {
+pub fn cage_root() -> io::Result<PathBuf> {
     let root = cgroup2_root()?.join("cage");
     match fs::DirBuilder::new().mode(0o755).create(&root) {
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
