@@ -270,16 +270,19 @@ fn enable_v2(root: &Path, controller: &str) -> io::Result<()> {
         .map_err(|e| context(root, "cgroup.subtree_control", e))
 }
 
-/// Where cgroup v1 mounts the hierarchy of `controller`, if it does.
+/// Where cgroup v1 mounts the hierarchy of `controller`, if it does (and the path still shows
+/// a cgroup v1 hierarchy: something mounted over it would take the limits to nowhere).
 fn v1_mount(controller: &str) -> Option<PathBuf> {
+    use nix::sys::statfs::{statfs, CGROUP_SUPER_MAGIC};
     let info = fs::read_to_string("/proc/self/mountinfo").ok()?;
-    info.lines().find_map(|line| {
+    let path = info.lines().find_map(|line| {
         let (fields, rest) = line.split_once(" - ")?;
         let mut rest = rest.split(' ');
         let (fs_type, options) = (rest.next()?, rest.nth(1)?);
         let ours = fs_type == "cgroup" && options.split(',').any(|o| o == controller);
         ours.then(|| fields.split(' ').nth(4).map(PathBuf::from)).flatten()
-    })
+    })?;
+    statfs(&path).is_ok_and(|fs| fs.filesystem_type() == CGROUP_SUPER_MAGIC).then_some(path)
 }
 
 /// Whether the host swaps at all (a header line only in /proc/swaps: no).
