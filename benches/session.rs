@@ -3,17 +3,27 @@
 //! and `sudo -n -u nobody /bin/true` from the same run, and the cost of each further command
 //! in a live session (target: under 2.5 ms and below sudo). Two floors from the same run show
 //! what no shell could avoid here: starting a program as the operator (`setpriv`, which the
-//! cage and bash rows include) and the `du` itself. Needs root.
+//! cage and bash rows include) and the `du` itself. One row runs with the session-wide limits
+//! (`[limits] pids`, `session_memory`) set. Needs root.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 const RUNS: usize = 101;
 
-/// One timing of `command` as case `index`: a line `index nanoseconds`.
+/// One timing of `command` as case `index`: a line `index nanoseconds`. A command that starts
+/// with `limits:` runs with the session-wide limits in cage.toml (switched outside the timing).
 fn timed(index: usize, command: &str) -> String {
+    let (before, command, after) = match command.strip_prefix("limits:") {
+        Some(command) => (
+            "cp /etc/cage/limits.toml /etc/cage/cage.toml; ",
+            command,
+            "cp /etc/cage/plain.toml /etc/cage/cage.toml; ",
+        ),
+        None => ("", command, ""),
+    };
     format!(
-        "s=${{EPOCHREALTIME/./}}; {command} >/dev/null 2>&1; e=${{EPOCHREALTIME/./}}; echo \"{index} $(( (e - s) * 1000 ))\"\n"
+        "{before}s=${{EPOCHREALTIME/./}}; {command} >/dev/null 2>&1; e=${{EPOCHREALTIME/./}}; {after}echo \"{index} $(( (e - s) * 1000 ))\"\n"
     )
 }
 
@@ -35,14 +45,21 @@ fn main() {
         ("sudo -n -u nobody /bin/true", "sudo -n -u nobody /bin/true".to_string()),
         ("cage -c \"du -s /u01\" (INFRA_DIAG, cps)", format!("as_operator /usr/local/bin/cage -c '{line}'")),
         ("cage -c with 10 x \"du -s /u01\"", format!("as_operator /usr/local/bin/cage -c '{ten}'")),
+        (
+            "cage -c \"du -s /u01\" with pids, session_memory",
+            format!("limits:as_operator /usr/local/bin/cage -c '{line}'"),
+        ),
         ("floor: setpriv /bin/true (as_operator)", "as_operator /bin/true".to_string()),
         ("floor: du -s /u01 (as_operator, C.UTF-8)", "LANG=C.UTF-8 as_operator du -s /u01".to_string()),
     ];
     // The cases take turns, run after run, so a burst of load on the machine falls on all of
     // them alike and the ratios hold even when the absolute figures do not.
     let round: String = cases.iter().enumerate().map(|(i, (_, cmd))| timed(i, cmd)).collect();
+    let configs = "cp /etc/cage/cage.toml /etc/cage/plain.toml\n\
+         { cat /etc/cage/plain.toml; printf '[limits]\\npids = 512\\nsession_memory = \"1G\"\\n'; } > /etc/cage/limits.toml\n\
+         chmod 0644 /etc/cage/plain.toml /etc/cage/limits.toml\n";
     let script = format!(
-        "grant --actions INFRA_DIAG --duration 1h --req BENCH\nfor run in $(seq {RUNS}); do\n{round}done\n"
+        "grant --actions INFRA_DIAG --duration 1h --req BENCH\n{configs}for run in $(seq {RUNS}); do\n{round}done\n"
     );
     let sandbox = concat!(env!("CARGO_MANIFEST_DIR"), "/integration/session/sandbox.sh");
     let mut child =
@@ -78,7 +95,7 @@ fn main() {
         medians.push((name.to_string(), median_ms(list)));
     }
     let get = |i: usize| medians.get(i).map_or(f64::NAN, |m| m.1);
-    let (bash, sudo, first, ten, du) = (get(0), get(1), get(2), get(3), get(5));
+    let (bash, sudo, first, ten, du) = (get(0), get(1), get(2), get(3), get(6));
     println!("whole-process time, median of {RUNS} runs, same run (target: cage -c < 2.5 ms and < sudo)");
     println!("{:<44} {:>9} {:>9} {:>9}", "command", "ms", "÷ bash", "÷ sudo");
     for (name, ms) in &medians {

@@ -77,8 +77,14 @@ fn plan_for(profile: &Profile, args: &[&str], identity: Identity, caps: &[&str])
 
 /// Runs the plan, returns the probe's JSON and how the jail ended.
 fn run(plan: &JailPlan) -> (BTreeMap<String, Value>, Finished) {
+    run_placed(plan, None)
+}
+
+/// Runs the plan born in `placement` (a session's leaf) when given.
+fn run_placed(plan: &JailPlan, placement: Option<Placement>) -> (BTreeMap<String, Value>, Finished) {
     let (read, write) = pipe().expect("pipe");
-    let stdio = Stdio { stdout: Some(std::os::fd::AsRawFd::as_raw_fd(&write)), ..Stdio::default() };
+    let stdout = Some(std::os::fd::AsRawFd::as_raw_fd(&write));
+    let stdio = Stdio { stdout, placement, ..Stdio::default() };
     let running = spawn(plan, stdio, true).expect("spawn");
     drop(write);
     let mut out = String::new();
@@ -361,6 +367,50 @@ fn layer_refuses_other_hosts() {
     let (tcp, udp, arrived) = reach("layer", OTHER_HOST);
     assert_eq!((tcp.as_str(), udp.as_str()), ("EPERM", "EPERM"), "the filter holds");
     assert!(!arrived);
+}
+
+#[test]
+fn a_sessions_leaf_gets_the_kept_programs_by_id_and_is_repaired_before_each_use() {
+    require_root();
+    other_host();
+    with_own_layer_cgroup(|| {
+        use cage::jail::egress::{ATTACH_POINTS, INET4_CONNECT};
+        use cage::policy::Network;
+        use std::os::fd::{AsRawFd, OwnedFd};
+        let kept = egress_cgroup::cgroup_for(Network::Layer).expect("made").expect("layer is filtered");
+        let path =
+            egress_cgroup::cage_root().expect("root").join(format!("test-leaf-{}", std::process::id()));
+        fs::create_dir(&path).expect("a leaf of the test's own");
+        let leaf = OwnedFd::from(fs::File::open(&path).expect("open"));
+        egress_cgroup::prepare_leaf(Network::Layer, &leaf).expect("attached");
+        let ids = |dir: &OwnedFd| -> Vec<Vec<u32>> {
+            let query = |(attach, _)| cage::sys::bpf_prog_query(dir.as_raw_fd(), attach).expect("query").1;
+            ATTACH_POINTS.into_iter().map(query).collect()
+        };
+        assert_eq!(ids(&leaf), ids(&kept), "the very programs of the kept cgroup, not loaded again");
+
+        // A jail born in the leaf is filtered as the mode says.
+        let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
+        let tcp = TcpListener::bind((OTHER_HOST, 0)).expect("tcp");
+        tcp.set_nonblocking(true).expect("nonblocking");
+        let t = format!("connect:{}", tcp.local_addr().expect("addr"));
+        let place = Placement { cgroup: leaf.as_raw_fd(), join: [None, None] };
+        let (json, _) = run_placed(&plan_for(&p, &[&t], operator(), &[]), Some(place));
+        assert_eq!(field(&json, &t), "EPERM", "the filter holds in the leaf");
+        assert!(tcp.accept().is_err(), "nothing arrived");
+
+        // Replaced in the leaf: caught and repaired by the next use.
+        cage::sys::bpf_prog_attach(leaf.as_raw_fd(), allow_all(INET4_CONNECT).as_raw_fd(), INET4_CONNECT)
+            .expect("replace");
+        assert_ne!(ids(&leaf), ids(&kept));
+        egress_cgroup::prepare_leaf(Network::Layer, &leaf).expect("repaired");
+        assert_eq!(ids(&leaf), ids(&kept), "cage's programs again");
+        drop(leaf);
+        fs::remove_dir(&path).expect("the test's leaf, empty, is removed");
+        let path = fs::read_link(format!("/proc/self/fd/{}", kept.as_raw_fd())).expect("cgroup path");
+        drop(kept);
+        fs::remove_dir(path).expect("the test's own cgroup, empty again, is removed");
+    });
 }
 
 #[test]

@@ -93,6 +93,9 @@ struct Case {
     max_file_mb: Option<(String, u64)>,
     /// The command must end by itself within this many seconds (else it is killed: a failure).
     must_end_within: Option<u64>,
+    /// The session-wide limit (`pids`, `memory`) that must be what stopped it: an `exit`
+    /// record of the line names it.
+    limit: Option<String>,
 }
 
 /// A case with its group's defaults filled in.
@@ -131,6 +134,11 @@ fn main() {
     for (job, result) in jobs.iter().zip(results.iter_mut()) {
         if job.case.verdict == "refused" && job.via != "explain" && result.is_ok() {
             if let Err(e) = audit_denied(&audit, &env.login_of(job), &job.case.line) {
+                *result = Err(e);
+            }
+        }
+        if let (Some(limit), true) = (&job.case.limit, result.is_ok()) {
+            if let Err(e) = audit_limit(&audit, &env.login_of(job), &job.case.line, limit) {
                 *result = Err(e);
             }
         }
@@ -417,7 +425,9 @@ impl Env {
         let out = self.exec(&["stat", "-c", "%s", "/var/log/esc-pacct", "/var/log/esc-hits"]);
         let text = text_of(&out.stdout);
         let mut nums = text.split_whitespace().map(|n| n.parse::<u64>().unwrap_or(0));
-        let events = self.memory_file("memory.oom_control", "memory.events");
+        // Kills at the container's own limit only (v2 counts the session's below it too in
+        // `memory.events`; v1's `oom_control` is the cgroup's own already).
+        let events = self.memory_file("memory.oom_control", "memory.events.local");
         let oom_kills = events
             .lines()
             .find_map(|l| l.strip_prefix("oom_kill "))
@@ -701,6 +711,22 @@ fn audit_denied(records: &[serde_json::Value], login: &str, line: &str) -> Resul
         (_, 0) => Ok(()),
         (_, n) => Err(format!("{n} stage(s) of this line were allowed")),
     }
+}
+
+/// An `exit` record of `line` by `login` that names `limit` among the session's limits that
+/// stopped something while it ran.
+fn audit_limit(records: &[serde_json::Value], login: &str, line: &str, limit: &str) -> Result<(), String> {
+    let exits = records
+        .iter()
+        .filter(|r| r["event"] == "exit" && r["loginid"] == login && r["title"].as_str() == Some(line));
+    let mut seen = Vec::new();
+    for r in exits {
+        if r["limits"].as_array().is_some_and(|l| l.iter().any(|v| v == limit)) {
+            return Ok(());
+        }
+        seen.push(r["limits"].to_string());
+    }
+    Err(format!("no `exit` record says the session's {limit} limit stopped it (limits: {seen:?})"))
 }
 
 fn tail(output: &str) -> String {

@@ -1,4 +1,5 @@
-//! `[limits]` in cage.toml: how long one command may run, and how large a file it may write.
+//! `[limits]` in cage.toml: how long one command may run, how large a file it may write, and
+//! what a whole session may hold at once (processes, memory) through its cgroup.
 #![forbid(unsafe_code)]
 
 use std::ops::Range;
@@ -19,6 +20,19 @@ pub struct Limits {
     /// The most memory each process of a jailed command may allocate, in bytes (RLIMIT_DATA:
     /// heap and private mappings); `None`: no limit.
     pub memory: Option<u64>,
+    /// The most tasks (processes and threads) everything a session runs may hold at once
+    /// (`pids.max` of the session's cgroup); `None`: no limit.
+    pub pids: Option<u64>,
+    /// The most memory everything a session runs may use together, swap included
+    /// (`memory.max`, `memory.swap.max` 0); `None`: no limit.
+    pub session_memory: Option<u64>,
+}
+
+impl Limits {
+    /// Whether the session needs its cgroup's controllers (pids, memory).
+    pub fn session_wide(&self) -> bool {
+        self.pids.is_some() || self.session_memory.is_some()
+    }
 }
 
 #[derive(Deserialize)]
@@ -27,7 +41,14 @@ pub(super) struct RawLimits {
     command_timeout: Option<Spanned<String>>,
     file_size: Option<Spanned<String>>,
     memory: Option<Spanned<String>>,
+    pids: Option<Spanned<i64>>,
+    session_memory: Option<Spanned<String>>,
 }
+
+/// Fewer tasks than this and a pipeline of a few jails (two tasks each) cannot start.
+const MIN_PIDS: i64 = 16;
+/// The kernel's own ceiling of PIDs (`pid_max` at most 2^22).
+const MAX_PIDS: i64 = 1 << 22;
 
 /// A size like `512M`, `2G` or `1048576` (bytes).
 pub fn parse_size(text: &str) -> Option<u64> {
@@ -61,6 +82,19 @@ pub(super) fn parse(
         let bytes = parse_size(size.get_ref()).filter(|&b| b >= 1 << 20);
         limits.file_size = Some(bytes.ok_or_else(|| {
             at(size.span(), "file_size must be a size of at least 1M (like 512M or 4G)".into())
+        })?);
+    }
+    if let Some(pids) = raw.pids {
+        let count = *pids.get_ref();
+        if !(MIN_PIDS..=MAX_PIDS).contains(&count) {
+            return Err(at(pids.span(), format!("pids must be a number from {MIN_PIDS} to {MAX_PIDS}")));
+        }
+        limits.pids = Some(count as u64);
+    }
+    if let Some(size) = raw.session_memory {
+        let bytes = parse_size(size.get_ref()).filter(|&b| b >= 64 << 20);
+        limits.session_memory = Some(bytes.ok_or_else(|| {
+            at(size.span(), "session_memory must be a size of at least 64M (like 512M or 4G)".into())
         })?);
     }
     Ok(limits)
@@ -97,7 +131,37 @@ mod tests {
         let e =
             Config::parse("layer = \"cps\"\n[limits]\ncommand_timeout = \"soon\"\n", "c").expect_err("bad");
         assert!(e.to_string().starts_with("c:3:19: "), "{e}");
-        let e = Config::parse("layer = \"cps\"\n[limits]\npids = 5\n", "c").expect_err("unknown");
-        assert!(e.to_string().starts_with("c:3:1: unknown field `pids`"), "{e}");
+        let e = Config::parse("layer = \"cps\"\n[limits]\nprocs = 5\n", "c").expect_err("unknown");
+        assert!(e.to_string().starts_with("c:3:1: unknown field `procs`"), "{e}");
+    }
+
+    #[test]
+    fn session_wide_limits_are_off_unless_set_and_checked_strictly() {
+        let c = Config::parse("layer = \"cps\"\n[limits]\nmemory = \"1G\"\n", "c").expect("valid");
+        assert_eq!((c.limits.pids, c.limits.session_memory, c.limits.session_wide()), (None, None, false));
+        let text = "layer = \"cps\"\n[limits]\npids = 256\nsession_memory = \"1G\"\n";
+        let c = Config::parse(text, "c").expect("valid");
+        assert_eq!((c.limits.pids, c.limits.session_memory), (Some(256), Some(1 << 30)));
+        assert!(c.limits.session_wide());
+        let c = Config::parse("layer = \"cps\"\n[limits]\npids = 16\n", "c").expect("valid");
+        assert!(c.limits.session_wide());
+        for (line, message) in [
+            ("pids = 15", "c:3:8: pids must be a number from 16 to 4194304"),
+            ("pids = -1", "c:3:8: pids must be a number from 16 to 4194304"),
+            ("pids = 4194305", "c:3:8: pids must be a number from 16 to 4194304"),
+            (
+                "session_memory = \"32M\"",
+                "c:3:18: session_memory must be a size of at least 64M (like 512M or 4G)",
+            ),
+            (
+                "session_memory = \"1T\"",
+                "c:3:18: session_memory must be a size of at least 64M (like 512M or 4G)",
+            ),
+        ] {
+            let e = Config::parse(&format!("layer = \"cps\"\n[limits]\n{line}\n"), "c").expect_err(line);
+            assert_eq!(e.to_string(), message, "{line}");
+        }
+        let e = Config::parse("layer = \"cps\"\n[limits]\npids = \"256\"\n", "c").expect_err("a string");
+        assert!(e.to_string().starts_with("c:3:8: "), "{e}");
     }
 }

@@ -1,7 +1,8 @@
 //! `cagectl reap`: what ended is cleaned up, each step audited first. Approved requests whose
 //! grant ran out become `expired`; temporary users whose grant ended (expired, revoked or
 //! removed) are locked at once, and removed with their home and key once `retention` has
-//! passed since the end. Audit records are never touched. Run by a timer (integration/systemd).
+//! passed since the end; the cgroups of sessions whose monitor died are killed and removed.
+//! Audit records are never touched. Run by a timer (integration/systemd).
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -86,6 +87,13 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
             }
         }
         Err(e) => report(Err(e)),
+    }
+    // A cage killed before it could clean up leaves its session's cgroups (and whatever runs
+    // in them); each next session removes them too, this is for hosts where none comes.
+    if let Ok(root) = crate::jail::egress_cgroup::cage_root() {
+        for name in crate::session::cgroup::sweep_stale(&root) {
+            report(Ok(format!("cgroup {name} removed (its session's monitor is gone)")));
+        }
     }
     // Expiries are announced even when another step failed: they happened.
     let _ = outbox.send(exit::OK, err);

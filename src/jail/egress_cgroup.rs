@@ -84,15 +84,6 @@ impl Programs {
     }
 }
 
-fn mode_name(network: Network) -> &'static str {
-    match network {
-        Network::None => "none",
-        Network::Local => "local",
-        Network::Layer => "layer",
-        Network::Any => "any",
-    }
-}
-
 /// What the cgroup of a mode must be: where, named how, holding which programs.
 struct Wanted {
     root: PathBuf,
@@ -126,15 +117,64 @@ pub fn check(network: Network) -> io::Result<()> {
 }
 
 fn find_intact(wanted: &Wanted) -> io::Result<OwnedFd> {
+    find_intact_tagged(wanted).map(|(dir, _)| dir)
+}
+
+fn find_intact_tagged(wanted: &Wanted) -> io::Result<(OwnedFd, Tags)> {
     let mut why = io::Error::other(format!("no cgroup {}*", wanted.prefix));
     for (name, tags) in existing(&wanted.root, &wanted.prefix) {
         match open_checked(&wanted.root.join(&name)).and_then(|dir| check_attached(&dir, &tags).map(|()| dir))
         {
-            Ok(dir) => return Ok(dir),
+            Ok(dir) => return Ok((dir, tags)),
             Err(e) => why = e,
         }
     }
     Err(why)
+}
+
+/// Gives `leaf` (a cgroup of a session's subtree) the programs of `network`, taken from the
+/// kept cgroup of that mode by id (attached again, never loaded: no verifier run), unless it
+/// holds exactly them already; then checks it like the kept one. Checked before every use:
+/// a leaf made for one session cannot drift from its mode unnoticed.
+pub fn prepare_leaf(network: Network, leaf: &impl AsRawFd) -> io::Result<()> {
+    let Some(wanted) = wanted(network)? else { return Ok(()) };
+    // The usual case, a leaf already made: the tags its kept cgroup's name records are enough
+    // to check it by (the leaf is what the jail runs under, not the kept cgroup).
+    if existing(&wanted.root, &wanted.prefix).iter().any(|(_, tags)| check_attached(leaf, tags).is_ok()) {
+        return Ok(());
+    }
+    let (kept, tags) = match find_intact_tagged(&wanted) {
+        Ok(found) => found,
+        Err(_) => {
+            install(&wanted)?;
+            find_intact_tagged(&wanted)?
+        }
+    };
+    for (attach, _) in ATTACH_POINTS {
+        let (_, ids) = sys::bpf_prog_query(kept.as_raw_fd(), attach)?;
+        let [id] = ids.as_slice() else {
+            return Err(io::Error::other(format!("{} programs at attach point {attach}", ids.len())));
+        };
+        let program = sys::bpf_prog_get_fd_by_id(*id)?;
+        sys::bpf_prog_attach(leaf.as_raw_fd(), program.as_raw_fd(), attach)?;
+    }
+    check_attached(leaf, &tags)
+}
+
+/// The name of a network mode in cgroup names.
+pub fn mode_name(network: Network) -> &'static str {
+    match network {
+        Network::None => "none",
+        Network::Local => "local",
+        Network::Layer => "layer",
+        Network::Any => "any",
+    }
+}
+
+/// Whether commands of `network` need an egress filter.
+pub fn filtered(network: Network) -> bool {
+    // As `rule_for` has it, without reading /etc/resolv.conf.
+    matches!(network, Network::Local | Network::Layer)
 }
 
 /// Loads the programs and attaches them to their cgroup (made if missing), then checks it.
@@ -179,7 +219,7 @@ fn parse_tag(text: &str) -> Option<[u8; 8]> {
 }
 
 /// Exactly one program per attach point, attached without flags, of the right type and tag.
-fn check_attached(dir: &OwnedFd, tags: &Tags) -> io::Result<()> {
+fn check_attached(dir: &impl AsRawFd, tags: &Tags) -> io::Result<()> {
     for (attach, v6) in ATTACH_POINTS {
         let (flags, ids) = sys::bpf_prog_query(dir.as_raw_fd(), attach)?;
         let [id] = ids.as_slice() else {
@@ -198,7 +238,7 @@ fn check_attached(dir: &OwnedFd, tags: &Tags) -> io::Result<()> {
 }
 
 /// Opens a cgroup directory and checks it is root's and writable by no one else.
-fn open_checked(path: &Path) -> io::Result<OwnedFd> {
+pub(crate) fn open_checked(path: &Path) -> io::Result<OwnedFd> {
     let dir = File::open(path)?;
     let meta = dir.metadata()?;
     if !meta.is_dir() || meta.uid() != 0 || meta.mode() & 0o022 != 0 {
@@ -224,7 +264,7 @@ fn sweep(root: &Path) {
 }
 
 /// `<cgroup2>/cage`, made if missing, checked like every cgroup cage uses.
-pub(crate) fn cage_root() -> io::Result<PathBuf> {
+pub fn cage_root() -> io::Result<PathBuf> {
     let root = cgroup2_root()?.join("cage");
     match fs::DirBuilder::new().mode(0o755).create(&root) {
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
@@ -236,7 +276,7 @@ pub(crate) fn cage_root() -> io::Result<PathBuf> {
 
 /// Where the cgroup v2 hierarchy is mounted: `/sys/fs/cgroup`, `.../unified` on hybrid
 /// hosts, or wherever /proc/self/mountinfo says.
-fn cgroup2_root() -> io::Result<&'static Path> {
+pub(crate) fn cgroup2_root() -> io::Result<&'static Path> {
     static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
     let is_cgroup2 = |path: &str| {
         nix::sys::statfs::statfs(path)

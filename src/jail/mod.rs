@@ -24,7 +24,7 @@ pub use prepare::{
     prepare, PrepareError, PreparedIdentity, PreparedJail, PreparedMount, PreparedRule, STAGING,
 };
 pub use spawn::{
-    clear_signal_mask, spawn, spawn_with, Exiting, Finished, JailError, Outcome, Running, Stdio,
+    clear_signal_mask, spawn, spawn_with, Exiting, Finished, JailError, Outcome, Placement, Running, Stdio,
 };
 pub use steps::{run_steps, Kernel, LandlockStatus, Step, StepFailure};
 

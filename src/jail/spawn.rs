@@ -32,12 +32,30 @@ pub struct Stdio {
     /// listener before the command starts; every exec in the jail then waits for the holder
     /// of that listener to answer (see `exectrace`).
     pub exec_trace: Option<RawFd>,
+    /// Where the jail is born (a leaf of the session's cgroup, made ready by the caller for
+    /// the plan's network mode); `None`: the kept cgroup of its egress mode, if any.
+    pub placement: Option<Placement>,
 }
 
 impl Stdio {
     /// The same descriptor as stdin, stdout and stderr (a pty's slave).
     pub fn all(fd: RawFd) -> Stdio {
-        Stdio { stdin: Some(fd), stdout: Some(fd), stderr: Some(fd), exec_trace: None }
+        Stdio { stdin: Some(fd), stdout: Some(fd), stderr: Some(fd), ..Stdio::default() }
+    }
+}
+
+/// A cgroup v2 directory a child is born in (clone3 `CLONE_INTO_CGROUP`), and on hybrid hosts
+/// the `cgroup.procs` of cgroup v1 hierarchies it joins before it does anything else.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement {
+    pub cgroup: RawFd,
+    pub join: [Option<RawFd>; 2],
+}
+
+impl Placement {
+    /// In the child, first: joins the v1 cgroups (0: the writing process).
+    pub fn join(&self) -> io::Result<()> {
+        self.join.iter().flatten().try_for_each(|&procs| sys::write_all(procs, b"0"))
     }
 }
 
@@ -114,15 +132,19 @@ pub fn spawn_with<K: Kernel>(
     stdio: Stdio,
 ) -> Result<Running, JailError> {
     // Before fork: a jail of a filtered mode is born in its checked cgroup, or not at all.
-    let egress = egress_cgroup::cgroup_for(network).map_err(JailError::Egress)?;
+    let egress = match stdio.placement {
+        Some(_) => None,
+        None => egress_cgroup::cgroup_for(network).map_err(JailError::Egress)?,
+    };
     fs::DirBuilder::new().recursive(true).mode(0o700).create(STAGING).map_err(JailError::Spawn)?;
     let (status_r, status_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;
     let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
     if network == Network::None {
         flags |= libc::CLONE_NEWNET;
     }
-    let forked = match &egress {
-        Some(cgroup) => sys::fork_into_cgroup(flags, cgroup.as_raw_fd()).map_err(JailError::Egress),
+    let born_in = stdio.placement.map(|p| p.cgroup).or(egress.as_ref().map(AsRawFd::as_raw_fd));
+    let forked = match born_in {
+        Some(cgroup) => sys::fork_into_cgroup(flags, cgroup).map_err(JailError::Egress),
         None => sys::fork_into_namespaces(flags).map_err(JailError::Spawn),
     };
     let pid = match forked? {
@@ -156,6 +178,9 @@ fn fail(fd: RawFd, step: Step, error: &io::Error) -> ! {
 }
 
 fn child_main<K: Kernel>(k: &mut K, jail: &PreparedJail, status: RawFd, stdio: Stdio) -> ! {
+    if let Some(Err(e)) = stdio.placement.map(|p| p.join()) {
+        fail(status, Step::Session, &e);
+    }
     for (fd, target) in [(stdio.stdin, 0), (stdio.stdout, 1), (stdio.stderr, 2)] {
         if let Some(fd) = fd {
             if let Err(e) = dup2(fd, target) {

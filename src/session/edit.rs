@@ -69,7 +69,8 @@ pub fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, String
         operator: (Uid::from_raw(ctx.operator.uid), Gid::from_raw(ctx.operator.gid)),
         landlock_required: ctx.landlock_required,
     };
-    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+    // The editor's jail (no network) is born where its supervisor runs.
+    match super::exec::fork_placed(stdio.placement)? {
         Some(pid) => Ok(pid),
         None => sys::exit_now(supervise(&job, &plan, pty)),
     }

@@ -12,6 +12,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{dup2, pipe, Pid};
 
+use super::cgroup::{Hits, SessionCgroup};
 use super::execwatch::ExecWatch;
 use super::file_records;
 use super::identity;
@@ -23,7 +24,7 @@ use crate::decide::{
 };
 use crate::files::events::{FileEvents, Operation};
 use crate::files::redirect;
-use crate::jail::{plan_jail, spawn, JailRequest, Outcome, RealHost, Running, Stdio};
+use crate::jail::{plan_jail, spawn, JailRequest, Outcome, Placement, RealHost, Running, Stdio};
 use crate::line::{parse_line, render_caret, Command, Connector, Line, RedirectOp};
 use crate::policy::FileCommand;
 use crate::sys;
@@ -166,11 +167,21 @@ fn record_commands(
     Ok(entries)
 }
 
-/// The `exit` record of each stage that was recorded as started.
-fn record_exits(ctx: &mut Context, entries: Vec<Entry>, ends: &[StageEnd], started: std::time::Instant) {
+/// The `exit` record of each stage that was recorded as started; `limits` names the
+/// session-wide limits that stopped something while they ran.
+fn record_exits(
+    ctx: &mut Context,
+    entries: Vec<Entry>,
+    ends: &[StageEnd],
+    started: std::time::Instant,
+    limits: &[&str],
+) {
     for (entry, end) in entries.into_iter().zip(ends) {
         let mut exit = Entry { event: "exit", decision: None, extra: Default::default(), ..entry };
         exit.rule = None;
+        if !limits.is_empty() {
+            exit = exit.with("limits", limits.iter().map(|l| l.to_string()).collect::<Vec<_>>());
+        }
         match end {
             StageEnd::Exited(code, at) => {
                 exit = exit.with("status", *code).with("duration_ms", ms(*at, started))
@@ -256,6 +267,21 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
     if let [ExecPlan { action: Action::Builtin(Builtin::Exit), .. }] = plans.as_slice() {
         return LineOutcome::Exit;
     }
+    // Every stage has its place before anything is recorded as allowed: limits that cannot
+    // hold refuse the line.
+    let mut places = Vec::with_capacity(plans.len());
+    if !matches!(plans.as_slice(), [ExecPlan { action: Action::Builtin(_) | Action::Su(_), .. }]) {
+        for plan in &plans {
+            match placement(ctx, plan) {
+                Ok(place) => places.push(place),
+                Err(reason) => {
+                    record_denial(ctx, title, &words(&stages[0]), None, &reason);
+                    let _ = writeln!(ctx.err, "cage: denied: {reason}");
+                    return LineOutcome::Status(DENIED);
+                }
+            }
+        }
+    }
     let entries = match record_commands(ctx, title, stages, &plans) {
         Ok(entries) => entries,
         Err(status) => return LineOutcome::Status(status),
@@ -268,17 +294,74 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
                 LineOutcome::Exit => 0,
                 LineOutcome::Status(s) => s,
             };
-            record_exits(ctx, entries, &[StageEnd::Exited(status, std::time::Instant::now())], started);
+            record_exits(ctx, entries, &[StageEnd::Exited(status, std::time::Instant::now())], started, &[]);
             return outcome;
         }
         [ExecPlan { action: Action::Su(su), .. }] => {
             let status = super::monitor::su(ctx, su);
             vec![StageEnd::Exited(status, std::time::Instant::now())]
         }
-        _ => run_stages(ctx, title, &plans),
+        _ => {
+            let before = ctx.cgroup.as_ref().map(SessionCgroup::hits).unwrap_or_default();
+            let ends = run_stages(ctx, title, &plans, places);
+            let hit = limits_hit(ctx, before);
+            record_exits(ctx, entries, &ends, started, &hit);
+            return LineOutcome::Status(ends.last().map_or(0, |end| end.status()));
+        }
     };
-    record_exits(ctx, entries, &ends, started);
+    record_exits(ctx, entries, &ends, started, &[]);
     LineOutcome::Status(ends.last().map_or(0, |end| end.status()))
+}
+
+/// The session-wide limits that stopped something since `before`, each said in one line.
+fn limits_hit(ctx: &mut Context, before: Hits) -> Vec<&'static str> {
+    let Some(now) = ctx.cgroup.as_ref().map(SessionCgroup::hits) else { return Vec::new() };
+    let mut hit = Vec::new();
+    if now.pids > before.pids {
+        let limit = ctx.limits.pids.unwrap_or(0);
+        let _ = writeln!(ctx.err, "cage: the session's process limit (pids = {limit}) refused a new process");
+        hit.push("pids");
+    }
+    if now.memory > before.memory {
+        let limit = show_size(ctx.limits.session_memory.unwrap_or(0));
+        let _ =
+            writeln!(ctx.err, "cage: the session's memory limit (session_memory = {limit}) killed a process");
+        hit.push("memory");
+    }
+    hit
+}
+
+fn show_size(bytes: u64) -> String {
+    match bytes {
+        b if b % (1 << 30) == 0 => format!("{}G", b >> 30),
+        b if b % (1 << 20) == 0 => format!("{}M", b >> 20),
+        b => b.to_string(),
+    }
+}
+
+/// Where a stage starts in the session's cgroup (made on the session's first command): the
+/// leaf of its jail's network mode, or the leaf of unjailed and file commands. Limits that
+/// cannot be applied refuse the line; without limits, a host with no usable cgroup v2 runs
+/// jails as before (in their egress mode's kept cgroup) and refuses only unjailed commands.
+fn placement(ctx: &mut Context, plan: &ExecPlan) -> Result<Option<Placement>, String> {
+    let network = match &plan.action {
+        Action::Run(run) if run.jailed => Some(ctx.profile.network),
+        Action::RootExec(_) => Some(ctx.profile.network),
+        _ => None,
+    };
+    let unjailed = matches!(&plan.action, Action::Run(run) if !run.jailed);
+    if ctx.cgroup.is_none() {
+        match SessionCgroup::create(&ctx.audit.fields.session, &ctx.limits) {
+            Ok(cgroup) => ctx.cgroup = Some(cgroup),
+            Err(e) if ctx.limits.session_wide() => {
+                return Err(format!("the session's limits cannot be applied: {e}"))
+            }
+            Err(e) if unjailed => return Err(format!("cannot make the session's cgroup: {e}")),
+            Err(_) => return Ok(None),
+        }
+    }
+    let cgroup = ctx.cgroup.as_mut().ok_or("no session cgroup")?;
+    cgroup.placement(network).map(Some).map_err(|e| format!("the session's cgroup: {e}"))
 }
 
 /// A started stage.
@@ -313,7 +396,12 @@ fn terminal_for(plans: &[ExecPlan]) -> Result<Option<Pty>, String> {
 }
 
 /// Runs the stages of one pipeline; how each ended (never started, when setting up failed).
-fn run_stages(ctx: &mut Context, title: &[u8], plans: &[ExecPlan]) -> Vec<StageEnd> {
+fn run_stages(
+    ctx: &mut Context,
+    title: &[u8],
+    plans: &[ExecPlan],
+    places: Vec<Option<Placement>>,
+) -> Vec<StageEnd> {
     let pty = match terminal_for(plans) {
         Ok(pty) => pty,
         Err(message) => {
@@ -332,7 +420,7 @@ fn run_stages(ctx: &mut Context, title: &[u8], plans: &[ExecPlan]) -> Vec<StageE
     let mut children = Vec::with_capacity(plans.len());
     let mut watches = Vec::new();
     let mut previous: Option<OwnedFd> = None;
-    for (i, (plan, files)) in plans.iter().zip(opened).enumerate() {
+    for (i, ((plan, files), place)) in plans.iter().zip(opened).zip(places).enumerate() {
         let (next, pipe_out) = match i + 1 < plans.len() {
             true => match pipe() {
                 Ok((r, w)) => (Some(r), Some(w)),
@@ -350,6 +438,7 @@ fn run_stages(ctx: &mut Context, title: &[u8], plans: &[ExecPlan]) -> Vec<StageE
             Err(e) => return abort(ctx, children, plans.len(), &format!("exec tracing: {e}")),
         };
         stdio.exec_trace = traced.as_ref().map(|(_, theirs)| theirs.as_raw_fd());
+        stdio.placement = place;
         match start(ctx, plan, stdio, pty.as_ref()) {
             Ok(child) => children.push(child),
             Err(message) => return abort(ctx, children, plans.len(), &message),
@@ -425,7 +514,7 @@ fn stdio(previous: Option<&OwnedFd>, pipe_out: Option<&OwnedFd>, files: &Redirec
         true => stdout.or(Some(1)),
         false => raw(files.stderr.as_ref()),
     };
-    Stdio { stdin, stdout, stderr, exec_trace: None }
+    Stdio { stdin, stdout, stderr, ..Stdio::default() }
 }
 
 fn start(ctx: &mut Context, plan: &ExecPlan, stdio: Stdio, pty: Option<&Pty>) -> Result<Child, String> {
@@ -464,7 +553,7 @@ fn start_jail(ctx: &mut Context, run: &RunPlan, stdio: Stdio, pty: Option<&Pty>)
 /// `file` records of what it did with the session's audit trail (a copy of the monitor's).
 fn start_file_command(ctx: &Context, file: &crate::decide::FilePlan, stdio: Stdio) -> Result<Pid, String> {
     let (file, audit, cwd) = (file.clone(), ctx.audit.clone(), ctx.session.cwd.clone());
-    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+    match fork_placed(stdio.placement)? {
         Some(pid) => Ok(pid),
         None => {
             crate::jail::clear_signal_mask();
@@ -484,6 +573,19 @@ fn start_file_command(ctx: &Context, file: &crate::decide::FilePlan, stdio: Stdi
             };
             sys::exit_now(code)
         }
+    }
+}
+
+/// Forks a child of the monitor in its place in the session's cgroup (or where the monitor
+/// is, without one); the child has joined every cgroup of the place before it returns.
+pub(crate) fn fork_placed(placement: Option<Placement>) -> Result<Option<Pid>, String> {
+    let forked = match placement {
+        Some(place) => sys::fork_into_cgroup(0, place.cgroup),
+        None => sys::fork(),
+    };
+    match forked.map_err(|e| format!("fork: {e}"))? {
+        None if placement.is_some_and(|place| place.join().is_err()) => sys::exit_now(DENIED),
+        forked => Ok(forked),
     }
 }
 

@@ -4,7 +4,7 @@
 
 mod builtins;
 mod certificate;
-mod cgroup;
+pub mod cgroup;
 mod channel;
 mod edit;
 pub mod exec;
@@ -46,8 +46,11 @@ pub struct Context<'p> {
     pub check_grant: Box<dyn FnMut() -> Result<String, SessionEnd>>,
     /// The lines of this session, for `history` (kept by the monitor, never on disk).
     pub history: Vec<String>,
-    /// Where unjailed commands run, so the session's end kills what they leave behind.
+    /// Where every command runs (made on the first), so the session's end kills what they
+    /// leave behind and the session-wide limits hold for all of them together.
     pub cgroup: Option<cgroup::SessionCgroup>,
+    /// cage.toml `[limits]`.
+    pub limits: crate::config::Limits,
     /// `[limits] command_timeout`: a command running longer is killed.
     pub command_timeout: Option<std::time::Duration>,
     /// `[limits]` file_size and memory of jailed commands.

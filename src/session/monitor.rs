@@ -82,6 +82,7 @@ fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context
         login,
         interactive: false,
         cgroup: None,
+        limits: login.config.limits,
         command_timeout: login.config.limits.command_timeout,
         file_size_limit: login.config.limits.file_size,
         memory_limit: login.config.limits.memory,

@@ -7,8 +7,7 @@ use std::path::Path;
 
 use nix::unistd::{chdir, Pid};
 
-use super::cgroup::SessionCgroup;
-use super::exec::redirect_stdio;
+use super::exec::{fork_placed, redirect_stdio};
 use super::Context;
 use crate::decide::{Program, RunPlan};
 use crate::jail::{Stdio, JAIL_PATH};
@@ -47,14 +46,9 @@ pub fn start(ctx: &mut Context, run: &RunPlan, stdio: Stdio) -> Result<Pid, Stri
         list.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
     };
     let (argv_ptrs, env_ptrs) = (ptrs(&argv), ptrs(&env));
-    if ctx.cgroup.is_none() {
-        let cgroup = SessionCgroup::create(&ctx.audit.fields.session)
-            .map_err(|e| format!("cannot make the session's cgroup: {e}"))?;
-        ctx.cgroup = Some(cgroup);
-    }
-    let cgroup = ctx.cgroup.as_ref().map(SessionCgroup::fd).ok_or("no session cgroup")?;
     // Born in the session's cgroup: nothing it starts can leave it.
-    match sys::fork_into_cgroup(0, cgroup).map_err(|e| format!("fork: {e}"))? {
+    let place = stdio.placement.ok_or("no session cgroup")?;
+    match fork_placed(Some(place))? {
         Some(pid) => Ok(pid),
         None => {
             crate::jail::clear_signal_mask();
