@@ -115,6 +115,11 @@ impl Exiting {
     pub fn try_reap(&self) -> bool {
         !matches!(waitpid(self.0, Some(WaitPidFlag::WNOHANG)), Ok(WaitStatus::StillAlive))
     }
+
+    /// Waits until the init has exited (its namespaces gone) and reaps it.
+    pub fn reap(self) {
+        while waitpid(self.0, None) == Err(Errno::EINTR) {}
+    }
 }
 
 /// Starts `plan` with the real kernel. Landlock must be fully enforced when `landlock_required`.

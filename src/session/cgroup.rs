@@ -176,8 +176,21 @@ impl SessionCgroup {
     /// Kills every process of the session at once and removes its cgroups; waits (up to a
     /// second) until the kernel says they are empty.
     pub fn kill_all(self) -> io::Result<()> {
+        self.kill()?;
+        self.remove()
+    }
+
+    /// Sends SIGKILL to every process of the session at once (`cgroup.kill`).
+    pub fn kill(&self) -> io::Result<()> {
+        fs::write(self.path.join("cgroup.kill"), "1").map_err(|e| context(&self.path, "cgroup.kill", e))
+    }
+
+    /// Once killed: waits (up to a second) until the kernel says the cgroups are empty, and
+    /// removes them.
+    pub fn remove(self) -> io::Result<()> {
         drop(self.dir);
-        remove_subtree(&self.path)?;
+        wait_empty(&self.path)?;
+        remove_dirs(&self.path)?;
         for (dir, procs) in self.v1 {
             drop(procs);
             fs::remove_dir(&dir).map_err(|e| context(&dir, "", e))?;
@@ -189,19 +202,38 @@ impl SessionCgroup {
 /// Kills what runs in `path` and below, then removes the leaves and `path`.
 fn remove_subtree(path: &Path) -> io::Result<()> {
     fs::write(path.join("cgroup.kill"), "1").map_err(|e| context(path, "cgroup.kill", e))?;
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while fs::read_to_string(path.join("cgroup.events"))?.contains("populated 1") {
-        if Instant::now() >= deadline {
-            return Err(io::Error::other(format!("{} still has processes", path.display())));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_empty(path)?;
+    remove_dirs(path)
+}
+
+/// Removes the (empty) leaves of `path`, then `path`.
+fn remove_dirs(path: &Path) -> io::Result<()> {
     for entry in fs::read_dir(path)?.flatten() {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             fs::remove_dir(entry.path()).map_err(|e| context(&entry.path(), "", e))?;
         }
     }
     fs::remove_dir(path).map_err(|e| context(path, "", e))
+}
+
+/// Waits (up to a second) until nothing runs in `path` or below. The kernel rate-limits the
+/// notifications of `cgroup.events` (10 ms), so the file is read again at a finer step; the
+/// monitor reaps its exiting jails first, so it is usually empty at the first read.
+fn wait_empty(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let events = File::open(path.join("cgroup.events"))?;
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let mut buf = [0u8; 256];
+        let n = events.read_at(&mut buf, 0)?;
+        if !String::from_utf8_lossy(&buf[..n]).contains("populated 1") {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(io::Error::other(format!("{} still has processes", path.display())));
+        }
+        std::thread::sleep(Duration::from_micros(250));
+    }
 }
 
 /// Removes the subtrees of sessions whose monitor is gone (a cage killed before it could

@@ -110,11 +110,20 @@ fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context
 /// Records the end of the session; a session that cannot say so still ends. Whatever its
 /// unjailed commands left running is killed first.
 fn close_session(ctx: &mut Context, reason: EndReason) {
-    if let Some(cgroup) = ctx.cgroup.take() {
-        if let Err(e) = cgroup.kill_all() {
-            let _ = writeln!(ctx.err, "cage: ending the session's processes: {e}");
-        }
+    let cgroup = ctx.cgroup.take();
+    if let Some(Err(e)) = cgroup.as_ref().map(|c| c.kill()) {
+        let _ = writeln!(ctx.err, "cage: ending the session's processes: {e}");
     }
+    // While the logout record goes to disk, the kernel finishes them (and the jails' inits
+    // their namespaces' teardown); then the session's cgroups are removed.
+    record_logout(ctx, reason);
+    ctx.exiting.drain(..).for_each(crate::jail::Exiting::reap);
+    if let Some(Err(e)) = cgroup.map(|c| c.remove()) {
+        let _ = writeln!(ctx.err, "cage: ending the session's processes: {e}");
+    }
+}
+
+fn record_logout(ctx: &mut Context, reason: EndReason) {
     let mut entry = Entry::new("logout").with("reason", reason.as_str());
     entry.cwd = Some(ctx.session.cwd.clone());
     if let Some(recording) = ctx.recording.take() {
