@@ -5,6 +5,12 @@ PROBE := target/probe
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# cage and cagectl start the notifier from a path fixed when they are built: where this
+# PREFIX installs it. Exported only off the default, so plain cargo builds (and the tests)
+# share one build with `make`.
+ifneq ($(PREFIX),/usr/local)
+export CAGE_NOTIFIER := $(PREFIX)/lib/cage/cage-notify
+endif
 APPLETS := sudols sudocat sudotail sudohead sudocp sudovi sudorm
 
 .PHONY: all build install test lint tests integration escapes container probe check-policies bench bench-peers demo clean
@@ -80,11 +86,13 @@ bench-peers:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap sudo)
 
 ## install: cage setuid root, cagectl, the notifier, the applet links, /etc/cage, /var/log/cage,
-# the notification spool, /etc/shells. cage and cagectl start the notifier from
-# /usr/local/lib/cage/cage-notify: built for another PREFIX, set CAGE_NOTIFIER when building.
+# the notification spool, /etc/shells. Built binaries are installed as they are; for another
+# PREFIX the build runs again (a no-op when up to date) so that they know where it puts the
+# notifier.
 install:
-	test -x target/release/cage -a -x target/release/cagectl -a -x target/release/cage-notify || \
-	  $(CARGO) build --release --locked
+	@if [ -n "$${CAGE_NOTIFIER:-}" ] || \
+	    ! [ -x target/release/cage -a -x target/release/cagectl -a -x target/release/cage-notify ]; then \
+	  $(CARGO) build --release --locked; fi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cage
 	install -o root -g root -m 4755 target/release/cage $(DESTDIR)$(PREFIX)/bin/cage
 	install -o root -g root -m 0755 target/release/cagectl $(DESTDIR)$(PREFIX)/bin/cagectl
