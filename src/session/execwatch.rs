@@ -56,17 +56,22 @@ impl ExecWatch {
             Err(_) if hung_up => return self.listener = None,
             Err(_) => return,
         };
-        let call = read_exec_call(notif.pid, notif.data.nr, &notif.data.args);
-        if !notify::notif_id_valid(listener, notif.id) {
-            return;
+        // The first exec is the jail's init starting the planned program, before anything
+        // else has run in the jail: there is nothing to read or judge (the decision did).
+        if std::mem::replace(&mut self.seen_first, true) {
+            let call = read_exec_call(notif.pid, notif.data.nr, &notif.data.args);
+            if !notify::notif_id_valid(listener, notif.id) {
+                return;
+            }
+            let answer = self.judge(ctx, call);
+            let _ = notify::notif_send(listener, notif.id, answer);
+        } else {
+            let _ = notify::notif_send(listener, notif.id, Ok(()));
         }
-        let first = !std::mem::replace(&mut self.seen_first, true);
-        let answer = self.judge(ctx, call, first);
-        let _ = notify::notif_send(listener, notif.id, answer);
     }
 
-    /// Records the exec (but the command's own) and says whether it may go on.
-    fn judge(&self, ctx: &mut Context, call: io::Result<ExecCall>, first: bool) -> Result<(), i32> {
+    /// Records an exec after the command's own and says whether it may go on.
+    fn judge(&self, ctx: &mut Context, call: io::Result<ExecCall>) -> Result<(), i32> {
         let call = match call {
             Ok(call) => call,
             Err(e) => {
@@ -85,7 +90,7 @@ impl ExecWatch {
             self.record(ctx, &call, Verdict::Deny, Some(rule), Some("blacklisted"));
             return Err(libc::EPERM);
         }
-        if first || self.record(ctx, &call, Verdict::Allow, None, None) {
+        if self.record(ctx, &call, Verdict::Allow, None, None) {
             return Ok(());
         }
         Err(libc::EPERM)
