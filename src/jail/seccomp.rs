@@ -268,6 +268,14 @@ pub fn compile_no_exec() -> Result<Vec<BpfProgram>, String> {
     Ok(programs)
 }
 
+/// Installs [`compile_no_exec`]'s programs on the calling process (no_new_privs must hold).
+pub fn apply_no_exec() -> Result<(), String> {
+    for program in compile_no_exec()? {
+        seccompiler::apply_filter(&program).map_err(|e| format!("seccomp: {e}"))?;
+    }
+    Ok(())
+}
+
 fn native_audit_arch() -> u32 {
     const LE_64: u32 = 0x8000_0000 | 0x4000_0000;
     if cfg!(target_arch = "aarch64") {

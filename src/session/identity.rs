@@ -21,13 +21,7 @@ pub fn of_user(user: User) -> Result<Identity, String> {
     let name = &user.name;
     let cname = CString::new(name.as_str()).map_err(|_| format!("user name `{name}` contains NUL"))?;
     let groups = getgrouplist(&cname, user.gid).map_err(|e| format!("groups of `{name}`: {e}"))?;
-    Ok(Identity {
-        name: user.name,
-        uid: user.uid.as_raw(),
-        gid: user.gid.as_raw(),
-        groups: groups.into_iter().map(Gid::as_raw).collect(),
-        home: user.dir.to_string_lossy().into_owned(),
-    })
+    Ok(with_groups(user, groups.into_iter().map(Gid::as_raw).collect()))
 }
 
 /// The identity of the account that started cage, with the supplementary groups its login
@@ -38,13 +32,17 @@ pub fn of_caller(user: User) -> Result<Identity, String> {
     let held = nix::unistd::getgroups().map_err(|e| format!("the caller's groups: {e}"))?;
     let mut groups: Vec<u32> = vec![user.gid.as_raw()];
     groups.extend(held.into_iter().map(Gid::as_raw).filter(|g| *g != user.gid.as_raw()));
-    Ok(Identity {
+    Ok(with_groups(user, groups))
+}
+
+fn with_groups(user: User, groups: Vec<u32>) -> Identity {
+    Identity {
         name: user.name,
         uid: user.uid.as_raw(),
         gid: user.gid.as_raw(),
         groups,
         home: user.dir.to_string_lossy().into_owned(),
-    })
+    }
 }
 
 /// Who a command runs as.

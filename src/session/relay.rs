@@ -38,16 +38,12 @@ impl Pty {
     }
 }
 
-/// Relays between the operator's terminal and a pty master while the command runs.
-pub struct Relay {
-    pub master: OwnedFd,
-    saved: Option<Termios>,
-    input_open: bool,
-}
+/// The operator's terminal in raw mode (every key, Ctrl-C included, is for whoever reads it),
+/// restored when dropped; nothing when stdin is not a terminal.
+pub struct RawTerminal(Option<Termios>);
 
-impl Relay {
-    /// Puts the operator's terminal in raw mode (restored when the relay is dropped).
-    pub fn start(master: OwnedFd) -> Relay {
+impl RawTerminal {
+    pub fn enter() -> RawTerminal {
         let stdin = io::stdin();
         let saved = tcgetattr(stdin.as_fd()).ok();
         if let Some(saved) = &saved {
@@ -55,8 +51,32 @@ impl Relay {
             cfmakeraw(&mut raw);
             let _ = tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &raw);
         }
+        RawTerminal(saved)
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.0 {
+            let _ = tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, saved);
+        }
+    }
+}
+
+/// Relays between the operator's terminal and a pty master while the command runs.
+pub struct Relay {
+    pub master: OwnedFd,
+    /// Restored after the relay's last output (fields drop after `Drop::drop`).
+    _raw: RawTerminal,
+    input_open: bool,
+}
+
+impl Relay {
+    /// Puts the operator's terminal in raw mode (restored when the relay is dropped).
+    pub fn start(master: OwnedFd) -> Relay {
+        let raw = RawTerminal::enter();
         let _ = fcntl(master.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
-        Relay { master, saved, input_open: true }
+        Relay { master, _raw: raw, input_open: true }
     }
 
     pub fn input_open(&self) -> bool {
@@ -102,8 +122,5 @@ impl Relay {
 impl Drop for Relay {
     fn drop(&mut self) {
         let _ = self.pump_output();
-        if let Some(saved) = &self.saved {
-            let _ = tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, saved);
-        }
     }
 }

@@ -27,10 +27,7 @@ pub fn drop_privileges(operator: &Identity) -> Result<(), String> {
         caps::clear(None, caps::CapSet::Permitted).map_err(|e| e.to_string())?;
     }
     nix::sys::prctl::set_no_new_privs().map_err(|e| format!("no_new_privs: {e}"))?;
-    for program in crate::jail::seccomp::compile_no_exec()? {
-        seccompiler::apply_filter(&program).map_err(|e| format!("seccomp: {e}"))?;
-    }
-    Ok(())
+    crate::jail::seccomp::apply_no_exec()
 }
 
 #[derive(Helper, Highlighter, Hinter, Validator)]

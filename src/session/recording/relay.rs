@@ -14,7 +14,6 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
@@ -82,7 +81,7 @@ pub fn run(recorder: Recorder) -> i32 {
             )
         }
     };
-    let saved = raw_operator_terminal();
+    let _raw = crate::session::relay::RawTerminal::enter();
     let mut state = State {
         cast: Some(cast),
         mode,
@@ -112,9 +111,6 @@ pub fn run(recorder: Recorder) -> i32 {
             1
         }
     };
-    if let Some(saved) = saved {
-        let _ = tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, &saved);
-    }
     status
 }
 
@@ -128,10 +124,7 @@ fn confine() -> Result<(), String> {
         .and_then(|r| r.create())
         .and_then(|r| r.restrict_self())
         .map_err(|e| format!("landlock: {e}"))?;
-    for program in crate::jail::seccomp::compile_no_exec()? {
-        seccompiler::apply_filter(&program).map_err(|e| format!("seccomp: {e}"))?;
-    }
-    Ok(())
+    crate::jail::seccomp::apply_no_exec()
 }
 
 fn signals() -> Result<SignalFd, String> {
@@ -142,16 +135,6 @@ fn signals() -> Result<SignalFd, String> {
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(|e| format!("sigprocmask: {e}"))?;
     SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| format!("signalfd: {e}"))
-}
-
-/// The operator's terminal goes raw: every key, Ctrl-C included, is the session's to read.
-fn raw_operator_terminal() -> Option<nix::sys::termios::Termios> {
-    let stdin = std::io::stdin();
-    let saved = tcgetattr(stdin.as_fd()).ok()?;
-    let mut raw = saved.clone();
-    cfmakeraw(&mut raw);
-    let _ = tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &raw);
-    Some(saved)
 }
 
 impl State {
