@@ -2,29 +2,51 @@
 //! setuid in a private namespace, integration/session/sandbox.sh) against `bash -c /bin/true`
 //! and `sudo -n -u nobody /bin/true` from the same run, and the cost of each further command
 //! in a live session (target: under 2.5 ms and below sudo). Two floors from the same run show
-//! what no shell could avoid here: starting a program as the operator (`setpriv`, which the
-//! cage and bash rows include) and the `du` itself. One row runs with the session-wide limits
-//! (`[limits] pids`, `session_memory`) set. Needs root.
+//! what no shell could avoid here: starting a program at all (`/bin/true`) and the `du`
+//! itself. One row runs with the session-wide limits (`[limits] pids`, `session_memory`) set.
+//! Needs root.
+//!
+//! Every case is started the same way, the way sshd starts a login shell: a fork of the
+//! driver that takes the operator's uid and gid and execs the program (`bench session
+//! --inner`, run inside the sandbox). So `sudo` is run by the operator too, through a
+//! NOPASSWD rule for `/bin/true` that exists only in the sandbox.
 
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::time::Instant;
 
 const RUNS: usize = 101;
+const LINE: &str = "du -s /u01";
 
-/// One timing of `command` as case `index`: a line `index nanoseconds`. A command that starts
-/// with `limits:` runs with the session-wide limits in cage.toml (switched outside the timing).
-fn timed(index: usize, command: &str) -> String {
-    let (before, command, after) = match command.strip_prefix("limits:") {
-        Some(command) => (
-            "cp /etc/cage/limits.toml /etc/cage/cage.toml; ",
-            command,
-            "cp /etc/cage/plain.toml /etc/cage/cage.toml; ",
-        ),
-        None => ("", command, ""),
+/// One case: its row name, the program and arguments, and whether it runs with the
+/// session-wide limits in cage.toml (switched outside the timing).
+struct Case {
+    name: &'static str,
+    argv: Vec<String>,
+    limits: bool,
+}
+
+fn cases() -> Vec<Case> {
+    let case = |name, argv: &[&str], limits| Case {
+        name,
+        argv: argv.iter().map(|a| a.to_string()).collect(),
+        limits,
     };
-    format!(
-        "{before}s=${{EPOCHREALTIME/./}}; {command} >/dev/null 2>&1; e=${{EPOCHREALTIME/./}}; {after}echo \"{index} $(( (e - s) * 1000 ))\"\n"
-    )
+    let ten = [LINE; 10].join("; ");
+    vec![
+        case("bash -c /bin/true", &["/bin/bash", "-c", "/bin/true"], false),
+        case("sudo -n -u nobody /bin/true", &["/usr/bin/sudo", "-n", "-u", "nobody", "/bin/true"], false),
+        case("cage -c \"du -s /u01\" (INFRA_DIAG, cps)", &["/usr/local/bin/cage", "-c", LINE], false),
+        Case {
+            name: "cage -c with 10 x \"du -s /u01\"",
+            argv: vec!["/usr/local/bin/cage".into(), "-c".into(), ten],
+            limits: false,
+        },
+        case("cage -c \"du -s /u01\" with pids, session_memory", &["/usr/local/bin/cage", "-c", LINE], true),
+        case("floor: /bin/true", &["/bin/true"], false),
+        case("floor: du -s /u01", &["/usr/bin/du", "-s", "/u01"], false),
+    ]
 }
 
 fn median_ms(samples: &mut [f64]) -> f64 {
@@ -32,50 +54,85 @@ fn median_ms(samples: &mut [f64]) -> f64 {
     samples[samples.len() / 2]
 }
 
-fn main() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("bench session: needs root");
-        std::process::exit(1);
+fn fail(what: &str) -> ! {
+    eprintln!("bench session: {what}");
+    std::process::exit(1)
+}
+
+/// Inside the sandbox: times every case, taking turns run after run, each started as the
+/// operator; prints `index nanoseconds` lines.
+fn inner() {
+    let operator = nix::unistd::User::from_name("optest").ok().flatten().unwrap_or_else(|| fail("no optest"));
+    let cases = cases();
+    let config = |from: &str| {
+        std::fs::copy(from, "/etc/cage/cage.toml").unwrap_or_else(|e| fail(&format!("{from}: {e}")));
+    };
+    let mut out = std::io::stdout().lock();
+    for _ in 0..RUNS {
+        for (index, case) in cases.iter().enumerate() {
+            if case.limits {
+                config("/etc/cage/limits.toml");
+            }
+            let start = Instant::now();
+            let status = Command::new(&case.argv[0])
+                .args(&case.argv[1..])
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env("LANG", "C.UTF-8")
+                .uid(operator.uid.as_raw())
+                .gid(operator.gid.as_raw())
+                .current_dir("/")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let elapsed = start.elapsed();
+            if case.limits {
+                config("/etc/cage/plain.toml");
+            }
+            match status {
+                Ok(s) if s.success() => {}
+                other => fail(&format!("{} ended with {other:?}", case.name)),
+            }
+            let _ = writeln!(out, "{index} {}", elapsed.as_nanos());
+        }
     }
+}
+
+fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--inner") {
+        return inner();
+    }
+    if !nix::unistd::geteuid().is_root() {
+        fail("needs root");
+    }
+    let me = std::env::current_exe().unwrap_or_else(|e| fail(&e.to_string()));
     let bins = format!("{}/target/release", env!("CARGO_MANIFEST_DIR"));
-    let line = "du -s /u01";
-    let ten = [line; 10].join("; ");
-    let cases = [
-        ("bash -c /bin/true (as the operator)", "as_operator bash -c /bin/true".to_string()),
-        ("sudo -n -u nobody /bin/true", "sudo -n -u nobody /bin/true".to_string()),
-        ("cage -c \"du -s /u01\" (INFRA_DIAG, cps)", format!("as_operator /usr/local/bin/cage -c '{line}'")),
-        ("cage -c with 10 x \"du -s /u01\"", format!("as_operator /usr/local/bin/cage -c '{ten}'")),
-        (
-            "cage -c \"du -s /u01\" with pids, session_memory",
-            format!("limits:as_operator /usr/local/bin/cage -c '{line}'"),
-        ),
-        ("floor: setpriv /bin/true (as_operator)", "as_operator /bin/true".to_string()),
-        ("floor: du -s /u01 (as_operator, C.UTF-8)", "LANG=C.UTF-8 as_operator du -s /u01".to_string()),
-    ];
-    // The cases take turns, run after run, so a burst of load on the machine falls on all of
-    // them alike and the ratios hold even when the absolute figures do not.
-    let round: String = cases.iter().enumerate().map(|(i, (_, cmd))| timed(i, cmd)).collect();
-    let configs = "cp /etc/cage/cage.toml /etc/cage/plain.toml\n\
-         { cat /etc/cage/plain.toml; printf '[limits]\\npids = 512\\nsession_memory = \"1G\"\\n'; } > /etc/cage/limits.toml\n\
-         chmod 0644 /etc/cage/plain.toml /etc/cage/limits.toml\n";
     let script = format!(
-        "grant --actions INFRA_DIAG --duration 1h --req BENCH\n{configs}for run in $(seq {RUNS}); do\n{round}done\n"
+        "grant --actions INFRA_DIAG --duration 1h --req BENCH\n\
+         cp /etc/cage/cage.toml /etc/cage/plain.toml\n\
+         {{ cat /etc/cage/plain.toml; printf '[limits]\\npids = 512\\nsession_memory = \"1G\"\\n'; }} > /etc/cage/limits.toml\n\
+         chmod 0644 /etc/cage/plain.toml /etc/cage/limits.toml\n\
+         echo 'optest ALL=(nobody) NOPASSWD: /bin/true' > /etc/sudoers.d/cage-bench\n\
+         chmod 0440 /etc/sudoers.d/cage-bench\n\
+         '{}' --inner\n",
+        me.display()
     );
     let sandbox = concat!(env!("CARGO_MANIFEST_DIR"), "/integration/session/sandbox.sh");
-    let mut child =
-        Command::new(sandbox).arg(&bins).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap_or_else(
-            |e| {
-                eprintln!("bench session: {e}");
-                std::process::exit(1)
-            },
-        );
+    let mut child = Command::new(sandbox)
+        .arg(&bins)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| fail(&e.to_string()));
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(script.as_bytes());
     }
-    let out = child.wait_with_output().unwrap_or_else(|e| {
-        eprintln!("bench session: {e}");
-        std::process::exit(1)
-    });
+    let out = child.wait_with_output().unwrap_or_else(|e| fail(&e.to_string()));
+    if !out.status.success() {
+        fail(&format!("the sandbox ended with {}", out.status));
+    }
+    let cases = cases();
     let text = String::from_utf8_lossy(&out.stdout);
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
     for line in text.lines() {
@@ -87,34 +144,21 @@ fn main() {
         }
     }
     let mut medians = Vec::new();
-    for ((name, _), list) in cases.iter().zip(&mut samples) {
+    for (case, list) in cases.iter().zip(&mut samples) {
         if list.is_empty() {
-            eprintln!("bench session: no timings for {name}");
-            std::process::exit(1);
+            fail(&format!("no timings for {}", case.name));
         }
-        medians.push((name.to_string(), median_ms(list)));
+        medians.push((case.name, median_ms(list)));
     }
     let get = |i: usize| medians.get(i).map_or(f64::NAN, |m| m.1);
     let (bash, sudo, first, ten, du) = (get(0), get(1), get(2), get(3), get(6));
-    println!("whole-process time, median of {RUNS} runs, same run (target: cage -c < 2.5 ms and < sudo)");
-    println!("{:<44} {:>9} {:>9} {:>9}", "command", "ms", "÷ bash", "÷ sudo");
+    println!("whole-process time as the operator, median of {RUNS} runs, same run (target: cage -c < 2.5 ms and < sudo)");
+    println!("{:<48} {:>9} {:>9} {:>9}", "command", "ms", "÷ bash", "÷ sudo");
+    let row = |name: &str, ms: f64| println!("{name:<48} {ms:>9.3} {:>9.2} {:>9.2}", ms / bash, ms / sudo);
     for (name, ms) in &medians {
-        println!("{name:<44} {ms:>9.3} {:>9.2} {:>9.2}", ms / bash, ms / sudo);
+        row(name, *ms);
     }
-    let next = (ten - first) / 9.0;
-    println!(
-        "{:<44} {next:>9.3} {:>9.2} {:>9.2}",
-        "each further command in the session",
-        next / bash,
-        next / sudo
-    );
-    // What cage itself adds: the first command less the same `du` started as the operator
-    // (setpriv, exec and du's own work).
-    let own = first - du;
-    println!(
-        "{:<44} {own:>9.3} {:>9.2} {:>9.2}",
-        "cage's own share (cage -c less the du floor)",
-        own / bash,
-        own / sudo
-    );
+    row("each further command in the session", (ten - first) / 9.0);
+    // What cage itself adds: the first command less the same `du` started directly.
+    row("cage's own share (cage -c less the du floor)", first - du);
 }
