@@ -5,6 +5,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
+use cage::policy::cache::AliasFilter;
 use cage::policy::FileCommand;
 use cage::session::{monitor, recording, startup};
 
@@ -74,7 +75,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let login = match startup::load(&env) {
+    let aliases = match &mode {
+        Mode::Command(line) => startup::aliases_named(line),
+        Mode::Interactive => AliasFilter::All,
+    };
+    let login = match startup::load(&env, &aliases) {
         Ok(login) => login,
         Err(reason) => {
             eprintln!("cage: login refused: {reason}");

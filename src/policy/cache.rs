@@ -1,6 +1,7 @@
 //! The validated policy of a login, kept between logins: parsing the TOML of a large profile
 //! is most of what a login costs (about 1 ms for INFRA_DIAG and what it inherits), reading
-//! it back as JSON a fifth of that.
+//! it back as JSON a fifth of that, and most of that fifth is aliases a `cage -c` line
+//! never names.
 //!
 //! An entry is named by the SHA-256 of everything its validation depended on: the format,
 //! the host's layer (an entry keeps that layer's rules only), the running cage binary (device, inode, size, times: a reinstalled cage never reads an
@@ -11,17 +12,23 @@
 //! read through the same checks as the profiles themselves, and are written whole (a new
 //! file renamed into place). Anything unexpected (missing, unreadable, not root's, not
 //! parsable) means parsing the sources as if there were no cache.
+//!
+//! An entry holds the set without its aliases, then the aliases apart: a `cage -c` line reads
+//! back only the aliases it names ([`AliasFilter`]), skipping over the others.
 #![forbid(unsafe_code)]
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::sync::Arc;
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use sha2::{Digest, Sha256};
 
-use super::{Layer, PolicySet};
+use super::{Alias, Layer, PolicySet};
 use crate::trust;
 
-const FORMAT: &str = concat!("cage policy cache 1, cage ", env!("CARGO_PKG_VERSION"));
+const FORMAT: &str = concat!("cage policy cache 2, cage ", env!("CARGO_PKG_VERSION"));
 
 /// Entries kept before the directory is emptied (each is a login's policy, ~70 KiB).
 const MAX_ENTRIES: usize = 64;
@@ -55,21 +62,54 @@ pub fn key(sources: &[(String, String)], layer: Layer) -> Option<String> {
     Some(sha.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The set stored under `key` in `dir`, if there is a trustworthy one.
-pub fn load(dir: &str, key: &str) -> Option<PolicySet> {
-    let text = trust::read_file(&format!("{dir}/{key}.json")).ok()?;
-    serde_json::from_str(&text).ok()
+/// Which aliases a login reads back from an entry: a `cage -c` line can only run aliases
+/// it names, so it needs no others (they are most of an entry, and most of reading it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliasFilter {
+    All,
+    Named(BTreeSet<String>),
 }
 
-/// Keeps `set` under `key` in `dir` (made root's alone if missing); failures only cost the
-/// next login a parse. A login keeps its layer's rules only ([`PolicySet::only_layer`]).
-pub fn store(dir: &str, key: &str, set: &PolicySet) {
+impl AliasFilter {
+    fn wants(&self, name: &str) -> bool {
+        match self {
+            AliasFilter::All => true,
+            AliasFilter::Named(names) => names.contains(name),
+        }
+    }
+}
+
+/// The set stored under `key` in `dir` for `layer`, with the aliases `filter` wants, if
+/// there is a trustworthy entry.
+pub fn load(dir: &str, key: &str, layer: Layer, filter: &AliasFilter) -> Option<PolicySet> {
+    decode(&trust::read_file(&format!("{dir}/{key}.json")).ok()?, layer, filter)
+}
+
+/// An entry's text read back: two JSON documents, one per line, the set without its aliases,
+/// then the aliases of `layer` by profile.
+fn decode(text: &str, layer: Layer, filter: &AliasFilter) -> Option<PolicySet> {
+    let (set, aliases) = text.split_once('\n')?;
+    let mut set: PolicySet = serde_json::from_str(set).ok()?;
+    let mut reader = serde_json::Deserializer::from_str(aliases);
+    let aliases = ProfilesSeed(filter).deserialize(&mut reader).ok()?;
+    reader.end().ok()?;
+    for (id, aliases) in aliases {
+        if !set.set_aliases(&id, layer, aliases) {
+            return None;
+        }
+    }
+    Some(set)
+}
+
+/// Keeps `set`'s rules for `layer` under `key` in `dir` (made root's alone if missing);
+/// failures only cost the next login a parse.
+pub fn store(dir: &str, key: &str, set: &PolicySet, layer: Layer) {
     if fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).is_err() {
         return;
     }
     // Made by a setuid process, the directory has the caller's group: give it root's.
     let _ = std::os::unix::fs::chown(dir, Some(0), Some(0));
-    let Ok(json) = serde_json::to_vec(set) else { return };
+    let Some(json) = encode(set, layer) else { return };
     if fs::read_dir(dir).is_ok_and(|entries| entries.count() >= MAX_ENTRIES) {
         for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
             let _ = fs::remove_file(entry.path());
@@ -78,9 +118,80 @@ pub fn store(dir: &str, key: &str, set: &PolicySet) {
     let _ = trust::replace_file(dir, &format!("{key}.json"), &json);
 }
 
+/// The text of an entry for `set`'s rules of `layer` (see [`decode`]).
+fn encode(set: &PolicySet, layer: Layer) -> Option<Vec<u8>> {
+    let set = set.only_layer(layer);
+    let mut json = serde_json::to_vec(&set).ok()?;
+    json.push(b'\n');
+    json.extend_from_slice(&serde_json::to_vec(&set.aliases_of(layer)).ok()?);
+    Some(json)
+}
+
+type Aliases = BTreeMap<String, Arc<Alias>>;
+
+/// Reads `{profile id: {alias name: alias}}`, parsing only the aliases the filter wants (the
+/// others are skipped over, never built).
+struct ProfilesSeed<'f>(&'f AliasFilter);
+
+impl<'de> DeserializeSeed<'de> for ProfilesSeed<'_> {
+    type Value = BTreeMap<String, Aliases>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ProfilesSeed<'_> {
+    type Value = BTreeMap<String, Aliases>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("aliases by profile")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(id) = map.next_key::<String>()? {
+            out.insert(id, map.next_value_seed(AliasesSeed(self.0))?);
+        }
+        Ok(out)
+    }
+}
+
+struct AliasesSeed<'f>(&'f AliasFilter);
+
+impl<'de> DeserializeSeed<'de> for AliasesSeed<'_> {
+    type Value = Aliases;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AliasesSeed<'_> {
+    type Value = Aliases;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("aliases by name")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if self.0.wants(&name) {
+                let alias: Alias = map.next_value()?;
+                out.insert(name, Arc::new(alias));
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Profile;
 
     fn sources(extra: &str) -> Vec<(String, String)> {
         let text = format!("description = \"t\"{extra}\n[layer.cps]\nfile_commands = [\"sudocat\"]\n");
@@ -106,11 +217,48 @@ mod tests {
             .expect("bundled policies")
     }
 
+    fn round_trip(set: &PolicySet, layer: Layer, filter: &AliasFilter) -> PolicySet {
+        let text = String::from_utf8(encode(set, layer).expect("encoded")).expect("utf-8");
+        decode(&text, layer, filter).expect("decoded")
+    }
+
     #[test]
-    fn every_bundled_profile_reads_back_equal() {
+    fn every_bundled_profile_reads_back_equal_on_every_layer() {
         let set = bundled();
-        let json = serde_json::to_string(&set).expect("json");
-        assert_eq!(serde_json::from_str::<PolicySet>(&json).expect("back"), set);
+        for layer in Layer::ALL {
+            assert_eq!(round_trip(&set, layer, &AliasFilter::All), set.only_layer(layer), "{layer}");
+        }
+    }
+
+    #[test]
+    fn a_line_reads_back_the_aliases_it_names_and_no_others() {
+        let set = bundled();
+        let granted = ["INFRA_DIAG".to_string()];
+        let full = set.profile(&granted, Layer::Cps).expect("profile");
+        let named = AliasFilter::Named(["du".to_string(), "nosuchalias".to_string()].into());
+        let part = round_trip(&set, Layer::Cps, &named).profile(&granted, Layer::Cps).expect("profile");
+        assert!(full.aliases.len() > 10, "INFRA_DIAG has many aliases");
+        assert_eq!(part.aliases.keys().collect::<Vec<_>>(), ["du"]);
+        assert_eq!(part.aliases.get("du"), full.aliases.get("du"));
+        assert_eq!(
+            Profile { aliases: full.aliases.clone(), ..part },
+            full,
+            "everything else read back whole"
+        );
+        let none = round_trip(&set, Layer::Cps, &AliasFilter::Named(BTreeSet::new()));
+        assert!(none.profile(&granted, Layer::Cps).expect("profile").aliases.is_empty());
+    }
+
+    #[test]
+    fn an_entry_that_does_not_match_its_layer_or_is_cut_short_is_not_used() {
+        let set = bundled();
+        let text = String::from_utf8(encode(&set, Layer::Cps).expect("encoded")).expect("utf-8");
+        assert!(decode(&text, Layer::Host, &AliasFilter::All).is_none(), "aliases of a layer the set lacks");
+        let cut = &text[..text.len() - 10];
+        assert!(decode(cut, Layer::Cps, &AliasFilter::All).is_none());
+        let (first, _) = text.split_once('\n').expect("two documents");
+        assert!(decode(first, Layer::Cps, &AliasFilter::All).is_none(), "no aliases document");
+        assert!(decode(&format!("{text}\n{{}}"), Layer::Cps, &AliasFilter::All).is_none(), "trailing data");
     }
 
     #[test]
@@ -138,18 +286,20 @@ mod tests {
         }
         let dir = format!("/run/cage-cache-test-{}", std::process::id());
         let set = bundled();
-        store(&dir, "k", &set);
-        assert_eq!(load(&dir, "k"), Some(set.clone()), "stored, then read back");
-        assert_eq!(load(&dir, "other"), None);
+        let all = AliasFilter::All;
+        store(&dir, "k", &set, Layer::Cps);
+        let load = |key| load(&dir, key, Layer::Cps, &all);
+        assert_eq!(load("k"), Some(set.only_layer(Layer::Cps)), "stored, then read back");
+        assert_eq!(load("other"), None);
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(format!("{dir}/k.json"), fs::Permissions::from_mode(0o666)).expect("chmod");
-        assert_eq!(load(&dir, "k"), None, "an entry others could have written is not read");
+        assert_eq!(load("k"), None, "an entry others could have written is not read");
         fs::set_permissions(format!("{dir}/k.json"), fs::Permissions::from_mode(0o600)).expect("chmod");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).expect("chmod");
-        assert_eq!(load(&dir, "k"), None, "nor one in a directory others could write");
+        assert_eq!(load("k"), None, "nor one in a directory others could write");
         fs::write(format!("{dir}/k.json"), "{\"profiles\": 1}").expect("garbage");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).expect("chmod");
-        assert_eq!(load(&dir, "k"), None, "nor one that does not parse");
+        assert_eq!(load("k"), None, "nor one that does not parse");
         let _ = fs::remove_dir_all(&dir);
     }
 }

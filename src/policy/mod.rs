@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
 pub mod cache;
 pub mod grammar;
@@ -176,6 +177,31 @@ impl PolicySet {
             profile.layers.retain(|l, _| *l == layer);
         }
         set
+    }
+
+    /// Each profile's aliases for `layer`, by profile id (the policy cache keeps them apart).
+    pub(crate) fn aliases_of(&self, layer: Layer) -> BTreeMap<&str, BTreeMap<&str, &Alias>> {
+        let mut out = BTreeMap::new();
+        for p in self.profiles.values() {
+            if let Some(rules) = p.layers.get(&layer) {
+                out.insert(
+                    p.id.as_str(),
+                    rules.aliases.iter().map(|(n, a)| (n.as_str(), a.as_ref())).collect(),
+                );
+            }
+        }
+        out
+    }
+
+    /// Gives profile `id` these aliases for `layer`; false if it has no rules for that layer.
+    pub(crate) fn set_aliases(
+        &mut self,
+        id: &str,
+        layer: Layer,
+        aliases: BTreeMap<String, Arc<Alias>>,
+    ) -> bool {
+        let rules = self.profiles.get_mut(id).and_then(|p| p.layers.get_mut(&layer));
+        rules.map(|rules| rules.aliases = aliases).is_some()
     }
 
     /// The union of `granted` actions (with what they inherit) for `layer`.

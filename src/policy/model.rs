@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::grammar::Grammar;
 use super::types::{FileCommand, Layer, Network, Record, RunAs};
@@ -34,7 +34,9 @@ pub struct ActionProfile {
 /// The rules of one profile for one layer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerRules {
-    #[serde(serialize_with = "aliases_out", deserialize_with = "aliases_in")]
+    /// Not in the serde form: the policy cache keeps aliases apart, so that a login reads
+    /// back only the ones its line names (`policy::cache`).
+    #[serde(skip)]
     pub aliases: BTreeMap<String, Arc<Alias>>,
     pub root_exec: Vec<RootExec>,
     pub su_into: Vec<String>,
@@ -97,16 +99,6 @@ pub enum AliasTarget {
     Binary(String),
     /// The alias runs one of cage's own file commands (the "execute as root" lists).
     Applet(FileCommand),
-}
-
-/// Aliases are shared (`Arc`) between profiles once merged; stored, each is written out whole.
-fn aliases_out<S: Serializer>(aliases: &BTreeMap<String, Arc<Alias>>, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_map(aliases.iter().map(|(name, alias)| (name, alias.as_ref())))
-}
-
-fn aliases_in<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Arc<Alias>>, D::Error> {
-    let aliases = BTreeMap::<String, Alias>::deserialize(d)?;
-    Ok(aliases.into_iter().map(|(name, alias)| (name, Arc::new(alias))).collect())
 }
 
 impl ActionProfile {

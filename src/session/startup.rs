@@ -9,7 +9,8 @@ use nix::unistd::{getuid, User};
 use crate::config::{self, Config, LandlockMode};
 use crate::grant::Grant;
 use crate::jail::Identity;
-use crate::policy::{cache, Layer, PolicySet, Profile};
+use crate::policy::cache::{self, AliasFilter};
+use crate::policy::{Layer, PolicySet, Profile};
 use crate::time::{format_remaining, Timestamp};
 use crate::{sys, trust};
 
@@ -71,7 +72,8 @@ pub struct Login {
 }
 
 /// Loads and checks everything for the real user; the error is the one line to show.
-pub fn load(env: &Env) -> Result<Login, String> {
+/// `aliases`: which aliases the session may run (all, or those a `-c` line names).
+pub fn load(env: &Env, aliases: &AliasFilter) -> Result<Login, String> {
     let uid = getuid();
     let user = User::from_uid(uid)
         .map_err(|e| format!("cannot look up uid {uid}: {e}"))?
@@ -80,7 +82,7 @@ pub fn load(env: &Env) -> Result<Login, String> {
     let operator = super::identity::of_caller(user)?;
     let config = config::load()?;
     let grant = read_grant(&grant_path, &operator.name)?;
-    let set = load_policies(&grant.actions, config.layer)?;
+    let set = load_policies(&grant.actions, config.layer, aliases)?;
     grant.check_actions(|a| set.is_grantable(a), &grant_path).map_err(|e| e.to_string())?;
     check_validity(&grant)?;
     let certificate_expires =
@@ -91,8 +93,9 @@ pub fn load(env: &Env) -> Result<Login, String> {
 
 /// The granted actions and what they inherit, each read through a trusted path and validated
 /// (`cagectl check` validates the whole directory; a login reads only what it needs), or
-/// their validated set kept by an earlier login from exactly these texts (`policy::cache`).
-fn load_policies(granted: &[String], layer: Layer) -> Result<PolicySet, String> {
+/// their validated set kept by an earlier login from exactly these texts (`policy::cache`),
+/// with the aliases `aliases` asks for.
+fn load_policies(granted: &[String], layer: Layer, aliases: &AliasFilter) -> Result<PolicySet, String> {
     let dir = config::policy_dir();
     let mut wanted: Vec<String> = granted.to_vec();
     let mut sources: Vec<(String, String)> = Vec::new();
@@ -114,7 +117,7 @@ fn load_policies(granted: &[String], layer: Layer) -> Result<PolicySet, String> 
         sources.push((path, text));
     }
     let key = cache::key(&sources, layer);
-    if let Some(set) = key.as_deref().and_then(|key| cache::load(&cache::dir(), key)) {
+    if let Some(set) = key.as_deref().and_then(|key| cache::load(&cache::dir(), key, layer, aliases)) {
         return Ok(set);
     }
     let set = PolicySet::from_sources(&sources).map_err(|errors| {
@@ -122,9 +125,20 @@ fn load_policies(granted: &[String], layer: Layer) -> Result<PolicySet, String> 
         format!("the policy has {} error(s), first: {first}", errors.len())
     })?;
     if let Some(key) = key {
-        cache::store(&cache::dir(), &key, &set.only_layer(layer));
+        cache::store(&cache::dir(), &key, &set, layer);
     }
     Ok(set)
+}
+
+/// The aliases a `cage -c` line may run: those its words name (every word, not only the
+/// commands': a superset costs nothing). `help` lists them all; a line that does not parse
+/// is refused later with its own error.
+pub fn aliases_named(line: &[u8]) -> AliasFilter {
+    let Ok(parsed) = crate::line::parse_line(line) else { return AliasFilter::All };
+    if parsed.commands().any(|c| c.name() == "help") {
+        return AliasFilter::All;
+    }
+    AliasFilter::Named(parsed.commands().flat_map(|c| c.argv_strings()).collect())
 }
 
 /// The action ids named on a profile's `inherits` line, to know which files to read next.
@@ -176,7 +190,16 @@ pub fn landlock_required(config: &Config) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::inherited;
+    use super::{aliases_named, inherited, AliasFilter};
+
+    #[test]
+    fn a_line_wants_the_aliases_its_words_name_and_help_wants_all() {
+        let named = |words: &[&str]| AliasFilter::Named(words.iter().map(|w| w.to_string()).collect());
+        assert_eq!(aliases_named(b"du -s /u01 | sort -n"), named(&["du", "-s", "/u01", "sort", "-n"]));
+        assert_eq!(aliases_named(b"d'u' x && \"ps\""), named(&["du", "x", "ps"]), "after quote removal");
+        assert_eq!(aliases_named(b"ls; help"), AliasFilter::All);
+        assert_eq!(aliases_named(b"ls |"), AliasFilter::All, "a line that does not parse");
+    }
 
     #[test]
     fn inherits_are_found_on_one_line_or_several() {
