@@ -9,7 +9,8 @@
 //! Every case is started the same way, the way sshd starts a login shell: a fork of the
 //! driver that takes the operator's uid and gid and execs the program (`bench session
 //! --inner`, run inside the sandbox). So `sudo` is run by the operator too, through a
-//! NOPASSWD rule for `/bin/true` that exists only in the sandbox.
+//! NOPASSWD rule for `/bin/true` that exists only in the sandbox; a last row shows sudo
+//! started by root, for comparison.
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -25,6 +26,8 @@ struct Case {
     name: &'static str,
     argv: Vec<String>,
     limits: bool,
+    /// Started by root instead of the operator (for comparison only).
+    as_root: bool,
 }
 
 fn cases() -> Vec<Case> {
@@ -32,20 +35,24 @@ fn cases() -> Vec<Case> {
         name,
         argv: argv.iter().map(|a| a.to_string()).collect(),
         limits,
+        as_root: false,
     };
     let ten = [LINE; 10].join("; ");
+    let sudo = ["/usr/bin/sudo", "-n", "-u", "nobody", "/bin/true"];
     vec![
         case("bash -c /bin/true", &["/bin/bash", "-c", "/bin/true"], false),
-        case("sudo -n -u nobody /bin/true", &["/usr/bin/sudo", "-n", "-u", "nobody", "/bin/true"], false),
+        case("sudo -n -u nobody /bin/true", &sudo, false),
         case("cage -c \"du -s /u01\" (INFRA_DIAG, cps)", &["/usr/local/bin/cage", "-c", LINE], false),
         Case {
             name: "cage -c with 10 x \"du -s /u01\"",
             argv: vec!["/usr/local/bin/cage".into(), "-c".into(), ten],
             limits: false,
+            as_root: false,
         },
         case("cage -c \"du -s /u01\" with pids, session_memory", &["/usr/local/bin/cage", "-c", LINE], true),
         case("floor: /bin/true", &["/bin/true"], false),
         case("floor: du -s /u01", &["/usr/bin/du", "-s", "/u01"], false),
+        Case { as_root: true, ..case("sudo -n -u nobody /bin/true, started by root", &sudo, false) },
     ]
 }
 
@@ -74,13 +81,15 @@ fn inner() {
                 config("/etc/cage/limits.toml");
             }
             let start = Instant::now();
-            let status = Command::new(&case.argv[0])
+            let mut command = Command::new(&case.argv[0]);
+            if !case.as_root {
+                command.uid(operator.uid.as_raw()).gid(operator.gid.as_raw());
+            }
+            let status = command
                 .args(&case.argv[1..])
                 .env_clear()
                 .env("PATH", "/usr/bin:/bin")
                 .env("LANG", "C.UTF-8")
-                .uid(operator.uid.as_raw())
-                .gid(operator.gid.as_raw())
                 .current_dir("/")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
