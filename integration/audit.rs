@@ -14,6 +14,14 @@ fn records(jsonl: &str) -> Vec<Value> {
 }
 
 /// The records' `event` (and `decision` for commands), in file order.
+/// A test's output split at its `--- verify` and `--- records` markers: what came before,
+/// what `cagectl audit verify` said, and the records.
+fn sections(stdout: &str) -> (&str, &str, &str) {
+    let (before, rest) = stdout.split_once("--- verify\n").expect("verify");
+    let (verify, jsonl) = rest.split_once("--- records\n").expect("records");
+    (before, verify, jsonl)
+}
+
 fn events(records: &[Value]) -> Vec<String> {
     records
         .iter()
@@ -255,8 +263,7 @@ fn programs_run_inside_a_command_are_recorded_and_blacklisted_ones_refused() {
          echo '--- verify'; cagectl audit verify; echo '--- records'; cat {AUDIT}\n"
     ));
     let stdout = text(&out.stdout);
-    let (ran, rest) = stdout.split_once("--- verify\n").expect("verify");
-    let (verify, jsonl) = rest.split_once("--- records\n").expect("records");
+    let (ran, verify, jsonl) = sections(&stdout);
     assert!(ran.starts_with("0\n") && ran.contains("done\nEXIT=0"), "{ran} {}", text(&out.stderr));
     assert!(!ran.contains("DD-RAN"), "dd ran: {ran}");
     assert!(verify.contains(": ok, "), "{verify}");
@@ -305,8 +312,7 @@ fn file_commands_and_redirections_record_what_they_did_with_sha256_before_and_af
         out = sha("OUT", "head -n 1 /var/log/cage-test.log"),
     ));
     let stdout = text(&out.stdout);
-    let (values, rest) = stdout.split_once("--- verify\n").expect("verify");
-    let (verify, jsonl) = rest.split_once("--- records\n").expect("records");
+    let (values, verify, jsonl) = sections(&stdout);
     assert!(verify.contains("VERIFY=0"), "{verify} {}", text(&out.stderr));
     let hash = |key: &str| Value::from(support::value(values, key));
     let size: u64 = support::value(values, "SIZE").parse().expect("size");
@@ -422,8 +428,7 @@ fn sudovi_records_its_edit_and_sudotail_f_its_read_when_ctrl_c_ends_it() {
         after = sha("AFTER", "cat /u01/notes.txt"),
     ));
     let stdout = text(&out.stdout);
-    let (values, rest) = stdout.split_once("--- verify\n").expect("verify");
-    let (verify, jsonl) = rest.split_once("--- records\n").expect("records");
+    let (values, verify, jsonl) = sections(&stdout);
     assert!(verify.contains("VERIFY=0"), "{verify} {}", text(&out.stderr));
     let all = records(jsonl);
     let files = file_records(&all);
