@@ -13,7 +13,7 @@ export CAGE_NOTIFIER := $(PREFIX)/lib/cage/cage-notify
 endif
 APPLETS := sudols sudocat sudotail sudohead sudocp sudovi sudorm
 
-.PHONY: all build install test lint tests integration escapes container probe check-policies bench bench-peers demo clean
+.PHONY: all build install test prereqs lint tests integration escapes container probe check-policies bench bench-peers demo clean
 
 all: build
 
@@ -21,7 +21,11 @@ build:
 	$(CARGO) build --release --locked
 
 ## test: formatting, lints, every test (root tests included: run as root). What CI runs.
-test: lint check-policies tests integration escapes
+test: prereqs lint check-policies tests integration escapes
+
+## prereqs: what the tests need, installed only when missing (Debian packages, cargo tools).
+prereqs:
+	@integration/prereqs.sh
 
 lint:
 	$(CARGO) fmt --all --check
