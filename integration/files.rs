@@ -259,9 +259,13 @@ fn sudovi_escapes_fail_and_editor_variables_are_ignored() {
     assert!(out.contains("\"/etc/shadow\" [New]") && !out.contains("SECRETHASH"), ":e /etc/shadow: {out}");
     let argv = value(&out, "ARGV");
     // The editor is the first of cage's list the host has (vim.tiny, else vim.basic...).
-    let editor = cage::files::edit::EDITORS.iter().find(|e| std::path::Path::new(e).exists()).expect("an editor");
+    let editor =
+        cage::files::edit::EDITORS.iter().find(|e| std::path::Path::new(e).exists()).expect("an editor");
     let name = editor.rsplit('/').next().unwrap_or_default();
-    assert!(argv.starts_with(&format!("{name} -Z ")) && argv.ends_with("-- /run/cage/edit/escape.txt "), "{argv}");
+    assert!(
+        argv.starts_with(&format!("{name} -Z ")) && argv.ends_with("-- /run/cage/edit/escape.txt "),
+        "{argv}"
+    );
     let env = value(&out, "ENV");
     assert!(!env.contains("EDITOR") && !env.contains("VISUAL"), "cage's environment is fresh: {env}");
     assert!(out.contains("SUDOERS-SAME") && out.contains("sudovi: /u01/escape.txt unchanged"), "{out}");
