@@ -167,6 +167,11 @@ impl Kernel for RealKernel {
             caps::raise(None, CapSet::Ambient, *cap).map_err(other)?;
         }
         prctl::set_keepcaps(false)?;
+        // The credential change cleared the parent-death signal set by `new_session`: armed
+        // again, so the init (and with it the jail's PID namespace) dies with the monitor.
+        // Had the monitor died in between, the init's first report finds no reader (EPIPE)
+        // and the command never starts.
+        prctl::set_pdeathsig(Signal::SIGKILL)?;
         Ok(())
     }
 

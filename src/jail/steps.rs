@@ -89,6 +89,8 @@ pub trait Kernel {
     fn add_landlock_rule(&mut self, rule: &PreparedRule) -> io::Result<()>;
     /// Every descriptor above 2 is made close-on-exec.
     fn close_fds(&mut self) -> io::Result<()>;
+    /// The identity's groups, ids and capabilities; then PR_SET_PDEATHSIG again (a change of
+    /// credentials clears it).
     fn drop_privileges(&mut self, identity: &PreparedIdentity) -> io::Result<()>;
     fn restrict_landlock(&mut self) -> io::Result<LandlockStatus>;
     fn set_no_new_privs(&mut self) -> io::Result<()>;

@@ -185,6 +185,16 @@ impl SessionCgroup {
         fs::write(self.path.join("cgroup.kill"), "1").map_err(|e| context(&self.path, "cgroup.kill", e))
     }
 
+    /// Kills every process of the session, waits until they are gone and removes the session's
+    /// cgroups (the guardian's work when the monitor has died).
+    pub fn kill_and_remove(&self) -> io::Result<()> {
+        remove_subtree(&self.path)?;
+        for (dir, _) in &self.v1 {
+            fs::remove_dir(dir).map_err(|e| context(dir, "", e))?;
+        }
+        Ok(())
+    }
+
     /// Once killed: waits (up to a second) until the kernel says the cgroups are empty, and
     /// removes them.
     pub fn remove(self) -> io::Result<()> {

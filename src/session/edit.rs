@@ -70,7 +70,7 @@ pub fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, String
         landlock_required: ctx.landlock_required,
     };
     // The editor's jail (no network) is born where its supervisor runs.
-    match super::exec::fork_placed(stdio.placement)? {
+    match super::child::fork_placed(stdio.placement)? {
         Some(pid) => Ok(pid),
         None => sys::exit_now(supervise(&job, &plan, pty)),
     }

@@ -6,17 +6,18 @@
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{dup2, pipe, Pid};
+use nix::unistd::{pipe, Pid};
 
 use super::cgroup::{Hits, SessionCgroup};
+use super::child::{fork_placed, redirect_stdio};
 use super::execwatch::ExecWatch;
 use super::file_records;
 use super::identity;
 use super::relay::{Pty, Relay, NEEDS_A_TERMINAL};
+use super::wake::{Source, Waiter, Wake};
 use super::{Context, SessionEnd};
 use crate::audit::{EndReason, Entry, Verdict};
 use crate::decide::{
@@ -229,7 +230,7 @@ impl StageEnd {
 }
 
 fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutcome {
-    if let Err(end) = (ctx.check_grant)() {
+    if let Err(end) = ctx.check_grant_now() {
         let _ = writeln!(ctx.err, "cage: denied: {end}");
         ctx.ended = Some(end);
         return LineOutcome::Exit;
@@ -339,31 +340,28 @@ fn show_size(bytes: u64) -> String {
     }
 }
 
-/// Where a stage starts in the session's cgroup (made on the session's first command): the
-/// leaf of its jail's network mode, or the leaf of unjailed and file commands. Limits that
-/// cannot be applied refuse the line. Without session-wide limits only unjailed commands need
-/// the session's cgroup (to end what they leave behind): a jail's PID namespace already ends
-/// everything it started, and the jail is born in its mode's kept cgroup, which spares each
-/// session making leaves and attaching the egress programs to them (0.4 ms a `cage -c`);
-/// a host with no usable cgroup v2 refuses only unjailed commands.
+/// Where a stage starts in the session's cgroup (made on the session's first command, with
+/// its guardian): the leaf of its jail's network mode, or the leaf of unjailed and file
+/// commands. Every process of a session lives in the session's cgroup, so its end (or the
+/// guardian, when the monitor died, or `cagectl reap`) kills all of it at once; a session
+/// whose cgroup, limits or guardian cannot be had runs nothing.
 fn placement(ctx: &mut Context, plan: &ExecPlan) -> Result<Option<Placement>, String> {
     let network = match &plan.action {
         Action::Run(run) if run.jailed => Some(ctx.profile.network),
         Action::RootExec(_) => Some(ctx.profile.network),
         _ => None,
     };
-    let unjailed = matches!(&plan.action, Action::Run(run) if !run.jailed);
-    if !unjailed && !ctx.limits.session_wide() {
-        return Ok(None);
-    }
     if ctx.cgroup.is_none() {
         match SessionCgroup::create(&ctx.audit.fields.session, &ctx.limits) {
             Ok(cgroup) => ctx.cgroup = Some(cgroup),
             Err(e) if ctx.limits.session_wide() => {
                 return Err(format!("the session's limits cannot be applied: {e}"))
             }
-            Err(e) if unjailed => return Err(format!("cannot make the session's cgroup: {e}")),
-            Err(_) => return Ok(None),
+            Err(e) => return Err(format!("cannot make the session's cgroup: {e}")),
+        }
+        match super::guardian::Guardian::start(ctx) {
+            Ok(guardian) => ctx.guardian = Some(guardian),
+            Err(e) => return Err(e),
         }
     }
     let cgroup = ctx.cgroup.as_mut().ok_or("no session cgroup")?;
@@ -582,19 +580,6 @@ fn start_file_command(ctx: &Context, file: &crate::decide::FilePlan, stdio: Stdi
     }
 }
 
-/// Forks a child of the monitor in its place in the session's cgroup (or where the monitor
-/// is, without one); the child has joined every cgroup of the place before it returns.
-pub(crate) fn fork_placed(placement: Option<Placement>) -> Result<Option<Pid>, String> {
-    let forked = match placement {
-        Some(place) => sys::fork_into_cgroup(0, place.cgroup),
-        None => sys::fork(),
-    };
-    match forked.map_err(|e| format!("fork: {e}"))? {
-        None if placement.is_some_and(|place| place.join().is_err()) => sys::exit_now(DENIED),
-        forked => Ok(forked),
-    }
-}
-
 /// The file commands run as root with only what their job needs: readers read past
 /// permissions (CAP_DAC_READ_SEARCH); writers also write and remove in others' and sticky
 /// directories (CAP_DAC_OVERRIDE, CAP_FOWNER); sudocp gives its copies their owner
@@ -619,15 +604,6 @@ fn file_command_privileges(command: FileCommand) -> Result<(), String> {
     nix::sys::prctl::set_no_new_privs().map_err(|e| e.to_string())
 }
 
-pub(crate) fn redirect_stdio(stdio: Stdio) -> nix::Result<()> {
-    for (fd, target) in [(stdio.stdin, 0), (stdio.stdout, 1), (stdio.stderr, 2)] {
-        if let Some(fd) = fd {
-            dup2(fd, target)?;
-        }
-    }
-    Ok(())
-}
-
 /// A stage could not start: the ones already started are killed; none counts as run.
 fn abort(ctx: &mut Context, children: Vec<Child>, stages: usize, message: &str) -> Vec<StageEnd> {
     let _ = writeln!(ctx.err, "cage: {message}");
@@ -644,9 +620,10 @@ fn pid_of(child: &Child) -> Pid {
     }
 }
 
-/// Waits for every stage; the pipeline's status is the last stage's. Ctrl-C, Ctrl-\ and window
-/// changes are forwarded; the grant is re-checked every second, and a hang-up (the ssh
-/// connection gone), an expiry or a revocation kills every stage and ends the session.
+/// Waits for every stage; the pipeline's status is the last stage's. Ctrl-C, Ctrl-\\ and window
+/// changes are forwarded; the grant is re-checked on its deadline (a second after the last
+/// check, whatever woke the wait meanwhile), and a hang-up (the ssh connection gone), an
+/// expiry or a revocation kills every stage and ends the session.
 fn wait_all(
     ctx: &mut Context,
     children: Vec<Child>,
@@ -663,7 +640,7 @@ fn wait_all(
                 return Err(SessionEnd::new(EndReason::Error, format!("signalfd: {e}")));
             }
         };
-    let deadline = ctx.command_timeout.map(|limit| (limit, std::time::Instant::now() + limit));
+    let limit = ctx.command_timeout.map(|limit| (limit, std::time::Instant::now() + limit));
     loop {
         let mut still = Vec::with_capacity(pending.len());
         for (i, child) in pending {
@@ -676,30 +653,53 @@ fn wait_all(
         if pending.is_empty() {
             return Ok(());
         }
-        if let Some((limit, _)) = deadline.filter(|(_, at)| std::time::Instant::now() >= *at) {
-            kill_all(&pending, ends);
-            let now = std::time::Instant::now();
-            pending.iter().for_each(|(i, _)| ends[*i] = StageEnd::TimedOut(now));
-            let _ =
-                writeln!(ctx.err, "cage: stopped after {} (the command time limit)", format_remaining(limit));
-            return Ok(());
-        }
-        let (woke, input, output, traced) = wait_for_events(&signals, relay.as_deref(), watches, &pending);
-        for (i, hung_up) in traced {
-            watches[i].on_ready(ctx, hung_up);
-        }
-        if let Some(relay) = relay.as_deref_mut() {
-            if input {
-                relay.pump_input();
-            }
-            if output {
-                relay.pump_output();
+        let stdin = std::io::stdin();
+        let mut waiter = Waiter::new();
+        waiter.watch(signals.as_fd(), Source::Signals);
+        for (_, child) in &pending {
+            if let Child::Jail(running) = child {
+                waiter.watch(running.status_fd(), Source::JailReport);
             }
         }
-        if !woke {
-            if let Err(end) = (ctx.check_grant)() {
-                kill_all(&pending, ends);
-                return Err(end);
+        if let Some(relay) = relay.as_deref() {
+            waiter.watch(relay.master.as_fd(), Source::Output);
+            if relay.input_open() {
+                waiter.watch(stdin.as_fd(), Source::Input);
+            }
+        }
+        for (i, watch) in watches.iter().enumerate() {
+            if let Some(fd) = watch.fd() {
+                waiter.watch(fd, Source::Exec(i));
+            }
+        }
+        for wake in waiter.wait(&ctx.grant_clock, limit.map(|(_, at)| at)) {
+            match wake {
+                Wake::Ready { source: Source::Exec(i), hung_up } => watches[i].on_ready(ctx, hung_up),
+                Wake::Ready { source: Source::Input, .. } => relay.iter_mut().for_each(|r| r.pump_input()),
+                Wake::Ready { source: Source::Output, .. } => {
+                    relay.iter_mut().for_each(|r| {
+                        r.pump_output();
+                    });
+                }
+                Wake::Ready { .. } => {}
+                Wake::Deadline => {
+                    let Some((limit, _)) = limit else { continue };
+                    kill_all(&pending, ends);
+                    let now = std::time::Instant::now();
+                    pending.iter().for_each(|(i, _)| ends[*i] = StageEnd::TimedOut(now));
+                    let _ = writeln!(
+                        ctx.err,
+                        "cage: stopped after {} (the command time limit)",
+                        format_remaining(limit)
+                    );
+                    return Ok(());
+                }
+                Wake::GrantDue => {
+                    if let Err(end) = ctx.check_grant_now() {
+                        kill_all(&pending, ends);
+                        return Err(end);
+                    }
+                }
             }
         }
         while let Ok(Some(info)) = signals.read_signal() {
@@ -714,50 +714,6 @@ fn wait_all(
                 }
                 Ok(sig) => forward(ctx, &pending, sig),
             }
-        }
-    }
-}
-
-/// Polls the signals, the relay's two ends and the exec watches for up to a second: (anything
-/// woke us, the operator typed, the program wrote, the watches ready and whether hung up).
-/// A jail's report of its command's end (its status pipe) wakes the wait too.
-fn wait_for_events(
-    signals: &SignalFd,
-    relay: Option<&Relay>,
-    watches: &[ExecWatch],
-    pending: &[(usize, Child)],
-) -> (bool, bool, bool, Vec<(usize, bool)>) {
-    let stdin = std::io::stdin();
-    let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-    for (_, child) in pending {
-        if let Child::Jail(running) = child {
-            fds.push(PollFd::new(running.status_fd(), PollFlags::POLLIN));
-        }
-    }
-    let (mut master, mut input) = (None, None);
-    if let Some(relay) = relay {
-        master = Some(fds.len());
-        fds.push(PollFd::new(relay.master.as_fd(), PollFlags::POLLIN));
-        if relay.input_open() {
-            input = Some(fds.len());
-            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
-        }
-    }
-    let first_watch = fds.len();
-    let watched: Vec<usize> = (0..watches.len()).filter(|&i| watches[i].fd().is_some()).collect();
-    fds.extend(watched.iter().filter_map(|&i| watches[i].fd()).map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
-    match poll(&mut fds, PollTimeout::from(1000u16)) {
-        Ok(0) | Err(_) => (false, false, false, Vec::new()),
-        Ok(_) => {
-            let revents = |at: usize| fds[at].revents().unwrap_or(PollFlags::empty());
-            let ready = |at: Option<usize>| at.is_some_and(|at| !revents(at).is_empty());
-            let traced = watched
-                .iter()
-                .enumerate()
-                .filter(|(k, _)| !revents(first_watch + k).is_empty())
-                .map(|(k, &i)| (i, revents(first_watch + k).contains(PollFlags::POLLHUP)))
-                .collect();
-            (true, ready(input), ready(master), traced)
         }
     }
 }

@@ -6,10 +6,12 @@ mod builtins;
 mod certificate;
 pub mod cgroup;
 mod channel;
+mod child;
 mod edit;
 pub mod exec;
 mod execwatch;
 mod file_records;
+mod guardian;
 pub mod identity;
 pub mod monitor;
 mod privileges;
@@ -19,6 +21,7 @@ mod repl;
 mod rootexec;
 pub mod startup;
 mod unjailed;
+pub mod wake;
 
 use std::io::Write;
 
@@ -44,11 +47,16 @@ pub struct Context<'p> {
     pub audit: Audit,
     /// Re-reads the grant; `Err` ends the session. `Ok` carries a one-line summary.
     pub check_grant: Box<dyn FnMut() -> Result<String, SessionEnd>>,
-    /// The lines of this session, for `history` (kept by the monitor, never on disk).
-    pub history: Vec<String>,
+    /// The last lines of this session, for `history` (kept by the monitor, never on disk;
+    /// at most [`HISTORY_LINES`], so the monitor's memory does not grow with the input).
+    pub history: std::collections::VecDeque<String>,
+    /// When the grant is next due for its check (every loop that waits honours it).
+    pub grant_clock: wake::GrantClock,
     /// Where every command runs (made on the first), so the session's end kills what they
     /// leave behind and the session-wide limits hold for all of them together.
     pub cgroup: Option<cgroup::SessionCgroup>,
+    /// Started with the cgroup: ends what the session runs if the monitor dies.
+    pub guardian: Option<guardian::Guardian>,
     /// cage.toml `[limits]`.
     pub limits: crate::config::Limits,
     /// `[limits] command_timeout`: a command running longer is killed.
@@ -64,6 +72,25 @@ pub struct Context<'p> {
     pub exiting: Vec<crate::jail::Exiting>,
     /// The session's recording, closed (and its digest recorded) at logout.
     pub recording: Option<recording::Recording>,
+}
+
+/// How many lines `history` keeps (as the REPL's own history does).
+pub const HISTORY_LINES: usize = 1000;
+
+impl Context<'_> {
+    /// Re-reads the grant now; the next check is due a second later.
+    pub fn check_grant_now(&mut self) -> Result<String, SessionEnd> {
+        self.grant_clock.checked();
+        (self.check_grant)()
+    }
+
+    /// Keeps `line` for `history`, forgetting the oldest beyond [`HISTORY_LINES`].
+    pub fn remember(&mut self, line: &[u8]) {
+        if self.history.len() == HISTORY_LINES {
+            self.history.pop_front();
+        }
+        self.history.push_back(String::from_utf8_lossy(line).into_owned());
+    }
 }
 
 /// Why a session ends before the operator leaves: the line to show and the `logout` reason.

@@ -6,7 +6,6 @@ use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, sigprocmask, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 
@@ -14,6 +13,7 @@ use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT
 use super::exec::{run_line, LineOutcome};
 use super::recording::Recording;
 use super::startup::{self, Env, Login};
+use super::wake::{Source, Waiter, Wake};
 use super::{Context, SessionEnd};
 use crate::audit::{Audit, EndReason, Entry, SessionFields};
 use crate::decide::{Session, SuPlan};
@@ -82,6 +82,7 @@ fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context
         login,
         interactive: false,
         cgroup: None,
+        guardian: None,
         limits: login.config.limits,
         command_timeout: login.config.limits.command_timeout,
         file_size_limit: login.config.limits.file_size,
@@ -100,7 +101,8 @@ fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context
         check_grant: Box::new(move || {
             current_grant(&path, &name, certificate_expires).map(|g| startup::summary(&g))
         }),
-        history: Vec::new(),
+        history: Default::default(),
+        grant_clock: super::wake::GrantClock::new(),
         ended: None,
         recording: start.recording,
         exiting: Vec::new(),
@@ -114,6 +116,8 @@ fn close_session(ctx: &mut Context, reason: EndReason) {
     if let Some(Err(e)) = cgroup.as_ref().map(|c| c.kill()) {
         let _ = writeln!(ctx.err, "cage: ending the session's processes: {e}");
     }
+    // The monitor writes the session's end itself from here on.
+    ctx.guardian.take().into_iter().for_each(super::guardian::Guardian::stop);
     // While the logout record goes to disk, the kernel finishes them (and the jails' inits
     // their namespaces' teardown); then the session's cgroups are removed.
     record_logout(ctx, reason);
@@ -189,7 +193,7 @@ pub fn run_command(login: &Login, env: &Env, start: Start, line: &[u8]) -> i32 {
         Ok(ctx) => ctx,
         Err(e) => return refuse(&format!("login refused: {e}")),
     };
-    ctx.history.push(String::from_utf8_lossy(line).into_owned());
+    ctx.remember(line);
     let status = match run_line(&mut ctx, line) {
         LineOutcome::Status(status) => status,
         // The grant ended before anything ran.
@@ -274,11 +278,16 @@ fn su_failed(ctx: &mut Context, why: &str) -> i32 {
 /// and the monitor's end of their socket.
 fn start_repl(who: &crate::jail::Identity) -> Result<(nix::unistd::Pid, OwnedFd), String> {
     let (monitor_end, repl_end) = channel::pair().map_err(|e| e.to_string())?;
+    let monitor = nix::unistd::getpid();
     match sys::fork().map_err(|e| e.to_string())? {
         None => {
             drop(monitor_end);
             if let Err(e) = super::repl::drop_privileges(who) {
                 eprintln!("cage: {e}");
+                sys::exit_now(1);
+            }
+            // Dropping to the operator cleared the death signal: armed again, after it.
+            if !super::child::dies_with(monitor) {
                 sys::exit_now(1);
             }
             sys::exit_now(super::repl::run(repl_end))
@@ -333,21 +342,24 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason)
     let _ = channel::send_msg(socket, PROMPT, prompt(ctx, watch.grant.as_ref()).as_bytes());
     sync_audit(ctx);
     loop {
-        if let Err(end) = watch.check(&mut *ctx.err) {
-            let _ = writeln!(ctx.err, "\ncage: session ended: {end}");
-            return (status, end.reason);
+        let mut waiter = Waiter::new();
+        waiter.watch(socket.as_fd(), Source::Repl);
+        let wakes = waiter.wait(&ctx.grant_clock, None);
+        if wakes.contains(&Wake::GrantDue) {
+            ctx.grant_clock.checked();
+            if let Err(end) = watch.check(&mut *ctx.err) {
+                let _ = writeln!(ctx.err, "\ncage: session ended: {end}");
+                return (status, end.reason);
+            }
         }
-        let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(1000u16)) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return (status, EndReason::Error),
-            Ok(_) => {}
+        if !wakes.iter().any(|w| matches!(w, Wake::Ready { .. })) {
+            continue;
         }
         match channel::recv_msg(socket) {
             Ok(Some((LINE, line))) => {
                 let line = trim_newline(&line);
                 if !line.iter().all(u8::is_ascii_whitespace) {
-                    ctx.history.push(String::from_utf8_lossy(line).into_owned());
+                    ctx.remember(line);
                     match run_line(ctx, line) {
                         LineOutcome::Exit => return (status, ended(ctx)),
                         LineOutcome::Status(s) => status = s,

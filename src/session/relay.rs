@@ -94,10 +94,11 @@ impl Relay {
         }
     }
 
-    /// The program wrote: show it. Returns false once the slave side is gone.
+    /// The program wrote: show it (at most 256 KiB at a time, so a program that never stops
+    /// writing cannot hold the monitor here). Returns false once the slave side is gone.
     pub fn pump_output(&mut self) -> bool {
         let mut buf = [0u8; 16384];
-        loop {
+        for _ in 0..16 {
             match nix::unistd::read(self.master.as_raw_fd(), &mut buf) {
                 Ok(0) => return false,
                 Ok(n) => {
@@ -109,6 +110,7 @@ impl Relay {
                 Err(_) => return false,
             }
         }
+        true
     }
 
     /// The operator's window changed: the program's terminal follows (and signals it).

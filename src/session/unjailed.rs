@@ -7,7 +7,7 @@ use std::path::Path;
 
 use nix::unistd::{chdir, Pid};
 
-use super::exec::{fork_placed, redirect_stdio};
+use super::child::{fork_placed, redirect_stdio};
 use super::Context;
 use crate::decide::{Program, RunPlan};
 use crate::jail::{Stdio, JAIL_PATH};
