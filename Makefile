@@ -84,6 +84,7 @@ bench: bench-peers
 	$(CARGO) bench --locked --bench tail
 	$(CARGO) bench --locked --bench audit
 	$(CARGO) bench --locked --bench cat
+	$(CARGO) bench --locked --bench monitor
 
 bench-peers:
 	@command -v bwrap >/dev/null && command -v sudo >/dev/null || \

@@ -164,12 +164,13 @@ fn the_egress_filter_holds_in_the_sessions_cgroup() {
 #[test]
 fn a_dead_sessions_cgroups_are_removed_by_reap() {
     // In a PID namespace of its own: sessions of other tests (each sweeps the dead sessions
-    // of its namespace when it starts) leave this one's cgroups to reap.
+    // of its namespace when it starts) leave this one's cgroups to reap. The monitor's
+    // children go first, its guardian among them (which would otherwise clean up).
     let out = sandbox(&format!(
         "{PROFILE}{LIMITS}\nset +e\nunshare --pid --fork --mount-proc bash -s <<'INNER'\n{CGROUP}\n\
          setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c sleeper &\n\
          wait_session\n\
-         kill -KILL ${{name##*-}}; wait; sleep 0.3\n\
+         pkill -KILL -P ${{name##*-}}; kill -KILL ${{name##*-}}; wait; sleep 0.3\n\
          echo \"LEFT=$(ls -d $cg/cage/$name 2>/dev/null)\"\n\
          cagectl reap 2>/dev/null\n\
          echo \"AFTER=$(ls -d $cg/cage/$name /sys/fs/cgroup/*/cage/$name 2>/dev/null)\"\nINNER\n"

@@ -170,8 +170,10 @@ fn a_file_command_reads_with_only_dac_read_search_and_no_new_privs() {
         "{DIAG}\n\
          truncate -s 50G /var/log/cage-huge.log\n\
          setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c 'sudocat /var/log/cage-huge.log' >/dev/null 2>&1 &\n\
-         session=$!; sleep 1\n\
-         for pid in $(pgrep -P $session); do grep -E '^(CapPrm|CapEff|CapBnd|CapInh|NoNewPrivs):' /proc/$pid/status | tr '\\n' ' '; done\n\
+         session=$!\n\
+         reader() {{ for pid in $(pgrep -P $session); do grep -q session- /proc/$pid/cgroup && echo $pid; done; }}\n\
+         for _ in $(seq 50); do [ -n \"$(reader)\" ] && break; sleep 0.1; done\n\
+         for pid in $(reader); do grep -E '^(CapPrm|CapEff|CapBnd|CapInh|NoNewPrivs):' /proc/$pid/status | tr '\\n' ' '; done\n\
          echo; kill $session; wait\n"
     );
     let out = sandbox(&body);

@@ -96,6 +96,16 @@ struct Case {
     /// The session-wide limit (`pids`, `memory`) that must be what stopped it: an `exit`
     /// record of the line names it.
     limit: Option<String>,
+    /// Run as root in the container while the line runs, `during_after` seconds after it
+    /// started (LOGIN and MONITOR, the session's monitor pid, set): what ends the session
+    /// (a revocation, an expiry, a SIGKILL of the monitor). The session must then end, with
+    /// every process of the login and its cgroup, within `ended_within` seconds; the
+    /// operator's grant is restored afterwards.
+    during: Option<String>,
+    during_after: Option<f64>,
+    ended_within: Option<f64>,
+    /// A process (`pgrep -f` pattern) the session starts that must not outlive it.
+    survivor: Option<String>,
 }
 
 /// A case with its group's defaults filled in.
@@ -261,6 +271,8 @@ struct Ran {
     /// Samples taken while it ran (resource cases).
     peak_procs: u64,
     peak_mem_mb: u64,
+    /// What the session's end (`during`) left behind, or how late it was.
+    end_failure: Option<String>,
 }
 
 struct Env {
@@ -510,8 +522,10 @@ impl Env {
                     let _ = stdin.flush();
                 }
                 std::thread::sleep(Duration::from_millis(900));
-                let _ = stdin.write_all(b"\x15exit\r");
-                let _ = stdin.flush();
+                if job.case.during.is_none() {
+                    let _ = stdin.write_all(b"\x15exit\r");
+                    let _ = stdin.flush();
+                }
             }
             "sftp" => {
                 let stdin = stdin.as_mut().ok_or("stdin")?;
@@ -531,9 +545,17 @@ impl Env {
         let mut peak_mem_mb = 0;
         let sampling = job.case.max_procs.is_some() || job.case.max_mem_mb.is_some();
         let mut killed = false;
+        let mut ending = Ending::new(&job.case);
         let status = loop {
             if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                ending.ended_at = Some(Instant::now());
                 break status.code();
+            }
+            if ending.due(started) {
+                ending.run(self, &login);
+            }
+            if ending.overdue() {
+                killed = true;
             }
             if job.via == "forward" && started.elapsed() > Duration::from_secs(3) {
                 killed = true;
@@ -570,7 +592,8 @@ impl Env {
             std::thread::sleep(Duration::from_millis(300));
         }
         let output = text_of(&output.lock().map_err(|_| "lock")?);
-        Ok(Ran { output, status, killed, peak_procs, peak_mem_mb })
+        let end_failure = ending.judge(self, &login, &job.actions);
+        Ok(Ran { output, status, killed, peak_procs, peak_mem_mb, end_failure })
     }
 
     /// The operator's processes and the container's memory in use, now.
@@ -591,6 +614,9 @@ impl Env {
         after: &(u64, u64, u64),
     ) -> Result<(), String> {
         let case = &job.case;
+        if let Some(failure) = &ran.end_failure {
+            return Err(failure.clone());
+        }
         if ran.output.contains(&self.canary) {
             return Err("the root-only canary's content reached the output".into());
         }
@@ -691,6 +717,71 @@ impl Env {
     fn audit_records(&self) -> Vec<serde_json::Value> {
         let out = self.root("cat /var/log/cage/audit.jsonl");
         text_of(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+}
+
+/// A case's `during`: what ends the session, when it ran, and what it must leave.
+struct Ending {
+    script: Option<String>,
+    after: Duration,
+    within: Duration,
+    survivor: Option<String>,
+    ran_at: Option<Instant>,
+    ended_at: Option<Instant>,
+}
+
+impl Ending {
+    fn new(case: &Case) -> Ending {
+        Ending {
+            script: case.during.clone(),
+            after: Duration::from_secs_f64(case.during_after.unwrap_or(2.5)),
+            within: Duration::from_secs_f64(case.ended_within.unwrap_or(1.5)),
+            survivor: case.survivor.clone(),
+            ran_at: None,
+            ended_at: None,
+        }
+    }
+
+    fn due(&self, started: Instant) -> bool {
+        self.script.is_some() && self.ran_at.is_none() && started.elapsed() >= self.after
+    }
+
+    fn run(&mut self, env: &Env, login: &str) {
+        let script = self.script.as_deref().unwrap_or_default();
+        let prelude = format!(
+            "LOGIN={login}; MONITOR=$(grep '\"event\":\"login\"' /var/log/cage/audit.jsonl | \
+             grep '\"loginid\":\"{login}\"' | tail -1 | grep -o '\"pid\":[0-9]*' | cut -d: -f2)\n"
+        );
+        let _ = env.root(&format!("{prelude}{script}"));
+        self.ran_at = Some(Instant::now());
+    }
+
+    /// The session outlived its end by more than it may (plus a margin for ssh to notice).
+    fn overdue(&self) -> bool {
+        self.ran_at.is_some_and(|at| at.elapsed() > self.within + Duration::from_secs(3))
+    }
+
+    /// After the session: how late it ended and what it left; restores the operator's grant.
+    fn judge(&self, env: &Env, login: &str, actions: &str) -> Option<String> {
+        let at = self.ran_at?;
+        let took = self.ended_at.map_or(at.elapsed(), |end| end.saturating_duration_since(at));
+        std::thread::sleep(self.within.saturating_sub(at.elapsed()));
+        let survivor = self.survivor.as_deref().map_or(String::new(), |p| format!("pgrep -af '{p}';"));
+        let left = env.root(&format!(
+            "ps -u {login} -o pid=,stat=,args= | awk '$2 !~ /^Z/'; {survivor} \
+             root=$(awk '$3 == \"cgroup2\" {{ print $2 \"/cage\"; exit }}' /proc/mounts); \
+             for s in $(grep '\"loginid\":\"{login}\"' /var/log/cage/audit.jsonl | grep -o '\"session\":\"[0-9a-f]*\"' \
+               | cut -d'\"' -f4 | sort -u); do ls -d $root/session-$s-* 2>/dev/null; done"
+        ));
+        let left = text_of(&left.stdout).trim().to_string();
+        let _ = env.root(&format!(
+            "pkill -KILL -u {login}; usermod --unlock --expiredate '' {login} 2>/dev/null; \
+             cagectl grant --login {login} --actions {actions} --duration 2h --req REQ-{login} >/dev/null"
+        ));
+        if took > self.within {
+            return Some(format!("the session ended {took:?} after its end, not within {:?}", self.within));
+        }
+        (!left.is_empty()).then(|| format!("{:?} after its end, the session left: {left}", self.within))
     }
 }
 
