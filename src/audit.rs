@@ -3,6 +3,7 @@
 //! The exact form is in docs/audit.md.
 #![forbid(unsafe_code)]
 
+pub mod canonical;
 pub mod chain;
 mod file;
 pub mod record;

@@ -746,13 +746,16 @@ impl Ending {
         self.script.is_some() && self.ran_at.is_none() && started.elapsed() >= self.after
     }
 
+    /// Runs the case's script with LOGIN, MONITOR and NOW (the time, as a grant writes it)
+    /// set. Everything it needs is found here, without a shell: process accounting would
+    /// count the runner's own subshells as shells of the session.
     fn run(&mut self, env: &Env, login: &str) {
         let script = self.script.as_deref().unwrap_or_default();
-        let prelude = format!(
-            "LOGIN={login}; MONITOR=$(grep '\"event\":\"login\"' /var/log/cage/audit.jsonl | \
-             grep '\"loginid\":\"{login}\"' | tail -1 | grep -o '\"pid\":[0-9]*' | cut -d: -f2)\n"
-        );
-        let _ = env.root(&format!("{prelude}{script}"));
+        let records = env.audit_records();
+        let login_record = records.iter().rev().find(|r| r["event"] == "login" && r["loginid"] == login);
+        let monitor = login_record.and_then(|r| r["pid"].as_u64()).unwrap_or(0);
+        let now = text_of(&env.exec(&["date", "-u", "+%Y-%m-%dT%H:%M:%SZ"]).stdout).trim().to_string();
+        let _ = env.root(&format!("LOGIN={login}; MONITOR={monitor}; NOW={now}\n{script}"));
         self.ran_at = Some(Instant::now());
     }
 
@@ -766,22 +769,47 @@ impl Ending {
         let at = self.ran_at?;
         let took = self.ended_at.map_or(at.elapsed(), |end| end.saturating_duration_since(at));
         std::thread::sleep(self.within.saturating_sub(at.elapsed()));
-        let survivor = self.survivor.as_deref().map_or(String::new(), |p| format!("pgrep -af '{p}';"));
-        let left = env.root(&format!(
-            "ps -u {login} -o pid=,stat=,args= | awk '$2 !~ /^Z/'; {survivor} \
-             root=$(awk '$3 == \"cgroup2\" {{ print $2 \"/cage\"; exit }}' /proc/mounts); \
-             for s in $(grep '\"loginid\":\"{login}\"' /var/log/cage/audit.jsonl | grep -o '\"session\":\"[0-9a-f]*\"' \
-               | cut -d'\"' -f4 | sort -u); do ls -d $root/session-$s-* 2>/dev/null; done"
-        ));
-        let left = text_of(&left.stdout).trim().to_string();
-        let _ = env.root(&format!(
-            "pkill -KILL -u {login}; usermod --unlock --expiredate '' {login} 2>/dev/null; \
-             cagectl grant --login {login} --actions {actions} --duration 2h --req REQ-{login} >/dev/null"
-        ));
+        let left = self.left_by(env, login);
+        let _ = env.exec(&["pkill", "-KILL", "-u", login]);
+        let _ = env.exec(&["usermod", "--unlock", "--expiredate", "", login]);
+        let req = format!("REQ-{login}");
+        let regrant =
+            ["cagectl", "grant", "--login", login, "--actions", actions, "--duration", "2h", "--req"];
+        let _ = env.exec(&[&regrant[..], &[req.as_str()]].concat());
         if took > self.within {
             return Some(format!("the session ended {took:?} after its end, not within {:?}", self.within));
         }
         (!left.is_empty()).then(|| format!("{:?} after its end, the session left: {left}", self.within))
+    }
+
+    /// What is left of `login`'s sessions: its processes (zombies have ended), the case's
+    /// survivor, the sessions' cgroups. Found without a shell (see `run`).
+    fn left_by(&self, env: &Env, login: &str) -> String {
+        let mut left: Vec<String> = text_of(&env.exec(&["ps", "-u", login, "-o", "pid=,stat=,args="]).stdout)
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1).is_some_and(|stat| !stat.starts_with('Z')))
+            .map(str::to_string)
+            .collect();
+        if let Some(pattern) = &self.survivor {
+            left.extend(text_of(&env.exec(&["pgrep", "-af", pattern]).stdout).lines().map(str::to_string));
+        }
+        let mounts = text_of(&env.exec(&["cat", "/proc/mounts"]).stdout);
+        let cgroup2 = mounts.lines().find_map(|l| {
+            let fields: Vec<&str> = l.split(' ').collect();
+            (fields.get(2) == Some(&"cgroup2")).then(|| fields[1].to_string())
+        });
+        let sessions: Vec<String> = env
+            .audit_records()
+            .iter()
+            .filter(|r| r["loginid"] == login)
+            .filter_map(|r| r["session"].as_str().map(str::to_string))
+            .collect();
+        if let Some(root) = cgroup2 {
+            let names = text_of(&env.exec(&["ls", &format!("{root}/cage")]).stdout);
+            let ours = |name: &&str| sessions.iter().any(|s| name.starts_with(&format!("session-{s}-")));
+            left.extend(names.lines().filter(ours).map(|n| format!("cgroup {n}")));
+        }
+        left.join("; ")
     }
 }
 

@@ -11,11 +11,21 @@ use super::record::hex;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The canonical form: the record without `hash`, keys in byte order, no whitespace,
-/// serde_json's escaping (control characters as `\n`, `\u001b`...).
+/// serde_json's escaping (control characters as `\n`, `\u001b`...), and from version 2 on
+/// invisible characters escaped too (`canonical`).
 pub fn canonical(record: &Map<String, Value>) -> String {
     let mut without = record.clone();
     without.remove("hash");
-    Value::Object(without).to_string()
+    text_of(without, version_of(record))
+}
+
+/// The record's format version (`v`); 1 when absent.
+fn version_of(record: &Map<String, Value>) -> u64 {
+    record.get("v").and_then(Value::as_u64).unwrap_or(1)
+}
+
+fn text_of(record: Map<String, Value>, version: u64) -> String {
+    super::canonical::to_text(&Value::Object(record), version)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -27,7 +37,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn seal(mut record: Map<String, Value>) -> (String, String) {
     let hash = sha256_hex(canonical(&record).as_bytes());
     record.insert("hash".into(), Value::String(hash.clone()));
-    (Value::Object(record).to_string(), hash)
+    let version = version_of(&record);
+    (text_of(record, version), hash)
 }
 
 /// The last record of a chain: where the next one continues.
@@ -121,7 +132,7 @@ fn check_line(raw: &[u8], line: usize, expected: Option<&Head>) -> Result<(Head,
     let hash = record.get("hash").and_then(Value::as_str).ok_or_else(|| broken(seq, "no hash"))?;
     let prev = record.get("prev").and_then(Value::as_str).ok_or_else(|| broken(seq, "no prev"))?;
     let seq = seq.filter(|&s| s > 0).ok_or_else(|| broken(None, "no valid seq"))?;
-    if Value::Object(record.clone()).to_string().as_bytes() != raw {
+    if text_of(record.clone(), version_of(&record)).as_bytes() != raw {
         return Err(broken(Some(seq), "not in canonical form (edited)"));
     }
     if sha256_hex(canonical(&record).as_bytes()) != hash {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::time::Timestamp;
 
 /// The format version in every record's `v`.
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 
 /// What stays the same for every record of one session.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -242,3 +242,42 @@ fn syslog_gets_each_record_line_as_written_in_order() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn invisible_characters_are_escaped_in_the_raw_trail_and_still_read_as_typed() {
+    let typed = ["rev\u{202e}txt.exe", "zero\u{200b}width", "c1\u{85}next", "tag\u{e0041}"];
+    let entries: Vec<Entry> = typed.iter().map(|t| command(t.as_bytes(), &["echo", t])).collect();
+    let file = file_of(&entries);
+    let text = String::from_utf8(file.clone()).expect("utf-8");
+    for raw in ['\u{202e}', '\u{200b}', '\u{85}', '\u{e0041}'] {
+        assert!(!text.contains(raw), "{raw:?} written raw: {text}");
+    }
+    assert!(text.contains(r"rev\u202etxt.exe") && text.contains(r"tag\udb40\udc41"), "{text}");
+    for (line, t) in lines(&file).iter().zip(typed) {
+        let record: serde_json::Value = serde_json::from_slice(line).expect("parses");
+        assert_eq!((record["title"].as_str(), record["v"].as_u64()), (Some(t), Some(2)));
+    }
+    verify(&file).expect("verifies");
+    // The same record with the character written raw is not canonical: an edit.
+    let raw = text.replacen(r"\u202e", "\u{202e}", 1);
+    assert!(verify(raw.as_bytes()).is_err_and(|b| b.what.contains("canonical")), "raw bidi accepted");
+}
+
+#[test]
+fn a_trail_of_version_1_records_still_verifies() {
+    // Version 1 hashed and wrote serde_json's own form, invisible characters raw.
+    let mut prev = GENESIS.to_string();
+    let mut file = Vec::new();
+    for (seq, title) in [(1u64, "plain"), (2, "bidi\u{202e}raw")] {
+        let ts = Timestamp::from_unix(1_800_000_000, 0).expect("time");
+        let mut record = unsealed(&fields(), &command(title.as_bytes(), &["echo"]), seq, &prev, ts);
+        record.insert("v".into(), 1.into());
+        let hash = super::chain::sha256_hex(serde_json::Value::Object(record.clone()).to_string().as_bytes());
+        record.insert("hash".into(), hash.clone().into());
+        file.extend_from_slice(serde_json::Value::Object(record).to_string().as_bytes());
+        file.push(b'\n');
+        prev = hash;
+    }
+    assert!(String::from_utf8_lossy(&file).contains('\u{202e}'));
+    assert_eq!(verify(&file).expect("a version 1 trail verifies").records, 2);
+}
