@@ -11,6 +11,21 @@ use cage::session::{monitor, recording, startup};
 
 const USAGE: &str = "usage: cage (as a login shell) | cage -c 'COMMAND LINE'";
 
+/// `cage --help`: fixed text (nothing is read before it is shown).
+const HELP: &str = "\
+cage: a restricted login shell for temporary operator accounts
+
+usage: cage                    as the login shell of a granted account (sshd starts it)
+       cage -c 'COMMAND LINE'  runs one line under the account's grant, then exits
+       sudocat FILE...         the file commands, through their symlinks (also sudols,
+                               sudotail, sudohead, sudocp, sudovi, sudorm)
+       cage --help | --version
+
+Every line is decided against the actions the account's grant approves, recorded in the
+audit trail before it runs, and run in a jail. Inside a session, `help` lists what the grant
+allows. Administrators use cagectl(8); see cage(1).
+";
+
 /// What this invocation asks for.
 enum Mode {
     Interactive,
@@ -67,6 +82,21 @@ fn session_start(login: &startup::Login, env: &startup::Env) -> Result<monitor::
 
 fn main() {
     let args: Vec<OsString> = std::env::args_os().collect();
+    // Fixed text, before anything is read: safe to answer in a setuid program.
+    if let [argv0, flag] = args.as_slice() {
+        let is_cage = argv0.as_bytes().rsplit(|&b| b == b'/').next().is_some_and(|n| n == b"cage");
+        match flag.as_bytes() {
+            b"--help" if is_cage => {
+                print!("{HELP}");
+                std::process::exit(0);
+            }
+            b"--version" if is_cage => {
+                println!("cage {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            _ => {}
+        }
+    }
     let env = startup::sanitize();
     let mode = match mode(&args, &env) {
         Ok(mode) => mode,

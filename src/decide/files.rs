@@ -139,7 +139,13 @@ fn operand(
     access: Access,
 ) -> Result<PathGrant, DenyReason> {
     if profile.full_access.is_some() {
-        return Ok(PathGrant { path: path.to_string(), access, base: "/".to_string(), rule: None });
+        return Ok(PathGrant {
+            path: path.to_string(),
+            access,
+            base: "/".to_string(),
+            rule: None,
+            fences: Vec::new(),
+        });
     }
     let grant = paths::judge(profile, path, access)?;
     if command == FileCommand::Sudorm && grant.path == grant.base {

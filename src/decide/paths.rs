@@ -39,7 +39,9 @@ pub fn judge(profile: &Profile, path: &str, access: Access) -> Result<PathGrant,
     if write && !writable {
         return Err(DenyReason::ReadOnly { path: path.to_string(), rule });
     }
-    Ok(PathGrant { path: path.to_string(), access, base: sourced.item.path.clone(), rule: Some(rule) })
+    let base = sourced.item.path.clone();
+    let fences = profile.deny.iter().map(|d| d.item.path.clone()).filter(|d| is_within(d, &base)).collect();
+    Ok(PathGrant { path: path.to_string(), access, base, rule: Some(rule), fences })
 }
 
 /// Directories `cd` may enter: the file rules and the jail's readable view.

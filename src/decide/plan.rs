@@ -95,6 +95,24 @@ pub struct PathGrant {
     pub base: String,
     /// `None` for full-access sessions, which have no path rules.
     pub rule: Option<Rule>,
+    /// The deny rules lying beneath `base`: a relative link or a walk that stays beneath the
+    /// base could still reach them, so what is found on disk is judged against them too.
+    pub fences: Vec<String>,
+}
+
+impl PathGrant {
+    /// Why `real`, a path as found on disk (links resolved), may not be read, written or
+    /// entered through this grant: it holds secrets, or a deny rule covers it. Full-access
+    /// grants (no path rules) have no fences.
+    pub fn fence(&self, real: &str) -> Option<String> {
+        use crate::policy::path::{is_secret, is_within};
+        self.rule.as_ref()?;
+        if is_secret(real) {
+            return Some(format!("{real} holds secrets"));
+        }
+        let denied = self.fences.iter().find(|d| is_within(real, d))?;
+        Some(format!("{real} lies in {denied}, denied by files.deny"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

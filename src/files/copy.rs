@@ -29,7 +29,7 @@ use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
 use super::events::{copy_hashing, sha256_of, FileEvent, FileEvents, Operation};
-use super::resolve;
+use super::{resolve, Failure};
 use crate::decide::{FilePlan, PathGrant};
 use crate::sys;
 
@@ -54,7 +54,7 @@ struct Options {
     events: std::cell::RefCell<FileEvents>,
 }
 
-pub fn cp(plan: &FilePlan, events: &mut FileEvents) -> Result<(), String> {
+pub fn cp(plan: &FilePlan, events: &mut FileEvents) -> Result<(), Failure> {
     let [src, ..] = plan.operands.as_slice() else {
         return Err("usage: sudocp [-p] [-r] SOURCE DESTINATION".into());
     };
@@ -72,36 +72,56 @@ pub fn cp(plan: &FilePlan, events: &mut FileEvents) -> Result<(), String> {
     copied
 }
 
-fn copy(plan: &FilePlan, options: &mut Options) -> Result<(), String> {
+fn copy(plan: &FilePlan, options: &mut Options) -> Result<(), Failure> {
     let has = |c: char| plan.options.iter().any(|o| o.starts_with('-') && o[1..].contains(c));
     (options.preserve, options.recursive) = (has('p'), has('r'));
     let [src, dst, into] = plan.operands.as_slice() else {
         return Err("usage: sudocp [-p] [-r] SOURCE DESTINATION".into());
     };
     let source =
-        resolve::open(src, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| resolve::explain(&e, src))?;
+        resolve::open(src, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| Failure::of_open(&e, src))?;
+    let real = resolve::real_path(&source).map_err(|e| format!("{}: {e}", src.path))?;
     let stat = fstat(source.as_raw_fd()).map_err(|e| format!("{}: {e}", src.path))?;
     let (parent, name, shown) = destination(dst, into, options.recursive)?;
     options.roots.1 = shown.path.clone();
     let options = &*options;
     let at = |e: String| format!("{}: {e}", shown.path);
     match stat.st_mode & libc::S_IFMT {
-        libc::S_IFDIR if !options.recursive => Err(format!("{}: is a directory (use -r)", src.path)),
+        libc::S_IFDIR if !options.recursive => Err(format!("{}: is a directory (use -r)", src.path).into()),
         libc::S_IFDIR => {
             let mut left_out = Vec::new();
-            copy_tree(&source, &stat, parent.as_raw_fd(), &name, options, 0, &shown.path, &mut left_out)
-                .map_err(at)?;
+            let tree = Tree { real: &real, src };
+            copy_tree(
+                &source,
+                &stat,
+                parent.as_raw_fd(),
+                &name,
+                options,
+                0,
+                &shown.path,
+                &mut left_out,
+                &tree,
+            )
+            .map_err(at)?;
             match left_out.is_empty() {
                 true => Ok(()),
-                false => Err(format!("not copied: {}", left_out.join(", "))),
+                // What the walk would not enter or read is refused, and said.
+                false => Err(Failure::Denied {
+                    path: src.path.clone(),
+                    why: format!("not copied: {}", left_out.join(", ")),
+                }),
             }
         }
         libc::S_IFREG => {
             resolve::refuse_shared_inode(&stat, options.operator)
-                .map_err(|e| format!("{}: {e}", src.path))?;
-            copy_file(File::from(source), &stat, parent.as_raw_fd(), &name, options, &shown.path).map_err(at)
+                .map_err(|e| Failure::Denied { path: src.path.clone(), why: format!("{}: {e}", src.path) })?;
+            Ok(copy_file(File::from(source), &stat, parent.as_raw_fd(), &name, options, &shown.path)
+                .map_err(at)?)
         }
-        _ => Err(format!("{}: not a regular file or directory", src.path)),
+        _ => Err(Failure::Denied {
+            path: src.path.clone(),
+            why: format!("{}: not a regular file or directory", src.path),
+        }),
     }
 }
 
@@ -112,22 +132,29 @@ fn destination(
     dst: &PathGrant,
     into: &PathGrant,
     recursive: bool,
-) -> Result<(OwnedFd, String, PathGrant), String> {
+) -> Result<(OwnedFd, String, PathGrant), Failure> {
     let target = match resolve::open(dst, libc::O_PATH, 0) {
         Ok(fd) => {
             let stat = fstat(fd.as_raw_fd()).map_err(|e| format!("{}: {e}", dst.path))?;
             match stat.st_mode & libc::S_IFMT {
                 libc::S_IFDIR => Some(fd),
                 libc::S_IFREG if !recursive => None,
-                libc::S_IFREG => return Err(format!("{}: -r copies into an existing directory", dst.path)),
-                _ => return Err(format!("{}: not a regular file or directory", dst.path)),
+                libc::S_IFREG => {
+                    return Err(format!("{}: -r copies into an existing directory", dst.path).into())
+                }
+                _ => {
+                    let why = format!("{}: not a regular file or directory", dst.path);
+                    return Err(Failure::Denied { path: dst.path.clone(), why });
+                }
             }
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !recursive => None,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-            return Err(format!("{}: -r copies into an existing directory, and there is none", dst.path))
+            return Err(
+                format!("{}: -r copies into an existing directory, and there is none", dst.path).into()
+            )
         }
-        Err(e) => return Err(resolve::explain(&e, dst)),
+        Err(e) => return Err(Failure::of_open(&e, dst)),
     };
     let (parent, shown) = match target {
         Some(dir) => (dir, into.clone()),
@@ -139,14 +166,20 @@ fn destination(
 }
 
 /// The directory holding `grant`, opened beneath the rule without any symlink.
-pub(super) fn open_parent(grant: &PathGrant, flags: libc::c_int) -> Result<OwnedFd, String> {
+pub(super) fn open_parent(grant: &PathGrant, flags: libc::c_int) -> Result<OwnedFd, Failure> {
     let parent = match grant.path.rsplit_once('/') {
         Some(("", _)) => "/",
         Some((parent, _)) => parent,
-        None => return Err(format!("{}: not an absolute path", grant.path)),
+        None => return Err(format!("{}: not an absolute path", grant.path).into()),
     };
     let dir = PathGrant { path: parent.to_string(), ..grant.clone() };
-    resolve::open(&dir, flags | libc::O_DIRECTORY, 0).map_err(|e| resolve::explain(&e, &dir))
+    resolve::open(&dir, flags | libc::O_DIRECTORY, 0).map_err(|e| Failure::of_open(&e, &dir))
+}
+
+/// The source tree of `sudocp -r`: its real path, and the grant it is walked under.
+struct Tree<'t> {
+    real: &'t str,
+    src: &'t PathGrant,
 }
 
 /// What may already stand at the final name: nothing, or (not for `-r`) a regular file.
@@ -284,6 +317,7 @@ fn copy_tree(
     depth: usize,
     shown: &str,
     left_out: &mut Vec<String>,
+    tree: &Tree,
 ) -> Result<(), String> {
     if depth >= MAX_DEPTH {
         return Err("nested too deeply".into());
@@ -306,9 +340,19 @@ fn copy_tree(
     names.sort();
     for entry in names {
         let path = format!("{shown}/{entry}");
-        if let Err(why) =
-            copy_entry(source.as_raw_fd(), stat, made.as_raw_fd(), &entry, options, depth, &path, left_out)
-        {
+        let real = super::walk::join(tree.real, &entry);
+        let below = Tree { real: &real, src: tree.src };
+        if let Err(why) = copy_entry(
+            source.as_raw_fd(),
+            stat,
+            made.as_raw_fd(),
+            &entry,
+            options,
+            depth,
+            &path,
+            left_out,
+            &below,
+        ) {
             left_out.push(format!("{path} ({why})"));
         }
     }
@@ -326,18 +370,27 @@ fn copy_entry(
     depth: usize,
     shown: &str,
     left_out: &mut Vec<String>,
+    tree: &Tree,
 ) -> Result<(), String> {
     let stat =
         fstatat(Some(source), entry, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|e| e.desc().to_string())?;
+    // The tree's own rule on disk: no other mount, nothing denied or secret (files included;
+    // only directories are compared by device: overlayfs gives files their layer's).
+    let refused = match stat.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => super::walk::refusal(tree.src, parent, &stat, tree.real),
+        _ => tree.src.fence(tree.real).map(|why| why[tree.real.len()..].trim_start().to_string()),
+    };
+    if let Some(why) = refused {
+        return Err(why);
+    }
     match stat.st_mode & libc::S_IFMT {
-        libc::S_IFDIR if stat.st_dev != parent.st_dev => Err("another mount".into()),
         libc::S_IFDIR if options.top.get() == Some((stat.st_dev, stat.st_ino)) => {
             Err("the copy itself".into())
         }
         libc::S_IFDIR => {
             let fd = open_below(source, entry, libc::O_RDONLY | libc::O_DIRECTORY, 0)
                 .map_err(|e| e.to_string())?;
-            copy_tree(&fd, &stat, made, entry, options, depth + 1, shown, left_out)
+            copy_tree(&fd, &stat, made, entry, options, depth + 1, shown, left_out, tree)
         }
         libc::S_IFREG => {
             let fd =

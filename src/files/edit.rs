@@ -211,7 +211,7 @@ pub fn write_back(grant: &PathGrant, original: &Original, edited: &[u8]) -> Resu
     if edited == original.content.as_slice() {
         return Ok(Saved::Unchanged);
     }
-    let parent = open_parent(grant, libc::O_RDONLY)?;
+    let parent = open_parent(grant, libc::O_RDONLY).map_err(String::from)?;
     let dir = parent.as_raw_fd();
     let name = grant.path.rsplit('/').next().unwrap_or_default();
     let now =

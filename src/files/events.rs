@@ -61,6 +61,8 @@ pub struct FileEvent {
     pub kind: Option<&'static str>,
     /// A summary record: how many entries it stands for.
     pub summarized: Option<u64>,
+    /// Refused while acting: why (the record is a denial).
+    pub refused: Option<String>,
 }
 
 impl FileEvent {
@@ -74,7 +76,13 @@ impl FileEvent {
             source: None,
             kind: None,
             summarized: None,
+            refused: None,
         }
+    }
+
+    /// The record of a refusal found while acting on `path`.
+    pub fn refused(operation: Operation, path: &str, why: &str) -> Self {
+        FileEvent { refused: Some(why.to_string()), ..FileEvent::new(operation, path, None) }
     }
 
     pub fn hashes(mut self, before: Option<String>, after: Option<String>) -> Self {
@@ -102,6 +110,10 @@ impl FileEvent {
         }
         if let Some(n) = self.summarized {
             entry = entry.with("summarized", n);
+        }
+        if let Some(why) = &self.refused {
+            entry = entry.with("reason", why.clone());
+            entry.decision = Some(crate::audit::Verdict::Deny);
         }
         entry
     }

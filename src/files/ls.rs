@@ -1,4 +1,5 @@
-//! sudols: listing granted directories as root, never following a symlink.
+//! sudols: listing granted directories as root, never following a symlink. `-R` enters no
+//! other mount, no secret and no denied directory (`walk`), and says which it skipped.
 #![forbid(unsafe_code)]
 
 use std::io::Write;
@@ -10,7 +11,7 @@ use nix::sys::stat::{fstatat, FileStat, Mode};
 use nix::unistd::{Gid, Group, Uid, User};
 
 use super::events::{Counted, FileEvent, FileEvents, Operation};
-use super::resolve;
+use super::{resolve, walk, Failure};
 use crate::decide::{FilePlan, PathGrant};
 
 struct Options {
@@ -25,14 +26,19 @@ fn options(plan: &FilePlan) -> Options {
     Options { long: has('l'), all: has('a'), human: has('h'), recursive: has('R') }
 }
 
-pub fn ls(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Result<(), String> {
+pub fn ls(
+    plan: &FilePlan,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    events: &mut FileEvents,
+) -> Result<(), Failure> {
     let opts = options(plan);
     let many = plan.operands.len() > 1 || opts.recursive;
     for grant in &plan.operands {
         let fd = resolve::open(grant, libc::O_RDONLY | libc::O_NONBLOCK, 0)
-            .map_err(|e| resolve::explain(&e, grant))?;
+            .map_err(|e| Failure::of_open(&e, grant))?;
         let mut counted = Counted { inner: &mut *out, bytes: 0 };
-        let listed = list(&mut counted, &opts, grant, fd, many);
+        let listed = list(&mut counted, err, &opts, grant, fd, many);
         // `bytes`: the listing sent, also when it stopped part way.
         events.add(FileEvent::new(Operation::List, &grant.path, Some(counted.bytes)), &grant.path);
         listed?;
@@ -42,59 +48,83 @@ pub fn ls(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Resu
 
 fn list(
     out: &mut dyn Write,
+    err: &mut dyn Write,
     opts: &Options,
     grant: &PathGrant,
     fd: std::os::fd::OwnedFd,
     many: bool,
 ) -> Result<(), String> {
     let stat = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| format!("{}: {e}", grant.path))?;
+    let real = resolve::real_path(&fd).map_err(|e| format!("{}: {e}", grant.path))?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
         let name = grant.path.rsplit('/').next().unwrap_or(&grant.path);
         return write_entry(out, opts, name, &stat).map_err(|e| e.to_string());
     }
     let dir =
         Dir::from_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)).map_err(|e| format!("{}: {e}", grant.path))?;
-    list_dir(out, opts, &grant.path, dir, many, 0)
+    let walk = Walk { out, err, opts, grant };
+    walk.list_dir(&At { shown: &grant.path, real: &real, stat: &stat }, dir, many, 0)
 }
 
-fn list_dir(
-    out: &mut dyn Write,
-    opts: &Options,
-    path: &str,
-    mut dir: Dir,
-    header: bool,
-    depth: usize,
-) -> Result<(), String> {
-    let fd = dir.as_raw_fd();
-    let mut names: Vec<String> = dir
-        .iter()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "." && n != ".." && (opts.all || !n.starts_with('.')))
-        .collect();
-    names.sort();
-    if header {
-        writeln!(out, "{path}:").map_err(|e| e.to_string())?;
+/// One `sudols` walk: where it writes, how, and the grant it walks under.
+struct Walk<'w> {
+    out: &'w mut dyn Write,
+    err: &'w mut dyn Write,
+    opts: &'w Options,
+    grant: &'w PathGrant,
+}
+
+/// A directory of the walk: as shown, its real path, and its stat.
+struct At<'a> {
+    shown: &'a str,
+    real: &'a str,
+    stat: &'a FileStat,
+}
+
+impl Walk<'_> {
+    fn list_dir(mut self, at: &At, dir: Dir, header: bool, depth: usize) -> Result<(), String> {
+        self.list_dir_in(at, dir, header, depth)
     }
-    let mut subdirs = Vec::new();
-    for name in &names {
-        let Ok(stat) = fstatat(Some(fd), name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else { continue };
-        write_entry(out, opts, name, &stat).map_err(|e| e.to_string())?;
-        if opts.recursive && stat.st_mode & libc::S_IFMT == libc::S_IFDIR {
-            subdirs.push(name.clone());
+
+    fn list_dir_in(&mut self, at: &At, mut dir: Dir, header: bool, depth: usize) -> Result<(), String> {
+        let (out, opts) = (&mut *self.out, self.opts);
+        let path = at.shown;
+        let fd = dir.as_raw_fd();
+        let mut names: Vec<String> = dir
+            .iter()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "." && n != ".." && (opts.all || !n.starts_with('.')))
+            .collect();
+        names.sort();
+        if header {
+            writeln!(out, "{path}:").map_err(|e| e.to_string())?;
         }
+        let mut subdirs = Vec::new();
+        for name in &names {
+            let Ok(stat) = fstatat(Some(fd), name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else { continue };
+            write_entry(out, opts, name, &stat).map_err(|e| e.to_string())?;
+            if opts.recursive && stat.st_mode & libc::S_IFMT == libc::S_IFDIR {
+                subdirs.push((name.clone(), stat));
+            }
+        }
+        // Deep enough for logs, bounded against loops of bind mounts.
+        if depth >= 32 {
+            return Ok(());
+        }
+        for (name, stat) in subdirs {
+            let (shown, real) = (walk::join(path, &name), walk::join(at.real, &name));
+            if let Some(why) = walk::refusal(self.grant, at.stat, &stat, &real) {
+                let _ = writeln!(self.err, "sudols: {shown}: not listed: {why}");
+                continue;
+            }
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            let Ok(sub) = Dir::openat(Some(fd), name.as_str(), flags, Mode::empty()) else { continue };
+            writeln!(self.out).map_err(|e| e.to_string())?;
+            self.list_dir_in(&At { shown: &shown, real: &real, stat: &stat }, sub, true, depth + 1)?;
+        }
+        Ok(())
     }
-    // Deep enough for logs, bounded against loops of bind mounts.
-    if depth >= 32 {
-        return Ok(());
-    }
-    for name in subdirs {
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        let Ok(sub) = Dir::openat(Some(fd), name.as_str(), flags, Mode::empty()) else { continue };
-        writeln!(out).map_err(|e| e.to_string())?;
-        list_dir(out, opts, &format!("{}/{name}", path.trim_end_matches('/')), sub, true, depth + 1)?;
-    }
-    Ok(())
 }
 
 fn write_entry(out: &mut dyn Write, opts: &Options, name: &str, stat: &FileStat) -> std::io::Result<()> {

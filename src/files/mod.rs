@@ -16,14 +16,84 @@ mod read;
 pub mod redirect;
 mod remove;
 pub mod resolve;
+mod walk;
 
 use std::io::{self, Write};
 
 use nix::sys::signal::Signal;
 
-use crate::decide::FilePlan;
+use crate::decide::{FilePlan, PathGrant};
 use crate::policy::FileCommand;
-use events::FileEvents;
+use events::{FileEvent, FileEvents, Operation};
+
+/// Why a file command stopped before it was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// A refusal found while acting (where a path led, what it turned out to be): a denial,
+    /// shown and recorded as one.
+    Denied { path: String, why: String },
+    /// Anything else (a missing file, a full disk).
+    Failed(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Failed(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Failure::Failed(message.to_string())
+    }
+}
+
+impl From<Failure> for String {
+    fn from(failure: Failure) -> String {
+        match failure {
+            Failure::Denied { why, .. } => why,
+            Failure::Failed(message) => message,
+        }
+    }
+}
+
+impl Failure {
+    /// An open of `grant` that did not succeed: a denial when the rules on disk refused it.
+    pub fn of_open(error: &io::Error, grant: &PathGrant) -> Failure {
+        let message = resolve::explain(error, grant);
+        match resolve::refused(error) {
+            true => Failure::Denied { path: grant.path.clone(), why: message },
+            false => Failure::Failed(message),
+        }
+    }
+}
+
+/// What a file command does to its operands, for the record of a refusal.
+fn operation_of(command: FileCommand) -> Operation {
+    match command {
+        FileCommand::Sudols => Operation::List,
+        FileCommand::Sudorm => Operation::Remove,
+        FileCommand::Sudocp => Operation::Copy,
+        FileCommand::Sudovi => Operation::Edit,
+        _ => Operation::Read,
+    }
+}
+
+/// Adds the `file` record of a refusal found while acting; the status of a denial.
+pub fn denied(
+    command: FileCommand,
+    path: &str,
+    why: &str,
+    events: &mut FileEvents,
+    err: &mut dyn Write,
+) -> i32 {
+    let _ = writeln!(err, "cage: denied: {command}: {why}");
+    events.add(FileEvent::refused(operation_of(command), path, why), path);
+    DENIED
+}
+
+/// The exit status of a refused command (as the session's).
+pub const DENIED: i32 = 126;
 
 /// How a file command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,21 +114,22 @@ pub fn run(
     out_is_tty: bool,
 ) -> Ended {
     let mut out = SafeOut { inner: out, escape: out_is_tty };
-    let done = |result: Result<(), String>| result.map(|()| None);
+    let done = |result: Result<(), Failure>| result.map(|()| None);
     let result = match plan.command {
         FileCommand::Sudocat => done(read::cat(plan, &mut out, events)),
         FileCommand::Sudohead => done(read::head(plan, &mut out, events)),
         FileCommand::Sudotail => read::tail(plan, &mut out, err, events),
-        FileCommand::Sudols => done(ls::ls(plan, &mut out, events)),
+        FileCommand::Sudols => done(ls::ls(plan, &mut out, err, events)),
         FileCommand::Sudorm => done(remove::rm(plan, events)),
         FileCommand::Sudocp => done(copy::cp(plan, events)),
-        other => Err(format!("{other} is not available yet")),
+        other => Err(Failure::Failed(format!("{other} is not available yet"))),
     };
     let _ = out.flush();
     match result {
         Ok(None) => Ended::Status(0),
         Ok(Some(signal)) => Ended::Signal(signal),
-        Err(message) => {
+        Err(Failure::Denied { path, why }) => Ended::Status(denied(plan.command, &path, &why, events, err)),
+        Err(Failure::Failed(message)) => {
             let _ = writeln!(err, "{}: {message}", plan.command);
             Ended::Status(1)
         }

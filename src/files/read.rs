@@ -7,19 +7,20 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use nix::sys::signal::Signal;
 
 use super::events::{Counted, FileEvent, FileEvents, Operation};
-use super::{resolve, SafeOut};
+use super::{resolve, Failure, SafeOut};
 use crate::decide::{FilePlan, PathGrant};
 
-fn open(grant: &PathGrant) -> Result<File, String> {
+fn open(grant: &PathGrant) -> Result<File, Failure> {
     let fd = resolve::open_content(grant, libc::O_RDONLY | libc::O_NONBLOCK, 0)
-        .map_err(|e| resolve::explain(&e, grant))?;
+        .map_err(|e| Failure::of_open(&e, grant))?;
     let file = File::from(fd);
     let meta = file.metadata().map_err(|e| format!("{}: {e}", grant.path))?;
     if meta.is_dir() {
-        return Err(format!("{}: is a directory", grant.path));
+        return Err(Failure::Failed(format!("{}: is a directory", grant.path)));
     }
     if !meta.is_file() {
-        return Err(format!("{}: not a regular file (FIFOs and sockets are not read)", grant.path));
+        let why = format!("{}: not a regular file (FIFOs and sockets are not read)", grant.path);
+        return Err(Failure::Denied { path: grant.path.clone(), why });
     }
     Ok(file)
 }
@@ -43,7 +44,7 @@ fn count(plan: &FilePlan, flag: &str) -> Option<u64> {
 /// and writes, as `cat` does (splicing page-cache pages into the pipe measured slower, the
 /// reader then copying from cold pages); to a terminal escaped. A 1 GiB file goes at least at
 /// `cat`'s pace (`make bench`).
-pub fn cat(plan: &FilePlan, out: &mut SafeOut, events: &mut FileEvents) -> Result<(), String> {
+pub fn cat(plan: &FilePlan, out: &mut SafeOut, events: &mut FileEvents) -> Result<(), Failure> {
     let kernel_copy =
         !out.escape && !nix::sys::stat::fstat(1).is_ok_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFIFO);
     let mut buffer = vec![0u8; 1 << 17];
@@ -89,13 +90,13 @@ fn send(
     }
 }
 
-pub fn head(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Result<(), String> {
+pub fn head(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Result<(), Failure> {
     let grant = plan.operands.first().ok_or("missing file")?;
     let file = open(grant)?;
     let mut out = Counted { inner: out, bytes: 0 };
     let result = head_of(plan, file, &mut out);
     events.add(FileEvent::new(Operation::Read, &grant.path, Some(out.bytes)), &grant.path);
-    result.map_err(io_err(grant))
+    Ok(result.map_err(io_err(grant))?)
 }
 
 fn head_of(plan: &FilePlan, file: File, out: &mut dyn Write) -> io::Result<()> {
@@ -123,7 +124,7 @@ pub fn tail(
     out: &mut dyn Write,
     err: &mut dyn Write,
     events: &mut FileEvents,
-) -> Result<Option<Signal>, String> {
+) -> Result<Option<Signal>, Failure> {
     let flag = |c: char| {
         plan.options.iter().any(|o| o.starts_with('-') && !o.starts_with("--") && o[1..].contains(c))
     };
@@ -141,7 +142,7 @@ pub fn tail(
         None => Ok(None),
     });
     events.add(FileEvent::new(Operation::Read, &grant.path, Some(out.bytes)), &grant.path);
-    result
+    Ok(result?)
 }
 
 fn tail_of(plan: &FilePlan, grant: &PathGrant, file: &mut File, out: &mut dyn Write) -> Result<(), String> {

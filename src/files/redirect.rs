@@ -9,7 +9,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use super::events::{sha256_of, FileEvent, Operation};
-use super::resolve;
+use super::{resolve, Failure};
 use crate::decide::PathGrant;
 
 /// An opened target and its record.
@@ -32,8 +32,8 @@ impl Target {
 /// Opens `grant` for `operation` (read, write or append). A write's record carries the
 /// SHA-256 of the content it replaces or appends to (none when the file is new); what the
 /// command then writes is not known yet (`bytes` and `sha256_after` are null).
-pub fn open(grant: &PathGrant, operation: Operation) -> Result<Target, String> {
-    let explain = |e: io::Error| resolve::explain(&e, grant);
+pub fn open(grant: &PathGrant, operation: Operation) -> Result<Target, Failure> {
+    let explain = |e: io::Error| Failure::of_open(&e, grant);
     if operation == Operation::Read {
         let fd = resolve::open_regular(grant, libc::O_RDONLY, 0).map_err(explain)?;
         return Ok(Target { fd, truncate: false, event: FileEvent::new(operation, &grant.path, None) });
@@ -51,7 +51,9 @@ pub fn open(grant: &PathGrant, operation: Operation) -> Result<Target, String> {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
             let fd = resolve::open_regular(grant, flags | libc::O_CREAT | libc::O_EXCL, 0o640).map_err(
                 |e| match e.raw_os_error() {
-                    Some(libc::EEXIST) => format!("{}: kept changing while it was being opened", grant.path),
+                    Some(libc::EEXIST) => {
+                        format!("{}: kept changing while it was being opened", grant.path).into()
+                    }
                     _ => explain(e),
                 },
             )?;

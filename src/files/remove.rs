@@ -17,23 +17,42 @@ use nix::unistd::{unlinkat, UnlinkatFlags};
 
 use super::copy::open_below;
 use super::events::{sha256_of, FileEvent, FileEvents, Operation};
-use super::resolve;
+use super::{resolve, walk, Failure};
 use crate::decide::{FilePlan, PathGrant};
 
 /// Deep enough for any log tree, bounded against pathological nesting.
 const MAX_DEPTH: usize = 64;
 
-pub fn rm(plan: &FilePlan, events: &mut FileEvents) -> Result<(), String> {
+pub fn rm(plan: &FilePlan, events: &mut FileEvents) -> Result<(), Failure> {
     let has = |c: char| plan.options.iter().any(|o| o.starts_with('-') && o[1..].contains(c));
     let (recursive, force) = (has('r'), has('f'));
     for grant in &plan.operands {
+        let denied = |why: String| Failure::Denied { path: grant.path.clone(), why };
         match remove(grant, recursive, events) {
-            Err(Errno::ENOENT) if force => {}
-            Err(errno) => return Err(format!("{}: {}", grant.path, explain(errno))),
+            Err(Refused::Errno(Errno::ENOENT)) if force => {}
+            Err(Refused::Fenced(at, why)) => return Err(denied(format!("{at}: not removed: {why}"))),
+            // Out of the rule, through a link, or into another mount: refused on disk.
+            Err(Refused::Errno(errno @ (Errno::EXDEV | Errno::ELOOP))) => {
+                return Err(denied(format!("{}: {}", grant.path, explain(errno))))
+            }
+            Err(Refused::Errno(errno)) => return Err(format!("{}: {}", grant.path, explain(errno)).into()),
             Ok(()) => {}
         }
     }
     Ok(())
+}
+
+/// Why a removal stopped: an error of the system, or an entry of the tree that the rules
+/// fence off (where, and why).
+enum Refused {
+    Errno(Errno),
+    Fenced(String, String),
+}
+
+impl From<Errno> for Refused {
+    fn from(errno: Errno) -> Self {
+        Refused::Errno(errno)
+    }
 }
 
 fn explain(errno: Errno) -> &'static str {
@@ -62,15 +81,20 @@ fn errno_of(e: &std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
-/// Where a removal is, for its record: its path and the operand whose tree it is in.
+/// Where a removal is, for its record: its path and the operand whose tree it is in; its
+/// real path, and the grant whose fences it must respect.
 struct At<'a> {
     path: &'a str,
     operand: &'a str,
+    real: &'a str,
+    grant: &'a PathGrant,
 }
 
-fn remove(grant: &PathGrant, recursive: bool, events: &mut FileEvents) -> Result<(), Errno> {
+fn remove(grant: &PathGrant, recursive: bool, events: &mut FileEvents) -> Result<(), Refused> {
     let (parent, name) = parent_of(grant)?;
-    let at = At { path: &grant.path, operand: &grant.path };
+    let parent_real = resolve::real_path(&parent).map_err(|e| errno_of(&e))?;
+    let real = walk::join(&parent_real, &name);
+    let at = At { path: &grant.path, operand: &grant.path, real: &real, grant };
     remove_at(parent.as_raw_fd(), &name, recursive, 0, &at, events)
 }
 
@@ -82,8 +106,11 @@ fn remove_at(
     depth: usize,
     at: &At,
     events: &mut FileEvents,
-) -> Result<(), Errno> {
+) -> Result<(), Refused> {
     let stat = fstatat(Some(parent), name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
+    if let Some(why) = at.grant.fence(at.real) {
+        return Err(Refused::Fenced(at.path.to_string(), why[at.real.len()..].trim_start().to_string()));
+    }
     if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
         let event = removal(parent, name, &stat, at.path, events.has_room())?;
         unlinkat(Some(parent), name, UnlinkatFlags::NoRemoveDir)?;
@@ -91,13 +118,13 @@ fn remove_at(
         return Ok(());
     }
     if !recursive {
-        return Err(Errno::EISDIR);
+        return Err(Errno::EISDIR.into());
     }
     if depth >= MAX_DEPTH {
-        return Err(Errno::ELOOP);
+        return Err(Errno::ELOOP.into());
     }
     if stat.st_dev != fstat(parent)?.st_dev {
-        return Err(Errno::EXDEV);
+        return Err(Errno::EXDEV.into());
     }
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let mut dir = Dir::openat(Some(parent), name, flags, Mode::empty())?;
@@ -108,8 +135,9 @@ fn remove_at(
         .filter(|n| n != "." && n != "..")
         .collect();
     for entry in names {
-        let path = format!("{}/{entry}", at.path);
-        remove_at(dir.as_raw_fd(), &entry, recursive, depth + 1, &At { path: &path, ..*at }, events)?;
+        let (path, real) = (format!("{}/{entry}", at.path), walk::join(at.real, &entry));
+        let below = At { path: &path, real: &real, ..*at };
+        remove_at(dir.as_raw_fd(), &entry, recursive, depth + 1, &below, events)?;
     }
     drop(dir);
     unlinkat(Some(parent), name, UnlinkatFlags::RemoveDir)?;

@@ -1,7 +1,12 @@
 //! Opening a path the decision allowed, on disk, without leaving the rule's directory:
 //! openat2 from an fd of the rule's directory with RESOLVE_BENEATH (no `..` or absolute
 //! symlink out), RESOLVE_NO_MAGICLINKS (no /proc/*/fd tricks) and RESOLVE_NO_XDEV (no other
-//! mount); writes also refuse every symlink. The fd returned is the file that was checked.
+//! mount); writes also refuse every symlink. Where the path led is then judged by its real
+//! path (from the fd): a relative link beneath the rule into a denied or secret path is
+//! refused as the path itself would be. The fd returned is the file that was checked.
+//!
+//! Every refusal found here is a [`Refusal`] (or one of the errnos [`refused`] names): the
+//! file command reports it as a denial, not as a failure.
 #![forbid(unsafe_code)]
 
 use std::ffi::CString;
@@ -40,6 +45,50 @@ fn relative(grant: &PathGrant) -> &str {
     }
 }
 
+/// A refusal found on disk while acting: where a path led, or what it turned out to be.
+#[derive(Debug)]
+pub struct Refusal(pub String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+fn refusal(why: impl Into<String>) -> io::Error {
+    io::Error::other(Refusal(why.into()))
+}
+
+/// Whether `error` is a refusal (the rules, on disk) rather than a failure: a link or `..`
+/// out of the rule, another mount, a symlink where none may be, a device, a FIFO or socket,
+/// a shared inode, a denied or secret path reached.
+pub fn refused(error: &io::Error) -> bool {
+    let errno = error.raw_os_error();
+    matches!(errno, Some(libc::EXDEV | libc::ELOOP | libc::EPERM | libc::ENXIO))
+        || error.get_ref().is_some_and(|inner| inner.is::<Refusal>())
+}
+
+/// The real path of an open file on this host (links resolved), from the kernel.
+pub fn real_path(fd: &impl AsRawFd) -> io::Result<String> {
+    let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+    path.into_os_string().into_string().map_err(|_| refusal("a name that is not UTF-8"))
+}
+
+/// Refuses the file open at `fd` when its real path is fenced off by `grant`.
+fn refuse_fenced(fd: &OwnedFd, grant: &PathGrant) -> io::Result<()> {
+    if grant.rule.is_none() {
+        return Ok(());
+    }
+    let real = real_path(fd)?;
+    match grant.fence(&real) {
+        Some(why) if real == grant.path => Err(refusal(why[real.len()..].trim_start())),
+        Some(why) => Err(refusal(format!("leads to {real}, which {}", why[real.len()..].trim_start()))),
+        None => Ok(()),
+    }
+}
+
 /// Opens the granted path with `flags` (`O_RDONLY`, `O_WRONLY|O_CREAT|O_TRUNC`, ...).
 pub fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
     let mut resolve = if grant.access == Access::Write { WRITE_RESOLVE } else { READ_RESOLVE };
@@ -67,6 +116,7 @@ pub fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<Owne
         }
     };
     refuse_devices(&fd)?;
+    refuse_fenced(&fd, grant)?;
     Ok(fd)
 }
 
@@ -94,7 +144,7 @@ pub fn open_content(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Res
 /// `sudovi` write by rename, which replaces the name and never writes through another one.
 pub fn refuse_shared_inode(stat: &libc::stat, operator: u32) -> io::Result<()> {
     if stat.st_mode & libc::S_IFMT == libc::S_IFREG && stat.st_nlink > 1 && stat.st_uid != operator {
-        return Err(io::Error::other(format!(
+        return Err(refusal(format!(
             "has {} hard links, and another name may lie outside the rules: not opened",
             stat.st_nlink
         )));
@@ -108,7 +158,7 @@ pub fn open_regular(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Res
     let fd = open(grant, (flags | libc::O_NONBLOCK) & !libc::O_TRUNC, mode)?;
     let stat = nix::sys::stat::fstat(fd.as_raw_fd())?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err(io::Error::other("not a regular file"));
+        return Err(refusal("not a regular file"));
     }
     refuse_shared_inode(&stat, nix::unistd::getuid().as_raw())?;
     if flags & libc::O_TRUNC != 0 {

@@ -9,6 +9,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 
 pub const LINE: u8 = b'L';
+/// The operator typed something that is not UTF-8: refused by the monitor, the session goes on.
+pub const UNREADABLE: u8 = b'U';
 pub const QUIT: u8 = b'Q';
 /// REPL asks for completions of a path; the monitor answers with CANDIDATES.
 pub const COMPLETE: u8 = b'?';

@@ -23,8 +23,9 @@ use crate::audit::{EndReason, Entry, Verdict};
 use crate::decide::{
     decide, Action, Builtin, Decision, ExecPlan, PathGrant, Program, RedirectPlan, RunPlan, Session,
 };
-use crate::files::events::{FileEvents, Operation};
+use crate::files::events::{FileEvent, FileEvents, Operation};
 use crate::files::redirect;
+use crate::files::Failure;
 use crate::jail::{plan_jail, spawn, JailRequest, Outcome, Placement, RealHost, Running, Stdio};
 use crate::line::{parse_line, render_caret, Command, Connector, Line, RedirectOp};
 use crate::policy::FileCommand;
@@ -76,6 +77,15 @@ pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
         }
     }
     LineOutcome::Status(status)
+}
+
+/// A line typed at the prompt that is not UTF-8 (the REPL cannot say what it was): refused
+/// and recorded as `cage -c` refuses such bytes; the session goes on.
+pub fn refuse_unreadable(ctx: &mut Context) -> i32 {
+    let reason = "the line is not valid UTF-8";
+    record_denial(ctx, b"", &[], None, reason);
+    let _ = writeln!(ctx.err, "cage: denied: {reason}");
+    DENIED
 }
 
 /// Decides every stage before anything runs, following `cd` through the line.
@@ -491,7 +501,16 @@ fn open_redirects(ctx: &Context, redirects: &[RedirectPlan]) -> Result<Redirecte
     let mut files = Redirected { stdin: None, stdout: None, stderr: None, err_to_out: false };
     for r in redirects {
         let open = |grant: &PathGrant, operation| {
-            let target = redirect::open(grant, operation)?;
+            let target = redirect::open(grant, operation).map_err(|failure| match failure {
+                // Refused on disk (a link out of the rule, a FIFO, a shared inode...): a denial,
+                // recorded as one.
+                Failure::Denied { path, why } => {
+                    let refused = [FileEvent::refused(operation, &path, &why)];
+                    let _ = file_records::record(&ctx.audit, &ctx.session.cwd, &refused);
+                    format!("denied: {why}")
+                }
+                Failure::Failed(message) => message,
+            })?;
             file_records::record(&ctx.audit, &ctx.session.cwd, std::slice::from_ref(&target.event))
                 .map_err(|e| format!("denied: {e}"))?;
             target.ready()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use nix::sys::signal::{kill, sigprocmask, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 
-use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT};
+use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT, UNREADABLE};
 use super::exec::{run_line, LineOutcome};
 use super::recording::Recording;
 use super::startup::{self, Env, Login};
@@ -371,6 +371,10 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason)
                 watch.refresh();
                 let _ = channel::send_msg(socket, PROMPT, prompt(ctx, watch.grant.as_ref()).as_bytes());
                 sync_audit(ctx);
+            }
+            Ok(Some((UNREADABLE, _))) => {
+                status = super::exec::refuse_unreadable(ctx);
+                let _ = channel::send_msg(socket, PROMPT, prompt(ctx, watch.grant.as_ref()).as_bytes());
             }
             Ok(Some((COMPLETE, word))) => {
                 let word = String::from_utf8_lossy(&word);

@@ -2,15 +2,18 @@
 //! seccomp filter with no exec. It edits lines and completes names; the monitor does the rest.
 #![forbid(unsafe_code)]
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex};
 
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
+use rustyline::{Cmd, ConditionalEventHandler, Event, EventContext, EventHandler, RepeatCount};
 use rustyline::{Context as RlContext, Editor, Helper, Highlighter, Hinter, Validator};
 
-use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT};
+use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT, UNREADABLE};
 use crate::jail::Identity;
+use crate::line::MAX_LINE_BYTES;
 
 /// Drops to the operator for good, before reading a single key.
 pub fn drop_privileges(operator: &Identity) -> Result<(), String> {
@@ -80,6 +83,55 @@ fn config() -> rustyline::Config {
         .map_or_else(|_| rustyline::Config::default(), |b| b.build())
 }
 
+/// Cuts a line off as soon as it is longer than the monitor accepts: the editor stops (as
+/// for Ctrl-C) with the line kept here, so its cost never grows past the limit.
+struct LineLimit(Arc<Mutex<Option<String>>>);
+
+impl ConditionalEventHandler for LineLimit {
+    fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
+        let line = ctx.line();
+        if line.len() <= MAX_LINE_BYTES {
+            return None;
+        }
+        if let Ok(mut kept) = self.0.lock() {
+            *kept = Some(cut(line).to_string());
+        }
+        Some(Cmd::Interrupt)
+    }
+}
+
+/// `line` as far as the monitor's limit and one character more (enough to be refused as
+/// overlong, as the same line given to `cage -c` is).
+fn cut(line: &str) -> &str {
+    if line.len() <= MAX_LINE_BYTES {
+        return line;
+    }
+    let mut end = MAX_LINE_BYTES + 1;
+    while !line.is_char_boundary(end) {
+        end += 1;
+    }
+    &line[..end]
+}
+
+/// Drops the rest of an overlong line as it keeps arriving (a paste): raw input is read and
+/// discarded until an end of line, or until nothing more comes for 100 ms.
+fn discard_rest_of_line() {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let _raw = super::relay::RawTerminal::enter();
+    let stdin = std::io::stdin();
+    let mut buf = [0u8; 4096];
+    loop {
+        let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+        if !matches!(poll(&mut fds, PollTimeout::from(100u16)), Ok(n) if n > 0) {
+            return;
+        }
+        match nix::unistd::read(0, &mut buf) {
+            Ok(n) if n > 0 && !buf[..n].iter().any(|b| matches!(b, b'\r' | b'\n')) => {}
+            _ => return,
+        }
+    }
+}
+
 /// Reads lines until the operator leaves or the monitor says the session is over.
 pub fn run(socket: OwnedFd) -> i32 {
     let mut editor: Editor<Names, rustyline::history::MemHistory> =
@@ -87,6 +139,8 @@ pub fn run(socket: OwnedFd) -> i32 {
             Ok(e) => e,
             Err(_) => return 1,
         };
+    let overlong = Arc::new(Mutex::new(None));
+    editor.bind_sequence(Event::Any, EventHandler::Conditional(Box::new(LineLimit(overlong.clone()))));
     let mut prompt;
     loop {
         match channel::recv_msg(&socket) {
@@ -101,10 +155,22 @@ pub fn run(socket: OwnedFd) -> i32 {
         }
         let sent = match editor.readline(&prompt) {
             Ok(line) => {
-                let _ = editor.add_history_entry(line.as_str());
-                channel::send_msg(&socket, LINE, line.as_bytes())
+                let _ = editor.add_history_entry(cut(&line));
+                channel::send_msg(&socket, LINE, cut(&line).as_bytes())
             }
-            Err(ReadlineError::Interrupted) => channel::send_msg(&socket, LINE, b""),
+            // An overlong line goes to the monitor as far as the limit and one more byte: it
+            // refuses it as it refuses the same line given to `cage -c`.
+            Err(ReadlineError::Interrupted) => match overlong.lock().ok().and_then(|mut kept| kept.take()) {
+                Some(line) => {
+                    discard_rest_of_line();
+                    channel::send_msg(&socket, LINE, line.as_bytes())
+                }
+                None => channel::send_msg(&socket, LINE, b""),
+            },
+            // Bytes that are not UTF-8: refused, and the session goes on.
+            Err(ReadlineError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                channel::send_msg(&socket, UNREADABLE, b"")
+            }
             Err(_) => channel::send_msg(&socket, QUIT, b""),
         };
         if sent.is_err() {

@@ -1,0 +1,70 @@
+//! Root tests of the interactive prompt as an operator types at it (under `script`, a real
+//! pty): bytes that are not UTF-8 and a very long line are refused like any refused line, the
+//! session goes on and answers at once; and `cage --help` / `--version` answer without a
+//! grant. In the sandbox (integration/session/sandbox.sh).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{sandbox, text};
+
+const DIAG: &str = "grant --actions INFRA_DIAG --duration 1h --req REQ-P";
+
+/// Types `input` (a shell command writing to the prompt) into an interactive session; returns
+/// what the terminal showed, then the trail after `--- trail`.
+fn typed(input: &str) -> String {
+    let body = format!(
+        "{DIAG}\nset +e\n{{ {input}; }} | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage; echo STATUS=$?' /dev/null\n\
+         echo '--- trail'; cat /var/log/cage/audit.jsonl\n"
+    );
+    let out = sandbox(&body);
+    text(&out.stdout)
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_refused_and_the_session_goes_on() {
+    let out = typed("sleep 1; printf 'pwd\\r'; sleep 0.5; printf '\\377\\376 x\\r'; sleep 0.5; printf 'pwd\\r'; sleep 0.5; printf 'exit\\r'; sleep 0.5");
+    let (screen, trail) = out.split_once("--- trail\n").expect("trail");
+    assert!(screen.contains("cage: denied: the line is not valid UTF-8"), "{screen}");
+    assert_eq!(screen.matches("\n/home/optest\r").count(), 2, "the session answered after it: {screen}");
+    assert!(screen.contains("STATUS=0"), "{screen}");
+    let denial =
+        trail.lines().find(|l| l.contains("\"decision\":\"deny\"")).unwrap_or_else(|| panic!("{trail}"));
+    assert!(denial.contains("not valid UTF-8"), "{denial}");
+    assert!(trail.contains("\"reason\":\"exit\""), "the session ended by `exit`: {trail}");
+}
+
+#[test]
+fn a_one_mebibyte_line_is_cut_at_the_limit_and_the_prompt_comes_back_at_once() {
+    let started = Instant::now();
+    let out = typed(
+        "sleep 1; head -c 1048576 /dev/zero | tr '\\0' a; printf '\\r'; sleep 1; printf 'pwd\\r'; sleep 0.5; printf 'exit\\r'; sleep 0.5",
+    );
+    let took = started.elapsed();
+    let (screen, trail) = out.split_once("--- trail\n").expect("trail");
+    assert!(
+        screen.contains("cage: denied: the line is longer than the 4096-byte limit"),
+        "{}",
+        &screen[..screen.len().min(2000)]
+    );
+    assert!(screen.contains("\n/home/optest\r"), "the session answered after it");
+    assert!(screen.contains("STATUS=0"), "the session ended by `exit`");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    // The editor's redraws stay bounded by the limit, not by the square of the line.
+    assert!(screen.len() < 1 << 20, "{} bytes of output", screen.len());
+    let denials = trail.lines().filter(|l| l.contains("\"decision\":\"deny\"")).count();
+    assert_eq!(denials, 1, "one refusal for one line: {denials}");
+}
+
+#[test]
+fn help_and_version_answer_without_a_grant_or_a_session() {
+    let out = sandbox(
+        "set +e\n/usr/local/bin/cage --version; echo \"V=$?\"\n/usr/local/bin/cage --help | head -n 3; echo \"H=${PIPESTATUS[0]}\"\n\
+         ls /var/log/cage | wc -l | sed 's/^/RECORDS=/'\n",
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with(&format!("cage {}\nV=0\n", env!("CARGO_PKG_VERSION"))), "{stdout}");
+    assert!(stdout.contains("usage: cage ") && stdout.contains("H=0"), "{stdout}");
+    assert!(stdout.contains("RECORDS=0"), "no session was opened: {stdout}");
+}
