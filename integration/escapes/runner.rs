@@ -814,20 +814,31 @@ impl Ending {
 }
 
 /// A deny record for `line` by `login`, and no allow record for it.
+/// A line refused while acting (allowed by the decision, refused on disk) counts as refused
+/// when its session then recorded a `file` denial.
 fn audit_denied(records: &[serde_json::Value], login: &str, line: &str) -> Result<(), String> {
     let mine = records
         .iter()
         .filter(|r| r["event"] == "command" && r["loginid"] == login && r["title"].as_str() == Some(line));
     let (mut deny, mut allow) = (0, 0);
+    let mut sessions = Vec::new();
     for r in mine {
         match r["decision"].as_str() {
             Some("deny") => deny += 1,
-            _ => allow += 1,
+            _ => {
+                allow += 1;
+                sessions.push(r["session"].clone());
+            }
         }
     }
+    let refused_while_acting = |session: &serde_json::Value| {
+        records.iter().any(|r| r["event"] == "file" && r["decision"] == "deny" && r["session"] == *session)
+    };
     match (deny, allow) {
-        (0, _) => Err("no `command` record with `decision: deny` for this line".into()),
+        (0, 0) => Err("no `command` record with `decision: deny` for this line".into()),
         (_, 0) => Ok(()),
+        (0, _) if sessions.iter().all(refused_while_acting) => Ok(()),
+        (0, _) => Err("allowed, and no `file` record of its session says it was refused on disk".into()),
         (_, n) => Err(format!("{n} stage(s) of this line were allowed")),
     }
 }
