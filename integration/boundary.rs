@@ -130,3 +130,12 @@ fn sudorm_does_not_remove_into_a_denied_tree() {
     assert!(stdout.contains("cage: denied: sudorm"), "{stdout}");
     assert!(stdout.contains("\nfile\n") || stdout.ends_with("file\n"), "the denied tree is intact: {stdout}");
 }
+
+#[test]
+fn a_jailed_commands_record_names_the_landlock_abi_in_force() {
+    let out = sandbox(&format!(
+        "{SETUP}\nrun 'du -s /u01' >/dev/null\ngrep '\"event\":\"command\"' /var/log/cage/audit.jsonl\n"
+    ));
+    let record: Value = serde_json::from_str(text(&out.stdout).trim()).expect("one command record");
+    assert_eq!(record["landlock_abi"], 6, "{record}");
+}

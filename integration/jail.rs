@@ -257,6 +257,31 @@ fn network_none_reaches_no_listener_on_the_host() {
 }
 
 #[test]
+fn a_jail_sharing_the_hosts_network_reaches_no_abstract_unix_socket_of_the_host() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+    require_root();
+    assert_eq!(
+        enforced_landlock_abi(),
+        6,
+        "this kernel scopes abstract sockets and signals (Landlock ABI 6)"
+    );
+    // A host daemon's abstract socket, in the network namespace `local` and `any` jails share.
+    let name = format!("cage-test-abstract-{}", std::process::id());
+    let address = SocketAddr::from_abstract_name(name.as_bytes()).expect("address");
+    let _daemon = UnixListener::bind_addr(&address).expect("listen");
+    let spec = format!("abstract:{name}");
+    for network in ["local", "any"] {
+        let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
+        let (json, _) = run(&plan_for(&p, &[&spec], operator(), &[]));
+        assert_eq!(field(&json, &spec), "EPERM", "{network}: the jail reached the host's abstract socket");
+        let root = plan_for(&p, &[&spec], Identity { uid: 0, gid: 0, ..operator() }, &[]);
+        assert_eq!(field(&run(&root).0, &spec), "EPERM", "{network}: a root jail reached it");
+    }
+    UnixStream::connect_addr(&address).expect("outside any jail the socket answers");
+}
+
+#[test]
 fn network_local_and_any_reach_the_loopback_listener() {
     require_root();
     for network in ["local", "any"] {

@@ -262,3 +262,26 @@ show cert; ssh-keygen -L -f /tmp/op_key-cert.pub
             && !cert.contains("permit-port-forwarding")
     );
 }
+
+#[test]
+fn cagectl_check_refuses_a_cage_toml_that_would_refuse_every_login() {
+    let (stdout, stderr) = run(r#"
+check() { cagectl check >/dev/null 2>/tmp/err; echo "$1=$?"; cat /tmp/err; }
+check shipped
+cp /etc/cage/cage.toml /tmp/good.toml
+printf '[limits]\ncommand_timout = "4h"\n' >> /etc/cage/cage.toml; check typo
+cp /tmp/good.toml /etc/cage/cage.toml; printf '[limits]\ncommand_timeout = "4 hours"\n' >> /etc/cage/cage.toml; check duration
+sed 's/^layer = .*/layer = "cpx"/' /tmp/good.toml > /etc/cage/cage.toml; check layer
+show login; setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c pwd 2>&1; echo "login=$?"
+"#);
+    assert!(stdout.contains("shipped=0\n"), "{stdout}{stderr}");
+    for (case, what) in
+        [("typo", "unknown field `command_timout`"), ("duration", "4 hours"), ("layer", "cpx")]
+    {
+        assert!(stdout.contains(&format!("{case}=1\n")), "{case}: {stdout}");
+        let at = stdout.find(&format!("{case}=1\n")).unwrap_or(0);
+        let said = stdout[at..].lines().nth(1).unwrap_or_default();
+        assert!(said.starts_with("/etc/cage/cage.toml:") && said.contains(what), "{case}: {said}");
+    }
+    assert!(section(&stdout, "login").contains("login=1"), "a login on that file fails too: {stdout}");
+}

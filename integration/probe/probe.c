@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,6 +152,19 @@ static int try_net(const char *spec, int type) {
     return ok;
 }
 
+/* Connects to the abstract UNIX socket NAME (a host daemon's, outside the jail). */
+static int try_abstract(const char *name) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    size_t n = strlen(name);
+    if (n + 1 > sizeof a.sun_path) { errno = EINVAL; return 0; }
+    memcpy(a.sun_path + 1, name, n);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s < 0) return 0;
+    int ok = connect(s, (void *)&a, offsetof(struct sockaddr_un, sun_path) + 1 + n) == 0;
+    close(s);
+    return ok;
+}
+
 static void syscalls(void) {
     struct io_uring_params params = {0};
     char c = 'x';
@@ -194,6 +209,7 @@ int main(int argc, char **argv) {
                : strncmp(arg, "copy:", 5) == 0 ? try_copy(val + 1)
                : strncmp(arg, "connect:", 8) == 0 ? try_net(val + 1, SOCK_STREAM)
                : strncmp(arg, "udp:", 4) == 0 ? try_net(val + 1, SOCK_DGRAM)
+               : strncmp(arg, "abstract:", 9) == 0 ? try_abstract(val + 1)
                : (errno = EINVAL, 0);
         result(arg, ok);
     }

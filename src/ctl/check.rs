@@ -1,4 +1,7 @@
-//! `cagectl check [DIR]`: validate every profile, summarize each action, warn about risky aliases.
+//! `cagectl check [DIR] [--config FILE]`: validate every profile, summarize each action, warn
+//! about risky aliases; then the host's cage.toml as a login reads it (every section, unknown
+//! keys, bad values, a layer no policy has): like `sshd -t`, a check that passes means a login
+//! does not fail on configuration.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -12,7 +15,7 @@ use crate::policy::path::is_within;
 use crate::policy::{ActionProfile, AliasTarget, PolicySet};
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &[])?;
+    let parsed = Parsed::parse(args, &["config"])?;
     let dir = match parsed.positionals.as_slice() {
         [] => DEFAULT_POLICY_DIR.to_string(),
         [dir] => dir.clone(),
@@ -42,7 +45,37 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
             let _ = writeln!(err, "{warning}");
         }
     }
-    Ok(exit::OK)
+    let explicit = parsed.get("config").map(str::to_string);
+    let path = explicit.clone().unwrap_or_else(crate::config::config_file);
+    if explicit.is_none() && !Path::new(&path).exists() {
+        let _ = writeln!(out, "note: no {path}: only the policies were checked");
+        return Ok(exit::OK);
+    }
+    match check_config(&set, &path) {
+        Ok(line) => {
+            let _ = writeln!(out, "{line}");
+            Ok(exit::OK)
+        }
+        Err(problem) => {
+            let _ = writeln!(err, "{problem}");
+            let _ = writeln!(err, "cagectl: 1 error(s) in {path}");
+            Ok(exit::REFUSED)
+        }
+    }
+}
+
+/// cage.toml read and validated as a login reads it (the same trusted read, the same parser),
+/// and its layer one the policies define.
+fn check_config(set: &PolicySet, path: &str) -> Result<String, String> {
+    let text = crate::trust::read_file(path).map_err(|e| e.to_string())?;
+    let config = crate::config::Config::parse(&text, path).map_err(|e| e.to_string())?;
+    let layer = config.layer.name();
+    if !set.actions().any(|action| action.layer_names().contains(&layer)) {
+        return Err(format!(
+            "{path}: layer `{layer}` is not a layer of any policy: every login would be refused"
+        ));
+    }
+    Ok(format!("ok {path}: layer {layer}"))
 }
 
 /// One line per action, counting what it grants with everything it inherits.

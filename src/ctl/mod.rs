@@ -39,7 +39,7 @@ pub mod exit {
     pub const USAGE: i32 = 2;
 }
 
-const USAGE: &str = "usage: cagectl check [DIR]
+const USAGE: &str = "usage: cagectl check [DIR] [--config FILE]
        cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] -- 'COMMAND LINE'
        cagectl request --actions A[,B...] --reason TEXT [--duration D] [--not-before T] [--ssh-key FILE]
                        [--contact EMAIL]

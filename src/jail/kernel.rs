@@ -8,7 +8,7 @@ use std::os::fd::AsFd;
 use caps::CapSet;
 use landlock::{
     Access as _, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset, RulesetAttr,
-    RulesetCreated, RulesetCreatedAttr, RulesetStatus,
+    RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::prctl;
@@ -34,6 +34,34 @@ fn other(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
 }
 
+/// Whether the kernel enforces `rights` (and `scopes`) in full: a ruleset asking for them as
+/// a hard requirement can be made.
+fn kernel_enforces(rights: ABI, scopes: bool) -> bool {
+    let ruleset = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::from_all(rights));
+    let ruleset = match scopes {
+        true => ruleset.and_then(|r| r.scope(Scope::AbstractUnixSocket | Scope::Signal)),
+        false => ruleset,
+    };
+    ruleset.and_then(|r| r.create()).is_ok()
+}
+
+/// The Landlock ABI a jail is confined by on this kernel: 6 when abstract UNIX sockets and
+/// signals are scoped too (nothing in the jail reaches a host daemon's abstract socket or
+/// signals a process outside its domain), 5 for the file and TCP rules alone, 0 when the
+/// kernel enforces less than that (only `landlock = "best-effort"` runs jails then).
+pub fn enforced_landlock_abi() -> u8 {
+    static ABI_IN_FORCE: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *ABI_IN_FORCE.get_or_init(|| {
+        match (kernel_enforces(ABI::V6, true), kernel_enforces(LANDLOCK_ABI, false)) {
+            (true, _) => 6,
+            (false, true) => 5,
+            (false, false) => 0,
+        }
+    })
+}
+
 impl RealKernel {
     pub fn new(plan: &JailPlan, landlock_required: bool) -> Result<RealKernel, PrepareError> {
         let err = |e: landlock::RulesetError| PrepareError(format!("landlock: {e}"));
@@ -47,6 +75,11 @@ impl RealKernel {
         }
         if plan.landlock.tcp_bind.is_some() {
             ruleset = ruleset.handle_access(AccessNet::BindTcp).map_err(err)?;
+        }
+        // Scopes only where the kernel has them: asked for on an older one they would make
+        // the ruleset partial, and a required ruleset refuse every jail.
+        if enforced_landlock_abi() >= 6 {
+            ruleset = ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal).map_err(err)?;
         }
         let mut created = ruleset.create().map_err(err)?;
         for port in plan.landlock.tcp_connect.iter().flatten() {

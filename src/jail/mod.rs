@@ -18,7 +18,7 @@ mod spawn;
 mod steps;
 
 pub use host::{HostFacts, HostKind, MapHost, RealHost};
-pub use kernel::RealKernel;
+pub use kernel::{enforced_landlock_abi, RealKernel};
 pub use plan::*;
 pub use prepare::{
     prepare, PrepareError, PreparedIdentity, PreparedJail, PreparedMount, PreparedRule, STAGING,

@@ -135,6 +135,11 @@ fn allowed_entry(ctx: &Context, title: &[u8], command: &Command, plan: &ExecPlan
     let mut entry = Entry::new("command");
     (entry.cwd, entry.title, entry.argv) = (Some(ctx.session.cwd.clone()), title.to_vec(), words(command));
     (entry.decision, entry.rule) = (Some(Verdict::Allow), Some(plan.rule.to_string()));
+    let jailed =
+        matches!(&plan.action, Action::Run(run) if run.jailed) || matches!(plan.action, Action::RootExec(_));
+    if jailed {
+        entry.extra.insert("landlock_abi".into(), crate::jail::enforced_landlock_abi().into());
+    }
     match &plan.action {
         Action::Run(run) => {
             let program = match &run.program {
