@@ -34,6 +34,10 @@ impl Parsed {
             }
             let text = utf8(arg)?;
             let Some(option) = text.strip_prefix("--") else {
+                // A short option no subcommand knows is refused, never taken for a file name.
+                if text.len() > 1 && text.starts_with('-') {
+                    return Err(UsageError(format!("unknown option {text}")));
+                }
                 parsed.positionals.push(text);
                 continue;
             };

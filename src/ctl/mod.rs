@@ -57,11 +57,37 @@ const USAGE: &str = "usage: cagectl check [DIR] [--config FILE]
        cagectl audit tail [-f] [-n N] [FILTERS] [--json] [FILE]
        cagectl audit export --format oac [FILTERS] [FILE...]";
 
+/// The lines of [`USAGE`] for `sub` (`audit` has several), continuations included.
+fn usage_of(sub: &str) -> Option<String> {
+    let mut lines = Vec::new();
+    let mut ours = false;
+    for line in USAGE.lines() {
+        let text = line.trim_start_matches("usage:").trim_start();
+        if let Some(command) = text.strip_prefix("cagectl ") {
+            ours = command.split([' ', '|']).next() == Some(sub)
+                || (sub != "audit" && command.split(" | ").any(|alt| alt.split(' ').next() == Some(sub)));
+        }
+        if ours {
+            lines.push(text.to_string());
+        }
+    }
+    (!lines.is_empty()).then(|| format!("usage: {}", lines.join("\n       ")))
+}
+
+/// `--help` or `-h` among a subcommand's arguments (before any `--`).
+fn asks_for_help(rest: &[OsString]) -> bool {
+    rest.iter().take_while(|a| *a != "--").any(|a| a == "--help" || a == "-h")
+}
+
 /// Runs cagectl with `args` (without the program name); returns the exit code.
 pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let mut args = args.into_iter();
     let sub = args.next().map(|s| s.to_string_lossy().into_owned());
     let rest: Vec<OsString> = args.collect();
+    if let Some(usage) = sub.as_deref().filter(|_| asks_for_help(&rest)).and_then(usage_of) {
+        let _ = writeln!(out, "{usage}");
+        return exit::OK;
+    }
     let result = match sub.as_deref() {
         Some("check") => check::run(&rest, out, err),
         Some("explain") => explain::run(&rest, out, err),
@@ -76,8 +102,21 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32
         Some("sessions") => sessions::run(&rest, out, err),
         Some("reap") => reap::run(&rest, out, err),
         Some("audit") => audit::run(&rest, out, err),
-        Some("help" | "--help" | "-h") => {
-            let _ = writeln!(out, "{USAGE}");
+        Some("help" | "--help" | "-h") => match rest.first().map(|s| s.to_string_lossy().into_owned()) {
+            None => {
+                let _ = writeln!(out, "{USAGE}");
+                return exit::OK;
+            }
+            Some(topic) => match usage_of(&topic) {
+                Some(usage) => {
+                    let _ = writeln!(out, "{usage}");
+                    return exit::OK;
+                }
+                None => Err(UsageError(format!("no help for `{topic}`: not a subcommand"))),
+            },
+        },
+        Some("--version" | "version") => {
+            let _ = writeln!(out, "cagectl {}", env!("CARGO_PKG_VERSION"));
             return exit::OK;
         }
         Some(other) => Err(UsageError(format!("unknown subcommand `{other}`"))),
