@@ -21,7 +21,13 @@ build:
 	$(CARGO) build --release --locked
 
 ## test: formatting, lints, every test (root tests included: run as root). What CI runs.
-test: prereqs lint check-policies tests integration escapes
+PHASES := prereqs lint check-policies tests integration escapes
+test:
+	@for phase in $(PHASES); do \
+	  start=$$(date +%s); echo "== make $$phase"; \
+	  $(MAKE) --no-print-directory $$phase || { echo "== make $$phase failed after $$(( $$(date +%s) - start )) s"; exit 1; }; \
+	  echo "== make $$phase done in $$(( $$(date +%s) - start )) s"; \
+	done
 
 ## prereqs: what the tests need, installed only when missing (Debian packages, cargo tools).
 prereqs:

@@ -130,58 +130,52 @@ fn main() {
     let jobs = jobs(&suite, filter.as_deref());
     let mut env = Env::start(root, &suite, &jobs);
     let started = Instant::now();
-    let mut results = Vec::new();
-    for job in &jobs {
-        let outcome = env.run(job);
-        let result = report(job, outcome);
-        results.push(result);
-    }
-    // The audit trail is read once at the end: each refused case needs its deny record.
-    let audit = env.audit_records();
-    let mut passed = 0;
-    let mut failed = 0;
-    let mut xfailed = 0;
-    for (job, result) in jobs.iter().zip(results.iter_mut()) {
-        if job.case.verdict == "refused" && job.via != "explain" && result.is_ok() {
-            if let Err(e) = audit_denied(&audit, &env.login_of(job), &job.case.line) {
-                *result = Err(e);
+    let (mut passed, mut failed, mut xfailed) = (0, 0, 0);
+    for (n, job) in jobs.iter().enumerate() {
+        // The records this case wrote: a refused case needs its deny record, a limit case
+        // the limit in its `exit` record.
+        let offset = env.trail_size();
+        let mut result = env.run(job);
+        let audited = job.case.verdict == "refused" && job.via != "explain" || job.case.limit.is_some();
+        if result.is_ok() && audited {
+            let audit = env.audit_records_since(offset);
+            if job.case.verdict == "refused" && job.via != "explain" {
+                result = audit_denied(&audit, &env.login_of(job), &job.case.line);
+            }
+            if let (Some(limit), true) = (&job.case.limit, result.is_ok()) {
+                result = audit_limit(&audit, &env.login_of(job), &job.case.line, limit);
             }
         }
-        if let (Some(limit), true) = (&job.case.limit, result.is_ok()) {
-            if let Err(e) = audit_limit(&audit, &env.login_of(job), &job.case.line, limit) {
-                *result = Err(e);
-            }
-        }
-    }
-    for (job, result) in jobs.iter().zip(&results) {
         let line = shown(&job.case.line);
-        match (result, &job.case.xfail) {
+        let count = format!("[{}/{}]", n + 1, jobs.len());
+        match (&result, &job.case.xfail) {
             (Ok(()), None) => {
                 passed += 1;
-                println!("pass   {:<34} {:<9} {line}", job.id, job.case.verdict);
+                println!("pass   {:<34} {:<9} {line} {count}", job.id, job.case.verdict);
             }
             (Err(e), None) => {
                 failed += 1;
                 println!(
-                    "FAIL   {:<34} {:<9} {line}\n       {e}\n       (the case: {})",
+                    "FAIL   {:<34} {:<9} {line} {count}\n       {e}\n       (the case: {})",
                     job.id, job.case.verdict, job.case.why
                 );
             }
             (Err(e), Some(why)) => {
                 xfailed += 1;
                 println!(
-                    "xfail  {:<34} {:<9} {line}\n       expected: {why}; saw: {e}",
+                    "xfail  {:<34} {:<9} {line} {count}\n       expected: {why}; saw: {e}",
                     job.id, job.case.verdict
                 );
             }
             (Ok(()), Some(why)) => {
                 failed += 1;
                 println!(
-                    "XPASS  {:<34} {:<9} {line}\n       passes now: remove `xfail = \"{why}\"`",
+                    "XPASS  {:<34} {:<9} {line} {count}\n       passes now: remove `xfail = \"{why}\"`",
                     job.id, job.case.verdict
                 );
             }
         }
+        let _ = std::io::stdout().flush();
     }
     let verify = env.root("cagectl audit verify");
     if !verify.status.success() {
@@ -256,10 +250,6 @@ fn shown(line: &str) -> String {
 
 fn text_of(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn report(_job: &Job, outcome: Result<(), String>) -> Result<(), String> {
-    outcome
 }
 
 /// What one run of a line left: its output (stdout and stderr) and exit status.
@@ -712,6 +702,19 @@ impl Env {
                 SHELLS.contains(&comm.as_ref()).then(|| format!("{comm} (uid {uid})"))
             })
             .collect()
+    }
+
+    /// The trail's size now: where the next case's records start.
+    fn trail_size(&self) -> u64 {
+        let out = self.exec(&["stat", "-c", "%s", "/var/log/cage/audit.jsonl"]);
+        text_of(&out.stdout).trim().parse().unwrap_or(0)
+    }
+
+    /// The records written from `offset` on (a rotation in between starts the file anew).
+    fn audit_records_since(&self, offset: u64) -> Vec<serde_json::Value> {
+        let from = if self.trail_size() < offset { 1 } else { offset + 1 };
+        let out = self.exec(&["tail", "-c", &format!("+{from}"), "/var/log/cage/audit.jsonl"]);
+        text_of(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
 
     fn audit_records(&self) -> Vec<serde_json::Value> {
