@@ -25,6 +25,10 @@ pub struct Grammar {
     pub subs: BTreeMap<String, Grammar>,
     /// Tokens refused with an explanation (options or subcommands), checked first.
     pub refuse: BTreeMap<String, String>,
+    /// Options allowed at most once, with why more is refused (`lspci -xxx`: a repeated flag
+    /// is another option, one the tool's manual warns about). Counted across clusters.
+    #[serde(default)]
+    pub once: BTreeMap<String, String>,
     /// The remaining arguments are joined and re-split on whitespace before matching,
     /// as CLIs such as `cellcli -e` do with their command text.
     pub split: bool,

@@ -101,6 +101,9 @@ pub struct RawGrammar {
     pub sub: BTreeMap<Text, RawGrammar>,
     #[serde(default)]
     pub refuse: TextMap,
+    /// Options that may be given at most once, with why a repeat is refused.
+    #[serde(default)]
+    pub once: TextMap,
     #[serde(default)]
     pub split: bool,
 }

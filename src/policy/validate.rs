@@ -358,8 +358,11 @@ fn grammar(c: &mut Checker, raw: RawGrammar) -> Grammar {
         }
     }
     let refuse = text_map(c, &raw.refuse, "refused word", |w| w.is_empty().then_some("empty"));
+    let once = text_map(c, &raw.once, "option allowed once", |w| {
+        (!w.starts_with('-') || w.len() < 2).then_some("not an option name")
+    });
     let subs = raw.sub.into_iter().map(|(name, g)| (name.into_inner(), grammar(c, g))).collect();
-    Grammar { options, args, subs, refuse, split: raw.split }
+    Grammar { options, args, subs, refuse, once, split: raw.split }
 }
 
 fn spec_or_error<T>(c: &mut Checker, raw: &Text, parse: fn(&str) -> Result<T, String>) -> Option<T> {

@@ -1,6 +1,7 @@
 //! Matching an alias's arguments against its grammar.
 #![forbid(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use super::{ArgKind, ArgSpec, Grammar, Repeat, ValueKind};
@@ -60,6 +61,10 @@ impl fmt::Display for GrammarError {
     }
 }
 
+/// How often each option allowed once was given, at one level of a grammar.
+#[derive(Debug, Default)]
+struct Seen(BTreeMap<String, usize>);
+
 /// One argument word and its index among the operator's arguments.
 #[derive(Debug, Clone)]
 struct Token {
@@ -89,6 +94,7 @@ impl Grammar {
         let tokens = if self.split { resplit(tokens) } else { tokens };
         let mut positionals: Vec<&Token> = Vec::new();
         let mut readable = Vec::new();
+        let mut seen = Seen::default();
         let mut options_ended = false;
         let mut i = 0;
         while i < tokens.len() {
@@ -105,7 +111,7 @@ impl Grammar {
                 options_ended = true;
                 i += 1;
             } else if !options_ended && tok.text.starts_with('-') && tok.text != "-" {
-                i = self.check_option(&tokens, i, &mut readable)?;
+                i = self.check_option(&tokens, i, &mut readable, &mut seen)?;
             } else if !self.subs.is_empty() && positionals.is_empty() {
                 return deny(tok.at, self.sub_error(Some(&tok.text)));
             } else {
@@ -139,6 +145,7 @@ impl Grammar {
         tokens: &[Token],
         i: usize,
         readable: &mut Vec<usize>,
+        seen: &mut Seen,
     ) -> Result<usize, GrammarDenial> {
         let tok = &tokens[i];
         let text = tok.text.as_str();
@@ -147,9 +154,24 @@ impl Grammar {
                 Some((n, v)) if text.starts_with("--") => (n, Some(v)),
                 _ => (text, None),
             };
+            self.count(seen, name, tok)?;
             return self.take_value(name, inline, tokens, i, readable);
         }
-        self.check_short_cluster(tokens, i, readable)
+        self.check_short_cluster(tokens, i, readable, seen)
+    }
+
+    /// Counts one more use of the option `name` (by any of its names); refuses one allowed
+    /// once that comes again.
+    fn count(&self, seen: &mut Seen, name: &str, tok: &Token) -> Result<(), GrammarDenial> {
+        let names = self.option(name).map_or_else(|| vec![name.to_string()], |spec| spec.names.clone());
+        let Some((once, why)) = names.iter().find_map(|n| self.once.get_key_value(n)) else { return Ok(()) };
+        let count = seen.0.entry(once.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            let reason = format!("may be given once ({why})");
+            return deny(tok.at, refused(once, &reason));
+        }
+        Ok(())
     }
 
     /// getopt-style `-abc` / `-n5`: every flag in the cluster must be allowed.
@@ -158,6 +180,7 @@ impl Grammar {
         tokens: &[Token],
         i: usize,
         readable: &mut Vec<usize>,
+        seen: &mut Seen,
     ) -> Result<usize, GrammarDenial> {
         let tok = &tokens[i];
         let body = &tok.text[1..];
@@ -169,6 +192,7 @@ impl Grammar {
             let Some(spec) = self.option(&name) else {
                 return deny(tok.at, self.option_error(&name, &tok.text));
             };
+            self.count(seen, &name, tok)?;
             if spec.value.is_some() {
                 let rest = &body[pos + c.len_utf8()..];
                 let inline = (!rest.is_empty()).then_some(rest);

@@ -135,3 +135,15 @@ fn errors_point_at_the_offending_argument() {
     let denial = tcpdump().check(&["-n", "-c", "x"]).expect_err("bad value");
     assert_eq!(denial.at, Some(2));
 }
+
+#[test]
+fn an_option_allowed_once_is_refused_when_repeated_in_any_form() {
+    let mut g = Grammar { options: vec![opt("-x"), opt("-v"), opt("--hex")], ..Grammar::default() };
+    g.options[0].names.push("--hex".into());
+    g.once.insert("-x".into(), "-xxx can crash some devices".into());
+    assert!(g.check(&["-x", "-vvv"]).is_ok(), "once is fine, other flags repeat freely");
+    for args in [&["-xxx"][..], &["-x", "-x"], &["-vx", "-xv"], &["-x", "--hex"]] {
+        let error = g.check(args).expect_err("a repeat").error.to_string();
+        assert_eq!(error, "`-x` is refused: may be given once (-xxx can crash some devices)", "{args:?}");
+    }
+}
