@@ -107,6 +107,7 @@ install:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cage
 	install -o root -g root -m 4755 target/release/cage $(DESTDIR)$(PREFIX)/bin/cage
 	install -o root -g root -m 0755 target/release/cagectl $(DESTDIR)$(PREFIX)/bin/cagectl
+	install -o root -g root -m 0755 tools/cage-verify-trail $(DESTDIR)$(PREFIX)/bin/cage-verify-trail
 	install -o root -g root -m 0755 target/release/cage-notify $(DESTDIR)$(PREFIX)/lib/cage/cage-notify
 	install -d -o root -g root -m 0700 $(DESTDIR)/var/spool/cage $(DESTDIR)/var/spool/cage/notify
 	for applet in $(APPLETS); do ln -sf cage $(DESTDIR)$(PREFIX)/bin/$$applet; done

@@ -68,3 +68,28 @@ fn help_and_version_answer_without_a_grant_or_a_session() {
     assert!(stdout.contains("usage: cage ") && stdout.contains("H=0"), "{stdout}");
     assert!(stdout.contains("RECORDS=0"), "no session was opened: {stdout}");
 }
+
+#[test]
+fn help_for_one_command_prints_its_usage_and_runs_nothing() {
+    let out = sandbox(&format!(
+        "{DIAG}\nset +e\nfor line in 'help sudotail' 'tail --help' 'help nosuch'; do\n\
+           echo \"--- $line\"; setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c \"$line\" 2>&1; echo \"EXIT=$?\"\n\
+         done\necho \"COMMANDS=$(grep -c '\"event\":\"command\"' /var/log/cage/audit.jsonl)\"\n"
+    ));
+    let stdout = text(&out.stdout);
+    let (_, sudotail) = stdout.split_once("--- help sudotail\n").expect("sudotail");
+    assert!(
+        sudotail.starts_with("sudotail: ")
+            && sudotail.contains("usage: sudotail [-n <int>] [-c <int>] [-f] [-F] <path>"),
+        "{stdout}"
+    );
+    assert!(sudotail.contains("reads under: /u01/ /var/log/"), "{stdout}");
+    let (_, tail) = stdout.split_once("--- tail --help\n").expect("tail");
+    assert!(
+        tail.starts_with("tail: last lines of a file") && tail.contains("usage: tail [-n <int>]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("cage: help: this grant has no command `nosuch`"), "{stdout}");
+    assert_eq!(stdout.matches("EXIT=0").count(), 2, "{stdout}");
+    assert!(stdout.contains("COMMANDS=0"), "nothing ran, nothing was recorded as run: {stdout}");
+}

@@ -12,11 +12,13 @@ mod denial;
 mod files;
 mod paths;
 mod plan;
+mod usage;
 
 pub use crate::policy::path::is_secret;
 pub use denial::{Denial, DenyReason};
 pub use paths::judge;
 pub use plan::*;
+pub use usage::usage;
 
 use crate::line::{Command, RedirectOp};
 use crate::policy::path::normalize;

@@ -19,6 +19,10 @@ pub fn decide_argv(profile: &Profile, session: &Session, argv: &[&str]) -> Decid
         return deny(DenyReason::UnknownCommand { name: String::new() }, None);
     };
     refusals(profile, name)?;
+    // `NAME --help`: the usage this grant accepts, for any command it has (nothing runs).
+    if args == ["--help"] && super::usage(profile, name).is_some() {
+        return Ok(plan(builtin_rule(profile, "help"), Action::Builtin(Builtin::HelpFor(name.to_string()))));
+    }
     if let Some(plan) = builtin(profile, session, name, args) {
         return plan;
     }
@@ -93,15 +97,25 @@ fn spellings(base: &str) -> Vec<&str> {
 }
 
 fn builtin(profile: &Profile, session: &Session, name: &str, args: &[&str]) -> Option<Decided> {
-    let builtin = match name {
-        "help" => Builtin::Help,
-        "exit" | "logout" => Builtin::Exit,
-        "pwd" => Builtin::Pwd,
-        "history" => Builtin::History,
-        "grant" => Builtin::Grant,
-        "cd" => return Some(cd(profile, session, args)),
-        _ => return None,
+    let builtin = match (name, args) {
+        ("help", [topic]) => Builtin::HelpFor(topic.to_string()),
+        ("help", _) if args.len() > 1 => {
+            let detail = format!("takes one command name (got `{}` too)", args[1]);
+            return Some(deny(DenyReason::Usage { command: name.to_string(), detail }, Some(2)));
+        }
+        _ => match name {
+            "help" => Builtin::Help,
+            "exit" | "logout" => Builtin::Exit,
+            "pwd" => Builtin::Pwd,
+            "history" => Builtin::History,
+            "grant" => Builtin::Grant,
+            "cd" => return Some(cd(profile, session, args)),
+            _ => return None,
+        },
     };
+    if matches!(builtin, Builtin::HelpFor(_)) {
+        return Some(Ok(plan(builtin_rule(profile, name), Action::Builtin(builtin))));
+    }
     if let Some(extra) = args.first() {
         let detail = format!("takes no arguments (got `{extra}`)");
         return Some(deny(DenyReason::Usage { command: name.to_string(), detail }, Some(1)));

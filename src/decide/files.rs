@@ -24,7 +24,7 @@ fn spec(command: FileCommand) -> (&'static [&'static str], &'static [&'static st
     }
 }
 
-fn grammar(command: FileCommand) -> &'static Grammar {
+pub(super) fn grammar(command: FileCommand) -> &'static Grammar {
     static GRAMMARS: OnceLock<Vec<Grammar>> = OnceLock::new();
     let all = GRAMMARS.get_or_init(|| FileCommand::ALL.iter().map(|c| build_grammar(*c)).collect());
     let index = FileCommand::ALL.iter().position(|c| *c == command).unwrap_or(0);

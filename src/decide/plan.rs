@@ -46,6 +46,8 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Builtin {
     Help,
+    /// `help NAME` or `NAME --help`: how to use one command (nothing runs, nothing recorded).
+    HelpFor(String),
     Exit,
     Pwd,
     /// The normalized directory to change to.

@@ -287,3 +287,37 @@ fn sudocp_judges_the_name_it_writes_into_a_directory_and_what_a_tree_holds() {
     let d = denial(&["BASE"], "sudocp -r /var/log/app/u01 /");
     assert!(matches!(d.reason, DenyReason::PathOutside { write: true, .. }), "{d}");
 }
+
+#[test]
+fn help_name_and_name_dash_dash_help_give_the_usage_the_grant_accepts_and_run_nothing() {
+    for line in ["help sudotail", "sudotail --help", "help cat", "cat --help", "help du", "du --help"] {
+        match decide_line(&["BASE"], line) {
+            Decision::Allow(ExecPlan { action: Action::Builtin(Builtin::HelpFor(name)), .. }) => {
+                assert_eq!(Some(name.as_str()), line.split(' ').find(|w| *w != "help"), "{line}");
+            }
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+    assert!(matches!(decide_line(&["BASE"], "help du cat"), Decision::Deny(_)));
+    assert!(matches!(decide_line(&["BASE"], "du --help -s"), Decision::Deny(_)), "only --help alone");
+    let p = profile(&["BASE"], Layer::Cps);
+    let tail = usage(&p, "sudotail").expect("granted");
+    assert!(tail.contains("usage: sudotail [-n <int>] [-c <int>] [-f] [-F] <path>\n"), "{tail}");
+    assert!(
+        tail.contains("reads under: /u01/ /var/log/ /u01/archive/")
+            && tail.contains("never: /var/log/audit/"),
+        "{tail}"
+    );
+    assert!(!tail.contains("writes under"), "{tail}");
+    let du = usage(&p, "du").expect("an alias");
+    assert!(
+        du.contains("runs: /usr/bin/du (as you, in a jail)")
+            && du.contains("usage: du [-s] [-h] <readable>..."),
+        "{du}"
+    );
+    let virsh = usage(&p, "virsh").expect("an alias");
+    assert!(virsh.contains("usage: virsh list [--all]"), "{virsh}");
+    assert!(usage(&p, "sudols").is_some() && usage(&p, "sudohead").is_none(), "only granted file commands");
+    assert_eq!(usage(&p, "bash"), None);
+    assert!(usage(&p, "rootexec").is_some_and(|u| u.contains("/root/blackout.sh")));
+}

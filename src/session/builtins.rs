@@ -12,6 +12,7 @@ pub fn run(ctx: &mut Context, builtin: &Builtin) -> LineOutcome {
     let status = match builtin {
         Builtin::Exit => return LineOutcome::Exit,
         Builtin::Help => help(ctx),
+        Builtin::HelpFor(name) => help_for(ctx, name),
         Builtin::Pwd => writeln!(ctx.out, "{}", ctx.session.cwd).map_or(1, |_| 0),
         Builtin::Cd(dir) => cd(ctx, dir),
         Builtin::History => history(ctx),
@@ -46,6 +47,18 @@ fn history(ctx: &mut Context) -> i32 {
         let _ = writeln!(ctx.out, "{:>5}  {shown}", i + 1);
     }
     0
+}
+
+/// How to use one command under this grant; nothing runs.
+fn help_for(ctx: &mut Context, name: &str) -> i32 {
+    match crate::decide::usage(ctx.profile, name) {
+        Some(text) => ctx.out.write_all(text.as_bytes()).map_or(1, |_| 0),
+        None => {
+            let _ =
+                writeln!(ctx.err, "cage: help: this grant has no command `{name}` (type help for the list)");
+            1
+        }
+    }
 }
 
 /// What this grant allows, grouped as an operator looks for it.

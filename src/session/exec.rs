@@ -283,6 +283,10 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
     if let [ExecPlan { action: Action::Builtin(Builtin::Exit), .. }] = plans.as_slice() {
         return LineOutcome::Exit;
     }
+    // Usage of one command: read from the profile, nothing runs, nothing to record.
+    if let [ExecPlan { action: Action::Builtin(help @ Builtin::HelpFor(_)), .. }] = plans.as_slice() {
+        return super::builtins::run(ctx, help);
+    }
     // Every stage has its place before anything is recorded as allowed: limits that cannot
     // hold refuse the line.
     let mut places = Vec::with_capacity(plans.len());
