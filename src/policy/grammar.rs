@@ -29,6 +29,10 @@ pub struct Grammar {
     /// is another option, one the tool's manual warns about). Counted across clusters.
     #[serde(default)]
     pub once: BTreeMap<String, String>,
+    /// With subcommands: the command may also be run with none (and no positional word),
+    /// as a tool that opens its own prompt (`dgmgrl`).
+    #[serde(default)]
+    pub bare: bool,
     /// The remaining arguments are joined and re-split on whitespace before matching,
     /// as CLIs such as `cellcli -e` do with their command text.
     pub split: bool,

@@ -104,6 +104,9 @@ pub struct RawGrammar {
     /// Options that may be given at most once, with why a repeat is refused.
     #[serde(default)]
     pub once: TextMap,
+    /// With subcommands: none at all is allowed too.
+    #[serde(default)]
+    pub bare: bool,
     #[serde(default)]
     pub split: bool,
 }

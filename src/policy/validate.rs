@@ -362,7 +362,7 @@ fn grammar(c: &mut Checker, raw: RawGrammar) -> Grammar {
         (!w.starts_with('-') || w.len() < 2).then_some("not an option name")
     });
     let subs = raw.sub.into_iter().map(|(name, g)| (name.into_inner(), grammar(c, g))).collect();
-    Grammar { options, args, subs, refuse, once, split: raw.split }
+    Grammar { options, args, subs, refuse, once, split: raw.split, bare: raw.bare }
 }
 
 fn spec_or_error<T>(c: &mut Checker, raw: &Text, parse: fn(&str) -> Result<T, String>) -> Option<T> {

@@ -119,7 +119,8 @@ impl Grammar {
                 i += 1;
             }
         }
-        if !self.subs.is_empty() {
+        let bare_allowed = self.bare && positionals.is_empty();
+        if !self.subs.is_empty() && !bare_allowed {
             return deny(end, self.sub_error(None));
         }
         match_positionals(&self.args, &positionals, end, &mut readable)?;
