@@ -225,7 +225,8 @@ fn cd_enters_only_readable_directories() {
     let plan = allowed(&["BASE"], "cd /var/log");
     assert_eq!(plan.action, Action::Builtin(Builtin::Cd("/var/log".into())));
     assert!(matches!(denial(&["BASE"], "cd /etc").reason, DenyReason::CdOutside { .. }));
-    assert!(matches!(denial(&["BASE"], "help me").reason, DenyReason::Usage { .. }));
+    assert!(matches!(denial(&["BASE"], "help me too").reason, DenyReason::Usage { .. }));
+    assert!(matches!(denial(&["BASE"], "pwd me").reason, DenyReason::Usage { .. }));
 }
 
 #[test]
