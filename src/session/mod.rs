@@ -11,6 +11,7 @@ mod edit;
 pub mod exec;
 mod execwatch;
 mod file_records;
+mod grant_watch;
 mod guardian;
 pub mod identity;
 pub mod monitor;

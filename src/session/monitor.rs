@@ -4,20 +4,20 @@
 
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
-use std::time::Duration;
 
 use nix::sys::signal::{kill, sigprocmask, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 
 use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT, UNREADABLE};
 use super::exec::{run_line, LineOutcome};
+use super::grant_watch::{current_grant, GrantWatch};
 use super::recording::Recording;
 use super::startup::{self, Env, Login};
 use super::wake::{Source, Waiter, Wake};
 use super::{Context, SessionEnd};
 use crate::audit::{Audit, EndReason, Entry, SessionFields};
 use crate::decide::{Session, SuPlan};
-use crate::grant::{Grant, Validity};
+use crate::grant::Grant;
 use crate::notify::{Event, Kind};
 use crate::sys;
 use crate::time::{format_remaining, Timestamp};
@@ -155,35 +155,6 @@ fn announce_end(ctx: &mut Context, reason: EndReason) {
     for problem in crate::notify::announce(&ctx.login.config, vec![event]) {
         let _ = writeln!(ctx.err, "cage: notify: {problem}");
     }
-}
-
-/// The grant as it stands now, or why the session must end.
-/// A session that logged in with an SSH certificate also ends when the certificate expires.
-fn current_grant(
-    path: &str,
-    login: &str,
-    certificate_expires: Option<Timestamp>,
-) -> Result<Grant, SessionEnd> {
-    let grant = startup::read_grant(path, login).map_err(|message| {
-        // A grant that is gone was revoked; one that cannot be read is an error.
-        let gone = std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
-        SessionEnd::new(if gone { EndReason::Revoked } else { EndReason::Error }, message)
-    })?;
-    let now = Timestamp::now();
-    let reason = match grant.validity(now) {
-        Validity::Valid { .. } => match certificate_expires.filter(|end| now >= *end) {
-            None => return Ok(grant),
-            Some(end) => {
-                return Err(SessionEnd::new(
-                    EndReason::Expired,
-                    format!("the session's certificate expired at {end}"),
-                ))
-            }
-        },
-        Validity::Expired { .. } => EndReason::Expired,
-        Validity::Revoked | Validity::NotYetValid { .. } => EndReason::Revoked,
-    };
-    Err(SessionEnd::new(reason, grant.describe_validity(now)))
 }
 
 /// `cage -c LINE` (and SSH_ORIGINAL_COMMAND): one line, its status.
@@ -411,48 +382,4 @@ fn ended(ctx: &Context) -> EndReason {
 fn trim_newline(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-/// Re-reads the grant every second while idle; warns 10 and 1 minutes before the end.
-struct GrantWatch {
-    path: String,
-    login: String,
-    certificate_expires: Option<Timestamp>,
-    grant: Option<Grant>,
-    warned: [bool; 2],
-}
-
-impl GrantWatch {
-    fn new(login: &Login) -> Self {
-        let name = login.operator.name.clone();
-        GrantWatch {
-            path: login.grant_path.clone(),
-            login: name,
-            certificate_expires: login.certificate_expires,
-            grant: Some(login.grant.clone()),
-            warned: [false; 2],
-        }
-    }
-
-    fn refresh(&mut self) {
-        self.grant = startup::read_grant(&self.path, &self.login).ok();
-    }
-
-    fn check(&mut self, err: &mut dyn Write) -> Result<(), SessionEnd> {
-        let grant = current_grant(&self.path, &self.login, self.certificate_expires)?;
-        let left = grant.expires.duration_since(Timestamp::now()).unwrap_or_default();
-        for (i, minutes) in [10u64, 1].into_iter().enumerate() {
-            if left <= Duration::from_secs(minutes * 60) && !self.warned[i] {
-                self.warned[i] = true;
-                let _ = writeln!(
-                    err,
-                    "\ncage: this session ends in {} (grant {})",
-                    format_remaining(left),
-                    grant.req_auth_id
-                );
-            }
-        }
-        self.grant = Some(grant);
-        Ok(())
-    }
 }
