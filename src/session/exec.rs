@@ -378,10 +378,10 @@ fn placement(ctx: &mut Context, plan: &ExecPlan) -> Result<Option<Placement>, St
             }
             Err(e) => return Err(format!("cannot make the session's cgroup: {e}")),
         }
-        match super::guardian::Guardian::start(ctx) {
-            Ok(guardian) => ctx.guardian = Some(guardian),
-            Err(e) => return Err(e),
-        }
+    }
+    // No command runs without the guardian that ends it should the monitor die.
+    if ctx.guardian.is_none() {
+        ctx.guardian = Some(super::guardian::Guardian::start(ctx)?);
     }
     let cgroup = ctx.cgroup.as_mut().ok_or("no session cgroup")?;
     cgroup.placement(network).map(Some).map_err(|e| format!("the session's cgroup: {e}"))
