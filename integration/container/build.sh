@@ -51,7 +51,7 @@ cargo build --release --locked --quiet --bin cage --bin cagectl --bin cage-notif
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 mkdir -p "$ctx/repo"
-cp -r "$repo/Makefile" "$repo/policies" "$ctx/repo/"
+cp -r "$repo/Makefile" "$repo/policies" "$repo/tools" "$ctx/repo/"
 mkdir -p "$ctx/repo/target/release" "$ctx/repo/integration"
 cp "$repo/target/release/cage" "$repo/target/release/cagectl" "$repo/target/release/cage-notify" \
   "$ctx/repo/target/release/"
