@@ -85,13 +85,7 @@ fn with_redirects(
 
 fn redirect_target(profile: &Profile, path: &str, access: Access) -> Result<PathGrant, Denial> {
     if profile.full_access.is_some() {
-        return Ok(PathGrant {
-            path: path.to_string(),
-            access,
-            base: "/".to_string(),
-            rule: None,
-            fences: Vec::new(),
-        });
+        return Ok(PathGrant::full_access(path, access));
     }
     paths::judge(profile, path, access).map_err(|reason| Denial { reason, at: None })
 }

@@ -139,13 +139,7 @@ fn operand(
     access: Access,
 ) -> Result<PathGrant, DenyReason> {
     if profile.full_access.is_some() {
-        return Ok(PathGrant {
-            path: path.to_string(),
-            access,
-            base: "/".to_string(),
-            rule: None,
-            fences: Vec::new(),
-        });
+        return Ok(PathGrant::full_access(path, access));
     }
     let grant = paths::judge(profile, path, access)?;
     if command == FileCommand::Sudorm && grant.path == grant.base {

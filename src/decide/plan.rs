@@ -103,6 +103,12 @@ pub struct PathGrant {
 }
 
 impl PathGrant {
+    /// `path` in a full-access session: no path rules, so resolution starts at `/` and
+    /// nothing is fenced off.
+    pub fn full_access(path: &str, access: Access) -> PathGrant {
+        PathGrant { path: path.to_string(), access, base: "/".to_string(), rule: None, fences: Vec::new() }
+    }
+
     /// Why `real`, a path as found on disk (links resolved), may not be read, written or
     /// entered through this grant: it holds secrets, or a deny rule covers it. Full-access
     /// grants (no path rules) have no fences.

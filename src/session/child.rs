@@ -5,7 +5,7 @@
 use nix::sys::signal::Signal;
 use nix::unistd::{dup2, getppid, Pid};
 
-use super::exec::DENIED;
+use crate::files::DENIED;
 use crate::jail::{Placement, Stdio};
 use crate::sys;
 
