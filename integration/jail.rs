@@ -333,18 +333,125 @@ fn local_refuses_every_other_host_and_any_reaches_it() {
 }
 
 #[test]
-fn layer_reaches_other_hosts_only_by_ssh() {
+fn layer_reaches_only_the_ports_of_the_hosts_it_lists() {
     require_root();
     other_host();
     let (tcp, udp, arrived) = reach("layer", OTHER_HOST);
-    assert_eq!((tcp.as_str(), udp.as_str()), ("EPERM", "EPERM"), "layer: only port 22 leaves the host");
+    assert_eq!((tcp.as_str(), udp.as_str()), ("EPERM", "EPERM"), "layer: a host it does not list");
     assert!(!arrived);
     let (tcp, _, _) = reach("layer", "127.0.0.1");
     assert_eq!(tcp, "ok", "layer: loopback");
-    let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
     let ssh = format!("connect:{OTHER_HOST}:22");
+    let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
     let (json, _) = run(&plan_for(&p, &[&ssh], operator(), &[]));
-    assert_ne!(field(&json, &ssh), "EPERM", "port 22 passes the filter (refused only if no sshd listens)");
+    assert_eq!(field(&json, &ssh), "EPERM", "not TCP port 22 to any address: only to the hosts listed");
+    let listed = with_targets(p, &format!("{OTHER_HOST}/32"), 22);
+    let other_port = format!("connect:{OTHER_HOST}:2222");
+    let (json, _) = run(&plan_for(&listed, &[&ssh, &other_port], operator(), &[]));
+    assert_ne!(field(&json, &ssh), "EPERM", "the listed port passes (refused only if no sshd listens)");
+    assert_eq!(field(&json, &other_port), "EPERM", "another port of the listed host");
+}
+
+/// `profile` reaching port `port` (TCP) of `net`, as cage.toml's [system] and `reach` give it.
+fn with_targets(mut profile: Profile, net: &str, port: u16) -> Profile {
+    use cage::policy::reach::{Cidr, Proto, Target};
+    profile.targets = vec![Target { net: Cidr::parse(net).expect("cidr"), port, proto: Proto::Tcp }];
+    profile
+}
+
+/// Echo requests to OTHER_HOST seen on this machine while `body` runs (a raw ICMP socket of
+/// the test's, outside any jail, sees every one that was sent).
+fn echo_requests_to_other_host(body: impl FnOnce()) -> usize {
+    use nix::sys::socket::{
+        recv, setsockopt, socket, sockopt, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType,
+    };
+    use std::os::fd::AsRawFd;
+    let raw =
+        socket(AddressFamily::Inet, SockType::Raw, SockFlag::SOCK_CLOEXEC, SockProtocol::Icmp).expect("raw");
+    setsockopt(&raw, sockopt::ReceiveTimeout, &nix::sys::time::TimeVal::new(0, 300_000)).expect("timeout");
+    body();
+    let other: [u8; 4] = OTHER_HOST.parse::<std::net::Ipv4Addr>().expect("ip").octets();
+    let mut seen = 0;
+    let mut buf = [0u8; 1500];
+    while let Ok(n) = recv(raw.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+        let header = usize::from(buf[0] & 0x0f) * 4;
+        if n > header && buf[16..20] == other && buf[header] == 8 {
+            seen += 1;
+        }
+    }
+    seen
+}
+
+#[test]
+fn raw_ping_and_packet_sockets_reach_no_further_than_the_mode() {
+    require_root();
+    other_host();
+    // Unprivileged ICMP ping sockets for every group, as Debian's default has it.
+    fs::write("/proc/sys/net/ipv4/ping_group_range", "0 2147483647").expect("ping_group_range");
+    let udp = UdpSocket::bind((OTHER_HOST, 0)).expect("udp");
+    udp.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+    let probes = [
+        format!("raw:{OTHER_HOST}"),
+        format!("ping:{OTHER_HOST}"),
+        format!("rawudp:{}", udp.local_addr().expect("addr")),
+    ];
+    let probes: Vec<&str> = probes.iter().map(String::as_str).collect();
+    for (network, expected) in
+        [("none", "ENETUNREACH"), ("local", "EPERM"), ("layer", "EPERM"), ("any", "ok")]
+    {
+        let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
+        let mut json = BTreeMap::new();
+        let echoes =
+            echo_requests_to_other_host(|| json = run(&plan_for(&p, &probes, operator(), &["net_raw"])).0);
+        let datagram = udp.recv(&mut [0u8; 64]).is_ok();
+        for probe in &probes {
+            let got = field(&json, probe);
+            if network == "none" {
+                assert!(got == "ENETUNREACH" || got == "EPERM", "{network} {probe}: {got}");
+            } else {
+                assert_eq!(got, expected, "{network} {probe}");
+            }
+        }
+        let expected_echoes = if network == "any" { 2 } else { 0 };
+        assert_eq!(echoes, expected_echoes, "{network}: echo requests that left the jail");
+        assert_eq!(datagram, network == "any", "{network}: the raw UDP datagram");
+    }
+    // A host `layer` lists may be pinged (ICMP to it passes); raw UDP to an unlisted port not.
+    let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
+    let listed = with_targets(p, &format!("{OTHER_HOST}/32"), 22);
+    let mut json = BTreeMap::new();
+    let echoes =
+        echo_requests_to_other_host(|| json = run(&plan_for(&listed, &probes, operator(), &["net_raw"])).0);
+    assert_eq!((field(&json, probes[0]), field(&json, probes[1])), ("ok", "ok"), "ICMP to a listed host");
+    assert_eq!(echoes, 2);
+    assert_eq!(field(&json, probes[2]), "EPERM", "UDP to a port `reach` does not list");
+    assert!(udp.recv(&mut [0u8; 64]).is_err());
+}
+
+#[test]
+fn packet_sockets_are_for_net_raw_aliases_alone_and_see_only_their_namespace_under_none() {
+    require_root();
+    let probes = ["packet:any", "sockpacket:x", "packet:lo"];
+    for network in ["local", "layer", "any"] {
+        let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
+        let root = Identity { uid: 0, gid: 0, ..operator() };
+        let (json, _) = run(&plan_for(&p, &probes, root, &[]));
+        for probe in probes {
+            assert_eq!(field(&json, probe), "EPERM", "{network}: {probe} without net_raw, even as root");
+        }
+    }
+    // Under `none` a net_raw alias's packet socket has the jail's own loopback, nothing else.
+    let p = inline_profile("network = \"none\"\n[layer.cps]\n");
+    let host_iface = fs::read_dir("/sys/class/net")
+        .expect("interfaces")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|name| name != "lo")
+        .unwrap_or_else(|| "eth0".into());
+    let on_host = format!("packet:{host_iface}");
+    let (json, _) = run(&plan_for(&p, &["packet:lo", &on_host], operator(), &["net_raw"]));
+    assert_eq!(field(&json, "packet:lo"), "ok", "its own loopback");
+    assert_eq!(field(&json, &on_host), "ENODEV", "{host_iface} is not in the jail's namespace");
 }
 
 /// Runs `body` in a child process with a private mount namespace whose /etc/resolv.conf names
@@ -402,12 +509,12 @@ fn a_sessions_leaf_gets_the_kept_programs_by_id_and_is_repaired_before_each_use(
         use cage::jail::egress::{ATTACH_POINTS, INET4_CONNECT};
         use cage::policy::Network;
         use std::os::fd::{AsRawFd, OwnedFd};
-        let kept = egress_cgroup::cgroup_for(Network::Layer).expect("made").expect("layer is filtered");
+        let kept = egress_cgroup::cgroup_for(Network::Layer, &[]).expect("made").expect("layer is filtered");
         let path =
             egress_cgroup::cage_root().expect("root").join(format!("test-leaf-{}", std::process::id()));
         fs::create_dir(&path).expect("a leaf of the test's own");
         let leaf = OwnedFd::from(fs::File::open(&path).expect("open"));
-        egress_cgroup::prepare_leaf(Network::Layer, &leaf).expect("attached");
+        egress_cgroup::prepare_leaf(Network::Layer, &[], &leaf).expect("attached");
         let ids = |dir: &OwnedFd| -> Vec<Vec<u32>> {
             let query = |(attach, _)| cage::sys::bpf_prog_query(dir.as_raw_fd(), attach).expect("query").1;
             ATTACH_POINTS.into_iter().map(query).collect()
@@ -428,7 +535,7 @@ fn a_sessions_leaf_gets_the_kept_programs_by_id_and_is_repaired_before_each_use(
         cage::sys::bpf_prog_attach(leaf.as_raw_fd(), allow_all(INET4_CONNECT).as_raw_fd(), INET4_CONNECT)
             .expect("replace");
         assert_ne!(ids(&leaf), ids(&kept));
-        egress_cgroup::prepare_leaf(Network::Layer, &leaf).expect("repaired");
+        egress_cgroup::prepare_leaf(Network::Layer, &[], &leaf).expect("repaired");
         assert_eq!(ids(&leaf), ids(&kept), "cage's programs again");
         drop(leaf);
         fs::remove_dir(&path).expect("the test's leaf, empty, is removed");
@@ -446,8 +553,8 @@ fn a_tampered_egress_cgroup_is_caught_and_repaired_before_a_command_runs() {
         use cage::jail::egress::{INET4_CONNECT, UDP4_SENDMSG};
         use cage::policy::Network;
         use std::os::fd::AsRawFd;
-        let dir = egress_cgroup::cgroup_for(Network::Layer).expect("made").expect("layer is filtered");
-        egress_cgroup::check(Network::Layer).expect("intact once made");
+        let dir = egress_cgroup::cgroup_for(Network::Layer, &[]).expect("made").expect("layer is filtered");
+        egress_cgroup::check(Network::Layer, &[]).expect("intact once made");
         layer_refuses_other_hosts();
 
         // Replaced: an allow-all program where cage's was.
@@ -455,17 +562,17 @@ fn a_tampered_egress_cgroup_is_caught_and_repaired_before_a_command_runs() {
             cage::sys::bpf_prog_attach(dir.as_raw_fd(), allow_all(attach).as_raw_fd(), attach)
                 .expect("replace");
         }
-        assert!(egress_cgroup::check(Network::Layer).is_err(), "a replaced program is noticed");
+        assert!(egress_cgroup::check(Network::Layer, &[]).is_err(), "a replaced program is noticed");
         layer_refuses_other_hosts();
-        egress_cgroup::check(Network::Layer).expect("repaired before the command ran");
+        egress_cgroup::check(Network::Layer, &[]).expect("repaired before the command ran");
 
         // Detached: no program at all on connect4.
         let (_, ids) = cage::sys::bpf_prog_query(dir.as_raw_fd(), INET4_CONNECT).expect("query");
         let program = cage::sys::bpf_prog_get_fd_by_id(ids[0]).expect("program");
         cage::sys::bpf_prog_detach(dir.as_raw_fd(), program.as_raw_fd(), INET4_CONNECT).expect("detach");
-        assert!(egress_cgroup::check(Network::Layer).is_err(), "a detached program is noticed");
+        assert!(egress_cgroup::check(Network::Layer, &[]).is_err(), "a detached program is noticed");
         layer_refuses_other_hosts();
-        egress_cgroup::check(Network::Layer).expect("repaired");
+        egress_cgroup::check(Network::Layer, &[]).expect("repaired");
 
         // Beyond repair (writable by others): the command is refused, nothing runs.
         nix::sys::stat::fchmod(dir.as_raw_fd(), nix::sys::stat::Mode::from_bits_truncate(0o777))
@@ -478,7 +585,7 @@ fn a_tampered_egress_cgroup_is_caught_and_repaired_before_a_command_runs() {
         }
         nix::sys::stat::fchmod(dir.as_raw_fd(), nix::sys::stat::Mode::from_bits_truncate(0o755))
             .expect("chmod");
-        egress_cgroup::check(Network::Layer).expect("intact again");
+        egress_cgroup::check(Network::Layer, &[]).expect("intact again");
         let path = fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).expect("cgroup path");
         drop(dir);
         fs::remove_dir(path).expect("the test's own cgroup, empty again, is removed");
@@ -579,7 +686,8 @@ fn a_failure_at_any_step_refuses_the_command_names_the_step_and_runs_nothing() {
         let plan = plan_for(&p, &[&format!("copy:/var/log/cage-jail-test.log:{marker}")], operator(), &[]);
         let prepared = prepare(&plan, true).expect("prepare");
         let kernel = Faulty { inner: RealKernel::new(&plan, true).expect("kernel"), fail_at: step };
-        let running = spawn_with(&prepared, kernel, plan.network, Stdio::default()).expect("spawn");
+        let running =
+            spawn_with(&prepared, kernel, (plan.network, &plan.targets), Stdio::default()).expect("spawn");
         match running.wait() {
             Err(JailError::Step { step: failed, error }) => {
                 assert_eq!(failed, step);

@@ -149,10 +149,28 @@ fn the_sessions_cgroups_hold_the_limits_while_it_runs_and_are_gone_after() {
 }
 
 #[test]
-fn the_egress_filter_holds_in_the_sessions_cgroup() {
-    // perl's `die` exits with the errno.
+fn the_egress_filter_holds_in_the_sessions_cgroup_and_says_what_it_refused() {
+    // perl's `die` exits with the errno; cage then says what the network policy refused.
     let (_, err, code) = run(LIMITS, "connect 198.18.0.1:80");
-    assert_eq!((err.as_str(), code), ("connect: Operation not permitted\n", libc::EPERM), "another host");
+    let said = "connect: Operation not permitted\n\
+                cage: the network policy (local) refused 1 connection to 198.18.0.1:80\n";
+    assert_eq!((err.as_str(), code), (said, libc::EPERM), "another host");
+    // The trail holds the refusal, tied to the line, as a denial.
+    let out = sandbox(&format!(
+        "{PROFILE}\nset +e\nas_operator /usr/local/bin/cage -c 'connect 198.18.0.1:80' 2>/dev/null\n\
+         echo \"EGRESS=$(grep '\"event\":\"egress\"' /var/log/cage/audit.jsonl)\"\n"
+    ));
+    let stdout = text(&out.stdout);
+    let record = value(&stdout, "EGRESS");
+    for part in [
+        r#""decision":"deny""#,
+        r#""destination":"198.18.0.1:80""#,
+        r#""connections":1"#,
+        r#""network":"local""#,
+        r#""title":"connect 198.18.0.1:80""#,
+    ] {
+        assert!(record.contains(part), "{part} in {record} ({})", text(&out.stderr));
+    }
     let (_, err, code) = run(LIMITS, "connect 127.0.0.1:9");
     assert_eq!(
         (err.as_str(), code),

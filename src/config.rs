@@ -13,6 +13,7 @@ use crate::source::SourceError;
 mod access;
 mod limits;
 mod notify;
+mod system;
 pub use access::{AccessConfig, ID_PLACEHOLDER, SHORT_ID_LEN};
 pub use limits::Limits;
 pub use notify::{is_mail_address, NotifyConfig, Smtp};
@@ -101,6 +102,8 @@ pub struct Config {
     pub limits: Limits,
     /// `[notify]`: mail and the event hook.
     pub notify: NotifyConfig,
+    /// `[system]`: the addresses of each layer's hosts, for `network = "layer"`.
+    pub system: crate::policy::reach::SystemHosts,
 }
 
 /// `[audit]`: where records go.
@@ -137,6 +140,8 @@ struct RawConfig {
     access: Option<access::RawAccess>,
     limits: Option<limits::RawLimits>,
     notify: Option<Spanned<notify::RawNotify>>,
+    #[serde(default)]
+    system: system::RawSystem,
 }
 
 impl Config {
@@ -200,7 +205,9 @@ impl Config {
             }
             None => NotifyConfig::default(),
         };
+        let system = system::parse(raw.system, &at)?;
         Ok(Config {
+            system,
             audit,
             access,
             limits,
@@ -245,6 +252,18 @@ mod tests {
         assert!(c.audit.file.ends_with("/srv/a.jsonl") && !c.audit.syslog);
         let e = Config::parse("layer = \"cps\"\n[audit]\nfile = \"a.jsonl\"\n", "c").expect_err("relative");
         assert_eq!(e.to_string(), "c:3:8: audit file `a.jsonl` must be an absolute file path");
+    }
+
+    #[test]
+    fn system_lists_addresses_by_layer() {
+        let text = "layer = \"cps\"\n[system]\ncell = [\"192.0.2.32/28\", \"2001:db8::1\"]\n";
+        let c = Config::parse(text, "c").expect("valid");
+        assert_eq!(c.system[&Layer::Cell].len(), 2);
+        let e = Config::parse("layer = \"cps\"\n[system]\ncel = []\n", "c").expect_err("layer");
+        assert_eq!(e.to_string(), "c:3:1: unknown layer `cel` in [system] (cps, host, cell or guest_vm)");
+        let e =
+            Config::parse("layer = \"cps\"\n[system]\ncell = [\"192.0.2.0/33\"]\n", "c").expect_err("cidr");
+        assert_eq!(e.to_string(), "c:3:9: `192.0.2.0/33` is not an address or ADDRESS/PREFIX");
     }
 
     #[test]

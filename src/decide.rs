@@ -10,6 +10,7 @@
 mod commands;
 mod denial;
 mod files;
+mod network;
 mod paths;
 mod plan;
 mod usage;

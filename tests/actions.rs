@@ -66,6 +66,7 @@ fn deny_kind(reason: &DenyReason) -> &'static str {
         DenyReason::Usage { .. } => "usage",
         DenyReason::PathCommand { .. } => "path",
         DenyReason::RuleRoot { .. } => "ruleroot",
+        DenyReason::Unreachable { .. } => "network",
     }
 }
 

@@ -1,12 +1,17 @@
 /* cage jail probe: run inside a jail, prints one JSON object describing what it can do.
  * Built by the test setup (integration/probe/build.sh), never installed.
- * Arguments: read:PATH write:PATH exec:PATH copy:SRC:DST connect:IP:PORT udp:IP:PORT syscalls */
+ * Arguments: read:PATH write:PATH exec:PATH copy:SRC:DST connect:IP:PORT udp:IP:PORT
+ *            raw:IP ping:IP rawudp:IP:PORT packet:IFACE sockpacket:x abstract:NAME syscalls */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/io_uring.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -152,6 +157,58 @@ static int try_net(const char *spec, int type) {
     return ok;
 }
 
+/* Sends one ICMP echo request to IP from a socket of `type` (SOCK_RAW: a raw socket, as
+ * traceroute -I; SOCK_DGRAM: an ICMP ping socket, as an unprivileged ping). */
+static int try_icmp(const char *ip, int type) {
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) { errno = EINVAL; return 0; }
+    int s = socket(AF_INET, type, IPPROTO_ICMP);
+    if (s < 0) return 0;
+    unsigned char echo[8] = {8, 0, 0xf7, 0xff, 0, 0, 0, 0}; /* type 8, checksum of the rest */
+    int ok = sendto(s, echo, sizeof echo, 0, (void *)&a, sizeof a) == sizeof echo;
+    close(s);
+    return ok;
+}
+
+/* Sends a UDP datagram to IP:PORT from a raw IP socket (the kernel adds the IP header). */
+static int try_raw_udp(const char *spec) {
+    char host[64];
+    snprintf(host, sizeof host, "%s", spec);
+    char *port = strrchr(host, ':');
+    if (!port) { errno = EINVAL; return 0; }
+    *port++ = 0;
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, host, &a.sin_addr);
+    int s = socket(AF_INET, SOCK_RAW, IPPROTO_UDP);
+    if (s < 0) return 0;
+    unsigned short udp[6] = {htons(40000), htons(atoi(port)), htons(12), 0, 0x6270, 0x6f72};
+    int ok = sendto(s, udp, sizeof udp, 0, (void *)&a, sizeof a) == sizeof udp;
+    close(s);
+    return ok;
+}
+
+/* Opens a packet socket bound to IFACE ("any": not bound), as tcpdump and arping do. */
+static int try_packet(const char *iface) {
+    int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+    if (s < 0) return 0;
+    int ok = 1;
+    if (strcmp(iface, "any") != 0) {
+        struct sockaddr_ll a = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+        a.sll_ifindex = if_nametoindex(iface);
+        ok = a.sll_ifindex != 0 && bind(s, (void *)&a, sizeof a) == 0;
+    }
+    close(s);
+    return ok;
+}
+
+/* The obsolete way to a packet socket: AF_INET with SOCK_PACKET. */
+static int try_sock_packet(void) {
+    int s = socket(AF_INET, SOCK_PACKET, htons(ETH_P_ALL));
+    if (s < 0) return 0;
+    close(s);
+    return 1;
+}
+
 /* Connects to the abstract UNIX socket NAME (a host daemon's, outside the jail). */
 static int try_abstract(const char *name) {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -210,6 +267,11 @@ int main(int argc, char **argv) {
                : strncmp(arg, "connect:", 8) == 0 ? try_net(val + 1, SOCK_STREAM)
                : strncmp(arg, "udp:", 4) == 0 ? try_net(val + 1, SOCK_DGRAM)
                : strncmp(arg, "abstract:", 9) == 0 ? try_abstract(val + 1)
+               : strncmp(arg, "raw:", 4) == 0 ? try_icmp(val + 1, SOCK_RAW)
+               : strncmp(arg, "ping:", 5) == 0 ? try_icmp(val + 1, SOCK_DGRAM)
+               : strncmp(arg, "rawudp:", 7) == 0 ? try_raw_udp(val + 1)
+               : strncmp(arg, "packet:", 7) == 0 ? try_packet(val + 1)
+               : strncmp(arg, "sockpacket:", 11) == 0 ? try_sock_packet()
                : (errno = EINVAL, 0);
         result(arg, ok);
     }

@@ -34,10 +34,12 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         Ok(set) => set,
         Err(errors) => return Ok(config_error(err, &errors)),
     };
-    let profile = match set.profile(&actions, layer) {
+    let mut profile = match set.profile(&actions, layer) {
         Ok(p) => p,
         Err(e) => return Ok(config_error(err, &[e])),
     };
+    // The addresses `layer` commands may reach, as a login on this host reads them.
+    profile.place_in(&crate::config::load().map(|c| c.system).unwrap_or_default());
     let parsed_line = match parse_line(&line) {
         Ok(l) => l,
         Err(e) => {

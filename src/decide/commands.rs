@@ -4,7 +4,7 @@
 
 use super::denial::{Denial, DenyReason};
 use super::plan::*;
-use super::{builtin_origin, files, paths, Session};
+use super::{builtin_origin, files, network, paths, Session};
 use crate::policy::path::normalize;
 use crate::policy::{command_name_problem, Alias, AliasTarget, FileCommand, Profile, RunAs, Sourced};
 use std::sync::Arc;
@@ -220,6 +220,9 @@ fn alias_candidate(
             let path = normalize(&session.cwd, args[index]);
             paths::judge(profile, &path, Access::Read)
                 .map_err(|reason| Denial { reason, at: Some(index + 1) })?;
+        }
+        for index in matched.destinations {
+            network::judge(profile, args[index]).map_err(|reason| Denial { reason, at: Some(index + 1) })?;
         }
     }
     let base = binary.rsplit('/').next().unwrap_or(binary).to_string();

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::plan::Rule;
 use crate::policy::grammar::GrammarError;
-use crate::policy::FileCommand;
+use crate::policy::{FileCommand, Network};
 
 /// A refusal, and the index in argv of the word it concerns (for a caret), when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,22 +16,68 @@ pub struct Denial {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DenyReason {
-    UnknownCommand { name: String },
-    Blacklisted { name: String, rule: Rule },
-    Refused { name: String, reason: String, rule: Rule },
-    Grammar { alias: String, error: GrammarError, rule: Rule },
-    FileCommandNotGranted { command: FileCommand },
-    Usage { command: String, detail: String },
-    PathOutside { path: String, write: bool },
-    ReadOnly { path: String, rule: Rule },
-    DeniedPath { path: String, rule: Rule },
-    Secret { path: String },
-    RuleRoot { path: String, rule: Rule },
-    RootExecNotListed { path: String },
-    SuNotListed { user: String },
+    UnknownCommand {
+        name: String,
+    },
+    Blacklisted {
+        name: String,
+        rule: Rule,
+    },
+    Refused {
+        name: String,
+        reason: String,
+        rule: Rule,
+    },
+    Grammar {
+        alias: String,
+        error: GrammarError,
+        rule: Rule,
+    },
+    FileCommandNotGranted {
+        command: FileCommand,
+    },
+    Usage {
+        command: String,
+        detail: String,
+    },
+    PathOutside {
+        path: String,
+        write: bool,
+    },
+    ReadOnly {
+        path: String,
+        rule: Rule,
+    },
+    DeniedPath {
+        path: String,
+        rule: Rule,
+    },
+    Secret {
+        path: String,
+    },
+    RuleRoot {
+        path: String,
+        rule: Rule,
+    },
+    RootExecNotListed {
+        path: String,
+    },
+    SuNotListed {
+        user: String,
+    },
     SuRoot,
-    CdOutside { path: String },
-    PathCommand { name: String },
+    CdOutside {
+        path: String,
+    },
+    PathCommand {
+        name: String,
+    },
+    /// A destination the line names that the session's network mode cannot reach.
+    Unreachable {
+        destination: String,
+        network: Network,
+        why: String,
+    },
 }
 
 impl DenyReason {
@@ -93,6 +139,9 @@ impl fmt::Display for DenyReason {
             }
             DenyReason::PathCommand { name } => {
                 write!(f, "`{name}`: commands are run by name, not by path")
+            }
+            DenyReason::Unreachable { destination, network, why } => {
+                write!(f, "`{destination}` is not reachable: the network policy ({}) {why}", network.name())
             }
         }
     }

@@ -1,147 +1,73 @@
-//! Egress filtering for `network = "local"` and `"layer"`: cgroup-BPF programs on connect and
-//! UDP sendmsg that the kernel runs on the address it has already copied (no time-of-check
-//! race). This file builds the programs; `egress_cgroup.rs` keeps the cgroup they are
-//! attached to, which every jail of that mode is born in.
+//! Egress filtering for `network = "local"` and `"layer"`: cgroup-BPF programs that the
+//! kernel runs on the destination it has already copied (no time-of-check race). This file
+//! builds the programs; `egress_cgroup.rs` keeps the cgroup they are attached to, which every
+//! jail of that mode is born in.
 //!
-//! local: loopback only (127/8, ::1, ::ffff:127/104).
-//! layer: loopback, TCP port 22 anywhere (ssh to the hosts of the system), and port 53 to the
-//!        name servers of /etc/resolv.conf.
+//! Two walls. The socket-address programs (connect4/6, UDP sendmsg4/6) refuse a connection
+//! or datagram at once with EPERM. The packet program (cgroup inet egress) sees every IP
+//! packet any socket of the jail sends, raw and ICMP ping sockets included, and drops what
+//! leaves the mode. Both allow:
+//! - local: loopback only (127/8, ::1, ::ffff:127/104);
+//! - layer: loopback, the targets (`reach` on cage.toml's `[system]` addresses: TCP or UDP to
+//!   the port, ICMP echo and errors to the host), and port 53 to the IPv4 name servers of
+//!   /etc/resolv.conf.
+//!
+//! Each refusal is counted in a map keyed by the jail's cgroup id (connections and packets,
+//! and the last destination), which the monitor reads after each line.
 #![forbid(unsafe_code)]
 
 use std::fs;
+use std::net::IpAddr;
 
+use super::bpf_asm::*;
+use super::egress_rules::*;
+pub use super::egress_rules::{EgressRule, KEY_SIZE, VALUE_SIZE};
+use crate::policy::reach::Target;
 use crate::policy::Network;
 use crate::sys::BpfInsn;
 
+pub const PROG_TYPE_CGROUP_SKB: u32 = 8;
 pub const PROG_TYPE_CGROUP_SOCK_ADDR: u32 = 18;
+pub const INET_EGRESS: u32 = 1;
 pub const INET4_CONNECT: u32 = 10;
 pub const INET6_CONNECT: u32 = 11;
 pub const UDP4_SENDMSG: u32 = 14;
 pub const UDP6_SENDMSG: u32 = 15;
+pub const MAP_TYPE_LRU_HASH: u32 = 9;
 
-/// Where each program is attached: (attach type, the IPv6 program rather than the IPv4 one).
-pub const ATTACH_POINTS: [(u32, bool); 4] =
-    [(INET4_CONNECT, false), (UDP4_SENDMSG, false), (INET6_CONNECT, true), (UDP6_SENDMSG, true)];
-
-// Offsets in struct bpf_sock_addr.
-const USER_IP4: i16 = 4;
-const USER_IP6: i16 = 8;
-const USER_PORT: i16 = 24;
-const SOCK_TYPE: i16 = 32;
-
-/// Ports as the kernel stores them (network order in the low 16 bits, read little-endian).
-const PORT_SSH: i32 = 22 << 8;
-const PORT_DNS: i32 = 53 << 8;
-
-/// What may be reached besides loopback.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EgressRule {
-    pub ssh_anywhere: bool,
-    /// IPv4 name servers, reachable on port 53.
-    pub dns: Vec<[u8; 4]>,
+/// The three programs of a mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    SockV4,
+    SockV6,
+    Packets,
 }
 
-/// Instructions with symbolic jump targets, resolved when finished.
-#[derive(Default)]
-struct Asm {
-    insns: Vec<BpfInsn>,
-    jumps: Vec<(usize, &'static str)>,
-    labels: Vec<(&'static str, usize)>,
-}
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::SockV4, Kind::SockV6, Kind::Packets];
 
-impl Asm {
-    fn emit(&mut self, code: u8, dst: u8, src: u8, off: i16, imm: i32) {
-        self.insns.push(BpfInsn { code, regs: dst | (src << 4), off, imm });
-    }
-    fn load_u32(&mut self, dst: u8, off: i16) {
-        self.emit(0x61, dst, 1, off, 0); // dst = *(u32 *)(r1 + off)
-    }
-    fn low_byte(&mut self, dst: u8, src: u8) {
-        self.emit(0xbf, dst, src, 0, 0); // dst = src
-        self.emit(0x57, dst, 0, 0, 0xff); // dst &= 0xff
-    }
-    fn jump_if(&mut self, equal: bool, reg: u8, imm: i32, label: &'static str) {
-        self.jumps.push((self.insns.len(), label));
-        self.emit(if equal { 0x16 } else { 0x56 }, reg, 0, 0, imm); // JMP32 JEQ/JNE K
-    }
-    fn goto(&mut self, label: &'static str) {
-        self.jumps.push((self.insns.len(), label));
-        self.emit(0x05, 0, 0, 0, 0);
-    }
-    fn label(&mut self, name: &'static str) {
-        self.labels.push((name, self.insns.len()));
-    }
-    fn ret(&mut self, value: i32) {
-        self.emit(0xb7, 0, 0, 0, value); // r0 = value
-        self.emit(0x95, 0, 0, 0, 0); // exit
-    }
-    fn finish(mut self) -> Vec<BpfInsn> {
-        for (at, label) in &self.jumps {
-            let target = self.labels.iter().find(|(n, _)| n == label).map_or(at + 1, |(_, i)| *i);
-            self.insns[*at].off = (target as i64 - *at as i64 - 1) as i16;
-        }
-        self.insns
-    }
-}
-
-/// The decision after loopback was ruled out: ssh anywhere, DNS to the name servers.
-fn remote_rules(a: &mut Asm, rule: &EgressRule, ip4: bool) {
-    a.load_u32(4, USER_PORT);
-    if rule.ssh_anywhere {
-        a.load_u32(5, SOCK_TYPE);
-        a.jump_if(false, 4, PORT_SSH, "dns");
-        a.jump_if(true, 5, libc::SOCK_STREAM, "allow");
-    }
-    a.label("dns");
-    if ip4 && !rule.dns.is_empty() {
-        a.jump_if(false, 4, PORT_DNS, "deny");
-        for server in &rule.dns {
-            a.jump_if(true, 2, i32::from_le_bytes(*server), "allow");
+    pub fn prog_type(self) -> u32 {
+        match self {
+            Kind::Packets => PROG_TYPE_CGROUP_SKB,
+            _ => PROG_TYPE_CGROUP_SOCK_ADDR,
         }
     }
-    a.label("deny");
-    a.ret(0);
-    a.label("allow");
-    a.ret(1);
 }
 
-/// The IPv4 program (connect4 and sendmsg4).
-pub fn program_v4(rule: &EgressRule) -> Vec<BpfInsn> {
-    let mut a = Asm::default();
-    a.load_u32(2, USER_IP4);
-    a.low_byte(3, 2);
-    a.jump_if(true, 3, 127, "allow");
-    remote_rules(&mut a, rule, true);
-    a.finish()
-}
+/// Where each program is attached.
+pub const ATTACH_POINTS: [(u32, Kind); 5] = [
+    (INET4_CONNECT, Kind::SockV4),
+    (UDP4_SENDMSG, Kind::SockV4),
+    (INET6_CONNECT, Kind::SockV6),
+    (UDP6_SENDMSG, Kind::SockV6),
+    (INET_EGRESS, Kind::Packets),
+];
 
-/// The IPv6 program (connect6 and sendmsg6): ::1 and IPv4-mapped loopback are local.
-pub fn program_v6(rule: &EgressRule) -> Vec<BpfInsn> {
-    let mut a = Asm::default();
-    a.load_u32(2, USER_IP6);
-    a.jump_if(false, 2, 0, "remote");
-    a.load_u32(2, USER_IP6 + 4);
-    a.jump_if(false, 2, 0, "remote");
-    a.load_u32(2, USER_IP6 + 8);
-    a.jump_if(true, 2, 0, "loopback6");
-    a.jump_if(false, 2, 0xffff_0000_u32 as i32, "remote");
-    a.load_u32(2, USER_IP6 + 12);
-    a.low_byte(3, 2);
-    a.jump_if(true, 3, 127, "allow");
-    a.goto("remote");
-    a.label("loopback6");
-    a.load_u32(2, USER_IP6 + 12);
-    a.jump_if(true, 2, 0x0100_0000, "allow");
-    a.label("remote");
-    remote_rules(&mut a, rule, false);
-    a.finish()
-}
-
-/// The rule for a network mode; `None` where no filter applies.
-pub fn rule_for(network: Network) -> Option<EgressRule> {
+/// The rule for a network mode and its targets; `None` where no filter applies.
+pub fn rule_for(network: Network, targets: &[Target]) -> Option<EgressRule> {
     match network {
-        Network::Local => Some(EgressRule { ssh_anywhere: false, dns: Vec::new() }),
-        Network::Layer => Some(EgressRule { ssh_anywhere: true, dns: name_servers() }),
+        Network::Local => Some(EgressRule::default()),
+        Network::Layer => Some(EgressRule { targets: targets.to_vec(), dns: name_servers() }),
         Network::None | Network::Any => None,
     }
 }
@@ -152,41 +78,101 @@ fn name_servers() -> Vec<[u8; 4]> {
     servers.filter_map(|s| s.parse::<std::net::Ipv4Addr>().ok()).map(|ip| ip.octets()).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn targets_in_range(program: &[BpfInsn]) -> bool {
-        program.iter().enumerate().all(|(i, insn)| {
-            let is_jump = matches!(insn.code, 0x05 | 0x16 | 0x56);
-            !is_jump || (insn.off >= 0 && i + 1 + (insn.off as usize) < program.len())
-        })
-    }
-
-    #[test]
-    fn every_jump_lands_inside_the_program_and_it_ends_in_exit() {
-        let layer = EgressRule { ssh_anywhere: true, dns: vec![[10, 0, 0, 2]] };
-        let local = EgressRule { ssh_anywhere: false, dns: vec![] };
-        for rule in [layer, local] {
-            for program in [program_v4(&rule), program_v6(&rule)] {
-                assert!(targets_in_range(&program), "{program:?}");
-                assert_eq!(program.last().map(|i| i.code), Some(0x95));
-            }
-        }
-    }
-
-    #[test]
-    fn local_allows_only_loopback_and_layer_adds_ssh_and_dns() {
-        let local = program_v4(&EgressRule { ssh_anywhere: false, dns: vec![] });
-        assert!(!local.iter().any(|i| i.imm == PORT_SSH), "local has no ssh rule");
-        let layer = program_v4(&EgressRule { ssh_anywhere: true, dns: vec![[10, 0, 0, 2]] });
-        assert!(layer.iter().any(|i| i.imm == PORT_SSH));
-        assert!(layer.iter().any(|i| i.imm == i32::from_le_bytes([10, 0, 0, 2])));
-    }
-
-    #[test]
-    fn none_and_any_have_no_filter() {
-        assert_eq!(rule_for(Network::None), None);
-        assert_eq!(rule_for(Network::Any), None);
+/// The program of `kind` for `rule`, counting into the map open at `map_fd` (0 to hash it).
+pub fn program(kind: Kind, rule: &EgressRule, map_fd: i32) -> Vec<BpfInsn> {
+    match kind {
+        Kind::SockV4 => sock_v4(rule, map_fd),
+        Kind::SockV6 => sock_v6(rule, map_fd),
+        Kind::Packets => super::egress_packets::program(rule, map_fd),
     }
 }
+
+/// connect4 and sendmsg4.
+fn sock_v4(rule: &EgressRule, map_fd: i32) -> Vec<BpfInsn> {
+    let mut a = Asm::default();
+    let allow = a.label();
+    a.mov(R6, R1);
+    a.load(Size::W, R2, R6, USER_IP4);
+    loopback4(&mut a, allow);
+    a.load(Size::W, R4, R6, USER_PORT);
+    a.load(Size::W, R5, R6, SOCK_TYPE);
+    rules_v4(&mut a, rule, false, allow);
+    refuse_sock(&mut a, map_fd, 4, USER_IP4, 1);
+    a.place(allow);
+    a.ret(1);
+    a.finish()
+}
+
+/// connect6 and sendmsg6: ::1 and IPv4-mapped loopback are local; other IPv4-mapped
+/// addresses meet the IPv4 rules.
+fn sock_v6(rule: &EgressRule, map_fd: i32) -> Vec<BpfInsn> {
+    let mut a = Asm::default();
+    let (allow, native, maybe_lo) = (a.label(), a.label(), a.label());
+    a.mov(R6, R1);
+    a.load(Size::W, R4, R6, USER_PORT);
+    a.load(Size::W, R5, R6, SOCK_TYPE);
+    a.load(Size::W, R2, R6, USER_IP6);
+    a.jne32(R2, 0, native);
+    a.load(Size::W, R2, R6, USER_IP6 + 4);
+    a.jne32(R2, 0, native);
+    a.load(Size::W, R2, R6, USER_IP6 + 8);
+    a.jeq32(R2, 0, maybe_lo);
+    a.jne32(R2, word(&[0, 0, 0xff, 0xff]), native);
+    a.load(Size::W, R2, R6, USER_IP6 + 12);
+    loopback4(&mut a, allow);
+    rules_v4(&mut a, rule, false, allow);
+    a.goto(native);
+    a.place(maybe_lo);
+    a.load(Size::W, R2, R6, USER_IP6 + 12);
+    a.jeq32(R2, word(&[0, 0, 0, 1]), allow);
+    a.place(native);
+    rules_v6(&mut a, rule, false, R6, USER_IP6, allow);
+    refuse_sock(&mut a, map_fd, 6, USER_IP6, 4);
+    a.place(allow);
+    a.ret(1);
+    a.finish()
+}
+
+fn refuse_sock(a: &mut Asm, map_fd: i32, family: i32, addr_at: i16, words: i16) {
+    start_value(a, family);
+    a.load(Size::W, R1, R6, USER_PORT);
+    set_port_from_r1(a);
+    copy_addr(a, R6, addr_at, words);
+    count_and_refuse(a, map_fd, CONNECTIONS, false);
+}
+
+/// A refusal as the map records it: how many, and the last destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub connections: u32,
+    pub packets: u32,
+    pub destination: String,
+}
+
+impl Refused {
+    /// Reads a map value (`None` when it counts nothing).
+    pub fn from_value(value: &[u8; VALUE_SIZE]) -> Option<Refused> {
+        let u32_at = |at: usize| u32::from_le_bytes([value[at], value[at + 1], value[at + 2], value[at + 3]]);
+        let (connections, packets) = (u32_at(0), u32_at(4));
+        if connections == 0 && packets == 0 {
+            return None;
+        }
+        let port = u16::from_be_bytes([value[12], value[13]]);
+        let addr: Option<IpAddr> = match u32_at(8) {
+            4 => Some(IpAddr::from([value[16], value[17], value[18], value[19]])),
+            6 => <[u8; 16]>::try_from(&value[16..32]).ok().map(IpAddr::from),
+            _ => None,
+        };
+        let destination = match (addr, port) {
+            (None, _) => "an unknown destination".to_string(),
+            (Some(ip), 0) => ip.to_string(),
+            (Some(IpAddr::V6(ip)), port) => format!("[{ip}]:{port}"),
+            (Some(ip), port) => format!("{ip}:{port}"),
+        };
+        Some(Refused { connections, packets, destination })
+    }
+}
+
+#[cfg(test)]
+#[path = "egress_tests.rs"]
+mod tests;

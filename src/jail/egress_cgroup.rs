@@ -25,61 +25,69 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 
 use super::egress::{
-    program_v4, program_v6, rule_for, EgressRule, ATTACH_POINTS, PROG_TYPE_CGROUP_SOCK_ADDR,
+    program, rule_for, EgressRule, Kind, Refused, ATTACH_POINTS, INET_EGRESS, KEY_SIZE, MAP_TYPE_LRU_HASH,
+    VALUE_SIZE,
 };
 use crate::audit::record::hex;
+use crate::policy::reach::Target;
 use crate::policy::Network;
 use crate::sys::{self, BpfInsn};
 
-/// The two programs of a mode, as cage would load them now.
+/// How many cgroups' refusals the map keeps at once (least recently used go first).
+const MAP_ENTRIES: u32 = 4096;
+
+/// The three programs of a mode, as cage would load them now (counting into no map yet).
 struct Programs {
-    v4: Vec<BpfInsn>,
-    v6: Vec<BpfInsn>,
+    rule: EgressRule,
+    insns: [Vec<BpfInsn>; 3],
 }
 
-/// The kernel's tags of the IPv4 and IPv6 programs.
-type Tags = [[u8; 8]; 2];
+/// The kernel's tags of the programs, in the order of [`Kind::ALL`].
+type Tags = [[u8; 8]; 3];
+
+fn index(kind: Kind) -> usize {
+    Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
+}
 
 impl Programs {
-    fn new(rule: &EgressRule) -> Programs {
-        Programs { v4: program_v4(rule), v6: program_v6(rule) }
+    fn new(rule: EgressRule) -> Programs {
+        let insns = Kind::ALL.map(|kind| program(kind, &rule, 0));
+        Programs { rule, insns }
     }
 
-    fn insns(&self, v6: bool) -> &[BpfInsn] {
-        if v6 {
-            &self.v6
-        } else {
-            &self.v4
-        }
-    }
-
-    /// A SHA-256 prefix of both programs' instructions, as the kernel receives them.
+    /// A SHA-256 prefix of the programs' instructions, as built for no map.
     fn hash(&self) -> String {
         let mut sha = Sha256::new();
-        for insn in self.v4.iter().chain([&BpfInsn { code: 0, regs: 0, off: 0, imm: 0 }]).chain(&self.v6) {
-            sha.update([insn.code, insn.regs]);
-            sha.update(insn.off.to_le_bytes());
-            sha.update(insn.imm.to_le_bytes());
+        for insns in &self.insns {
+            for insn in insns {
+                sha.update([insn.code, insn.regs]);
+                sha.update(insn.off.to_le_bytes());
+                sha.update(insn.imm.to_le_bytes());
+            }
+            sha.update([0xff; 8]);
         }
         hex(&sha.finalize()[..8])
     }
 
-    /// Loads (the kernel verifies) one program per attach point; returns them and their tags.
+    /// Makes their map and loads (the kernel verifies) one program per attach point;
+    /// returns them and their tags.
     fn load(&self) -> io::Result<(Vec<(u32, OwnedFd)>, Tags)> {
+        let map = sys::bpf_map_create(MAP_TYPE_LRU_HASH, KEY_SIZE as u32, VALUE_SIZE as u32, MAP_ENTRIES)?;
         let mut loaded = Vec::with_capacity(ATTACH_POINTS.len());
-        let mut tags: [Option<[u8; 8]>; 2] = [None, None];
-        for (attach, v6) in ATTACH_POINTS {
-            let fd = sys::bpf_prog_load(PROG_TYPE_CGROUP_SOCK_ADDR, attach, self.insns(v6))?;
+        let mut tags: [Option<[u8; 8]>; 3] = [None; 3];
+        for (attach, kind) in ATTACH_POINTS {
+            let insns = program(kind, &self.rule, map.as_raw_fd());
+            let fd = sys::bpf_prog_load(kind.prog_type(), attach, &insns)?;
             let (_, tag) = sys::bpf_prog_type_and_tag(fd.as_raw_fd())?;
-            if tags[v6 as usize].is_some_and(|t| t != tag) {
+            if tags[index(kind)].is_some_and(|t| t != tag) {
                 return Err(io::Error::other("the kernel tagged one program two ways"));
             }
-            tags[v6 as usize] = Some(tag);
+            tags[index(kind)] = Some(tag);
             loaded.push((attach, fd));
         }
         match tags {
-            [Some(v4), Some(v6)] => Ok((loaded, [v4, v6])),
-            _ => Err(io::Error::other("no program was loaded")),
+            [Some(v4), Some(v6), Some(packets)] => Ok((loaded, [v4, v6, packets])),
+            _ => Err(io::Error::other("a program was not loaded")),
         }
     }
 }
@@ -91,17 +99,17 @@ struct Wanted {
     programs: Programs,
 }
 
-fn wanted(network: Network) -> io::Result<Option<Wanted>> {
-    let Some(rule) = rule_for(network) else { return Ok(None) };
-    let programs = Programs::new(&rule);
+fn wanted(network: Network, targets: &[Target]) -> io::Result<Option<Wanted>> {
+    let Some(rule) = rule_for(network, targets) else { return Ok(None) };
+    let programs = Programs::new(rule);
     let prefix = format!("egress-{}-{}-", mode_name(network), programs.hash());
     Ok(Some(Wanted { root: cage_root()?, prefix, programs }))
 }
 
-/// The checked cgroup that jails of `network` are born in, repaired or made when it is
-/// missing or not intact; `None` where no filter applies.
-pub fn cgroup_for(network: Network) -> io::Result<Option<OwnedFd>> {
-    let Some(wanted) = wanted(network)? else { return Ok(None) };
+/// The checked cgroup that jails of `network` (reaching `targets`) are born in, repaired or
+/// made when it is missing or not intact; `None` where no filter applies.
+pub fn cgroup_for(network: Network, targets: &[Target]) -> io::Result<Option<OwnedFd>> {
+    let Some(wanted) = wanted(network, targets)? else { return Ok(None) };
     match find_intact(&wanted) {
         Ok(dir) => Ok(Some(dir)),
         Err(_) => install(&wanted).map(Some),
@@ -109,8 +117,8 @@ pub fn cgroup_for(network: Network) -> io::Result<Option<OwnedFd>> {
 }
 
 /// Whether the cgroup of `network` is in place and intact, without repairing anything.
-pub fn check(network: Network) -> io::Result<()> {
-    match wanted(network)? {
+pub fn check(network: Network, targets: &[Target]) -> io::Result<()> {
+    match wanted(network, targets)? {
         Some(wanted) => find_intact(&wanted).map(drop),
         None => Ok(()),
     }
@@ -136,8 +144,8 @@ fn find_intact_tagged(wanted: &Wanted) -> io::Result<(OwnedFd, Tags)> {
 /// kept cgroup of that mode by id (attached again, never loaded: no verifier run), unless it
 /// holds exactly them already; then checks it like the kept one. Checked before every use:
 /// a leaf made for one session cannot drift from its mode unnoticed.
-pub fn prepare_leaf(network: Network, leaf: &impl AsRawFd) -> io::Result<()> {
-    let Some(wanted) = wanted(network)? else { return Ok(()) };
+pub fn prepare_leaf(network: Network, targets: &[Target], leaf: &impl AsRawFd) -> io::Result<()> {
+    let Some(wanted) = wanted(network, targets)? else { return Ok(()) };
     // The usual case, a leaf already made: the tags its kept cgroup's name records are enough
     // to check it by (the leaf is what the jail runs under, not the kept cgroup).
     if existing(&wanted.root, &wanted.prefix).iter().any(|(_, tags)| check_attached(leaf, tags).is_ok()) {
@@ -161,6 +169,28 @@ pub fn prepare_leaf(network: Network, leaf: &impl AsRawFd) -> io::Result<()> {
     check_attached(leaf, &tags)
 }
 
+/// What the egress programs refused to the jails of the cgroup open at `leaf` since the
+/// last call (which it forgets): `None` when nothing was refused, or no program is attached.
+/// The map is the one the leaf's packet program counts in; the key, the leaf's cgroup id
+/// (its inode number in cgroup v2).
+pub fn take_refused(leaf: &impl AsRawFd) -> io::Result<Option<Refused>> {
+    let (_, ids) = sys::bpf_prog_query(leaf.as_raw_fd(), INET_EGRESS)?;
+    let [id] = ids.as_slice() else { return Ok(None) };
+    let program = sys::bpf_prog_get_fd_by_id(*id)?;
+    let info = sys::bpf_prog_info(program.as_raw_fd())?;
+    let [map_id] = info.map_ids.as_slice() else {
+        return Err(io::Error::other("the egress program counts in no map"));
+    };
+    let map = sys::bpf_map_get_fd_by_id(*map_id)?;
+    let key = nix::sys::stat::fstat(leaf.as_raw_fd())?.st_ino.to_le_bytes();
+    let mut value = [0u8; VALUE_SIZE];
+    if !sys::bpf_map_lookup(map.as_raw_fd(), &key, &mut value)? {
+        return Ok(None);
+    }
+    sys::bpf_map_delete(map.as_raw_fd(), &key)?;
+    Ok(Refused::from_value(&value))
+}
+
 /// The name of a network mode in cgroup names.
 pub fn mode_name(network: Network) -> &'static str {
     match network {
@@ -180,7 +210,7 @@ pub fn filtered(network: Network) -> bool {
 /// Loads the programs and attaches them to their cgroup (made if missing), then checks it.
 fn install(wanted: &Wanted) -> io::Result<OwnedFd> {
     let (loaded, tags) = wanted.programs.load()?;
-    let name = format!("{}{}-{}", wanted.prefix, hex(&tags[0]), hex(&tags[1]));
+    let name = format!("{}{}-{}-{}", wanted.prefix, hex(&tags[0]), hex(&tags[1]), hex(&tags[2]));
     sweep(&wanted.root);
     let path = wanted.root.join(&name);
     match fs::DirBuilder::new().mode(0o755).create(&path) {
@@ -203,8 +233,9 @@ fn existing(root: &Path, prefix: &str) -> Vec<(String, Tags)> {
 }
 
 fn parse_tags(text: &str) -> Option<Tags> {
-    let (v4, v6) = text.split_once('-')?;
-    Some([parse_tag(v4)?, parse_tag(v6)?])
+    let mut parts = text.split('-');
+    let tags = [parse_tag(parts.next()?)?, parse_tag(parts.next()?)?, parse_tag(parts.next()?)?];
+    parts.next().is_none().then_some(tags)
 }
 
 fn parse_tag(text: &str) -> Option<[u8; 8]> {
@@ -220,7 +251,7 @@ fn parse_tag(text: &str) -> Option<[u8; 8]> {
 
 /// Exactly one program per attach point, attached without flags, of the right type and tag.
 fn check_attached(dir: &impl AsRawFd, tags: &Tags) -> io::Result<()> {
-    for (attach, v6) in ATTACH_POINTS {
+    for (attach, kind) in ATTACH_POINTS {
         let (flags, ids) = sys::bpf_prog_query(dir.as_raw_fd(), attach)?;
         let [id] = ids.as_slice() else {
             return Err(io::Error::other(format!("{} programs at attach point {attach}", ids.len())));
@@ -229,8 +260,8 @@ fn check_attached(dir: &impl AsRawFd, tags: &Tags) -> io::Result<()> {
             return Err(io::Error::other(format!("attach point {attach} has flags {flags:#x}")));
         }
         let program = sys::bpf_prog_get_fd_by_id(*id)?;
-        let (kind, tag) = sys::bpf_prog_type_and_tag(program.as_raw_fd())?;
-        if kind != PROG_TYPE_CGROUP_SOCK_ADDR || tag != tags[v6 as usize] {
+        let (prog_type, tag) = sys::bpf_prog_type_and_tag(program.as_raw_fd())?;
+        if prog_type != kind.prog_type() || tag != tags[index(kind)] {
             return Err(io::Error::other(format!("attach point {attach} holds a program cage did not load")));
         }
     }
@@ -303,26 +334,30 @@ mod tests {
 
     #[test]
     fn tags_are_read_back_from_the_name_and_nothing_else_parses() {
-        let tags = parse_tags("0011223344556677-8899aabbccddeeff");
+        let tags = parse_tags("0011223344556677-8899aabbccddeeff-0000000000000001");
         assert_eq!(
             tags,
             Some([
                 [0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77],
-                [0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]
+                [0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff],
+                [0, 0, 0, 0, 0, 0, 0, 1]
             ])
         );
-        assert_eq!(parse_tags("0011223344556677"), None);
-        assert_eq!(parse_tags("00112233445566-8899aabbccddeeff"), None);
-        assert_eq!(parse_tags("001122334455667g-8899aabbccddeeff"), None);
+        assert_eq!(parse_tags("0011223344556677-8899aabbccddeeff"), None, "two tags: an older cage's");
+        assert_eq!(parse_tags("0011223344556677-8899aabbccddeeff-0000000000000001-00"), None);
+        assert_eq!(parse_tags("00112233445566-8899aabbccddeeff-0000000000000001"), None);
+        assert_eq!(parse_tags("001122334455667g-8899aabbccddeeff-0000000000000001"), None);
     }
 
     #[test]
     fn the_hash_follows_the_instructions() {
-        let local = Programs::new(&EgressRule { ssh_anywhere: false, dns: vec![] });
-        let layer = Programs::new(&EgressRule { ssh_anywhere: true, dns: vec![[10, 0, 0, 2]] });
-        let other_dns = Programs::new(&EgressRule { ssh_anywhere: true, dns: vec![[10, 0, 0, 3]] });
+        use crate::policy::reach::{Cidr, Proto};
+        let target = Target { net: Cidr::parse("192.0.2.1").expect("cidr"), port: 22, proto: Proto::Tcp };
+        let local = Programs::new(EgressRule::default());
+        let layer = Programs::new(EgressRule { targets: vec![target], dns: vec![[10, 0, 0, 2]] });
+        let other_dns = Programs::new(EgressRule { targets: vec![target], dns: vec![[10, 0, 0, 3]] });
         assert_eq!(local.hash().len(), 16);
-        assert_eq!(local.hash(), Programs::new(&EgressRule { ssh_anywhere: false, dns: vec![] }).hash());
+        assert_eq!(local.hash(), Programs::new(EgressRule::default()).hash());
         assert_ne!(local.hash(), layer.hash());
         assert_ne!(layer.hash(), other_dns.hash());
     }

@@ -5,8 +5,11 @@
 //! pivot_root (while the view is complete and we are still root) and enforced at step 7.
 #![forbid(unsafe_code)]
 
+mod bpf_asm;
 pub mod egress;
 pub mod egress_cgroup;
+mod egress_packets;
+mod egress_rules;
 pub mod exectrace;
 mod host;
 mod kernel;
@@ -117,6 +120,7 @@ pub fn plan_jail(req: &JailRequest, host: &dyn HostFacts) -> Result<JailPlan, Pl
         landlock,
         seccomp: seccomp_spec(req),
         network: req.profile.network,
+        targets: req.profile.targets.clone(),
         program,
         argv: req.run.argv.clone(),
         env: environment(req),

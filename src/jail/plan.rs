@@ -18,6 +18,8 @@ pub struct JailPlan {
     pub landlock: LandlockSpec,
     pub seccomp: SeccompSpec,
     pub network: Network,
+    /// What `network = "layer"` may reach besides loopback and the name servers.
+    pub targets: Vec<crate::policy::reach::Target>,
     pub program: String,
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,

@@ -196,9 +196,16 @@ fn deny_rules(spec: &SeccompSpec) -> Result<BTreeMap<i64, Vec<SeccompRule>>, Str
     if spec.deny_packet {
         families.push(libc::AF_PACKET);
     }
-    if !families.is_empty() {
-        let socket = families.iter().map(|f| arg_eq(0, Len::Dword, *f as u64));
-        rules.insert(libc::SYS_socket, socket.collect::<Result<_, _>>()?);
+    let mut socket =
+        families.iter().map(|f| arg_eq(0, Len::Dword, *f as u64)).collect::<Result<Vec<_>, _>>()?;
+    if spec.deny_packet && !spec.deny_inet {
+        // The obsolete spelling of a packet socket: AF_INET or AF_INET6 with SOCK_PACKET.
+        for family in [libc::AF_INET, libc::AF_INET6] {
+            socket.push(family_and_type(family, SOCK_PACKET)?);
+        }
+    }
+    if !socket.is_empty() {
+        rules.insert(libc::SYS_socket, socket);
     }
     if spec.deny_ipc_removal {
         rules.insert(libc::SYS_shmctl, vec![ipc_rmid(1)?]);
@@ -216,6 +223,16 @@ fn arg_eq(index: u8, len: Len, value: u64) -> Result<SeccompRule, String> {
 fn masked(index: u8, flag: u64) -> Result<SeccompRule, String> {
     let cond = Cond::new(index, Len::Qword, Op::MaskedEq(flag), flag).map_err(|e| e.to_string())?;
     SeccompRule::new(vec![cond]).map_err(|e| e.to_string())
+}
+
+/// `socket(family, type)` whatever the type's flags (SOCK_CLOEXEC, SOCK_NONBLOCK).
+/// SOCK_PACKET (libc marks it deprecated: the very reason to refuse it).
+const SOCK_PACKET: i32 = 10;
+
+fn family_and_type(family: i32, kind: i32) -> Result<SeccompRule, String> {
+    let family = Cond::new(0, Len::Dword, Op::Eq, family as u64).map_err(|e| e.to_string())?;
+    let kind = Cond::new(1, Len::Dword, Op::MaskedEq(0xf), kind as u64).map_err(|e| e.to_string())?;
+    SeccompRule::new(vec![family, kind]).map_err(|e| e.to_string())
 }
 
 /// `cmd & 0xff == IPC_RMID`, ignoring the IPC_64 flag some libcs add.
@@ -384,6 +401,7 @@ mod tests {
             }
             for family in [libc::AF_INET, libc::AF_INET6, libc::AF_PACKET, libc::AF_UNIX] {
                 args.push([family as u64, 0, 0, 0, 0, 0]);
+                args.push([family as u64, SOCK_PACKET as u64 | libc::SOCK_CLOEXEC as u64, 0, 0, 0, 0]);
             }
             args.push([0, 0x100, 0x100, 0, 0, 0]); // IPC_RMID | IPC_64
             let arch = native_audit_arch();
@@ -415,5 +433,11 @@ mod tests {
         let open = SeccompSpec { deny_inet: false, deny_packet: false, ..spec() };
         assert!(!deny_rules(&open).expect("rules").contains_key(&libc::SYS_socket));
         assert_eq!(deny_rules(&spec()).expect("rules")[&libc::SYS_socket].len(), 3);
+        let shared = SeccompSpec { deny_inet: false, deny_packet: true, ..spec() };
+        assert_eq!(
+            deny_rules(&shared).expect("rules")[&libc::SYS_socket].len(),
+            3,
+            "AF_PACKET, SOCK_PACKET x2"
+        );
     }
 }

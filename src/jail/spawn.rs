@@ -19,6 +19,7 @@ use super::kernel::RealKernel;
 use super::plan::JailPlan;
 use super::prepare::{prepare, PreparedJail, STAGING};
 use super::steps::{run_steps, Kernel, LandlockStatus, Step};
+use crate::policy::reach::Target;
 use crate::policy::Network;
 use crate::sys;
 
@@ -126,20 +127,20 @@ impl Exiting {
 pub fn spawn(plan: &JailPlan, stdio: Stdio, landlock_required: bool) -> Result<Running, JailError> {
     let prepared = prepare(plan, landlock_required).map_err(|e| JailError::Prepare(e.0))?;
     let kernel = RealKernel::new(plan, landlock_required).map_err(|e| JailError::Prepare(e.0))?;
-    spawn_with(&prepared, kernel, plan.network, stdio)
+    spawn_with(&prepared, kernel, (plan.network, &plan.targets), stdio)
 }
 
 /// Starts a prepared jail with any [`Kernel`] (tests inject faults through this).
 pub fn spawn_with<K: Kernel>(
     jail: &PreparedJail,
     mut kernel: K,
-    network: Network,
+    (network, targets): (Network, &[Target]),
     stdio: Stdio,
 ) -> Result<Running, JailError> {
     // Before fork: a jail of a filtered mode is born in its checked cgroup, or not at all.
     let egress = match stdio.placement {
         Some(_) => None,
-        None => egress_cgroup::cgroup_for(network).map_err(JailError::Egress)?,
+        None => egress_cgroup::cgroup_for(network, targets).map_err(JailError::Egress)?,
     };
     fs::DirBuilder::new().recursive(true).mode(0o700).create(STAGING).map_err(JailError::Spawn)?;
     let (status_r, status_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;

@@ -12,6 +12,7 @@ pub mod gtfobins;
 pub mod model;
 pub mod path;
 mod profile;
+pub mod reach;
 mod schema;
 pub mod types;
 mod validate;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::grammar::Grammar;
+use super::reach::Reach;
 use super::types::{FileCommand, Layer, Network, Record, RunAs};
 
 /// A place in a profile file, kept for errors found after parsing (inheritance, blacklist).
@@ -25,6 +26,7 @@ pub struct ActionProfile {
     pub inherits: Vec<(String, Loc)>,
     pub full_access: bool,
     pub network: Option<Network>,
+    pub reach: Vec<Reach>,
     pub record: Option<Record>,
     pub blacklist: Vec<String>,
     pub refuse: BTreeMap<String, String>,

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::model::{Alias, PathRule, RootExec, View};
+use super::reach::{self, Reach, SystemHosts, Target};
 use super::types::{FileCommand, Layer, Network, Record};
 use super::PolicySet;
 
@@ -30,6 +31,11 @@ pub struct Profile {
     pub granted: Vec<String>,
     pub full_access: Option<Origin>,
     pub network: Network,
+    /// With `network = "layer"`: the layers' ports the granted actions name (`reach`).
+    pub reach: Vec<Sourced<Reach>>,
+    /// Those ports on this system's addresses (cage.toml `[system]`), set by the session:
+    /// what the egress filter and the decision let a `layer` command reach.
+    pub targets: Vec<Target>,
     /// How much of the session's terminal is recorded.
     pub record: Record,
     /// Candidates per alias name, nearest definition first: the first that accepts wins.
@@ -86,6 +92,15 @@ pub fn blacklist_matches(entry: &str, program: &str) -> bool {
 }
 
 impl Profile {
+    /// Sets the targets of `layer` mode from this system's addresses; none under other modes.
+    pub fn place_in(&mut self, system: &SystemHosts) {
+        let reach: Vec<Reach> = self.reach.iter().map(|r| r.item).collect();
+        self.targets = match self.network {
+            Network::Layer => reach::targets(&reach, system),
+            _ => Vec::new(),
+        };
+    }
+
     pub(super) fn build(set: &PolicySet, granted: &[String], layer: Layer) -> Result<Profile, ProfileError> {
         if granted.is_empty() {
             return Err(ProfileError::NothingGranted);
@@ -124,6 +139,8 @@ impl Profile {
             granted: granted.to_vec(),
             full_access: None,
             network: Network::None,
+            reach: Vec::new(),
+            targets: Vec::new(),
             record: Record::None,
             aliases: BTreeMap::new(),
             root_exec: Vec::new(),
@@ -146,6 +163,11 @@ impl Profile {
         }
         self.network = self.network.max(member.network.unwrap_or(Network::None));
         self.record = self.record.max(member.record.unwrap_or(Record::None));
+        for reach in &member.reach {
+            if !self.reach.iter().any(|r| r.item == *reach) {
+                self.reach.push(sourced(origin, *reach));
+            }
+        }
         for (name, reason) in &member.refuse {
             self.refuse.entry(name.clone()).or_insert_with(|| sourced(origin, reason.clone()));
         }

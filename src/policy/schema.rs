@@ -22,6 +22,9 @@ pub struct RawProfile {
     #[serde(default)]
     pub full_access: bool,
     pub network: Option<Text>,
+    /// With `network = "layer"`: which ports of which layers' hosts (`cell:22`).
+    #[serde(default)]
+    pub reach: Vec<Text>,
     pub record: Option<Text>,
     #[serde(default)]
     pub blacklist: Vec<Text>,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::grammar::{self, Grammar};
 use super::model::*;
 use super::path::{canonical_rule_path, rule_path_problem};
+use super::reach::Reach;
 use super::schema::*;
 use super::types::*;
 use crate::source::SourceError;
@@ -74,6 +75,7 @@ fn profile_from(c: &mut Checker, id: &str, file: &str, raw: RawProfile) -> Actio
     let inherits = raw.inherits.iter().filter_map(|i| action_ref(c, i)).collect();
     let network = raw.network.as_ref().and_then(|n| network(c, n));
     let record = raw.record.as_ref().and_then(|r| record(c, r));
+    let reach = reach(c, &raw.reach, network);
     let blacklist = raw.blacklist.iter().filter_map(|b| blacklist_entry(c, b)).collect();
     let refuse = text_map(c, &raw.refuse, "refused command", command_name_problem);
     let mut layers = BTreeMap::new();
@@ -96,6 +98,7 @@ fn profile_from(c: &mut Checker, id: &str, file: &str, raw: RawProfile) -> Actio
         inherits,
         full_access: raw.full_access,
         network,
+        reach,
         record,
         blacklist,
         refuse,
@@ -120,6 +123,20 @@ fn network(c: &mut Checker, raw: &Text) -> Option<Network> {
         );
     }
     parsed
+}
+
+fn reach(c: &mut Checker, raw: &[Text], network: Option<Network>) -> Vec<Reach> {
+    if let (Some(first), Some(mode)) = (raw.first(), network.filter(|n| *n != Network::Layer)) {
+        c.error(first.span(), format!("`reach` applies to network = \"layer\", not \"{}\"", mode.name()));
+    }
+    let parsed = raw.iter().filter_map(|r| match Reach::parse(r.get_ref()) {
+        Ok(reach) => Some(reach),
+        Err(e) => {
+            c.error(r.span(), e);
+            None
+        }
+    });
+    parsed.collect()
 }
 
 fn record(c: &mut Checker, raw: &Text) -> Option<Record> {

@@ -32,8 +32,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::config::Limits;
+use crate::jail::egress::Refused;
 use crate::jail::egress_cgroup::{self, cage_root, open_checked};
 use crate::jail::Placement;
+use crate::policy::reach::Target;
 use crate::policy::Network;
 
 /// The session's cgroups, made on its first command.
@@ -138,9 +140,9 @@ impl SessionCgroup {
     /// Where a command starts: the leaf for a jail of `network`, or for anything else
     /// (`None`: unjailed and file commands), made on first use. A leaf of a filtered mode
     /// is checked to hold exactly its mode's programs every time.
-    pub fn placement(&mut self, network: Option<Network>) -> io::Result<Placement> {
+    pub fn placement(&mut self, network: Option<(Network, &[Target])>) -> io::Result<Placement> {
         let name = match network {
-            Some(mode) if egress_cgroup::filtered(mode) => {
+            Some((mode, _)) if egress_cgroup::filtered(mode) => {
                 format!("egress-{}", egress_cgroup::mode_name(mode))
             }
             _ => "run".to_string(),
@@ -154,14 +156,21 @@ impl SessionCgroup {
             }
         };
         let leaf = &self.leaves[at].1;
-        if let Some(mode) = network {
-            egress_cgroup::prepare_leaf(mode, leaf)?;
+        if let Some((mode, targets)) = network {
+            egress_cgroup::prepare_leaf(mode, targets, leaf)?;
         }
         let mut join = [None, None];
         for (slot, (_, procs)) in join.iter_mut().zip(&self.v1) {
             *slot = Some(procs.as_raw_fd());
         }
         Ok(Placement { cgroup: leaf.as_raw_fd(), join })
+    }
+
+    /// What the egress filter refused to the session's jails since the last call, by the
+    /// leaf of each filtered mode; an error reading it is said as such, not as nothing.
+    pub fn egress_refused(&self) -> Vec<io::Result<Refused>> {
+        let filtered = self.leaves.iter().filter(|(name, _)| name.starts_with("egress-"));
+        filtered.filter_map(|(_, leaf)| egress_cgroup::take_refused(leaf).transpose()).collect()
     }
 
     /// How often the limits stopped something so far (zero where no limit is set).

@@ -325,6 +325,7 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
             let before = ctx.cgroup.as_ref().map(SessionCgroup::hits).unwrap_or_default();
             let ends = run_stages(ctx, title, &plans, places);
             let hit = limits_hit(ctx, before);
+            super::egress_report::after_line(ctx, title);
             record_exits(ctx, entries, &ends, started, &hit);
             return LineOutcome::Status(ends.last().map_or(0, |end| end.status()));
         }
@@ -365,10 +366,10 @@ fn show_size(bytes: u64) -> String {
 /// guardian, when the monitor died, or `cagectl reap`) kills all of it at once; a session
 /// whose cgroup, limits or guardian cannot be had runs nothing.
 fn placement(ctx: &mut Context, plan: &ExecPlan) -> Result<Option<Placement>, String> {
-    let network = match &plan.action {
-        Action::Run(run) if run.jailed => Some(ctx.profile.network),
-        Action::RootExec(_) => Some(ctx.profile.network),
-        _ => None,
+    let jailed = match &plan.action {
+        Action::Run(run) => run.jailed,
+        Action::RootExec(_) => true,
+        _ => false,
     };
     if ctx.cgroup.is_none() {
         match SessionCgroup::create(&ctx.audit.fields.session, &ctx.limits) {
@@ -383,6 +384,7 @@ fn placement(ctx: &mut Context, plan: &ExecPlan) -> Result<Option<Placement>, St
     if ctx.guardian.is_none() {
         ctx.guardian = Some(super::guardian::Guardian::start(ctx)?);
     }
+    let network = jailed.then_some((ctx.profile.network, ctx.profile.targets.as_slice()));
     let cgroup = ctx.cgroup.as_mut().ok_or("no session cgroup")?;
     cgroup.placement(network).map(Some).map_err(|e| format!("the session's cgroup: {e}"))
 }

@@ -8,6 +8,7 @@ pub mod cgroup;
 mod channel;
 mod child;
 mod edit;
+mod egress_report;
 pub mod exec;
 mod execwatch;
 mod file_records;

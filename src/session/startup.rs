@@ -87,7 +87,8 @@ pub fn load(env: &Env, aliases: &AliasFilter) -> Result<Login, String> {
     check_validity(&grant)?;
     let certificate_expires =
         super::certificate::check(env.ssh_user_auth.as_deref(), &grant, &operator.name, operator.uid)?;
-    let profile = set.profile(&grant.actions, config.layer).map_err(|e| e.to_string())?;
+    let mut profile = set.profile(&grant.actions, config.layer).map_err(|e| e.to_string())?;
+    profile.place_in(&config.system);
     Ok(Login { config, grant_path, grant, profile, operator, certificate_expires })
 }
 

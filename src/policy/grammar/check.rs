@@ -79,6 +79,25 @@ pub struct Matched {
     pub positionals: Vec<usize>,
     /// Words of kind `readable`, which the caller must judge against the file rules.
     pub readable: Vec<usize>,
+    /// Words of kind `host` or `url`, which the caller must judge against the network mode.
+    pub destinations: Vec<usize>,
+}
+
+/// The words a match found that the caller must judge further.
+#[derive(Default)]
+struct Found {
+    readable: Vec<usize>,
+    destinations: Vec<usize>,
+}
+
+impl Found {
+    fn note(&mut self, kind: &ValueKind, at: usize) {
+        match kind {
+            ValueKind::Readable => self.readable.push(at),
+            ValueKind::Host | ValueKind::Url => self.destinations.push(at),
+            _ => {}
+        }
+    }
 }
 
 type Checked = Result<Matched, GrammarDenial>;
@@ -93,7 +112,7 @@ impl Grammar {
     fn check_level(&self, tokens: Vec<Token>, end: usize) -> Checked {
         let tokens = if self.split { resplit(tokens) } else { tokens };
         let mut positionals: Vec<&Token> = Vec::new();
-        let mut readable = Vec::new();
+        let mut found = Found::default();
         let mut seen = Seen::default();
         let mut options_ended = false;
         let mut i = 0;
@@ -104,14 +123,18 @@ impl Grammar {
             }
             if positionals.is_empty() && !options_ended {
                 if let Some(sub) = self.subs.get(&tok.text) {
-                    return sub.check_level(tokens[i + 1..].to_vec(), end);
+                    // What the options before the subcommand named is judged too.
+                    let mut matched = sub.check_level(tokens[i + 1..].to_vec(), end)?;
+                    matched.readable.splice(0..0, found.readable);
+                    matched.destinations.splice(0..0, found.destinations);
+                    return Ok(matched);
                 }
             }
             if !options_ended && tok.text == "--" {
                 options_ended = true;
                 i += 1;
             } else if !options_ended && tok.text.starts_with('-') && tok.text != "-" {
-                i = self.check_option(&tokens, i, &mut readable, &mut seen)?;
+                i = self.check_option(&tokens, i, &mut found, &mut seen)?;
             } else if !self.subs.is_empty() && positionals.is_empty() {
                 return deny(tok.at, self.sub_error(Some(&tok.text)));
             } else {
@@ -123,8 +146,9 @@ impl Grammar {
         if !self.subs.is_empty() && !bare_allowed {
             return deny(end, self.sub_error(None));
         }
-        match_positionals(&self.args, &positionals, end, &mut readable)?;
-        Ok(Matched { positionals: positionals.iter().map(|t| t.at).collect(), readable })
+        match_positionals(&self.args, &positionals, end, &mut found)?;
+        let positionals = positionals.iter().map(|t| t.at).collect();
+        Ok(Matched { positionals, readable: found.readable, destinations: found.destinations })
     }
 
     fn refusal_for(&self, token: &str) -> Option<&String> {
@@ -145,7 +169,7 @@ impl Grammar {
         &self,
         tokens: &[Token],
         i: usize,
-        readable: &mut Vec<usize>,
+        found: &mut Found,
         seen: &mut Seen,
     ) -> Result<usize, GrammarDenial> {
         let tok = &tokens[i];
@@ -156,9 +180,9 @@ impl Grammar {
                 _ => (text, None),
             };
             self.count(seen, name, tok)?;
-            return self.take_value(name, inline, tokens, i, readable);
+            return self.take_value(name, inline, tokens, i, found);
         }
-        self.check_short_cluster(tokens, i, readable, seen)
+        self.check_short_cluster(tokens, i, found, seen)
     }
 
     /// Counts one more use of the option `name` (by any of its names); refuses one allowed
@@ -180,7 +204,7 @@ impl Grammar {
         &self,
         tokens: &[Token],
         i: usize,
-        readable: &mut Vec<usize>,
+        found: &mut Found,
         seen: &mut Seen,
     ) -> Result<usize, GrammarDenial> {
         let tok = &tokens[i];
@@ -197,7 +221,7 @@ impl Grammar {
             if spec.value.is_some() {
                 let rest = &body[pos + c.len_utf8()..];
                 let inline = (!rest.is_empty()).then_some(rest);
-                return self.take_value(&name, inline, tokens, i, readable);
+                return self.take_value(&name, inline, tokens, i, found);
             }
         }
         Ok(i + 1)
@@ -215,7 +239,7 @@ impl Grammar {
         inline: Option<&str>,
         tokens: &[Token],
         i: usize,
-        readable: &mut Vec<usize>,
+        found: &mut Found,
     ) -> Result<usize, GrammarDenial> {
         let at = tokens[i].at;
         let Some(spec) = self.option(name) else {
@@ -240,9 +264,7 @@ impl Grammar {
             let error = GrammarError::BadValue { option, value: value.to_string(), kind: kind.clone() };
             return deny(value_at, error);
         }
-        if *kind == ValueKind::Readable {
-            readable.push(value_at);
-        }
+        found.note(kind, value_at);
         Ok(next)
     }
 }
@@ -251,7 +273,7 @@ fn match_positionals(
     specs: &[ArgSpec],
     words: &[&Token],
     end: usize,
-    readable: &mut Vec<usize>,
+    found: &mut Found,
 ) -> Result<(), GrammarDenial> {
     let mut next = 0;
     for spec in specs {
@@ -267,8 +289,8 @@ fn match_positionals(
                 }
                 return deny(tok.at, bad_arg(&spec.kind, &tok.text));
             }
-            if spec.kind == ArgKind::Value(ValueKind::Readable) {
-                readable.push(tok.at);
+            if let ArgKind::Value(kind) = &spec.kind {
+                found.note(kind, tok.at);
             }
             taken += 1;
             next += 1;

@@ -116,6 +116,16 @@ fn readable_arguments_are_reported_for_the_file_rules() {
 }
 
 #[test]
+fn destinations_are_reported_for_the_network_mode_even_before_a_subcommand() {
+    let sel = Grammar { args: vec![arg("<url>?")], ..Grammar::default() };
+    let mut g = Grammar { options: vec![opt("-H <host>"), opt("-f <readable>")], ..Grammar::default() };
+    g.subs.insert("sel".into(), sel);
+    let matched = g.check(&["-H", "192.0.2.9", "-f", "/etc/x", "sel", "http://h/"]).expect("accepted");
+    assert_eq!(matched.destinations, vec![1, 5]);
+    assert_eq!(matched.readable, vec![3], "a readable option before the subcommand is judged too");
+}
+
+#[test]
 fn double_dash_ends_options_but_kinds_still_apply() {
     let g = Grammar { args: vec![arg("<name>*")], ..Grammar::default() };
     assert!(g.check(&["--", "vm1"]).is_ok());
