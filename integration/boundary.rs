@@ -20,6 +20,9 @@ mount -t tmpfs cage-test-other /var/log/app/mnt 2>/dev/null || { mkdir /var/log/
 printf 'on another mount\n' > /var/log/app/mnt/other.log
 ln -s ../cage/audit-copy.jsonl /var/log/app/to-trail
 ln -s /etc/shadow /u01/link-to-shadow
+ln -s /nonexistent/dangling /u01/dangling
+install -d /u01/realdir && ln -s realdir /u01/dirlink && printf 'kept\n' > /u01/realdir/kept
+ln -s /etc /u01/link-to-etc
 mkfifo /u01/fifo
 run() { as_operator /usr/local/bin/cage -c "$1"; echo "EXIT=$?"; }
 "#;
@@ -28,7 +31,7 @@ run() { as_operator /usr/local/bin/cage -c "$1"; echo "EXIT=$?"; }
 fn session(lines: &[&str]) -> (String, String, Vec<Value>) {
     let runs: Vec<String> = lines.iter().map(|l| format!("echo '--- {l}'; run '{l}'")).collect();
     let body = format!(
-        "{SETUP}\n{}\necho '--- trail'; grep '\"event\":\"file\"' /var/log/cage/audit.jsonl\n",
+        "{SETUP}\n{}\necho \"KEPT=$(cat /u01/realdir/kept)\"\necho '--- trail'; grep '\"event\":\"file\"' /var/log/cage/audit.jsonl\n",
         runs.join("\n")
     );
     let out = sandbox(&body);
@@ -113,6 +116,55 @@ fn refusals_found_while_acting_exit_126_and_are_recorded_as_denials() {
         !stderr.lines().any(|l| l.starts_with("sudocat:")),
         "no refusal is shown as a plain failure: {stderr}"
     );
+}
+
+#[test]
+fn links_met_while_editing_copying_and_removing_are_denials() {
+    let lines = [
+        "sudocp /var/log/app/sub/app.log /u01/dangling",
+        "sudocp /var/log/app/sub/app.log /u01/link-to-etc/",
+        "sudorm -r /u01/dirlink/",
+    ];
+    let (runs, stderr, records) = session(&lines);
+    for line in lines {
+        let out = run_of(&runs, line);
+        assert!(out.contains("EXIT=126"), "{line}: {out} {stderr}");
+    }
+    for line in lines {
+        let command = line.split(' ').next().unwrap_or_default();
+        assert!(stderr.contains(&format!("cage: denied: {command}")), "{line}: {stderr}");
+    }
+    assert!(
+        records.iter().filter(|r| r["decision"] == "deny").count() >= lines.len(),
+        "one denial per line: {records:?}"
+    );
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("sudo")),
+        "no refusal is shown as a plain failure: {stderr}"
+    );
+    assert_eq!(fs_kept(&runs), "kept", "the directory behind `dirlink/` is untouched");
+}
+
+fn fs_kept(runs: &str) -> &str {
+    runs.lines().find_map(|l| l.strip_prefix("KEPT=")).unwrap_or("")
+}
+
+#[test]
+fn sudovi_of_a_link_out_of_its_rule_is_a_denial() {
+    // sudovi needs a terminal: script(1) gives the session one.
+    let out = sandbox(&format!(
+        "{SETUP}\nas_operator script -qec \"/usr/local/bin/cage -c 'sudovi /u01/link-to-shadow'\" /dev/null\n\
+         echo \"EXIT=$?\"\ngrep '\"event\":\"file\"' /var/log/cage/audit.jsonl\n"
+    ));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("EXIT=126"), "{stdout} {}", text(&out.stderr));
+    assert!(
+        stdout.contains("cage: denied: sudovi: /u01/link-to-shadow: is reached through a symlink"),
+        "{stdout}"
+    );
+    let records: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let denial = denial_of(&records, "/u01/link-to-shadow");
+    assert_eq!(denial["operation"], "edit", "{denial}");
 }
 
 #[test]

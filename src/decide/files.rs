@@ -78,7 +78,13 @@ pub fn decide_file_command(
     }
     let options =
         args.iter().enumerate().filter(|(i, _)| !matched.positionals.contains(i)).map(|(_, a)| a.to_string());
-    let plan = FilePlan { command, options: options.collect(), operands };
+    let as_directory = matched
+        .positionals
+        .iter()
+        .filter(|&&i| args[i].len() > 1 && args[i].ends_with('/'))
+        .map(|&i| normalize(&session.cwd, args[i]))
+        .collect();
+    let plan = FilePlan { command, options: options.collect(), operands, as_directory };
     Ok(ExecPlan { rule, action: Action::File(plan), redirects: Vec::new() })
 }
 

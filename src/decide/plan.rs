@@ -86,6 +86,9 @@ pub struct FilePlan {
     /// The options as typed (already checked).
     pub options: Vec<String>,
     pub operands: Vec<PathGrant>,
+    /// The operands typed with a trailing slash (`link/`): they name a directory, so a
+    /// symlink found there is not what they name, and is refused rather than acted on.
+    pub as_directory: Vec<String>,
 }
 
 /// A path a command may touch, lexically normalized, and the rule that allows it.

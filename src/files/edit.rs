@@ -24,7 +24,7 @@ use nix::sys::stat::{fstat, fstatat, FileStat};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
 use super::copy::{open_below, open_parent, temporary};
-use super::resolve;
+use super::{resolve, Failure};
 use crate::decide::{PathGrant, Program, RunPlan};
 use crate::jail::{plan_jail, HostFacts, Identity, JailPlan, JailRequest};
 use crate::policy::{Network, PathRule, Profile, RunAs, View};
@@ -152,13 +152,17 @@ pub struct Original {
     pub content: Vec<u8>,
 }
 
-/// Reads the original beneath its rule (a regular file, not hard-linked elsewhere, bounded).
-pub fn read_original(grant: &PathGrant) -> Result<Original, String> {
+/// Reads the original beneath its rule (a regular file, not hard-linked elsewhere, bounded);
+/// what the rules on disk refuse (a link out of the rule, a device, a FIFO) is a denial.
+pub fn read_original(grant: &PathGrant) -> Result<Original, Failure> {
     let fd = resolve::open_content(grant, libc::O_RDONLY | libc::O_NONBLOCK, 0)
-        .map_err(|e| resolve::explain(&e, grant))?;
+        .map_err(|e| Failure::of_open(&e, grant))?;
     let stat = fstat(fd.as_raw_fd()).map_err(|e| format!("{}: {e}", grant.path))?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err(format!("{}: not a regular file", grant.path));
+        return Err(Failure::Denied {
+            path: grant.path.clone(),
+            why: format!("{}: not a regular file", grant.path),
+        });
     }
     let content = read_bounded(File::from(fd)).map_err(|e| format!("{}: {e}", grant.path))?;
     Ok(Original { stat, content })

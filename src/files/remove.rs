@@ -28,7 +28,8 @@ pub fn rm(plan: &FilePlan, events: &mut FileEvents) -> Result<(), Failure> {
     let (recursive, force) = (has('r'), has('f'));
     for grant in &plan.operands {
         let denied = |why: String| Failure::Denied { path: grant.path.clone(), why };
-        match remove(grant, recursive, events) {
+        let as_directory = plan.as_directory.contains(&grant.path);
+        match remove(grant, recursive, as_directory, events) {
             Err(Refused::Errno(Errno::ENOENT)) if force => {}
             Err(Refused::Fenced(at, why)) => return Err(denied(format!("{at}: not removed: {why}"))),
             // Out of the rule, through a link, or into another mount: refused on disk.
@@ -90,8 +91,18 @@ struct At<'a> {
     grant: &'a PathGrant,
 }
 
-fn remove(grant: &PathGrant, recursive: bool, events: &mut FileEvents) -> Result<(), Refused> {
+fn remove(
+    grant: &PathGrant,
+    recursive: bool,
+    as_directory: bool,
+    events: &mut FileEvents,
+) -> Result<(), Refused> {
     let (parent, name) = parent_of(grant)?;
+    let stat = fstatat(Some(parent.as_raw_fd()), name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+    if as_directory && stat.st_mode & libc::S_IFMT == libc::S_IFLNK {
+        // `link/` names the directory the link leads to; sudorm never follows a link.
+        return Err(Refused::Errno(Errno::ELOOP));
+    }
     let parent_real = resolve::real_path(&parent).map_err(|e| errno_of(&e))?;
     let real = walk::join(&parent_real, &name);
     let at = At { path: &grant.path, operand: &grant.path, real: &real, grant };

@@ -33,7 +33,7 @@ use crate::audit::Audit;
 use crate::decide::{FilePlan, PathGrant};
 use crate::files::edit::{self, Original, Saved, EDIT_DIR};
 use crate::files::events::{self, FileEvent, Operation};
-use crate::files::Ended;
+use crate::files::{Ended, Failure, DENIED};
 use crate::jail::{spawn, JailPlan, Outcome, RealHost, Running, Stdio};
 use crate::sys;
 
@@ -86,16 +86,30 @@ struct Job {
 }
 
 fn supervise(job: &Job, plan: &JailPlan, pty: Pty) -> i32 {
+    let mut err = std::io::stderr();
+    let original = match edit::read_original(&job.grant) {
+        Ok(original) => original,
+        Err(Failure::Denied { path, why }) => {
+            let _ = writeln!(err, "cage: denied: sudovi: {why}");
+            let refused = FileEvent::refused(Operation::Edit, &path, &why);
+            return super::file_records::finish(
+                &job.audit,
+                &job.cwd,
+                &[refused],
+                Ended::Status(DENIED),
+                &mut err,
+            );
+        }
+        Err(Failure::Failed(message)) => return report(&message),
+    };
     let edited = private_edit_dir(job.operator)
-        .and_then(|dir| edit::read_original(&job.grant).map(|original| (dir, original)))
-        .and_then(|(dir, original)| write_copy(&dir, job, &original).map(|()| (dir, original)))
+        .and_then(|dir| write_copy(&dir, job, &original).map(|()| (dir, original)))
         .and_then(|(dir, original)| run_editor(job, plan, pty).map(|ended| (dir, original, ended)));
     let (dir, original, ended) = match edited {
         Ok(done) => done,
         Err(message) => return report(&message),
     };
     let (status, event) = write_back(job, &dir, &original, ended);
-    let mut err = std::io::stderr();
     super::file_records::finish(&job.audit, &job.cwd, &[event], Ended::Status(status), &mut err)
 }
 
