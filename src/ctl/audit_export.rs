@@ -47,6 +47,9 @@ pub fn oac(record: &Map<String, Value>) -> Map<String, Value> {
 /// rotate) happened, or there would be no record.
 fn succeeded(record: &Map<String, Value>) -> bool {
     let text = |key: &str| record.get(key).and_then(Value::as_str);
+    if text("decision") == Some("deny") {
+        return false;
+    }
     match text("event") {
         Some("command") => text("decision") == Some("allow"),
         Some("exit") => record.get("status").and_then(Value::as_i64) == Some(0),
@@ -121,6 +124,9 @@ mod tests {
     fn res_is_failure_for_refusals_failed_exits_and_errors() {
         let res = |v: Value| oac(v.as_object().expect("object"))["res"].clone();
         assert_eq!(res(json!({"event": "command", "decision": "deny"})), "failure");
+        assert_eq!(res(json!({"event": "file", "decision": "deny"})), "failure", "refused while acting");
+        assert_eq!(res(json!({"event": "egress", "decision": "deny"})), "failure", "refused by the network");
+        assert_eq!(res(json!({"event": "file", "operation": "read"})), "success");
         assert_eq!(res(json!({"event": "exit", "status": 0})), "success");
         assert_eq!(res(json!({"event": "exit", "status": 2})), "failure");
         assert_eq!(res(json!({"event": "exit", "signal": 9})), "failure");

@@ -13,7 +13,7 @@ use super::exit;
 use crate::time::{parse_duration, Timestamp};
 
 /// The filter options `show`, `tail` and `export` accept.
-pub const FILTER_OPTIONS: [&str; 6] = ["req", "login", "session", "since", "until", "event"];
+pub const FILTER_OPTIONS: [&str; 7] = ["req", "login", "session", "since", "until", "event", "decision"];
 
 /// Which records to show; every given condition must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,8 +24,11 @@ pub struct Filter {
     pub session: Option<String>,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
-    /// Event names, any of them.
+    /// Event names, any of them. `command` also takes in the refusals of a command found
+    /// while it acted (`file` and `egress` records with `decision: deny`).
     pub events: Vec<String>,
+    /// `allow` or `deny`: records that carry that decision.
+    pub decision: Option<String>,
 }
 
 impl Filter {
@@ -40,6 +43,11 @@ impl Filter {
             since: time("since")?,
             until: time("until")?,
             events: parsed.get("event").map_or_else(Vec::new, |e| e.split(',').map(str::to_string).collect()),
+            decision: match parsed.get("decision") {
+                None => None,
+                Some(d @ ("allow" | "deny")) => Some(d.to_string()),
+                Some(other) => return Err(UsageError(format!("--decision is allow or deny, not `{other}`"))),
+            },
         })
     }
 
@@ -51,8 +59,19 @@ impl Filter {
             && self.session.as_deref().is_none_or(|s| text("session").is_some_and(|t| t.starts_with(s)))
             && self.since.is_none_or(|since| ts.is_some_and(|ts| ts >= since))
             && self.until.is_none_or(|until| ts.is_some_and(|ts| ts <= until))
-            && (self.events.is_empty() || text("event").is_some_and(|e| self.events.iter().any(|x| x == e)))
+            && (self.events.is_empty() || self.events.iter().any(|x| is_event(record, x)))
+            && self.decision.as_deref().is_none_or(|d| text("decision") == Some(d))
     }
+}
+
+/// Whether `record` is of event `event`; a refusal found while a command acted counts as a
+/// `command` event too, so filtering on commands never hides a refused one.
+fn is_event(record: &Map<String, Value>, event: &str) -> bool {
+    let text = |key: &str| record.get(key).and_then(Value::as_str);
+    text("event") == Some(event)
+        || (event == "command"
+            && matches!(text("event"), Some("file" | "egress"))
+            && text("decision") == Some("deny"))
 }
 
 fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, UsageError> {
@@ -125,6 +144,7 @@ fn result(record: &Map<String, Value>) -> String {
         },
         "logout" => text("reason"),
         "grant" => text("action"),
+        "file" | "egress" if text("decision") == "deny" => "deny".into(),
         "file" => text("operation"),
         _ => String::new(),
     }
@@ -139,6 +159,10 @@ fn command(record: &Map<String, Value>) -> String {
     match (record.get("event").and_then(Value::as_str), words.is_empty()) {
         (Some("rotate"), _) => {
             format!("from {}", record.get("prev_file").and_then(Value::as_str).unwrap_or("?"))
+        }
+        (Some("egress"), _) => {
+            let to = record.get("destination").and_then(Value::as_str).unwrap_or("?");
+            format!("{} (network)", quoted(to))
         }
         (Some("file"), _) => {
             let path = record.get("path").and_then(Value::as_str).unwrap_or("?");
@@ -288,6 +312,32 @@ mod tests {
         file.insert("path".into(), "/u01/my copy".into());
         file.insert("bytes".into(), 9.into());
         assert!(row(&file).ends_with(" file     copy       '/u01/my copy' (9 bytes)"), "{}", row(&file));
+    }
+
+    #[test]
+    fn a_refusal_found_while_acting_shows_as_a_refused_command() {
+        let mut file = command(json!([]), "deny");
+        file.insert("event".into(), "file".into());
+        file.insert("operation".into(), "read".into());
+        file.insert("path".into(), "/u01/link-to-shadow".into());
+        file.insert("reason".into(), "leaves the allowed directory".into());
+        let shown = row(&file);
+        assert!(
+            shown.contains(" file     deny       /u01/link-to-shadow  [leaves the allowed directory]"),
+            "{shown}"
+        );
+        let mut egress = command(json!([]), "deny");
+        egress.insert("event".into(), "egress".into());
+        egress.insert("destination".into(), "198.18.0.1:80".into());
+        assert!(row(&egress).contains(" egress   deny       198.18.0.1:80 (network)"), "{}", row(&egress));
+        let commands = Filter { events: vec!["command".into()], ..Filter::default() };
+        assert!(commands.matches(&file) && commands.matches(&egress), "--event command keeps refusals");
+        let mut read = file.clone();
+        read.remove("decision");
+        assert!(!commands.matches(&read), "a plain file record is not a command");
+        let denials = Filter { decision: Some("deny".into()), ..Filter::default() };
+        assert!(denials.matches(&file) && !denials.matches(&read));
+        assert!(!denials.matches(&command(json!(["pwd"]), "allow")));
     }
 
     #[test]

@@ -53,7 +53,7 @@ const USAGE: &str = "usage: cagectl check [DIR] [--config FILE]
        cagectl reap
        cagectl audit verify [FILE...]
        cagectl audit rotate
-       cagectl audit show [--req ID] [--login NAME] [--session S] [--since T] [--until T] [--event E[,E...]] [--json] [FILE...]
+       cagectl audit show [--req ID] [--login NAME] [--session S] [--since T] [--until T] [--event E[,E...]] [--decision allow|deny] [--json] [FILE...]
        cagectl audit tail [-f] [-n N] [FILTERS] [--json] [FILE]
        cagectl audit export --format oac [FILTERS] [FILE...]";
 
