@@ -23,6 +23,16 @@ fn typed(input: &str) -> String {
 }
 
 #[test]
+fn an_interactive_login_opens_with_the_grant_and_where_to_start() {
+    let out = typed("sleep 1; printf 'exit\\r'; sleep 0.5");
+    let (screen, _) = out.split_once("--- trail\n").expect("trail");
+    let banner =
+        screen.lines().find(|l| l.starts_with("cage: request REQ-P")).unwrap_or_else(|| panic!("{screen}"));
+    assert!(banner.contains("INFRA_DIAG until ") && banner.contains("left)"), "{banner}");
+    assert!(banner.trim_end().ends_with("Type `help` for what it allows."), "{banner}");
+}
+
+#[test]
 fn bytes_that_are_not_utf8_are_refused_and_the_session_goes_on() {
     let out = typed("sleep 1; printf 'pwd\\r'; sleep 0.5; printf '\\377\\376 x\\r'; sleep 0.5; printf 'pwd\\r'; sleep 0.5; printf 'exit\\r'; sleep 0.5");
     let (screen, trail) = out.split_once("--- trail\n").expect("trail");

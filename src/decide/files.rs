@@ -16,8 +16,9 @@ fn spec(command: FileCommand) -> (&'static [&'static str], &'static [&'static st
     match command {
         FileCommand::Sudols => (&["-l", "-a", "-h", "-R"], &["<path>*"]),
         FileCommand::Sudocat => (&[], &["<path>+"]),
-        FileCommand::Sudohead => (&["-n <int>", "-c <int>"], &["<path>"]),
-        FileCommand::Sudotail => (&["-n <int>", "-c <int>", "-f", "-F"], &["<path>"]),
+        // No path: standard input, in a pipeline (`... | tail -n 5`).
+        FileCommand::Sudohead => (&["-n <int>", "-c <int>"], &["<path>?"]),
+        FileCommand::Sudotail => (&["-n <int>", "-c <int>", "-f", "-F"], &["<path>?"]),
         FileCommand::Sudocp => (&["-p", "-r"], &["<path>", "<path>"]),
         FileCommand::Sudorm => (&["-r", "-f"], &["<path>+"]),
         FileCommand::Sudovi => (&[], &["<path>"]),
@@ -56,8 +57,9 @@ pub fn decide_file_command(
     args: &[&str],
     rule: Rule,
 ) -> Result<ExecPlan, Denial> {
+    // A refusal names the command as typed (`tail`, not `sudotail`).
     let matched = grammar(command).check(args).map_err(|d| Denial {
-        reason: DenyReason::Grammar { alias: command.name().to_string(), error: d.error, rule: rule.clone() },
+        reason: DenyReason::Grammar { alias: rule.key.clone(), error: d.error, rule: rule.clone() },
         at: d.at.map(|i| i + 1),
     })?;
     let count = matched.positionals.len();
@@ -71,7 +73,13 @@ pub fn decide_file_command(
     if command == FileCommand::Sudocp {
         copy_checks(profile, args, &matched.positionals, &mut operands)?;
     }
-    if count == 0 {
+    let follows =
+        args.iter().any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(['f', 'F']));
+    if count == 0 && command == FileCommand::Sudotail && follows {
+        let detail = "-f follows a file: name one".to_string();
+        return Err(Denial { reason: DenyReason::Usage { command: rule.key.clone(), detail }, at: None });
+    }
+    if count == 0 && command == FileCommand::Sudols {
         let cwd = operand(profile, command, &session.cwd, Access::Read)
             .map_err(|reason| Denial { reason, at: None })?;
         operands.push(cwd);

@@ -1,6 +1,7 @@
 //! sudocat, sudohead, sudotail: reading granted files as root.
 #![forbid(unsafe_code)]
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
@@ -91,7 +92,10 @@ fn send(
 }
 
 pub fn head(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Result<(), Failure> {
-    let grant = plan.operands.first().ok_or("missing file")?;
+    let Some(grant) = plan.operands.first() else {
+        return head_of(plan, piped_input()?, out)
+            .map_err(|e| Failure::Failed(format!("standard input: {e}")));
+    };
     let file = open(grant)?;
     let mut out = Counted { inner: out, bytes: 0 };
     let result = head_of(plan, file, &mut out);
@@ -99,7 +103,18 @@ pub fn head(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Re
     Ok(result.map_err(io_err(grant))?)
 }
 
-fn head_of(plan: &FilePlan, file: File, out: &mut dyn Write) -> io::Result<()> {
+/// Standard input, for `head` and `tail` without a path: a pipe or a file, never the
+/// session's terminal (which the prompt reads).
+fn piped_input() -> Result<io::StdinLock<'static>, Failure> {
+    if nix::unistd::isatty(0).unwrap_or(false) {
+        return Err(Failure::Failed(
+            "no file named, and standard input is the terminal: name a file or pipe into it (`... | tail -n 5`)".into(),
+        ));
+    }
+    Ok(io::stdin().lock())
+}
+
+fn head_of(plan: &FilePlan, file: impl Read, out: &mut dyn Write) -> io::Result<()> {
     if let Some(bytes) = count(plan, "-c") {
         io::copy(&mut file.take(bytes), out)?;
         return Ok(());
@@ -129,7 +144,9 @@ pub fn tail(
         plan.options.iter().any(|o| o.starts_with('-') && !o.starts_with("--") && o[1..].contains(c))
     };
     let (follow, by_name) = (flag('f') || flag('F'), flag('F'));
-    let grant = plan.operands.first().ok_or("missing file")?;
+    let Some(grant) = plan.operands.first() else {
+        return tail_of_stream(plan, piped_input()?, out).map(|()| None);
+    };
     // Interruptions are taken from here on, so that the record of what was sent is written.
     let interruptions = match follow {
         true => Some(super::follow::interruptions().map_err(io_err(grant))?),
@@ -154,6 +171,55 @@ fn tail_of(plan: &FilePlan, grant: &PathGrant, file: &mut File, out: &mut dyn Wr
     file.seek(SeekFrom::Start(start)).map_err(io_err(grant))?;
     io::copy(&mut Read::take(&mut *file, size - start), out).map_err(io_err(grant))?;
     out.flush().map_err(io_err(grant))
+}
+
+/// The most of a stream `tail` keeps to print its end.
+const MAX_KEPT: usize = 16 << 20;
+
+/// The end of a stream (a pipe cannot be read backwards): the last lines or bytes, kept as
+/// they pass, within [`MAX_KEPT`].
+fn tail_of_stream(plan: &FilePlan, input: impl Read, out: &mut dyn Write) -> Result<(), Failure> {
+    let failed = |e: io::Error| Failure::Failed(format!("standard input: {e}"));
+    let too_long =
+        || Failure::Failed(format!("standard input: its end is longer than {} MiB", MAX_KEPT >> 20));
+    let mut reader = BufReader::with_capacity(1 << 16, input);
+    if let Some(bytes) = count(plan, "-c") {
+        let keep = usize::try_from(bytes).unwrap_or(usize::MAX);
+        if keep > MAX_KEPT {
+            return Err(too_long());
+        }
+        let mut kept: VecDeque<u8> = VecDeque::with_capacity(keep.min(1 << 16));
+        let mut chunk = [0u8; 1 << 16];
+        loop {
+            let n = reader.read(&mut chunk).map_err(failed)?;
+            if n == 0 {
+                break;
+            }
+            kept.extend(&chunk[..n]);
+            let extra = kept.len().saturating_sub(keep);
+            kept.drain(..extra);
+        }
+        let (a, b) = kept.as_slices();
+        return out.write_all(a).and_then(|()| out.write_all(b)).and_then(|()| out.flush()).map_err(failed);
+    }
+    let keep = usize::try_from(count(plan, "-n").unwrap_or(10)).unwrap_or(usize::MAX);
+    let mut lines: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut held = 0;
+    loop {
+        let mut line = Vec::new();
+        if reader.read_until(b'\n', &mut line).map_err(failed)? == 0 {
+            break;
+        }
+        held += line.len();
+        lines.push_back(line);
+        while lines.len() > keep {
+            held -= lines.pop_front().map_or(0, |l| l.len());
+        }
+        if held > MAX_KEPT {
+            return Err(too_long());
+        }
+    }
+    lines.iter().try_for_each(|l| out.write_all(l)).and_then(|()| out.flush()).map_err(failed)
 }
 
 /// Offset where the last `lines` lines begin, reading backwards in blocks.

@@ -184,6 +184,9 @@ pub fn run_interactive(login: &Login, env: &Env, start: Start) -> i32 {
         Err(e) => return refuse(&format!("login refused: {e}")),
     };
     ctx.interactive = true;
+    // The login banner: which request this is, until when, and where to start.
+    let _ =
+        writeln!(ctx.err, "cage: {}. Type `help` for what it allows.", super::startup::summary(&login.grant));
     let (repl, monitor_end) = match start_repl(&login.operator) {
         Ok(started) => started,
         Err(e) => return end_early(&mut ctx, &format!("cannot start the session: {e}")),

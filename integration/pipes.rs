@@ -1,0 +1,66 @@
+//! Root tests of the file commands as operators use them in a shell: `head` and `tail` read
+//! a pipe when no file is named, a refusal names the command as typed, and the terminal is
+//! never read as a file. Through the installed, setuid cage in the session sandbox
+//! (integration/session/sandbox.sh), as INFRA_DIAG on cps.
+
+mod support;
+
+use support::{quote, sandbox, text};
+
+const SETUP: &str = "grant --actions INFRA_DIAG --duration 1h --req REQ-PIPE\n\
+                     printf 'one\\ntwo\\nthree\\n' > /var/log/pipe.log\nset +e\n";
+
+/// Runs each line through `cage -c` as the operator (stdin from `input`); returns what was
+/// printed, each line's output followed by `EXIT=N`.
+fn run(lines: &[&str], input: &str) -> String {
+    let mut body = SETUP.to_string();
+    for line in lines {
+        body.push_str(&format!(
+            "echo '--- {line}'; as_operator /usr/local/bin/cage -c {} < {input} 2>&1; echo \"EXIT=$?\"\n",
+            quote(line)
+        ));
+    }
+    let out = sandbox(&body);
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+fn run_of<'a>(out: &'a str, line: &str) -> &'a str {
+    let start = out.find(&format!("--- {line}\n")).unwrap_or_else(|| panic!("no run of {line}: {out}"));
+    let rest = &out[start + line.len() + 5..];
+    &rest[..rest.find("\n--- ").map_or(rest.len(), |i| i + 1)]
+}
+
+#[test]
+fn head_and_tail_read_a_pipe_when_no_file_is_named() {
+    let lines = [
+        "sudocat /var/log/pipe.log | tail -n 1",
+        "sudocat /var/log/pipe.log | sudohead -n 2",
+        "cat /var/log/pipe.log | tail -c 4",
+        "tail -n 2",
+    ];
+    let out = run(&lines, "/var/log/pipe.log");
+    assert_eq!(run_of(&out, lines[0]), "three\nEXIT=0\n", "{out}");
+    assert_eq!(run_of(&out, lines[1]), "one\ntwo\nEXIT=0\n", "{out}");
+    assert_eq!(run_of(&out, lines[2]), "ree\nEXIT=0\n", "{out}");
+    assert_eq!(run_of(&out, lines[3]), "two\nthree\nEXIT=0\n", "the session's own standard input: {out}");
+}
+
+#[test]
+fn a_refusal_names_the_command_as_typed() {
+    let lines = ["tail --bogus /var/log/pipe.log", "tail -f"];
+    let out = run(&lines, "/dev/null");
+    let bogus = run_of(&out, lines[0]);
+    assert!(bogus.contains("cage: denied: tail: option `--bogus`"), "{bogus}");
+    assert!(!bogus.contains("sudotail"), "{bogus}");
+    assert!(run_of(&out, lines[1]).contains("cage: denied: tail: -f follows a file: name one"), "{out}");
+}
+
+#[test]
+fn the_terminal_is_not_read_as_a_file() {
+    let body = format!(
+        "{SETUP}script -qec \"setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage -c 'tail -n 1'\" /dev/null < /dev/null; echo \"EXIT=$?\"\n"
+    );
+    let out = text(&sandbox(&body).stdout);
+    assert!(out.contains("standard input is the terminal: name a file or pipe into it"), "{out}");
+    assert!(out.contains("EXIT=1"), "{out}");
+}
