@@ -8,7 +8,8 @@ mod support;
 use support::{quote, sandbox, text};
 
 const SETUP: &str = "grant --actions INFRA_DIAG --duration 1h --req REQ-PIPE\n\
-                     printf 'one\\ntwo\\nthree\\n' > /var/log/pipe.log\nset +e\n";
+                     printf 'one\\ntwo\\nthree\\n' > /var/log/pipe.log\n\
+                     install -d /u01 && echo x > /u01/gone.txt && chown optest /u01/gone.txt\nset +e\n";
 
 /// Runs each line through `cage -c` as the operator (stdin from `input`); returns what was
 /// printed, each line's output followed by `EXIT=N`.
@@ -63,4 +64,15 @@ fn the_terminal_is_not_read_as_a_file() {
     let out = text(&sandbox(&body).stdout);
     assert!(out.contains("standard input is the terminal: name a file or pipe into it"), "{out}");
     assert!(out.contains("EXIT=1"), "{out}");
+}
+
+#[test]
+fn familiar_names_are_the_file_commands_the_grant_has() {
+    let lines = ["ls /var/log", "sudols /var/log", "rm /u01/gone.txt", "ls /u01"];
+    let out = run(&lines, "/dev/null");
+    let listed = run_of(&out, "ls /var/log");
+    assert!(listed.contains("pipe.log") && listed.ends_with("EXIT=0\n"), "{listed}");
+    assert_eq!(listed, run_of(&out, "sudols /var/log"), "ls is sudols");
+    assert!(run_of(&out, "rm /u01/gone.txt").ends_with("EXIT=0\n"), "{out}");
+    assert!(!run_of(&out, "ls /u01").contains("gone.txt"), "rm removed it as sudorm would: {out}");
 }

@@ -16,6 +16,7 @@ mod plan;
 mod usage;
 
 pub use crate::policy::path::is_secret;
+pub use commands::{familiar, FAMILIAR};
 pub use denial::{Denial, DenyReason};
 pub use paths::judge;
 pub use plan::*;

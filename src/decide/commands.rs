@@ -48,7 +48,42 @@ pub fn decide_argv(profile: &Profile, session: &Session, argv: &[&str]) -> Decid
     if let Some(candidates) = profile.aliases.get(name) {
         return alias(profile, session, name, args, candidates);
     }
+    if let Some((command, origin)) = familiar(profile, name) {
+        let rule = Rule {
+            origin: origin.clone(),
+            layer: profile.layer,
+            kind: "file_commands",
+            key: name.to_string(),
+        };
+        return files::decide_file_command(profile, session, command, args, rule);
+    }
     fallback(profile, name, args)
+}
+
+/// The names operators type for cage's file commands.
+pub const FAMILIAR: [(&str, FileCommand); 8] = [
+    ("ls", FileCommand::Sudols),
+    ("cat", FileCommand::Sudocat),
+    ("head", FileCommand::Sudohead),
+    ("tail", FileCommand::Sudotail),
+    ("cp", FileCommand::Sudocp),
+    ("rm", FileCommand::Sudorm),
+    ("vi", FileCommand::Sudovi),
+    ("vim", FileCommand::Sudovi),
+];
+
+/// `ls` as `sudols`, `vi` as `sudovi`...: where the grant has the file command, no alias of
+/// the policy takes the name, and no program would be found by it (a profile with path
+/// commands or full access runs the real `ls` in its jail).
+pub fn familiar<'p>(profile: &'p Profile, name: &str) -> Option<(FileCommand, &'p crate::policy::Origin)> {
+    if profile.full_access.is_some()
+        || !profile.path_commands.is_empty()
+        || profile.aliases.contains_key(name)
+    {
+        return None;
+    }
+    let (_, command) = FAMILIAR.iter().find(|(n, _)| *n == name)?;
+    profile.file_commands.get(command).map(|origin| (*command, origin))
 }
 
 /// Blacklist and explicit refusals win over every allowance.
@@ -109,6 +144,7 @@ fn builtin(profile: &Profile, session: &Session, name: &str, args: &[&str]) -> O
             "pwd" => Builtin::Pwd,
             "history" => Builtin::History,
             "grant" => Builtin::Grant,
+            "clear" => Builtin::Clear,
             "cd" => return Some(cd(profile, session, args)),
             _ => return None,
         },

@@ -54,6 +54,8 @@ pub enum Builtin {
     Cd(String),
     History,
     Grant,
+    /// Clears the terminal.
+    Clear,
 }
 
 /// A program to execute.

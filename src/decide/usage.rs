@@ -15,6 +15,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("cd", "cd [DIR]: changes the working directory (within the readable paths)"),
     ("history", "history: the lines of this session"),
     ("grant", "grant: the grant in force and the time left"),
+    ("clear", "clear: clears the terminal"),
 ];
 
 /// How to use `name` in a session of `profile`; `None` when the profile has no such command.
@@ -25,6 +26,9 @@ pub fn usage(profile: &Profile, name: &str) -> Option<String> {
     if let Some(command) = FileCommand::parse(name) {
         let granted = profile.file_commands.contains_key(&command) || profile.full_access.is_some();
         return granted.then(|| file_command(profile, name, command, None));
+    }
+    if let Some((command, _)) = super::commands::familiar(profile, name) {
+        return Some(file_command(profile, name, command, None));
     }
     match name {
         "rootexec" if !profile.root_exec.is_empty() => {

@@ -5,8 +5,8 @@ use std::io::Write;
 
 use super::exec::LineOutcome;
 use super::Context;
-use crate::decide::Builtin;
-use crate::policy::AliasTarget;
+use crate::decide::{familiar, Builtin, FAMILIAR};
+use crate::policy::{AliasTarget, FileCommand};
 
 pub fn run(ctx: &mut Context, builtin: &Builtin) -> LineOutcome {
     let status = match builtin {
@@ -14,6 +14,10 @@ pub fn run(ctx: &mut Context, builtin: &Builtin) -> LineOutcome {
         Builtin::Help => help(ctx),
         Builtin::HelpFor(name) => help_for(ctx, name),
         Builtin::Pwd => writeln!(ctx.out, "{}", ctx.session.cwd).map_or(1, |_| 0),
+        // Home, clear the screen and its scrollback (what `clear` sends to an xterm).
+        Builtin::Clear => {
+            write!(ctx.out, "\x1b[H\x1b[2J\x1b[3J").and_then(|()| ctx.out.flush()).map_or(1, |_| 0)
+        }
         Builtin::Cd(dir) => cd(ctx, dir),
         Builtin::History => history(ctx),
         Builtin::Grant => match (ctx.check_grant)() {
@@ -79,6 +83,7 @@ fn help(ctx: &mut Context) -> i32 {
         for (name, candidates) in &p.aliases {
             let alias = &candidates[0].item;
             let what = match &alias.target {
+                AliasTarget::Applet(_) if !alias.summary.is_empty() => alias.summary.clone(),
                 AliasTarget::Applet(fc) => format!("{fc} (as root)"),
                 AliasTarget::Binary(_) if !alias.summary.is_empty() => alias.summary.clone(),
                 AliasTarget::Binary(bin) => bin.clone(),
@@ -94,11 +99,22 @@ fn help(ctx: &mut Context) -> i32 {
             }
         }
     };
-    list("file commands", p.file_commands.keys().map(|c| c.name().to_string()).collect(), &mut text);
+    let also = |command: FileCommand| {
+        let names: Vec<&str> = FAMILIAR
+            .iter()
+            .filter(|(n, c)| *c == command && familiar(p, n).is_some())
+            .map(|(n, _)| *n)
+            .collect();
+        match names.is_empty() {
+            true => command.name().to_string(),
+            false => format!("{} (also {})", command.name(), names.join(", ")),
+        }
+    };
+    list("file commands", p.file_commands.keys().map(|c| also(*c)).collect(), &mut text);
     list("read-write paths", p.read_write.iter().map(|r| r.item.written.clone()).collect(), &mut text);
     list("read-only paths", p.read_only.iter().map(|r| r.item.written.clone()).collect(), &mut text);
     list("rootexec scripts", p.root_exec.iter().map(|r| r.item.path.clone()).collect(), &mut text);
     list("su into", p.su_into.iter().map(|u| u.item.clone()).collect(), &mut text);
-    text.push_str("\nbuiltins: help exit logout pwd cd history grant\n");
+    text.push_str("\nbuiltins: help exit logout pwd cd history grant clear\n");
     ctx.out.write_all(text.as_bytes()).map_or(1, |_| 0)
 }

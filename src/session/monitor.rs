@@ -16,6 +16,7 @@ use super::startup::{self, Env, Login};
 use super::wake::{Source, Waiter, Wake};
 use super::{Context, SessionEnd};
 use crate::audit::{Audit, EndReason, Entry, SessionFields};
+use crate::decide::FAMILIAR;
 use crate::decide::{Session, SuPlan};
 use crate::grant::Grant;
 use crate::notify::{Event, Kind};
@@ -291,7 +292,9 @@ fn completion_names(ctx: &Context) -> String {
     let p = ctx.profile;
     let mut names: Vec<String> = p.aliases.keys().cloned().collect();
     names.extend(p.file_commands.keys().map(|c| c.name().to_string()));
-    names.extend(["help", "exit", "logout", "pwd", "cd", "history", "grant"].map(String::from));
+    names.extend(["help", "exit", "logout", "pwd", "cd", "history", "grant", "clear"].map(String::from));
+    let familiar = FAMILIAR.iter().filter(|(n, _)| crate::decide::familiar(p, n).is_some());
+    names.extend(familiar.map(|(n, _)| n.to_string()));
     if !p.root_exec.is_empty() {
         names.push("rootexec".into());
     }
