@@ -9,6 +9,7 @@
 
 mod commands;
 mod denial;
+mod familiar;
 mod files;
 mod network;
 mod paths;
@@ -16,8 +17,8 @@ mod plan;
 mod usage;
 
 pub use crate::policy::path::is_secret;
-pub use commands::{familiar, FAMILIAR};
 pub use denial::{Denial, DenyReason};
+pub use familiar::{familiar, FAMILIAR};
 pub use paths::judge;
 pub use plan::*;
 pub use usage::usage;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 use super::denial::{Denial, DenyReason};
+use super::familiar::familiar;
 use super::plan::*;
 use super::{builtin_origin, files, network, paths, Session};
 use crate::policy::path::normalize;
@@ -58,32 +59,6 @@ pub fn decide_argv(profile: &Profile, session: &Session, argv: &[&str]) -> Decid
         return files::decide_file_command(profile, session, command, args, rule);
     }
     fallback(profile, name, args)
-}
-
-/// The names operators type for cage's file commands.
-pub const FAMILIAR: [(&str, FileCommand); 8] = [
-    ("ls", FileCommand::Sudols),
-    ("cat", FileCommand::Sudocat),
-    ("head", FileCommand::Sudohead),
-    ("tail", FileCommand::Sudotail),
-    ("cp", FileCommand::Sudocp),
-    ("rm", FileCommand::Sudorm),
-    ("vi", FileCommand::Sudovi),
-    ("vim", FileCommand::Sudovi),
-];
-
-/// `ls` as `sudols`, `vi` as `sudovi`...: where the grant has the file command, no alias of
-/// the policy takes the name, and no program would be found by it (a profile with path
-/// commands or full access runs the real `ls` in its jail).
-pub fn familiar<'p>(profile: &'p Profile, name: &str) -> Option<(FileCommand, &'p crate::policy::Origin)> {
-    if profile.full_access.is_some()
-        || !profile.path_commands.is_empty()
-        || profile.aliases.contains_key(name)
-    {
-        return None;
-    }
-    let (_, command) = FAMILIAR.iter().find(|(n, _)| *n == name)?;
-    profile.file_commands.get(command).map(|origin| (*command, origin))
 }
 
 /// Blacklist and explicit refusals win over every allowance.

@@ -27,7 +27,7 @@ pub fn usage(profile: &Profile, name: &str) -> Option<String> {
         let granted = profile.file_commands.contains_key(&command) || profile.full_access.is_some();
         return granted.then(|| file_command(profile, name, command, None));
     }
-    if let Some((command, _)) = super::commands::familiar(profile, name) {
+    if let Some((command, _)) = super::familiar::familiar(profile, name) {
         return Some(file_command(profile, name, command, None));
     }
     match name {
