@@ -1,6 +1,6 @@
 //! `cagectl audit verify [FILE...]`: proves the hash chain of audit files (several files are
 //! checked in order, each continuing the last) and that each session recording they name is
-//! still the file its `logout` record hashed; also where cagectl's own records are written.
+//! still the file its `logout` record hashed; and the `audit` subcommands' dispatch.
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -8,8 +8,8 @@ use std::io::Write;
 
 use super::args::{Parsed, UsageError};
 use super::exit;
-use crate::audit::{self, Audit, Entry, Head, SessionFields};
-use crate::config::{self, Config};
+use crate::audit::{self, Head};
+use crate::config;
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let (sub, rest) = args.split_first().ok_or_else(|| UsageError("audit: missing subcommand".into()))?;
@@ -97,29 +97,4 @@ fn recordings_match(text: &[u8], file: &str, out: &mut dyn Write) -> bool {
         all = false;
     }
     all
-}
-
-/// Records an admin's change (a `grant` event) before it is made; `Err` refuses the change.
-pub fn record_admin_change(req: &str, login: &str, entry: Entry) -> Result<(), String> {
-    let config = config::load()?;
-    let fields = admin_fields(&config, req, login)?;
-    Audit::to_file(&config.audit, fields).record(&entry).map(drop).map_err(|e| e.to_string())
-}
-
-/// The fields of a record an admin's command writes (`uid` is the admin's).
-pub fn admin_fields(config: &Config, req: &str, login: &str) -> Result<SessionFields, String> {
-    Ok(SessionFields {
-        session: audit::new_session_id().map_err(|e| e.to_string())?,
-        req_auth_id: req.to_string(),
-        loginid: login.to_string(),
-        uid: nix::unistd::getuid().as_raw(),
-        host: config.hostname.clone().unwrap_or_else(|| {
-            nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
-        }),
-        layer: config.layer.to_string(),
-        tty: None,
-        srchost: None,
-        pid: std::process::id(),
-        su_user: None,
-    })
 }

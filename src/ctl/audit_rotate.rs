@@ -5,8 +5,8 @@
 use std::ffi::OsString;
 use std::io::Write;
 
+use super::admin_record::admin_fields;
 use super::args::{Parsed, UsageError};
-use super::audit::admin_fields;
 use super::exit;
 use crate::audit::{Audit, Entry};
 

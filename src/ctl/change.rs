@@ -22,7 +22,7 @@ pub fn entry(command: &str, args: &[OsString], action: &str, by: &str) -> Entry 
 
 /// Records `entry` before the change it announces; `Err` means the change must not be made.
 pub fn audit(req: &str, login: &str, entry: Entry) -> Result<(), String> {
-    super::audit::record_admin_change(req, login, entry)
+    super::admin_record::record_admin_change(req, login, entry)
         .map_err(|e| format!("refused, the change could not be audited: {e}"))
 }
 
@@ -30,7 +30,7 @@ pub fn audit(req: &str, login: &str, entry: Entry) -> Result<(), String> {
 /// record already announced it, this one only tells how it ended).
 pub fn audit_failure(req: &str, login: &str, command: &str, args: &[OsString], error: &str) {
     let failed = entry(command, args, "failed", &super::who::invoker()).with("error", error);
-    let _ = super::audit::record_admin_change(req, login, failed);
+    let _ = super::admin_record::record_admin_change(req, login, failed);
 }
 
 /// Prints the outcome: the lines on stdout (exit 0), or `cagectl: COMMAND: why` (exit 1).

@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 
+mod admin_record;
 mod args;
 mod audit;
 mod audit_export;

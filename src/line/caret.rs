@@ -1,8 +1,9 @@
 //! Shows a refused line safely, with a caret under the offending character.
 #![forbid(unsafe_code)]
 
-use super::chars::{escape_ascii_control, unicode_trap};
+use super::chars::unicode_trap;
 use super::error::LineError;
+use super::shown::escape_ascii_control;
 
 /// Widest line shown; longer lines are cut around the offending character.
 const MAX_COLUMNS: usize = 76;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::chars::describe;
+use super::shown::describe;
 use super::{MAX_LINE_BYTES, MAX_STAGES};
 
 /// A refused line: the byte offset of the offending character and the reason.

@@ -42,6 +42,7 @@ mod chars;
 mod error;
 mod grammar;
 mod lexer;
+mod shown;
 
 use std::ops::Range;
 
