@@ -122,6 +122,45 @@ fn every_fact_of_the_actions_holds_through_decide() {
     );
 }
 
+/// One row of `facts/refusals.txt`: the line must be denied with exactly the reason given.
+fn run_refusal_row(set: &PolicySet, row: &str) -> Option<String> {
+    let Some((head, reason)) = row.split_once(" => ") else {
+        return Some(format!("`{row}`: no ` => REASON`"));
+    };
+    let mut fields = head.split_whitespace();
+    let (actions, layer_name) = (fields.next()?, fields.next()?);
+    let line = fields.collect::<Vec<_>>().join(" ");
+    let layer = Layer::parse(layer_name).unwrap_or_else(|| panic!("bad layer in `{row}`"));
+    let parsed = match parse_line(line.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return Some(format!("`{line}` does not parse: {e}")),
+    };
+    let decision = decide(&profile(set, actions, layer), &session(), parsed.commands().next()?);
+    let problem = match decision {
+        Decision::Allow(plan) => format!("allowed by {}", plan.rule),
+        Decision::Deny(d) if d.to_string() == reason.trim() => return None,
+        Decision::Deny(d) => format!("denied with another reason:\n    {d}"),
+    };
+    Some(format!("{actions} {layer_name} `{line}`: {problem}"))
+}
+
+#[test]
+fn every_warning_of_a_tools_manual_is_refused_with_its_reason() {
+    let set = policies();
+    let table = include_str!("facts/refusals.txt");
+    let rows: Vec<&str> =
+        table.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let failures: Vec<String> = rows.iter().filter_map(|row| run_refusal_row(&set, row)).collect();
+    assert!(rows.len() >= 30, "the table has only {} rows", rows.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn each_action_applies_to_exactly_its_layers() {
     let set = policies();

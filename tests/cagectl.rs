@@ -110,6 +110,22 @@ fn explain_prints_one_line_per_stage_and_exits_one_on_any_denial() {
 }
 
 #[test]
+fn explain_refuses_a_repeated_lspci_x_with_the_manuals_warning() {
+    let why = "lspci: `-x` is refused: may be given once (lspci(8) warns that -xxx can crash some devices)";
+    for line in ["lspci -xxx", "lspci -xxxx", "lspci -x -x -x", "lspci -xx -x"] {
+        let out = explain("cps", "INFRA_UPDATE_RESTART", line);
+        assert_eq!(out.status.code(), Some(1), "{line}");
+        assert_eq!(
+            text(&out.stdout),
+            format!("deny: {why} (INFRA_UPDATE_RESTART/cps/alias[lspci])\n"),
+            "{line}"
+        );
+    }
+    let out = explain("cps", "INFRA_UPDATE_RESTART", "lspci -x");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
 fn explain_shows_a_caret_under_a_refused_character() {
     let out = explain("cps", "INFRA_CPS_ONLY", "echo \"$(bash)\"");
     assert_eq!(out.status.code(), Some(1));
