@@ -31,7 +31,7 @@ fn refusals_over_ssh_are_one_line_with_126_or_127() {
     let (out, err, code) = ssh(&op, "sudocat /etc/shadow");
     assert_eq!((code, out.as_str()), (126, ""));
     assert_eq!(err, "cage: denied: `/etc/shadow` holds secrets and is never reachable\n");
-    let (out, err, code) = ssh(&op, "ls; /bin/sh");
+    let (out, err, code) = ssh(&op, "lsblk; /bin/sh");
     assert_eq!((code, out.as_str()), (127, ""), "{err}");
     let (out, err, code) = ssh(&op, "echo $(id)");
     assert_eq!((code, out.as_str()), (126, ""));

@@ -11,6 +11,7 @@ mod commands;
 mod denial;
 mod familiar;
 mod files;
+pub mod help;
 mod network;
 mod paths;
 mod plan;
