@@ -19,6 +19,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         Some("show") => super::audit_show::run(rest, out, err),
         Some("tail") => super::audit_tail::run(rest, out, err),
         Some("export") => super::audit_export::run(rest, out, err),
+        Some("play") => super::audit_play::run(rest, out, err),
         Some(other) => Err(UsageError(format!("unknown audit subcommand `{other}`"))),
         None => Err(UsageError("audit: the subcommand is not UTF-8".into())),
     }

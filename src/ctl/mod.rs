@@ -8,9 +8,11 @@ mod admin_record;
 mod args;
 mod audit;
 mod audit_export;
+mod audit_play;
 mod audit_rotate;
 mod audit_show;
 mod audit_tail;
+mod cast;
 mod change;
 mod check;
 mod explain;
@@ -56,7 +58,8 @@ const USAGE: &str = "usage: cagectl check [DIR] [--config FILE]
        cagectl audit rotate
        cagectl audit show [--req ID] [--login NAME] [--session S] [--since T] [--until T] [--event E[,E...]] [--decision allow|deny] [--json] [FILE...]
        cagectl audit tail [-f] [-n N] [FILTERS] [--json] [FILE]
-       cagectl audit export --format oac [FILTERS] [FILE...]";
+       cagectl audit export --format oac [FILTERS] [FILE...]
+       cagectl audit play SESSION [--speed N] [--idle-limit S] [FILE...]";
 
 /// The lines of [`USAGE`] for `sub` (`audit` has several), continuations included.
 fn usage_of(sub: &str) -> Option<String> {

@@ -1,0 +1,101 @@
+//! `cagectl audit play SESSION [--speed N] [--idle-limit S] [FILE...]`: replays a recorded
+//! session in the terminal, as the operator saw it, without an external player. The cast
+//! must still be the file its `logout` record hashed: an edited, cut or unsealed recording is
+//! refused, not played.
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::args::{Parsed, UsageError};
+use super::audit_show::{files_or_configured, read_files, Read};
+use super::cast::{drawable, outputs};
+use super::exit;
+use crate::audit::sha256_hex;
+
+pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let parsed = Parsed::parse(args, &["speed", "idle-limit"])?;
+    let number = |name: &str, default: f64| -> Result<f64, UsageError> {
+        match parsed.get(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n > 0.0)
+                .ok_or_else(|| UsageError(format!("--{name} takes a positive number, not `{text}`"))),
+        }
+    };
+    let (speed, idle_limit) = (number("speed", 1.0)?, number("idle-limit", 2.0)?);
+    let (session, files) =
+        parsed.positionals.split_first().ok_or_else(|| UsageError("audit play: which SESSION?".into()))?;
+    let Some(files) = files_or_configured(files, err) else { return Ok(exit::USAGE) };
+    let (records, _) = read_files(&files, err);
+    let cast = match sealed_cast(&records, session) {
+        Ok(cast) => cast,
+        Err(why) => {
+            let _ = writeln!(err, "cagectl: audit play: {why}");
+            return Ok(exit::REFUSED);
+        }
+    };
+    let events = match outputs(&cast) {
+        Ok(events) => events,
+        Err(why) => {
+            let _ = writeln!(err, "cagectl: audit play: the recording is not a cast ({why})");
+            return Ok(exit::REFUSED);
+        }
+    };
+    let mut last = 0.0;
+    for event in events {
+        let wait = (event.at - last).clamp(0.0, idle_limit) / speed;
+        last = event.at;
+        std::thread::sleep(Duration::from_secs_f64(wait));
+        if out.write_all(drawable(&event.text).as_bytes()).and_then(|()| out.flush()).is_err() {
+            return Ok(exit::REFUSED);
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// The cast of the session whose id starts with `session`, read and checked against the
+/// digest its `logout` record holds.
+fn sealed_cast(records: &[Read], session: &str) -> Result<String, String> {
+    let of = |event: &str| -> Vec<&serde_json::Map<String, Value>> {
+        let mine = records.iter().map(|r| &r.record).filter(|r| {
+            r.get("event").and_then(Value::as_str) == Some(event)
+                && r.get("session")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !session.is_empty() && s.starts_with(session))
+        });
+        mine.filter(|r| r.get("recording").is_some_and(Value::is_object)).collect()
+    };
+    let logins = of("login");
+    let login = match logins.as_slice() {
+        [] => return Err(format!("no recorded session `{session}` in the trail")),
+        [one] => one,
+        more => {
+            return Err(format!("`{session}` names {} recorded sessions: give more of its id", more.len()))
+        }
+    };
+    let id = login.get("session").and_then(Value::as_str).unwrap_or_default();
+    let path = login["recording"]["path"].as_str().ok_or("the login record names no recording")?;
+    let logouts = of("logout");
+    let sealed = logouts.iter().find(|r| r.get("session").and_then(Value::as_str) == Some(id));
+    let expected = match sealed.and_then(|r| r["recording"]["sha256"].as_str()) {
+        Some(sha) => sha,
+        None if sealed.is_some() => {
+            return Err(format!(
+                "session {id}: its recording was not sealed: {}",
+                sealed.map_or("", |r| r["recording"]["error"].as_str().unwrap_or("no digest"))
+            ))
+        }
+        None => return Err(format!("session {id} has not ended: its recording is not sealed yet")),
+    };
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    if sha256_hex(&bytes) != expected {
+        return Err(format!("{path} does not match the digest of its logout record (edited): not played"));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{path}: not UTF-8"))
+}
