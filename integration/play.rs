@@ -36,3 +36,26 @@ fn a_recorded_session_plays_as_the_operator_saw_it_and_an_edited_one_is_refused(
     assert!(stdout.contains("no recorded session `ffffffff` in the trail"), "{stdout}");
     assert_eq!(value(&stdout, "NONE"), "1");
 }
+
+#[test]
+fn watch_follows_a_live_session_within_a_second_and_ends_with_it() {
+    let out = sandbox(&format!(
+        "{RECORDED}{{ sleep 1.5; printf 'pwd\\r'; sleep 1.5; printf 'exit\\r'; sleep 1; }} \
+         | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage' /dev/null > /dev/null &\n\
+         for i in $(seq 50); do grep -q '\"event\":\"login\"' /var/log/cage/audit.jsonl 2>/dev/null && break; sleep 0.05; done\n\
+         id=$(grep '\"event\":\"login\"' /var/log/cage/audit.jsonl | tail -1 | sed 's/.*\"session\":\"\\([0-9a-f]*\\)\".*/\\1/')\n\
+         cagectl sessions | grep -q \" io \" && echo RECORDED_SHOWN=yes\n\
+         cagectl watch \"${{id%????????????????????????}}\" > /tmp/watched 2> /tmp/watch-err &\n\
+         watcher=$!\n\
+         sleep 2.5; cp /tmp/watched /tmp/a-second-after-pwd\n\
+         wait $watcher; echo \"WATCH=$?\"; wait\n\
+         echo '--- soon'; tr -d '\\r' < /tmp/a-second-after-pwd; echo '--- err'; cat /tmp/watch-err\n"
+    ));
+    let stdout = text(&out.stdout);
+    assert_eq!(value(&stdout, "RECORDED_SHOWN"), "yes", "cagectl sessions says it is recorded: {stdout}");
+    let soon = stdout.split_once("--- soon\n").map(|(_, s)| s).unwrap_or_default();
+    let soon = soon.split("--- err").next().unwrap_or_default();
+    assert!(soon.contains("/home/optest"), "the typed line's output within a second: {stdout}");
+    assert_eq!(value(&stdout, "WATCH"), "0", "watch ends with the session: {stdout}");
+    assert!(stdout.contains("cagectl: the session ended (exit)"), "{stdout}");
+}

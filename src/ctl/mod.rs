@@ -26,6 +26,7 @@ mod sessions;
 mod ssh_ca;
 mod store;
 mod users;
+mod watch;
 mod who;
 
 pub use args::UsageError;
@@ -53,6 +54,7 @@ const USAGE: &str = "usage: cagectl check [DIR] [--config FILE]
        cagectl revoke LOGIN|ID [--reason TEXT]
        cagectl list [--all] [--json]
        cagectl sessions [--json]
+       cagectl watch SESSION [--file AUDIT]
        cagectl reap
        cagectl audit verify [FILE...]
        cagectl audit rotate
@@ -104,6 +106,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write, err: &mut dyn Write) -> i32
         Some("revoke") => lifecycle::run_revoke(&rest, out, err),
         Some("list") => list::run(&rest, out, err),
         Some("sessions") => sessions::run(&rest, out, err),
+        Some("watch") => watch::run(&rest, out, err),
         Some("reap") => reap::run(&rest, out, err),
         Some("audit") => audit::run(&rest, out, err),
         Some("help" | "--help" | "-h") => match rest.first().map(|s| s.to_string_lossy().into_owned()) {

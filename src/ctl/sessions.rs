@@ -23,6 +23,8 @@ pub struct Live {
     pub srchost: Option<String>,
     /// The line running now (a `command` record whose `exit` has not been written yet).
     pub command: Option<String>,
+    /// How the session is recorded (`io`, `input`), when it is: `cagectl watch` follows it.
+    pub recording: Option<String>,
     /// Stages started and not yet ended.
     running: usize,
 }
@@ -45,6 +47,7 @@ pub fn open_sessions(jsonl: &str) -> Vec<Live> {
                     since: text("ts").unwrap_or_default(),
                     srchost: text("srchost"),
                     command: None,
+                    recording: record["recording"]["mode"].as_str().map(str::to_string),
                     running: 0,
                 };
                 order.push(session.clone());
@@ -112,7 +115,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
             .iter()
             .map(|s| {
                 json!({"login": s.login, "req_auth_id": s.req, "session": s.session, "pid": s.pid, "tty": s.tty,
-                       "since": s.since, "srchost": s.srchost, "command": s.command})
+                       "since": s.since, "srchost": s.srchost, "command": s.command, "recording": s.recording})
             })
             .collect();
         let _ = writeln!(out, "{}", Value::Array(rows));
@@ -120,20 +123,22 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     }
     let _ = writeln!(
         out,
-        "{:<16} {:<14} {:>7} {:<11} {:<20} {:<15} COMMAND",
-        "LOGIN", "REQUEST", "PID", "TTY", "SINCE", "FROM"
+        "{:<16} {:<14} {:<8} {:>7} {:<11} {:<20} {:<15} {:<5} COMMAND",
+        "LOGIN", "REQUEST", "SESSION", "PID", "TTY", "SINCE", "FROM", "REC"
     );
     for s in &live {
         let since: String = s.since.chars().take(19).collect();
         let _ = writeln!(
             out,
-            "{:<16} {:<14} {:>7} {:<11} {:<20} {:<15} {}",
+            "{:<16} {:<14} {:<8} {:>7} {:<11} {:<20} {:<15} {:<5} {}",
             s.login,
             crate::grant::shown(&s.req),
+            s.session.get(..8).unwrap_or(&s.session),
             s.pid,
             shown(&s.tty),
             since,
             shown(&s.srchost),
+            shown(&s.recording),
             shown(&s.command)
         );
     }
