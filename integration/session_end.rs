@@ -278,6 +278,28 @@ fn killing_the_monitor_ends_a_file_command() {
     kill_monitor_during("sudotail -f /var/log/cage-test.log");
 }
 
+/// The guardian can see the grant's end and kill the session's jails a moment before the
+/// monitor does (seen on a busy host: the trail said `exit`): the monitor, finding its
+/// command killed, still ends the session as expired. Here the test does what the guardian
+/// does (`cgroup.kill` on the session) right after the expiry.
+#[test]
+fn a_command_the_guardian_killed_at_expiry_ends_the_session_as_expired() {
+    let body = format!(
+        "SCRIPT='{SCRIPT}'\n{SETUP}\n{}\n{}\n\
+         sleep 1; SID=$(session_id); end_grant\n\
+         echo 1 > $(ls -d \"$cgroup_root\"/session-\"$SID\"-*)/cgroup.kill\n\
+         for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done\n\
+         echo '--- trail'; cat /var/log/cage/audit.jsonl\n",
+        Ending::Expire.setup(),
+        Busy::Execs.start()
+    );
+    let stdout = text(&sandbox(&body).stdout);
+    let (_, trail) = stdout.split_once("--- trail\n").unwrap_or_else(|| panic!("{stdout}"));
+    let logout = trail.lines().find(|l| l.contains("\"event\":\"logout\""));
+    let logout = logout.unwrap_or_else(|| panic!("no logout record: {stdout}"));
+    assert!(logout.contains("\"reason\":\"expired\""), "{logout}");
+}
+
 #[test]
 fn the_monitors_memory_stays_flat_under_100000_lines() {
     // `ssh -T` with a stream of lines: sshd starts the login shell (`-cage`) with no terminal,

@@ -489,8 +489,13 @@ fn finish(
     mut watches: Vec<ExecWatch>,
 ) -> Vec<StageEnd> {
     let mut ends = vec![StageEnd::NotStarted; children.len()];
-    let result = wait_all(ctx, children, relay.as_mut(), &mut watches, &mut ends);
+    let mut result = wait_all(ctx, children, relay.as_mut(), &mut watches, &mut ends);
     drop(relay);
+    // A stage killed outright may have been the guardian's doing, which can see the grant's
+    // end a moment before this loop does: the grant decides why the session ends.
+    if result.is_ok() && ends.iter().any(|end| matches!(end, StageEnd::Signaled(..))) {
+        result = ctx.check_grant_now().map(drop);
+    }
     if let Err(end) = result {
         let _ = writeln!(ctx.err, "\ncage: session ended: {end}");
         ctx.ended = Some(end);
