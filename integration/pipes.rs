@@ -76,3 +76,17 @@ fn familiar_names_are_the_file_commands_the_grant_has() {
     assert!(run_of(&out, "rm /u01/gone.txt").ends_with("EXIT=0\n"), "{out}");
     assert!(!run_of(&out, "ls /u01").contains("gone.txt"), "rm removed it as sudorm would: {out}");
 }
+
+#[test]
+fn a_redirection_into_a_missing_directory_says_which_and_why() {
+    let out = run(&["du -s /u01 > /u01/nodir/usage.txt", "sudocat /u01/missing.txt"], "/dev/null");
+    let redirected = run_of(&out, "du -s /u01 > /u01/nodir/usage.txt");
+    assert!(
+        redirected
+            .contains("/u01/nodir/usage.txt: cannot be created: the directory /u01/nodir does not exist"),
+        "{redirected}"
+    );
+    let missing = run_of(&out, "sudocat /u01/missing.txt");
+    assert!(missing.contains("/u01/missing.txt: no such file or directory"), "{missing}");
+    assert!(!out.contains("os error"), "no raw OS error: {out}");
+}

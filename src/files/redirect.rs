@@ -54,6 +54,14 @@ pub fn open(grant: &PathGrant, operation: Operation) -> Result<Target, Failure> 
                     Some(libc::EEXIST) => {
                         format!("{}: kept changing while it was being opened", grant.path).into()
                     }
+                    Some(libc::ENOENT) => {
+                        let dir = grant
+                            .path
+                            .rsplit_once('/')
+                            .map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
+                        format!("{}: cannot be created: the directory {dir} does not exist", grant.path)
+                            .into()
+                    }
                     _ => explain(e),
                 },
             )?;

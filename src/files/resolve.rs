@@ -189,7 +189,9 @@ pub fn explain(error: &io::Error, grant: &PathGrant) -> String {
         Some(libc::EAGAIN) => "kept changing while it was being opened".to_string(),
         // Opening a FIFO for writing without a reader, or a socket.
         Some(libc::ENXIO) => "not a regular file".to_string(),
-        _ => error.to_string(),
+        // The system's own words, without Rust's "(os error N)".
+        Some(errno) => nix::errno::Errno::from_raw(errno).desc().to_lowercase(),
+        None => error.to_string(),
     };
     format!("{}: {why}", grant.path)
 }
