@@ -47,6 +47,27 @@ pub fn render_caret(input: &[u8], err: &LineError) -> String {
     format!("{line}\n{pad}^\n")
 }
 
+/// `text` broken between words so no line is wider than `width` columns (a terminal's),
+/// the lines after the first indented by two spaces; a word longer than a line stays whole.
+pub fn wrap_words(text: &str, width: usize) -> String {
+    let width = width.max(20);
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut column = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if column > 0 && column + 1 + len > width {
+            out.push_str("\n  ");
+            column = 2;
+        } else if column > 0 {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += len;
+    }
+    out
+}
+
 /// Splits the input into displayed pieces, keeping each one's byte offset.
 fn pieces(input: &[u8]) -> Vec<Piece> {
     let mut pieces = Vec::new();
@@ -143,6 +164,16 @@ fn window(pieces: &[Piece], target: usize) -> (usize, usize) {
 mod tests {
     use super::super::{parse_line, LineErrorKind};
     use super::*;
+
+    #[test]
+    fn messages_break_between_words_at_the_terminal_width() {
+        let said = "cage: denied: '!' is not allowed unquoted: cage has no history expansion or negation; quote it to use it literally at byte 0";
+        let wrapped = wrap_words(said, 80);
+        assert!(wrapped.lines().all(|l| l.chars().count() <= 80), "{wrapped}");
+        assert_eq!(wrapped.replace("\n  ", " "), said, "only spaces became line breaks");
+        assert!(wrapped.lines().skip(1).all(|l| l.starts_with("  ")), "{wrapped}");
+        assert_eq!(wrap_words("short", 80), "short");
+    }
 
     fn caret_for(input: &[u8]) -> String {
         match parse_line(input) {

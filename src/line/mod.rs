@@ -46,7 +46,7 @@ mod shown;
 
 use std::ops::Range;
 
-pub use caret::render_caret;
+pub use caret::{render_caret, wrap_words};
 pub use error::{LineError, LineErrorKind};
 
 /// The longest line accepted, in bytes.

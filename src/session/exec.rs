@@ -52,7 +52,7 @@ pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
         Err(e) => {
             record_denial(ctx, input, &[], None, &e.to_string());
             let _ = write!(ctx.err, "{}", render_caret(input, &e));
-            let _ = writeln!(ctx.err, "cage: denied: {e}");
+            say(ctx, &format!("cage: denied: {e}"));
             return LineOutcome::Status(DENIED);
         }
     };
@@ -112,8 +112,18 @@ fn decided(ctx: &mut Context, title: &[u8], session: &Session, command: &Command
         let _ = writeln!(ctx.err, "cage: {}", denial.reason);
         return Err(UNKNOWN);
     }
-    let _ = writeln!(ctx.err, "cage: denied: {denial}");
+    say(ctx, &format!("cage: denied: {denial}"));
     Err(DENIED)
+}
+
+/// One message to the operator; on a terminal it breaks between words at its width, never
+/// inside a word.
+fn say(ctx: &mut Context, message: &str) {
+    let said = match crate::sys::window_size(2) {
+        Ok(size) if size.ws_col > 0 => crate::line::wrap_words(message, usize::from(size.ws_col)),
+        _ => message.to_string(),
+    };
+    let _ = writeln!(ctx.err, "{said}");
 }
 
 fn words(command: &Command) -> Vec<String> {
