@@ -12,11 +12,12 @@ use support::{sandbox, text};
 const DIAG: &str = "grant --actions INFRA_DIAG --duration 1h --req REQ-P";
 
 /// Types `input` (a shell command writing to the prompt) into an interactive session; returns
-/// what the terminal showed, then the trail after `--- trail`.
+/// what the terminal showed, what `input` noted in /tmp/noted after `--- noted`, then the
+/// trail after `--- trail`.
 fn typed(input: &str) -> String {
     let body = format!(
         "{DIAG}\nset +e\n{{ {input}; }} | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage; echo STATUS=$?' /dev/null\n\
-         echo '--- trail'; cat /var/log/cage/audit.jsonl\n"
+         echo '--- noted'; cat /tmp/noted 2>/dev/null; echo '--- trail'; cat /var/log/cage/audit.jsonl\n"
     );
     let out = sandbox(&body);
     text(&out.stdout)
@@ -90,16 +91,29 @@ fn help_for_one_command_prints_its_usage_and_runs_nothing() {
     let (_, sudotail) = stdout.split_once("--- help sudotail\n").expect("sudotail");
     assert!(
         sudotail.starts_with("sudotail: ")
-            && sudotail.contains("usage: sudotail [-n <int>] [-c <int>] [-f] [-F] <path>"),
+            && sudotail.contains("usage: sudotail [-n <int>] [-c <int>] [-f] [-F] [<path>]"),
         "{stdout}"
     );
     assert!(sudotail.contains("reads under: /u01/ /var/log/"), "{stdout}");
     let (_, tail) = stdout.split_once("--- tail --help\n").expect("tail");
     assert!(
-        tail.starts_with("tail: last lines of a file") && tail.contains("usage: tail [-n <int>]"),
+        tail.starts_with("tail: last lines of a file or a pipe") && tail.contains("usage: tail [-n <int>]"),
         "{stdout}"
     );
     assert!(stdout.contains("cage: help: this grant has no command `nosuch`"), "{stdout}");
     assert_eq!(stdout.matches("EXIT=0").count(), 2, "{stdout}");
     assert!(stdout.contains("COMMANDS=0"), "nothing ran, nothing was recorded as run: {stdout}");
+}
+
+#[test]
+fn a_command_ended_by_ctrl_c_leaves_no_defunct_child_at_the_prompt() {
+    let out = typed(
+        "sleep 1; printf 'journalctl -f -n 1\\r'; sleep 1.5; printf '\\003'; sleep 1; \
+         ps -eo stat,user,comm | awk '$1 ~ /^Z/' > /tmp/noted; printf 'exit\\r'; sleep 0.5",
+    );
+    let (screen, rest) = out.split_once("--- noted\n").expect("noted");
+    // `exit` ends with the last command's status, as a shell does: 130 after Ctrl-C.
+    assert!(screen.contains("STATUS=130"), "the session went on to `exit`: {screen}");
+    let (noted, _) = rest.split_once("--- trail\n").expect("trail");
+    assert_eq!(noted, "", "no defunct process at the prompt after Ctrl-C: {noted}");
 }

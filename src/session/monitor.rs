@@ -311,6 +311,9 @@ fn prompt(ctx: &Context, grant: Option<&Grant>) -> String {
     format!("{}@{}:{} {} [{left}]$ ", ctx.session.login, ctx.host, ctx.profile.layer, ctx.session.cwd)
 }
 
+/// How often the prompt loop looks for jails' inits to reap while some are exiting.
+const REAP_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The session loop; returns the status of the last command and why the session ended.
 fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason) {
     let mut watch = GrantWatch::new(login);
@@ -321,7 +324,11 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason)
     loop {
         let mut waiter = Waiter::new();
         waiter.watch(socket.as_fd(), Source::Repl);
-        let wakes = waiter.wait(&ctx.grant_clock, None);
+        // Jails' inits still tearing their namespaces down are reaped at the prompt too
+        // (every 50 ms until they are), not left defunct until the next line.
+        ctx.exiting.retain(|init| !init.try_reap());
+        let reap_at = (!ctx.exiting.is_empty()).then(|| std::time::Instant::now() + REAP_EVERY);
+        let wakes = waiter.wait(&ctx.grant_clock, reap_at);
         if wakes.contains(&Wake::GrantDue) {
             ctx.grant_clock.checked();
             if let Err(end) = watch.check(&mut *ctx.err) {
