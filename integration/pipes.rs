@@ -90,3 +90,18 @@ fn a_redirection_into_a_missing_directory_says_which_and_why() {
     assert!(missing.contains("/u01/missing.txt: no such file or directory"), "{missing}");
     assert!(!out.contains("os error"), "no raw OS error: {out}");
 }
+
+#[test]
+fn long_listings_keep_their_columns_with_a_long_group_name() {
+    let body = format!(
+        "{SETUP}groupadd a-rather-long-group-name; install -d /var/log/cols\n\
+         echo x > /var/log/cols/one; echo yy > /var/log/cols/two; chgrp a-rather-long-group-name /var/log/cols/two\n\
+         as_operator /usr/local/bin/cage -c 'sudols -l /var/log/cols'\n"
+    );
+    let out = text(&sandbox(&body).stdout);
+    let rows: Vec<&str> = out.lines().filter(|l| l.ends_with(" one") || l.ends_with(" two")).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    let time_at = |row: &str| row.find(" 20").unwrap_or(0);
+    assert_eq!(time_at(rows[0]), time_at(rows[1]), "columns line up: {out}");
+    assert!(rows[1].contains("a-rather-long-group-name"), "{out}");
+}

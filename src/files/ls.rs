@@ -57,8 +57,8 @@ fn list(
     let stat = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| format!("{}: {e}", grant.path))?;
     let real = resolve::real_path(&fd).map_err(|e| format!("{}: {e}", grant.path))?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
-        let name = grant.path.rsplit('/').next().unwrap_or(&grant.path);
-        return write_entry(out, opts, name, &stat).map_err(|e| e.to_string());
+        let name = grant.path.rsplit('/').next().unwrap_or(&grant.path).to_string();
+        return write_entries(out, opts, &[(name, stat)]).map_err(|e| e.to_string());
     }
     let dir =
         Dir::from_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)).map_err(|e| format!("{}: {e}", grant.path))?;
@@ -100,14 +100,17 @@ impl Walk<'_> {
         if header {
             writeln!(out, "{path}:").map_err(|e| e.to_string())?;
         }
-        let mut subdirs = Vec::new();
-        for name in &names {
-            let Ok(stat) = fstatat(Some(fd), name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else { continue };
-            write_entry(out, opts, name, &stat).map_err(|e| e.to_string())?;
-            if opts.recursive && stat.st_mode & libc::S_IFMT == libc::S_IFDIR {
-                subdirs.push((name.clone(), stat));
-            }
-        }
+        let entries: Vec<(String, FileStat)> = names
+            .into_iter()
+            .filter_map(|name| {
+                let stat = fstatat(Some(fd), name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW).ok()?;
+                Some((name, stat))
+            })
+            .collect();
+        write_entries(out, opts, &entries).map_err(|e| e.to_string())?;
+        let is_dir = |stat: &FileStat| stat.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        let subdirs: Vec<(String, FileStat)> =
+            entries.into_iter().filter(|(_, stat)| opts.recursive && is_dir(stat)).collect();
         // Deep enough for logs, bounded against loops of bind mounts.
         if depth >= 32 {
             return Ok(());
@@ -127,10 +130,28 @@ impl Walk<'_> {
     }
 }
 
-fn write_entry(out: &mut dyn Write, opts: &Options, name: &str, stat: &FileStat) -> std::io::Result<()> {
+/// One directory's entries; with `-l`, in columns as wide as their widest value (a long
+/// owner or group name widens its column instead of breaking the rows).
+fn write_entries(out: &mut dyn Write, opts: &Options, entries: &[(String, FileStat)]) -> std::io::Result<()> {
     if !opts.long {
-        return writeln!(out, "{name}");
+        return entries.iter().try_for_each(|(name, _)| writeln!(out, "{name}"));
     }
+    let rows: Vec<[String; 6]> = entries.iter().map(|(_, stat)| long_fields(opts, stat)).collect();
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (width, field) in widths.iter_mut().zip(row) {
+            *width = (*width).max(field.chars().count());
+        }
+    }
+    for ((name, _), [mode, links, owner, group, size, when]) in entries.iter().zip(&rows) {
+        let [_, wl, wo, wg, ws, _] = widths;
+        writeln!(out, "{mode} {links:>wl$} {owner:<wo$} {group:<wg$} {size:>ws$} {when} {name}")?;
+    }
+    Ok(())
+}
+
+/// The columns of `-l` before the name: mode, links, owner, group, size, time.
+fn long_fields(opts: &Options, stat: &FileStat) -> [String; 6] {
     let owner =
         User::from_uid(Uid::from_raw(stat.st_uid)).ok().flatten().map_or(stat.st_uid.to_string(), |u| u.name);
     let group = Group::from_gid(Gid::from_raw(stat.st_gid))
@@ -139,12 +160,7 @@ fn write_entry(out: &mut dyn Write, opts: &Options, name: &str, stat: &FileStat)
         .map_or(stat.st_gid.to_string(), |g| g.name);
     let size = if opts.human { human(stat.st_size as u64) } else { stat.st_size.to_string() };
     let when = crate::time::Timestamp::from_unix(stat.st_mtime, 0).map_or(String::new(), |t| t.to_rfc3339());
-    writeln!(
-        out,
-        "{} {:>3} {owner:<8} {group:<8} {size:>8} {when} {name}",
-        mode_string(stat.st_mode),
-        stat.st_nlink
-    )
+    [mode_string(stat.st_mode), stat.st_nlink.to_string(), owner, group, size, when]
 }
 
 fn mode_string(mode: u32) -> String {
