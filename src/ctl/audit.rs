@@ -74,6 +74,11 @@ fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result
             "{file}: ok, {} records, {start}, last seq {} hash {}",
             verified.records, verified.last.seq, verified.last.hash
         );
+        let records: Vec<serde_json::Map<String, serde_json::Value>> =
+            text.split(|&b| b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect();
+        if let Some(missed) = super::unsent::summary(&records) {
+            let _ = writeln!(out, "{file}: note: {missed}");
+        }
         previous = Some((file.clone(), verified.last));
     }
     Ok(exit::OK)

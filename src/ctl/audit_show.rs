@@ -255,10 +255,14 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     if !json && (clean || !records.is_empty()) {
         let _ = writeln!(out, "{HEADER}");
     }
-    for read in records.iter().filter(|r| filter.matches(&r.record)) {
+    let shown: Vec<&Read> = records.iter().filter(|r| filter.matches(&r.record)).collect();
+    for read in &shown {
         if write_record(out, read, json).is_err() {
             break;
         }
+    }
+    if let Some(missed) = super::unsent::summary(shown.iter().map(|r| &r.record)) {
+        let _ = writeln!(err, "cagectl: audit show: {missed}");
     }
     Ok(if clean { exit::OK } else { exit::REFUSED })
 }

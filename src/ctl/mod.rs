@@ -25,6 +25,7 @@ mod request;
 mod sessions;
 mod ssh_ca;
 mod store;
+mod unsent;
 mod users;
 mod watch;
 mod who;
