@@ -20,13 +20,13 @@ endif
 ifneq ($(BINDIR),/usr/local/bin)
 export CAGE_SHELL := $(BINDIR)/cage
 endif
-# Where cargo leaves the binaries.
+# Where cargo leaves the binaries (`make deb` builds in a target directory of its own).
 RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
 # Files are root's when installed by root; a build as another user (DESTDIR) keeps its own.
 OWNER := $(if $(filter 0,$(shell id -u)),-o root -g root)
 APPLETS := sudols sudocat sudotail sudohead sudocp sudovi sudorm
 
-.PHONY: all build install install-files install-state release uninstall test prereqs lint tests integration escapes container probe check-policies bench bench-peers demo clean
+.PHONY: all build install install-files install-state release uninstall deb deb-test test prereqs lint tests integration escapes container probe check-policies bench bench-peers demo clean
 
 all: build
 
@@ -34,7 +34,7 @@ build:
 	$(CARGO) build --release --locked
 
 ## test: formatting, lints, every test (root tests included: run as root). What CI runs.
-PHASES := prereqs lint check-policies tests integration escapes
+PHASES := prereqs lint check-policies tests deb-test integration escapes
 test:
 	@for phase in $(PHASES); do \
 	  start=$$(date +%s); echo "== make $$phase"; \
@@ -113,7 +113,8 @@ bench-peers:
 # systemd units (not enabled) and a cron file for hosts without systemd, the sshd snippet and
 # /etc/cage/cage.toml (both kept if present), the policies, the state directories and their
 # modes, the group `cage` and /etc/shells. Every path follows PREFIX (or BINDIR, SBINDIR,
-# PKGLIBDIR, MANDIR, UNITDIR) under DESTDIR; /etc and /var are fixed.
+# PKGLIBDIR, MANDIR, UNITDIR) under DESTDIR; /etc and /var are fixed. The Debian package
+# (`make deb`) installs the same files through install-files.
 UNIT_FILES := $(notdir $(wildcard integration/systemd/*.service integration/systemd/*.timer))
 MAN_PAGES := man/cage.1 man/cage-verify-trail.1 man/cage.toml.5 man/cage-policy.5 man/cagectl.8
 # The units and the cron file name the programs where this install puts them.
@@ -174,6 +175,19 @@ uninstall:
 	if [ -f $(DESTDIR)/etc/shells ]; then sed -i '\|^$(BINDIR)/cage$$|d' $(DESTDIR)/etc/shells; fi
 	@echo "make uninstall: kept /etc/cage, /var/log/cage (the audit trail), /var/spool/cage," \
 	  "/etc/ssh/sshd_config.d/cage.conf and the group cage"
+
+## deb: the Debian package in target/deb (debhelper from debian/, lintian with no error),
+# built again when a file git tracks changed. deb-test: it installs, upgrades over itself,
+# removes and purges in a clean container (integration/package/test.sh).
+DEB_STAMP := target/deb/.built
+deb: $(DEB_STAMP)
+
+$(DEB_STAMP): $(wildcard $(shell git ls-files 2>/dev/null))
+	@integration/package/build.sh
+	@touch $@
+
+deb-test: deb
+	@integration/package/test.sh
 
 ## demo: an operator session on the bundled policies (CMD='...' runs one line and exits).
 # The line reaches cage untouched: neither make nor a shell expands it.
