@@ -85,7 +85,7 @@ escapes: container
 	target/release/examples/escapes $(ESCAPES); \
 	  status=$$?; docker rm -f $(CAGE_IT) >/dev/null; exit $$status
 
-container:
+container: deb
 	integration/container/build.sh
 
 probe: $(PROBE)
