@@ -10,11 +10,15 @@ for tool in dh lintian dpkg-deb; do
   command -v "$tool" >/dev/null ||
     { echo "make deb: $tool is missing (integration/prereqs.sh installs it: make prereqs)" >&2; exit 1; }
 done
-# One version: the package's is the crate's.
+# One version: the package's and the man pages' are the crate's.
 crate=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 package=$(dpkg-parsechangelog -S Version)
 [ "$crate" = "$package" ] ||
   { echo "make deb: debian/changelog says $package, Cargo.toml $crate" >&2; exit 1; }
+for page in man/*.[158]; do
+  grep -q "^\.TH .* \"cage $crate\"" "$page" ||
+    { echo "make deb: $page: its .TH line does not name cage $crate" >&2; exit 1; }
+done
 
 # debhelper's state (a step logged as done is skipped by the next run), removed before and
 # after: not `debian/rules clean`, whose dh_clean also sweeps the tree for editor leftovers.
