@@ -5,15 +5,28 @@ PROBE := target/probe
 
 PREFIX ?= /usr/local
 DESTDIR ?=
-# cage and cagectl start the notifier from a path fixed when they are built: where this
-# PREFIX installs it. Exported only off the default, so plain cargo builds (and the tests)
-# share one build with `make`.
-ifneq ($(PREFIX),/usr/local)
-export CAGE_NOTIFIER := $(PREFIX)/lib/cage/cage-notify
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+PKGLIBDIR ?= $(PREFIX)/lib/cage
+MANDIR ?= $(PREFIX)/share/man
+# systemd reads units from /usr/local/lib/systemd/system and /usr/lib/systemd/system.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# cage and cagectl start the notifier, and cagectl gives temporary users their login shell,
+# from paths fixed when they are built: where these directories install them. Exported only
+# off the defaults, so plain cargo builds (and the tests) share one build with `make`.
+ifneq ($(PKGLIBDIR),/usr/local/lib/cage)
+export CAGE_NOTIFIER := $(PKGLIBDIR)/cage-notify
 endif
+ifneq ($(BINDIR),/usr/local/bin)
+export CAGE_SHELL := $(BINDIR)/cage
+endif
+# Where cargo leaves the binaries (`make deb` builds in a target directory of its own).
+RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
+# Files are root's when installed by root; a build as another user (DESTDIR) keeps its own.
+OWNER := $(if $(filter 0,$(shell id -u)),-o root -g root)
 APPLETS := sudols sudocat sudotail sudohead sudocp sudovi sudorm
 
-.PHONY: all build install test prereqs lint tests integration escapes container probe check-policies bench bench-peers demo clean
+.PHONY: all build install install-files install-state release uninstall deb deb-test test prereqs lint tests integration escapes container probe check-policies bench bench-peers demo clean
 
 all: build
 
@@ -21,7 +34,7 @@ build:
 	$(CARGO) build --release --locked
 
 ## test: formatting, lints, every test (root tests included: run as root). What CI runs.
-PHASES := prereqs lint check-policies tests integration escapes
+PHASES := prereqs lint check-policies tests deb-test integration escapes
 test:
 	@for phase in $(PHASES); do \
 	  start=$$(date +%s); echo "== make $$phase"; \
@@ -72,7 +85,7 @@ escapes: container
 	target/release/examples/escapes $(ESCAPES); \
 	  status=$$?; docker rm -f $(CAGE_IT) >/dev/null; exit $$status
 
-container:
+container: deb
 	integration/container/build.sh
 
 probe: $(PROBE)
@@ -96,30 +109,85 @@ bench-peers:
 	@command -v bwrap >/dev/null && command -v sudo >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap sudo)
 
-## install: cage setuid root, cagectl, the notifier, the applet links, /etc/cage, /var/log/cage,
-# the notification spool, /etc/shells. Built binaries are installed as they are; for another
-# PREFIX the build runs again (a no-op when up to date) so that they know where it puts the
-# notifier.
-install:
-	@if [ -n "$${CAGE_NOTIFIER:-}" ] || \
-	    ! [ -x target/release/cage -a -x target/release/cagectl -a -x target/release/cage-notify ]; then \
+## install: cage setuid root, cagectl, the notifier, the applet links, the man pages, the
+# systemd units (not enabled) and a cron file for hosts without systemd, the sshd snippet and
+# /etc/cage/cage.toml (both kept if present), the policies, the state directories and their
+# modes, the group `cage` and /etc/shells. Every path follows PREFIX (or BINDIR, SBINDIR,
+# PKGLIBDIR, MANDIR, UNITDIR) under DESTDIR; /etc and /var are fixed. The Debian package
+# (`make deb`) installs the same files through install-files.
+UNIT_FILES := $(notdir $(wildcard integration/systemd/*.service integration/systemd/*.timer))
+MAN_PAGES := man/cage.1 man/cage-verify-trail.1 man/cage.toml.5 man/cage-policy.5 man/cagectl.8
+# The units and the cron file name the programs where this install puts them.
+SUBST := sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g'
+STATE_DIRS := /etc/cage/grants /etc/cage/requests /etc/cage/users /var/log/cage /var/spool/cage \
+	/var/spool/cage/notify
+
+install: install-files install-state
+
+# Built binaries are installed as they are; off the default paths the build runs again (a
+# no-op when up to date) so that they know where the notifier and the shell are.
+release:
+	@if [ -n "$${CAGE_NOTIFIER:-}$${CAGE_SHELL:-}" ] || \
+	    ! [ -x $(RELEASE)/cage -a -x $(RELEASE)/cagectl -a -x $(RELEASE)/cage-notify ]; then \
 	  $(CARGO) build --release --locked; fi
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cage
-	install -o root -g root -m 4755 target/release/cage $(DESTDIR)$(PREFIX)/bin/cage
-	install -o root -g root -m 0755 target/release/cagectl $(DESTDIR)$(PREFIX)/bin/cagectl
-	install -o root -g root -m 0755 tools/cage-verify-trail $(DESTDIR)$(PREFIX)/bin/cage-verify-trail
-	install -o root -g root -m 0755 target/release/cage-notify $(DESTDIR)$(PREFIX)/lib/cage/cage-notify
-	install -d -o root -g root -m 0700 $(DESTDIR)/var/spool/cage $(DESTDIR)/var/spool/cage/notify
-	for applet in $(APPLETS); do ln -sf cage $(DESTDIR)$(PREFIX)/bin/$$applet; done
-	install -d -o root -g root -m 0755 $(DESTDIR)/etc/cage $(DESTDIR)/etc/cage/policies
-	install -d -o root -g root -m 0700 $(DESTDIR)/etc/cage/grants $(DESTDIR)/var/log/cage \
-	  $(DESTDIR)/etc/cage/requests $(DESTDIR)/etc/cage/users
-	install -d -o root -g root -m 0755 $(DESTDIR)/etc/cage/keys
-	install -o root -g root -m 0644 $(POLICIES)/*.toml $(DESTDIR)/etc/cage/policies/
+
+install-files: release
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)/etc/cage/policies $(DESTDIR)/etc/ssh/sshd_config.d $(DESTDIR)/etc/cron.d
+	install $(OWNER) -m 4755 $(RELEASE)/cage $(DESTDIR)$(BINDIR)/cage
+	install $(OWNER) -m 0755 $(RELEASE)/cagectl $(DESTDIR)$(SBINDIR)/cagectl
+	install $(OWNER) -m 0755 tools/cage-verify-trail $(DESTDIR)$(BINDIR)/cage-verify-trail
+	install $(OWNER) -m 0755 $(RELEASE)/cage-notify $(DESTDIR)$(PKGLIBDIR)/cage-notify
+	for applet in $(APPLETS); do \
+	  ln -sf cage $(DESTDIR)$(BINDIR)/$$applet; ln -sf cage.1 $(DESTDIR)$(MANDIR)/man1/$$applet.1; done
+	for page in $(MAN_PAGES); do \
+	  install $(OWNER) -m 0644 $$page $(DESTDIR)$(MANDIR)/man$${page##*.}/; done
+	for unit in $(UNIT_FILES); do \
+	  $(SUBST) integration/systemd/$$unit > $(DESTDIR)$(UNITDIR)/$$unit; chmod 0644 $(DESTDIR)$(UNITDIR)/$$unit; done
+	$(SUBST) integration/cron.d-cage > $(DESTDIR)/etc/cron.d/cage
+	chmod 0644 $(DESTDIR)/etc/cron.d/cage
+	install $(OWNER) -m 0644 $(POLICIES)/*.toml $(DESTDIR)/etc/cage/policies/
 	test -f $(DESTDIR)/etc/cage/cage.toml || \
-	  install -o root -g root -m 0644 integration/cage.toml.example $(DESTDIR)/etc/cage/cage.toml
+	  install $(OWNER) -m 0644 integration/cage.toml.example $(DESTDIR)/etc/cage/cage.toml
+	test -f $(DESTDIR)/etc/ssh/sshd_config.d/cage.conf || \
+	  install $(OWNER) -m 0644 integration/sshd_config.d/cage.conf $(DESTDIR)/etc/ssh/sshd_config.d/cage.conf
+
+install-state:
+	install -d $(OWNER) -m 0700 $(addprefix $(DESTDIR),$(STATE_DIRS))
+	install -d $(OWNER) -m 0755 $(DESTDIR)/etc/cage/keys
 	touch $(DESTDIR)/etc/shells
-	grep -qxF $(PREFIX)/bin/cage $(DESTDIR)/etc/shells || echo $(PREFIX)/bin/cage >> $(DESTDIR)/etc/shells
+	grep -qxF $(BINDIR)/cage $(DESTDIR)/etc/shells || echo $(BINDIR)/cage >> $(DESTDIR)/etc/shells
+	@# sshd's `Match Group cage` and cagectl's temporary users need the group on the host.
+	if [ -z "$(DESTDIR)" ] && ! getent group cage >/dev/null; then groupadd --system cage; fi
+
+## uninstall: what install-files installed, the line in /etc/shells and the cron file. The
+# configuration, grants, keys, audit trail, spool, sshd snippet and group stay.
+uninstall:
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	  systemctl disable --now $(filter %.timer,$(UNIT_FILES)) 2>/dev/null || true; fi
+	rm -f $(DESTDIR)$(BINDIR)/cage $(DESTDIR)$(BINDIR)/cage-verify-trail $(DESTDIR)$(SBINDIR)/cagectl \
+	  $(DESTDIR)$(PKGLIBDIR)/cage-notify $(addprefix $(DESTDIR)$(BINDIR)/,$(APPLETS)) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(APPLETS))) \
+	  $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p))) \
+	  $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNIT_FILES)) $(DESTDIR)/etc/cron.d/cage
+	rmdir $(DESTDIR)$(PKGLIBDIR) 2>/dev/null || true
+	if [ -f $(DESTDIR)/etc/shells ]; then sed -i '\|^$(BINDIR)/cage$$|d' $(DESTDIR)/etc/shells; fi
+	@echo "make uninstall: kept /etc/cage, /var/log/cage (the audit trail), /var/spool/cage," \
+	  "/etc/ssh/sshd_config.d/cage.conf and the group cage"
+
+## deb: the Debian package in target/deb (debhelper from debian/, lintian with no error),
+# built again when a file git tracks changed. deb-test: it installs, upgrades over itself,
+# removes and purges in a clean container (integration/package/test.sh).
+DEB_STAMP := target/deb/.built
+deb: $(DEB_STAMP)
+
+$(DEB_STAMP): $(wildcard $(shell git ls-files 2>/dev/null))
+	@integration/package/build.sh
+	@touch $@
+
+deb-test: deb
+	@integration/package/test.sh
 
 ## demo: an operator session on the bundled policies (CMD='...' runs one line and exits).
 # The line reaches cage untouched: neither make nor a shell expands it.

@@ -1,6 +1,6 @@
-//! Tests over real ssh against a container running real sshd with cage installed by
-//! `make install` (integration/container/). `make integration` builds the image, starts the
-//! container `cage-it` and runs these; each test uses its own operator account.
+//! Tests over real ssh against a container running real sshd with cage installed from its
+//! Debian package (`make deb`; integration/container/). `make integration` builds the image,
+//! starts the container `cage-it` and runs these; each test uses its own operator account.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

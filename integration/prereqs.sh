@@ -16,10 +16,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # command:package. The editors: cage's sudovi takes vim.tiny first, vim.basic otherwise.
+# debhelper, dpkg-dev and lintian: make deb.
 need_apt=()
 for pair in make:make gcc:gcc ip:iproute2 useradd:passwd setpriv:util-linux unshare:util-linux \
             script:bsdutils mount:mount python3:python3-minimal asciinema:asciinema sudo:sudo \
-            vim.tiny:vim-tiny ssh:openssh-client mmdebstrap:mmdebstrap dockerd:docker.io; do
+            vim.tiny:vim-tiny ssh:openssh-client mmdebstrap:mmdebstrap dockerd:docker.io \
+            dh:debhelper dpkg-parsechangelog:dpkg-dev lintian:lintian; do
   command -v "${pair%%:*}" >/dev/null || need_apt+=("${pair#*:}")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -41,7 +41,7 @@ pub fn key() -> String {
 /// A fresh operator for this test: in group cage, the test key, login shell cage.
 pub fn operator(name: &str) -> String {
     let script = format!(
-        "id {name} >/dev/null 2>&1 || useradd --create-home --shell /usr/local/bin/cage --groups cage {name}; \
+        "id {name} >/dev/null 2>&1 || useradd --create-home --shell /usr/bin/cage --groups cage {name}; \
          install -d -m 0755 /home/{name}/.ssh; cp /home/op/.ssh/authorized_keys /home/{name}/.ssh/; cp /etc/cage/keys/op /etc/cage/keys/{name}; \
          rm -f /etc/cage/grants/{name}.toml"
     );

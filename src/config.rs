@@ -80,6 +80,13 @@ pub const NOTIFIER: &str = match option_env!("CAGE_NOTIFIER") {
     None => "/usr/local/lib/cage/cage-notify",
 };
 
+/// The login shell cagectl gives temporary users (`[access] shell` unless set): the installed
+/// cage, fixed when it is built (`CAGE_SHELL`, default where `make install` puts it).
+pub const SHELL: &str = match option_env!("CAGE_SHELL") {
+    Some(path) => path,
+    None => "/usr/local/bin/cage",
+};
+
 /// Whether Landlock must be fully enforced for a command to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LandlockMode {

@@ -1,14 +1,14 @@
 #!/bin/sh
-# Runs inside the image build: install cage as an admin would, an operator, fixtures.
+# Runs inside the image build: install cage from its Debian package as a site would (the
+# package makes the groups cage and cage-approvers, the directories, the sshd snippet), an
+# operator, fixtures.
 set -eu
-make -C /build/repo --no-print-directory install PREFIX=/usr/local >/dev/null
+dpkg -i /build/cage.deb >/dev/null
 sed -i 's/^layer = .*/layer = "cps"/' /etc/cage/cage.toml
-install -m 0644 /build/repo/integration/sshd_config.d/cage.conf /etc/ssh/sshd_config.d/cage.conf
 install -m 0644 /build/repo/integration/sshd_config.d/cage-fleet.conf /etc/ssh/sshd_config.d/cage-fleet.conf
 # The access lifecycle (docs/lifecycle.md): approvers, pre-approved actions, a short retention
 # so the reap test sees removal. root approves in the other tests (it runs cagectl grant).
 printf 'pre_approved = ["INFRA_DIAG"]\n[access]\napprover_group = "cage-approvers"\nretention = "4s"\n' >> /etc/cage/cage.toml
-groupadd cage-approvers
 usermod -a -G cage-approvers root
 useradd --no-create-home --groups cage-approvers alice
 useradd --no-create-home mallory
@@ -17,8 +17,7 @@ ssh-keygen -q -t ed25519 -N '' -C cage-user-ca -f /etc/cage/user_ca
 cp /etc/cage/user_ca.pub /etc/ssh/cage_user_ca.pub
 mkdir -p /run/sshd
 ssh-keygen -A
-groupadd cage
-useradd --create-home --shell /usr/local/bin/cage --groups cage op
+useradd --create-home --shell /usr/bin/cage --groups cage op
 # The key belongs to root and is not writable by the operator.
 install -d -o root -g root -m 0755 /home/op/.ssh
 install -o root -g root -m 0644 /build/operator.pub /home/op/.ssh/authorized_keys

@@ -52,7 +52,7 @@ impl Default for AccessConfig {
             uid_max: 60_999,
             home_base: "/home".into(),
             user_group: "cage".into(),
-            shell: "/usr/local/bin/cage".into(),
+            shell: super::SHELL.into(),
             retention: Duration::from_secs(7 * 86_400),
         }
     }
