@@ -504,12 +504,12 @@ fn after_the_first_login_each_line_still_finds_its_aliases_and_help_lists_them_a
     // The first login parses the profiles and keeps them (policy::cache); later ones read
     // them back, a `-c` line with only the aliases its words name.
     let body = format!(
-        "{DIAG}\nset +e\nfor line in 'du -s /u01' \"d'u' -s /u01\" 'help' 'du -s /u01 && help'; do\n\
+        "{DIAG}\nset +e\nfor line in 'du -s /u01' \"d'u' -s /u01\" 'help all' 'du -s /u01 && help all'; do\n\
          as_operator /usr/local/bin/cage -c \"$line\" > /tmp/out 2>&1; echo \"[$line] $?\"\n\
          grep -c '^  journalctl\\|^  curl\\|^  du ' /tmp/out\ndone\n"
     );
     let out = sandbox(&body);
     let stdout = text(&out.stdout);
-    let expected = "[du -s /u01] 0\n0\n[d'u' -s /u01] 0\n0\n[help] 0\n3\n[du -s /u01 && help] 0\n3\n";
+    let expected = "[du -s /u01] 0\n0\n[d'u' -s /u01] 0\n0\n[help all] 0\n3\n[du -s /u01 && help all] 0\n3\n";
     assert_eq!(stdout, expected, "{}", text(&out.stderr));
 }
