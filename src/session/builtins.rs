@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use super::exec::LineOutcome;
 use super::Context;
+use super::LineOutcome;
 use crate::decide::Builtin;
 
 pub fn run(ctx: &mut Context, builtin: &Builtin) -> LineOutcome {

@@ -18,7 +18,7 @@ use super::file_records;
 use super::identity;
 use super::relay::{Pty, Relay, NEEDS_A_TERMINAL};
 use super::wake::{Source, Waiter, Wake};
-use super::{Context, SessionEnd};
+use super::{Context, LineOutcome, SessionEnd};
 use crate::audit::{EndReason, Entry, Verdict};
 use crate::decide::{
     decide, Action, Builtin, Decision, ExecPlan, PathGrant, Program, RedirectPlan, RunPlan, Session,
@@ -36,13 +36,6 @@ use crate::time::format_remaining;
 pub const DENIED: i32 = 126;
 /// Exit status of an unknown command.
 pub const UNKNOWN: i32 = 127;
-
-/// What the line asked of the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineOutcome {
-    Status(i32),
-    Exit,
-}
 
 /// Runs `input` (one line, no trailing newline) in the session.
 pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
@@ -273,7 +266,7 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
         let refusal = match &plan.action {
             Action::RootExec(root) => super::rootexec::check(ctx.profile, root).err(),
             Action::Su(_) if stages.len() > 1 => Some("su must be alone on its line".into()),
-            Action::Su(_) => super::monitor::su_refusal(ctx),
+            Action::Su(_) => super::su_refusal(ctx),
             Action::Run(run) if run.tty && run.jailed => terminal_refusal(stages.len(), plan),
             _ => None,
         };
@@ -328,7 +321,7 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
             return outcome;
         }
         [ExecPlan { action: Action::Su(su), .. }] => {
-            let status = super::monitor::su(ctx, su);
+            let status = (ctx.nested)(ctx, su);
             vec![StageEnd::Exited(status, std::time::Instant::now())]
         }
         _ => {

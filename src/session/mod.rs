@@ -35,6 +35,8 @@ use crate::policy::Profile;
 /// Everything a line runs against. Owned by the monitor.
 pub struct Context<'p> {
     pub login: &'p startup::Login,
+    /// How `su` opens its nested session (the monitor's loop).
+    pub nested: NestedSession,
     pub profile: &'p Profile,
     pub session: Session,
     pub operator: Identity,
@@ -92,6 +94,26 @@ impl Context<'_> {
             self.history.pop_front();
         }
         self.history.push_back(String::from_utf8_lossy(line).into_owned());
+    }
+}
+
+/// What a line asked of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineOutcome {
+    Status(i32),
+    Exit,
+}
+
+/// Runs a nested `su` session in this one (the monitor's loop, which runs lines): given to
+/// the line runner as a value so the runner does not depend on the loop that calls it.
+pub type NestedSession = fn(&mut Context, &crate::decide::SuPlan) -> i32;
+
+/// Why `su` cannot open a nested session here, if it cannot.
+pub fn su_refusal(ctx: &Context) -> Option<String> {
+    match (ctx.interactive, &ctx.audit.fields.su_user) {
+        (false, _) => Some("su needs an interactive session (ssh -t)".into()),
+        (true, Some(user)) => Some(format!("already in an su session as {user}: exit it first")),
+        (true, None) => None,
     }
 }
 

@@ -9,11 +9,12 @@ use nix::sys::signal::{kill, sigprocmask, SigmaskHow, Signal};
 use nix::sys::wait::waitpid;
 
 use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT, UNREADABLE};
-use super::exec::{run_line, LineOutcome};
+use super::exec::run_line;
 use super::grant_watch::{current_grant, GrantWatch};
 use super::recording::Recording;
 use super::startup::{self, Env, Login};
 use super::wake::{Source, Waiter, Wake};
+use super::LineOutcome;
 use super::{Context, SessionEnd};
 use crate::audit::{Audit, EndReason, Entry, SessionFields};
 use crate::decide::FAMILIAR;
@@ -81,6 +82,7 @@ fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context
     };
     Ok(Context {
         login,
+        nested: su,
         interactive: false,
         cgroup: None,
         guardian: None,
@@ -196,15 +198,6 @@ pub fn run_interactive(login: &Login, env: &Env, start: Start) -> i32 {
     stop_repl(repl, &monitor_end);
     close_session(&mut ctx, reason);
     status
-}
-
-/// Why `su` cannot open a nested session here, if it cannot.
-pub fn su_refusal(ctx: &Context) -> Option<String> {
-    match (ctx.interactive, &ctx.audit.fields.su_user) {
-        (false, _) => Some("su needs an interactive session (ssh -t)".into()),
-        (true, Some(user)) => Some(format!("already in an su session as {user}: exit it first")),
-        (true, None) => None,
-    }
 }
 
 /// `su [-] NAME`: a nested session as NAME on the same terminal, under the same grant, rules
