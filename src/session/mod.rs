@@ -18,11 +18,14 @@ pub mod identity;
 pub mod monitor;
 mod privileges;
 pub mod recording;
+mod records;
 mod relay;
 mod repl;
 mod rootexec;
+mod stages;
 pub mod startup;
 mod unjailed;
+mod wait;
 pub mod wake;
 
 use std::io::Write;

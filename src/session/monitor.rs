@@ -27,7 +27,7 @@ use crate::time::{format_remaining, Timestamp};
 /// Ctrl-C and job-control signals are the monitor's to handle (forwarded to commands), and
 /// the REPL edits in raw mode, so neither process lets them act by default.
 fn block_signals() {
-    let mut set = super::exec::watched_signals();
+    let mut set = super::wait::watched_signals();
     for sig in [Signal::SIGTSTP, Signal::SIGTTIN, Signal::SIGTTOU] {
         set.add(sig);
     }
