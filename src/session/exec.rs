@@ -9,7 +9,8 @@ use super::cgroup::{Hits, SessionCgroup};
 use super::records::{record_commands, record_denial, record_exits, words};
 use super::stages::{run_stages, terminal_refusal};
 use super::wait::StageEnd;
-use super::{Context, LineOutcome};
+use super::{Context, LineOutcome, SessionEnd};
+use crate::audit::EndReason;
 use crate::decide::{decide, Action, Builtin, Decision, ExecPlan, Session};
 use crate::jail::Placement;
 use crate::line::{parse_line, render_caret, Command, Connector, Line};
@@ -106,6 +107,12 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
     if let Err(end) = ctx.check_grant_now() {
         let _ = writeln!(ctx.err, "cage: denied: {end}");
         ctx.ended = Some(end);
+        return LineOutcome::Exit;
+    }
+    // A recorded session runs nothing unrecorded: a recorder that stopped (its disk full)
+    // ends the session before the next pipeline, whichever the kernel told first.
+    if ctx.recording.as_ref().is_some_and(|r| !r.alive()) {
+        ctx.ended = Some(SessionEnd::new(EndReason::Error, "the session's recording stopped"));
         return LineOutcome::Exit;
     }
     let session = ctx.session.clone();
