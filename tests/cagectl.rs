@@ -235,3 +235,32 @@ fn version_help_per_subcommand_and_unknown_options_follow_the_conventions() {
     }
     assert_eq!(cagectl(root(), &["help", "nope"]).status.code(), Some(2));
 }
+
+#[test]
+fn check_and_explain_answer_in_json_for_tools() {
+    let out = cagectl(root(), &["check", "policies", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(report["ok"], true);
+    let actions = report["actions"].as_array().expect("actions");
+    assert!(actions.iter().any(|a| a.as_str().is_some_and(|a| a.starts_with("ok INFRA_DIAG"))), "{report}");
+    let bad = root().join("tests/fixtures/policies/unknown_field");
+    let out = cagectl(&bad, &["check", ".", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(report["ok"], false);
+    assert!(report["errors"][0].as_str().is_some_and(|e| e.contains("unknown field `netwrk`")), "{report}");
+
+    let args =
+        ["explain", "--policies", "policies", "--layer", "cps", "--actions", "INFRA_DIAG", "--json", "--"];
+    let out = cagectl(root(), &[&args[..], &["du -s /u01 | sudocat /etc/shadow"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(said["decision"], "deny");
+    assert_eq!(said["stages"][0]["decision"], "allow");
+    assert_eq!(said["stages"][0]["argv"], serde_json::json!(["du", "-s", "/u01"]));
+    assert!(said["stages"][1]["reason"].as_str().is_some_and(|r| r.contains("holds secrets")), "{said}");
+    let out = cagectl(root(), &[&args[..], &["echo $(id)"]].concat());
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!((said["decision"].as_str(), said["offset"].as_u64()), (Some("deny"), Some(5)));
+}

@@ -1,7 +1,8 @@
 //! `cagectl check [DIR] [--config FILE]`: validate every profile, summarize each action, warn
 //! about risky aliases; then the host's cage.toml as a login reads it (every section, unknown
 //! keys, bad values, a layer no policy has): like `sshd -t`, a check that passes means a login
-//! does not fail on configuration.
+//! does not fail on configuration. `--json`: one object (`ok`, `actions`, `warnings`, `errors`,
+//! `notes`).
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
@@ -15,53 +16,94 @@ use crate::policy::path::is_within;
 use crate::policy::{ActionProfile, AliasTarget, PolicySet};
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["config"])?;
+    let parsed = Parsed::parse_with_flags(args, &["config"], &["json"])?;
     let dir = match parsed.positionals.as_slice() {
         [] => DEFAULT_POLICY_DIR.to_string(),
         [dir] => dir.clone(),
         [_, extra, ..] => return Err(UsageError(format!("unexpected argument `{extra}`"))),
     };
-    let set = match PolicySet::load_dir(Path::new(&dir)) {
-        Ok(set) => set,
-        Err(errors) => {
-            for e in &errors {
-                let _ = writeln!(err, "{e}");
-            }
-            let _ = writeln!(err, "cagectl: {} error(s) in {dir}", errors.len());
-            return Ok(exit::REFUSED);
+    let report = checked(&dir, parsed.get("config"));
+    match parsed.has("json") {
+        true => {
+            let _ = writeln!(out, "{}", report.json());
         }
-    };
-    let writable_scripts = scripts_in_writable_paths(&set);
-    if !writable_scripts.is_empty() {
-        for problem in &writable_scripts {
-            let _ = writeln!(err, "{problem}");
-        }
-        let _ = writeln!(err, "cagectl: {} error(s) in {dir}", writable_scripts.len());
-        return Ok(exit::REFUSED);
+        false => report.print(out, err),
     }
-    for action in set.actions() {
-        let _ = writeln!(out, "{}", summary(&set, action));
-        for warning in warnings(action) {
+    Ok(if report.errors.is_empty() { exit::OK } else { exit::REFUSED })
+}
+
+/// What `check` found: summaries and notes (standard output), warnings, and errors with
+/// where each was found.
+#[derive(Default)]
+struct Report {
+    summaries: Vec<String>,
+    warnings: Vec<String>,
+    errors: Vec<String>,
+    /// Where the errors are (the policy directory or cage.toml).
+    errors_in: String,
+    notes: Vec<String>,
+}
+
+impl Report {
+    fn print(&self, out: &mut dyn Write, err: &mut dyn Write) {
+        for summary in &self.summaries {
+            let _ = writeln!(out, "{summary}");
+        }
+        for warning in &self.warnings {
             let _ = writeln!(err, "{warning}");
         }
+        for note in &self.notes {
+            let _ = writeln!(out, "{note}");
+        }
+        for error in &self.errors {
+            let _ = writeln!(err, "{error}");
+        }
+        if !self.errors.is_empty() {
+            let _ = writeln!(err, "cagectl: {} error(s) in {}", self.errors.len(), self.errors_in);
+        }
     }
-    let explicit = parsed.get("config").map(str::to_string);
-    let path = explicit.clone().unwrap_or_else(crate::config::config_file);
-    if explicit.is_none() && !Path::new(&path).exists() {
-        let _ = writeln!(out, "note: no {path}: only the policies were checked");
-        return Ok(exit::OK);
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ok": self.errors.is_empty(),
+            "actions": self.summaries,
+            "warnings": self.warnings,
+            "errors": self.errors,
+            "notes": self.notes,
+        })
+    }
+}
+
+fn checked(dir: &str, config: Option<&str>) -> Report {
+    let mut report = Report { errors_in: dir.to_string(), ..Report::default() };
+    let set = match PolicySet::load_dir(Path::new(dir)) {
+        Ok(set) => set,
+        Err(errors) => {
+            report.errors = errors.iter().map(ToString::to_string).collect();
+            return report;
+        }
+    };
+    report.errors = scripts_in_writable_paths(&set);
+    if !report.errors.is_empty() {
+        return report;
+    }
+    for action in set.actions() {
+        report.summaries.push(summary(&set, action));
+        report.warnings.extend(warnings(action));
+    }
+    let path = config.map_or_else(crate::config::config_file, str::to_string);
+    if config.is_none() && !Path::new(&path).exists() {
+        report.notes.push(format!("note: no {path}: only the policies were checked"));
+        return report;
     }
     match check_config(&set, &path) {
-        Ok(line) => {
-            let _ = writeln!(out, "{line}");
-            Ok(exit::OK)
-        }
+        Ok(line) => report.notes.push(line),
         Err(problem) => {
-            let _ = writeln!(err, "{problem}");
-            let _ = writeln!(err, "cagectl: 1 error(s) in {path}");
-            Ok(exit::REFUSED)
+            report.errors_in = path;
+            report.errors.push(problem);
         }
     }
+    report
 }
 
 /// cage.toml read and validated as a login reads it (the same trusted read, the same parser),

@@ -6,6 +6,8 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use serde_json::json;
+
 use super::args::{Parsed, UsageError};
 use super::{exit, DEFAULT_POLICY_DIR};
 use crate::decide::{decide, Decision, Session};
@@ -14,8 +16,12 @@ use crate::policy::{Layer, PolicySet};
 
 const KNOWN: &[&str] = &["policies", "layer", "actions", "login", "cwd"];
 
+// With `--json`, one object: `{"decision", "stages": [{"argv", "decision", "rules" | "reason"}]}`,
+// or `{"decision": "deny", "reason", "offset"}` for a line that does not parse.
+
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, KNOWN)?;
+    let parsed = Parsed::parse_with_flags(args, KNOWN, &["json"])?;
+    let json = parsed.has("json");
     if let Some(extra) = parsed.positionals.first() {
         return Err(UsageError(format!("unexpected argument `{extra}` (put the command line after --)")));
     }
@@ -43,23 +49,47 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     let parsed_line = match parse_line(&line) {
         Ok(l) => l,
         Err(e) => {
-            let _ = write!(out, "{}", render_caret(&line, &e));
-            let _ = writeln!(out, "deny: {e}");
+            match json {
+                true => {
+                    let report = json!({"decision": "deny", "reason": e.to_string(), "offset": e.offset});
+                    let _ = writeln!(out, "{report}");
+                }
+                false => {
+                    let _ = write!(out, "{}", render_caret(&line, &e));
+                    let _ = writeln!(out, "deny: {e}");
+                }
+            }
             return Ok(exit::REFUSED);
         }
     };
     let mut code = exit::OK;
+    let mut stages = Vec::new();
     for command in parsed_line.commands() {
-        let _ = match decide(&profile, &session, command) {
+        let argv: Vec<&str> = command.argv.iter().map(|w| w.text.as_str()).collect();
+        let (said, stage) = match decide(&profile, &session, command) {
             Decision::Allow(plan) => {
                 let rules: Vec<String> = plan.rules().iter().map(ToString::to_string).collect();
-                writeln!(out, "allow: {}", rules.join(" + "))
+                (
+                    format!("allow: {}", rules.join(" + ")),
+                    json!({"argv": argv, "decision": "allow", "rules": rules}),
+                )
             }
             Decision::Deny(denial) => {
                 code = exit::REFUSED;
-                writeln!(out, "deny: {denial}")
+                let reason = denial.to_string();
+                (format!("deny: {reason}"), json!({"argv": argv, "decision": "deny", "reason": reason}))
             }
         };
+        match json {
+            true => stages.push(stage),
+            false => {
+                let _ = writeln!(out, "{said}");
+            }
+        }
+    }
+    if json {
+        let decision = if code == exit::OK { "allow" } else { "deny" };
+        let _ = writeln!(out, "{}", json!({"decision": decision, "stages": stages}));
     }
     Ok(code)
 }

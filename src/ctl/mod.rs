@@ -44,8 +44,8 @@ pub mod exit {
     pub const USAGE: i32 = 2;
 }
 
-const USAGE: &str = "usage: cagectl check [DIR] [--config FILE]
-       cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] -- 'COMMAND LINE'
+const USAGE: &str = "usage: cagectl check [DIR] [--config FILE] [--json]
+       cagectl explain [--policies DIR] --layer LAYER --actions A[,B...] [--login NAME] [--cwd DIR] [--json] -- 'COMMAND LINE'
        cagectl request --actions A[,B...] --reason TEXT [--duration D] [--not-before T] [--ssh-key FILE]
                        [--contact EMAIL]
        cagectl review ID | approve ID [--duration D] | reject ID --reason TEXT
