@@ -300,6 +300,32 @@ fn a_command_the_guardian_killed_at_expiry_ends_the_session_as_expired() {
     assert!(logout.contains("\"reason\":\"expired\""), "{logout}");
 }
 
+/// A hang-up that arrives while a stage runs (here with the monitor held stopped meanwhile)
+/// ends the session before the line's next pipeline. The monitor also looks for a hang-up
+/// before every pipeline, for one that comes just as a stage ends (the recorder hangs up the
+/// session when its recording fails: seen under load, where `pwd` then ran).
+#[test]
+fn a_hang_up_as_a_stage_ends_runs_nothing_more_of_the_line() {
+    let body = format!(
+        "SCRIPT=true\n{SETUP}\n{}\n\
+         as_operator $RUN -c 'ticks -n 3; pwd' > /dev/null 2>&1 &\n\
+         pid=$(monitor_pid); sleep 0.6; kill -STOP $pid; sleep 1.5; kill -HUP $pid; kill -CONT $pid\n\
+         for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done\n\
+         echo '--- trail'; cat /var/log/cage/audit.jsonl\n",
+        Ending::Revoke.setup()
+    );
+    let stdout = text(&sandbox(&body).stdout);
+    let (_, trail) = stdout.split_once("--- trail\n").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(trail.contains("\"title\":\"ticks -n 3; pwd\""), "the line ran: {trail}");
+    assert!(
+        !trail.lines().any(|l| l.contains("\"event\":\"command\"") && l.contains("\"argv\":[\"pwd\"]")),
+        "pwd ran after the hang-up: {trail}"
+    );
+    let logout =
+        trail.lines().find(|l| l.contains("\"event\":\"logout\"")).unwrap_or_else(|| panic!("{trail}"));
+    assert!(logout.contains("\"reason\":\"killed\""), "{logout}");
+}
+
 #[test]
 fn the_monitors_memory_stays_flat_under_100000_lines() {
     // `ssh -T` with a stream of lines: sshd starts the login shell (`-cage`) with no terminal,

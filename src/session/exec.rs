@@ -8,9 +8,8 @@ use std::io::Write;
 use super::cgroup::{Hits, SessionCgroup};
 use super::records::{record_commands, record_denial, record_exits, words};
 use super::stages::{run_stages, terminal_refusal};
-use super::wait::StageEnd;
-use super::{Context, LineOutcome, SessionEnd};
-use crate::audit::EndReason;
+use super::wait::{hung_up, StageEnd};
+use super::{Context, LineOutcome};
 use crate::decide::{decide, Action, Builtin, Decision, ExecPlan, Session};
 use crate::jail::Placement;
 use crate::line::{parse_line, render_caret, Command, Connector, Line};
@@ -109,10 +108,10 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
         ctx.ended = Some(end);
         return LineOutcome::Exit;
     }
-    // A recorded session runs nothing unrecorded: a recorder that stopped (its disk full)
-    // ends the session before the next pipeline, whichever the kernel told first.
-    if ctx.recording.as_ref().is_some_and(|r| !r.alive()) {
-        ctx.ended = Some(SessionEnd::new(EndReason::Error, "the session's recording stopped"));
+    // A hang-up that came while the last stage was ending (the recorder ends the session so
+    // when its recording fails) ends the session before the next pipeline runs.
+    if let Some(end) = hung_up() {
+        ctx.ended = Some(end);
         return LineOutcome::Exit;
     }
     let session = ctx.session.clone();

@@ -66,16 +66,6 @@ impl Recording {
         summary
     }
 
-    /// Whether the recorder still runs: it holds the other end of the control socket until it
-    /// exits (a recording that failed ends the recorder, and so the session).
-    pub fn alive(&self) -> bool {
-        use nix::sys::socket::{recv, MsgFlags};
-        use std::os::fd::AsRawFd;
-        let mut byte = [0u8; 1];
-        let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
-        !matches!(recv(self.control.as_raw_fd(), &mut byte, flags), Ok(0))
-    }
-
     fn ask_finish(&mut self) -> std::io::Result<String> {
         self.control.set_read_timeout(Some(FINISH_WAIT))?;
         self.control.write_all(b"finish\n")?;

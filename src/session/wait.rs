@@ -181,6 +181,18 @@ pub(super) fn kill_all(pending: &[(usize, Child)], ends: &mut [StageEnd]) {
 }
 
 /// The signals the monitor keeps blocked and reads from a signalfd (see `monitor`).
+/// A hang-up or termination that arrived while no stage was being waited for (the connection
+/// closed, or the recorder ended the session because its recording failed): the session ends
+/// before anything more runs.
+pub(super) fn hung_up() -> Option<SessionEnd> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGHUP);
+    set.add(Signal::SIGTERM);
+    let signals = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK).ok()?;
+    signals.read_signal().ok()??;
+    Some(SessionEnd::new(EndReason::Killed, "the connection was closed"))
+}
+
 pub fn watched_signals() -> SigSet {
     let mut set = SigSet::empty();
     for sig in
