@@ -20,8 +20,10 @@ pub(super) fn parse(
     let mut system = SystemHosts::new();
     for (layer, addresses) in raw {
         let Some(parsed) = Layer::parse(layer.get_ref()) else {
-            let msg =
-                format!("unknown layer `{}` in [system] (cps, host, cell or guest_vm)", layer.get_ref());
+            let msg = format!(
+                "unknown layer `{}` in [system] (cps, host, cell or guest_vm)",
+                layer.get_ref().escape_debug()
+            );
             return Err(at(layer.span(), msg));
         };
         let mut nets = Vec::with_capacity(addresses.len());

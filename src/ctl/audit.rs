@@ -77,7 +77,7 @@ fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result
         let records: Vec<serde_json::Map<String, serde_json::Value>> =
             text.split(|&b| b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect();
         if let Some(missed) = super::unsent::summary(&records) {
-            let _ = writeln!(out, "{file}: note: {missed}");
+            let _ = writeln!(err, "cagectl: audit verify: {file}: {missed}");
         }
         previous = Some((file.clone(), verified.last));
     }
