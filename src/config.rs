@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::grant::shown;
 use crate::policy::Layer;
 use crate::source::SourceError;
 
@@ -145,19 +146,24 @@ impl Config {
         let at = |span: std::ops::Range<usize>, msg: String| SourceError::at(file, text, span.start, msg);
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            SourceError::at(file, text, offset, e.message().trim_end().replace('\n', "; "))
+            // The message can quote a key from the file as it is: its control characters are escaped.
+            SourceError::at(file, text, offset, shown(&e.message().trim_end().replace('\n', "; ")))
         })?;
         let layer = Layer::parse(raw.layer.get_ref()).ok_or_else(|| {
             at(
                 raw.layer.span(),
-                format!("unknown layer `{}` (cps, host, cell or guest_vm)", raw.layer.get_ref()),
+                format!(
+                    "unknown layer `{}` (cps, host, cell or guest_vm)",
+                    raw.layer.get_ref().escape_debug()
+                ),
             )
         })?;
         let landlock = match raw.landlock.as_ref().map(|l| (l.get_ref().as_str(), l.span())) {
             None | Some(("required", _)) => LandlockMode::Required,
             Some(("best-effort", _)) => LandlockMode::BestEffort,
             Some((other, span)) => {
-                return Err(at(span, format!("landlock must be `required` or `best-effort`, not `{other}`")))
+                let other = other.escape_debug();
+                return Err(at(span, format!("landlock must be `required` or `best-effort`, not `{other}`")));
             }
         };
         if let Some(h) = &raw.hostname {
@@ -168,7 +174,10 @@ impl Config {
         }
         for action in &raw.pre_approved {
             if !crate::policy::types::is_action_id(action.get_ref()) {
-                return Err(at(action.span(), format!("`{}` is not an action id", action.get_ref())));
+                return Err(at(
+                    action.span(),
+                    format!("`{}` is not an action id", action.get_ref().escape_debug()),
+                ));
             }
         }
         let mut audit = AuditConfig::default();
@@ -245,6 +254,20 @@ mod tests {
         assert!(c.audit.file.ends_with("/srv/a.jsonl") && !c.audit.syslog);
         let e = Config::parse("layer = \"cps\"\n[audit]\nfile = \"a.jsonl\"\n", "c").expect_err("relative");
         assert_eq!(e.to_string(), "c:3:8: audit file `a.jsonl` must be an absolute file path");
+    }
+
+    #[test]
+    fn a_value_an_error_quotes_shows_its_control_characters_escaped() {
+        // Found by the config fuzz target: the errors are printed to terminals as they are.
+        for text in [
+            "layer = \"cps\\u001b[2J\"\n",
+            "layer = \"cps\"\nlandlock = \"off\\u001b\"\n",
+            "layer = \"cps\"\npre_approved = [\"A\\u202e\"]\n",
+            "layer = \"cps\"\n\"\\u001b]0;x\\u0007\" = 1\n",
+        ] {
+            let e = Config::parse(text, "cage.toml").expect_err(text).to_string();
+            assert!(!e.chars().any(|c| c.is_control() || c == '\u{202e}'), "{e:?}");
+        }
     }
 
     #[test]
