@@ -81,8 +81,8 @@ pub struct Verified {
     pub last: Head,
 }
 
-/// Checks every line of `text` in order: each parses, is in canonical form, hashes to its
-/// `hash`, names the previous record's hash in `prev`, and has `seq` one above the previous.
+/// Checks every line of `text` in order: each parses, is in canonical form (integers the
+/// only numbers), hashes to its `hash`, names the previous record's hash in `prev`, and has `seq` one above the previous.
 /// A file starts a chain (seq 1 after [`GENESIS`]) or continues one with a `rotate` record,
 /// so a first line removed shows too.
 pub fn verify(text: &[u8]) -> Result<Verified, Break> {
@@ -124,6 +124,17 @@ fn chain_start(record: &Map<String, Value>, head: &Head, line: usize) -> Result<
     }
 }
 
+/// Whether every number in `value` is an integer: the canonical form has no other number
+/// (serde_json writes a fraction such as `4.5` back as it read it, so the text alone passes).
+fn integers_only(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.is_i64() || n.is_u64(),
+        Value::Array(items) => items.iter().all(integers_only),
+        Value::Object(members) => members.values().all(integers_only),
+        Value::Null | Value::Bool(_) | Value::String(_) => true,
+    }
+}
+
 fn check_line(raw: &[u8], line: usize, expected: Option<&Head>) -> Result<(Head, Map<String, Value>), Break> {
     let broken = |seq, what: &str| Break { line, seq, what: what.to_string() };
     let record: Map<String, Value> =
@@ -134,6 +145,9 @@ fn check_line(raw: &[u8], line: usize, expected: Option<&Head>) -> Result<(Head,
     let seq = seq.filter(|&s| s > 0).ok_or_else(|| broken(None, "no valid seq"))?;
     if text_of(record.clone(), version_of(&record)).as_bytes() != raw {
         return Err(broken(Some(seq), "not in canonical form (edited)"));
+    }
+    if !record.values().all(integers_only) {
+        return Err(broken(Some(seq), "not in canonical form (a number that is not an integer)"));
     }
     if sha256_hex(canonical(&record).as_bytes()) != hash {
         return Err(broken(Some(seq), "the hash does not match the record (edited)"));

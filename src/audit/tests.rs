@@ -1,6 +1,7 @@
 use super::chain::{seal, verify, GENESIS};
 use super::record::{unsealed, Entry, SessionFields, Verdict};
 use crate::time::Timestamp;
+use serde_json::json;
 
 fn fields() -> SessionFields {
     SessionFields {
@@ -280,4 +281,18 @@ fn a_trail_of_version_1_records_still_verifies() {
     }
     assert!(String::from_utf8_lossy(&file).contains('\u{202e}'));
     assert_eq!(verify(&file).expect("a version 1 trail verifies").records, 2);
+}
+
+#[test]
+fn a_number_that_is_not_an_integer_is_not_canonical() {
+    // Found by the audit_verify fuzz target: `"uid":600.1` with its hash made right verified,
+    // though the canonical form has integers only (docs/audit-format.md).
+    for fraction in [json!(4.5), json!(1.0), json!([0, 2.5]), json!({"ms": -0.5})] {
+        let ts = Timestamp::from_unix(1_800_000_000, 0).expect("time");
+        let entry = Entry::new("exit").with("duration_ms", fraction.clone());
+        let (line, _) = seal(unsealed(&fields(), &entry, 1, GENESIS, ts));
+        let broken = verify(format!("{line}\n").as_bytes()).expect_err("a fraction verified");
+        assert_eq!((broken.line, broken.seq), (1, Some(1)), "{fraction}: {broken}");
+        assert!(broken.what.contains("canonical"), "{fraction}: {broken}");
+    }
 }
