@@ -1,12 +1,14 @@
 //! Policy loading: TOML profiles to a validated set. The input is one or more files, each
-//! after a line `#@ NAME.toml` (the text before the first such line is `FUZZ.toml`).
+//! after a line `#@ NAME.toml` (the text before the first such line is `FUZZ.toml`; a name
+//! with a control character is not taken: the errors about a file show its name as it is).
 //! Properties: a set that validates reads back unchanged from the policy cache's form for
 //! every layer, and a session profile can be built from it; every error points at a place in
-//! its file.
+//! its file and holds no character a terminal would obey.
 #![no_main]
 
 use cage::policy::cache::{decode, encode, AliasFilter};
 use cage::policy::{Layer, PolicySet};
+use cage_fuzz::obeyed_by_terminals;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,6 +21,7 @@ fuzz_target!(|data: &[u8]| {
             for e in errors {
                 let (_, text) = sources.iter().find(|(f, _)| *f == e.file).expect("an error names its file");
                 assert!(e.line >= 1 && e.line <= text.split('\n').count(), "{e} is outside its file");
+                assert!(!e.to_string().chars().any(obeyed_by_terminals), "{e:?}");
             }
             return;
         }
@@ -38,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
 fn files(text: &str) -> Vec<(String, String)> {
     let mut files = vec![("/etc/cage/policies/FUZZ.toml".to_string(), String::new())];
     for line in text.split_inclusive('\n') {
-        let path = line.strip_prefix("#@ ").map(|name| format!("/etc/cage/policies/{}", name.trim_end()));
+        // Names as a directory can hold them, and printable: errors name their file as it is.
+        let name = line.strip_prefix("#@ ").map(str::trim_end).filter(|n| !n.contains('/'));
+        let path =
+            name.filter(|n| !n.chars().any(obeyed_by_terminals)).map(|n| format!("/etc/cage/policies/{n}"));
         match path {
             Some(path) if files.len() < 16 && !files.iter().any(|(p, _)| *p == path) => {
                 files.push((path, String::new()))
