@@ -18,8 +18,8 @@ fi
 # command:package. The editors: cage's sudovi takes vim.tiny first, vim.basic otherwise.
 # debhelper, dpkg-dev and lintian: make deb.
 need_apt=()
-for pair in make:make gcc:gcc ip:iproute2 useradd:passwd setpriv:util-linux unshare:util-linux \
-            script:bsdutils mount:mount python3:python3-minimal asciinema:asciinema sudo:sudo \
+for pair in make:make gcc:gcc c++:g++ ip:iproute2 useradd:passwd setpriv:util-linux unshare:util-linux \
+            script:bsdutils mount:mount python3:python3 asciinema:asciinema sudo:sudo \
             vim.tiny:vim-tiny ssh:openssh-client mmdebstrap:mmdebstrap dockerd:docker.io \
             dh:debhelper dpkg-parsechangelog:dpkg-dev lintian:lintian; do
   command -v "${pair%%:*}" >/dev/null || need_apt+=("${pair#*:}")
@@ -37,6 +37,12 @@ for component in clippy rustfmt; do
       { echo "prereqs: the Rust component $component is missing and could not be added" >&2; exit 1; }
   fi
 done
+# The fuzz targets (make fuzz): cargo fuzz builds them with libFuzzer, which needs c++ (above).
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "prereqs: installing cargo-fuzz"
+  cargo install --locked --quiet cargo-fuzz ||
+    { echo "prereqs: cargo-fuzz could not be installed" >&2; exit 1; }
+fi
 # The tests run one process per test (jail tests fork, mount and drop privileges).
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "prereqs: installing cargo-nextest"

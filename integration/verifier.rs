@@ -1,6 +1,7 @@
 //! Root test: the independent verifier (tools/cage-verify-trail, Python, written from
-//! docs/audit.md alone) and `cagectl audit verify` agree on a real trail (sessions, refusals
-//! with bidirectional characters, a rotation) and on every tampered copy of it.
+//! docs/audit-format.md alone) and `cagectl audit verify` agree on a real trail (sessions,
+//! refusals with bidirectional characters, a rotation) and on every tampered copy of it. The
+//! known answers of tests/vectors/ hold both to the format (tests/audit_vectors.rs).
 
 mod support;
 

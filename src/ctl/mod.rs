@@ -7,10 +7,11 @@ use std::io::Write;
 mod admin_record;
 mod args;
 mod audit;
-mod audit_export;
+// Public for the fuzz target that reads records as `show` and `export` do (fuzz/).
+pub mod audit_export;
 mod audit_play;
 mod audit_rotate;
-mod audit_show;
+pub mod audit_show;
 mod audit_tail;
 mod cast;
 mod change;

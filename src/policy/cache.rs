@@ -86,8 +86,9 @@ pub fn load(dir: &str, key: &str, layer: Layer, filter: &AliasFilter) -> Option<
 }
 
 /// An entry's text read back: two JSON documents, one per line, the set without its aliases,
-/// then the aliases of `layer` by profile.
-fn decode(text: &str, layer: Layer, filter: &AliasFilter) -> Option<PolicySet> {
+/// then the aliases of `layer` by profile. Public for the fuzz target that checks a
+/// validated set reads back the same (`fuzz/fuzz_targets/policy.rs`).
+pub fn decode(text: &str, layer: Layer, filter: &AliasFilter) -> Option<PolicySet> {
     let (set, aliases) = text.split_once('\n')?;
     let mut set: PolicySet = serde_json::from_str(set).ok()?;
     let mut reader = serde_json::Deserializer::from_str(aliases);
@@ -119,7 +120,7 @@ pub fn store(dir: &str, key: &str, set: &PolicySet, layer: Layer) {
 }
 
 /// The text of an entry for `set`'s rules of `layer` (see [`decode`]).
-fn encode(set: &PolicySet, layer: Layer) -> Option<Vec<u8>> {
+pub fn encode(set: &PolicySet, layer: Layer) -> Option<Vec<u8>> {
     let set = set.only_layer(layer);
     let mut json = serde_json::to_vec(&set).ok()?;
     json.push(b'\n');

@@ -122,3 +122,19 @@ fn an_unknown_record_mode_is_refused_where_it_is_written() {
     let errs = errors(&[("A.toml", "record = \"video\"\n[layer.cps]\n")]);
     assert_eq!(errs, ["A.toml:1:10: unknown record `video` (expected none, input or io)"]);
 }
+
+#[test]
+fn a_value_an_error_quotes_shows_its_control_characters_escaped() {
+    // Found by the policy fuzz target: `cagectl check` printed the value as it was.
+    for text in [
+        "[layer.cps.alias.x]\nbinary = \"/bin/ls\"\nrun_as = \"cell\\u001b[2Jmonitor\"\n",
+        "[layer.cps.alias.x]\nbinary = \"/bin/ls\"\ngrammar = { options = [\"-\\u202en\"] }\n",
+        "inherits = [\"A\\tB\"]\n",
+        "\"k\\u001b]0;x\\u0007\" = 1\n",
+        "network = \"n\\u0085one\"\n",
+    ] {
+        for e in errors(&[("A.toml", text)]) {
+            assert!(!e.chars().any(|c| c.is_control() || c == '\u{202e}'), "{e:?}");
+        }
+    }
+}

@@ -12,6 +12,7 @@ use super::path::{canonical_rule_path, rule_path_problem};
 use super::reach::Reach;
 use super::schema::*;
 use super::types::*;
+use crate::grant::shown;
 use crate::source::SourceError;
 
 /// Collects errors against one file's text.
@@ -29,8 +30,10 @@ impl<'a> Checker<'a> {
         Checker { file, text, errors: Vec::new(), line_starts: OnceCell::new() }
     }
 
+    /// Records an error at `span`. A message quotes values from the file as they are: their
+    /// control and bidirectional characters are escaped, so that printing it shows them.
     pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
-        self.errors.push(SourceError::at(self.file, self.text, span.start, message));
+        self.errors.push(SourceError::at(self.file, self.text, span.start, shown(&message.into())));
     }
 
     /// The same place [`crate::source::line_col`] gives, through the line index.
@@ -52,7 +55,8 @@ impl<'a> Checker<'a> {
 pub fn validate_profile(id: &str, file: &str, text: &str) -> Result<ActionProfile, Vec<SourceError>> {
     let raw: RawProfile = toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
-        vec![SourceError::at(file, text, offset, e.message().trim_end().replace('\n', "; "))]
+        let message = shown(&e.message().trim_end().replace('\n', "; "));
+        vec![SourceError::at(file, text, offset, message)]
     })?;
     let mut c = Checker::new(file, text);
     if !is_action_id(id) {
@@ -60,7 +64,7 @@ pub fn validate_profile(id: &str, file: &str, text: &str) -> Result<ActionProfil
             file,
             text,
             0,
-            format!("file name `{id}` is not an action id (A-Z, 0-9, _)"),
+            format!("file name `{}` is not an action id (A-Z, 0-9, _)", shown(id)),
         ));
     }
     let profile = profile_from(&mut c, id, file, raw);
