@@ -38,27 +38,29 @@ pub fn decide_argv(profile: &Profile, session: &Session, argv: &[&str]) -> Decid
         let Some(origin) = granted else {
             return deny(DenyReason::FileCommandNotGranted { command }, Some(0));
         };
-        let rule = Rule {
-            origin: origin.clone(),
-            layer: profile.layer,
-            kind: "file_commands",
-            key: name.to_string(),
-        };
-        return files::decide_file_command(profile, session, command, args, rule);
+        return file_command(profile, session, name, command, origin, args);
     }
     if let Some(candidates) = profile.aliases.get(name) {
         return alias(profile, session, name, args, candidates);
     }
     if let Some((command, origin)) = familiar(profile, name) {
-        let rule = Rule {
-            origin: origin.clone(),
-            layer: profile.layer,
-            kind: "file_commands",
-            key: name.to_string(),
-        };
-        return files::decide_file_command(profile, session, command, args, rule);
+        return file_command(profile, session, name, command, origin, args);
     }
     fallback(profile, name, args)
+}
+
+/// A file command under the name typed (`sudocat`, or a familiar `cat`), granted by `origin`.
+fn file_command(
+    profile: &Profile,
+    session: &Session,
+    name: &str,
+    command: FileCommand,
+    origin: &crate::policy::Origin,
+    args: &[&str],
+) -> Decided {
+    let rule =
+        Rule { origin: origin.clone(), layer: profile.layer, kind: "file_commands", key: name.to_string() };
+    files::decide_file_command(profile, session, command, args, rule)
 }
 
 /// Blacklist and explicit refusals win over every allowance.
