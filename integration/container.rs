@@ -261,14 +261,7 @@ fn revoking_ends_an_interactive_session_within_a_second() {
     require_container();
     let op = operator("op_revoke");
     grant(&op, "INFRA_DIAG", "1h");
-    let mut session = Command::new("ssh")
-        .arg("-tt")
-        .args(ssh_args(&op))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ssh -tt");
+    let mut session = ssh_tty(&op);
     std::thread::sleep(Duration::from_secs(2));
     let revoke = format!(
         "sed -i 's/^state = .*/state = \"revoked\"/' /etc/cage/grants/{op}.toml && \

@@ -5,10 +5,10 @@
 mod remote;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+
 use std::time::Duration;
 
-use remote::{grant, in_container, operator, require_container, ssh, ssh_args, text};
+use remote::{grant, in_container, operator, require_container, ssh, ssh_tty, text};
 
 /// The `command` records of `login` so far.
 fn commands_of(login: &str) -> usize {
@@ -52,14 +52,7 @@ fn an_interactive_login_opens_with_its_banner() {
     require_container();
     let op = operator("op_banner");
     grant(&op, "INFRA_DIAG", "1h");
-    let mut session = Command::new("ssh")
-        .arg("-tt")
-        .args(ssh_args(&op))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ssh -tt");
+    let mut session = ssh_tty(&op);
     std::thread::sleep(Duration::from_secs(2));
     let _ = session.stdin.as_mut().expect("stdin").write_all(b"exit\r");
     let out = session.wait_with_output().expect("output");

@@ -2,7 +2,7 @@
 //! grants and ssh to it.
 #![allow(dead_code)]
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The container's name (and image tag): `CAGE_IT` lets two checkouts test side by side.
 pub fn container() -> String {
@@ -80,4 +80,16 @@ pub fn ssh_args(login: &str) -> Vec<String> {
 pub fn ssh(login: &str, line: &str) -> (String, String, i32) {
     let out = Command::new("ssh").args(ssh_args(login)).arg(line).stdin(Stdio::null()).output().expect("ssh");
     (text(&out.stdout), text(&out.stderr), out.status.code().unwrap_or(-1))
+}
+
+/// `ssh -tt login@container`: an interactive session on a terminal, its streams piped.
+pub fn ssh_tty(login: &str) -> Child {
+    Command::new("ssh")
+        .arg("-tt")
+        .args(ssh_args(login))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ssh -tt")
 }
