@@ -105,14 +105,14 @@ fn run_row(set: &PolicySet, row: &str) -> Option<String> {
     problem.map(|p| format!("{actions} {} `{line}`: {p}", layer.name()))
 }
 
-#[test]
-fn every_fact_of_the_actions_holds_through_decide() {
+/// Runs every row of `table` (blank lines and `#` comments skipped) through `run`; fails
+/// with every row that did not hold, or when the table has fewer than `at_least` rows.
+fn check_table(table: &str, at_least: usize, run: impl Fn(&PolicySet, &str) -> Option<String>) {
     let set = policies();
-    let table = include_str!("facts/actions.txt");
     let rows: Vec<&str> =
         table.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
-    let failures: Vec<String> = rows.iter().filter_map(|row| run_row(&set, row)).collect();
-    assert!(rows.len() >= 300, "the table has only {} rows", rows.len());
+    let failures: Vec<String> = rows.iter().filter_map(|row| run(&set, row)).collect();
+    assert!(rows.len() >= at_least, "the table has only {} rows", rows.len());
     assert!(
         failures.is_empty(),
         "{} of {} rows failed:\n{}",
@@ -120,6 +120,11 @@ fn every_fact_of_the_actions_holds_through_decide() {
         rows.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn every_fact_of_the_actions_holds_through_decide() {
+    check_table(include_str!("facts/actions.txt"), 300, run_row);
 }
 
 /// One row of `facts/refusals.txt`: the line must be denied with exactly the reason given.
@@ -146,19 +151,7 @@ fn run_refusal_row(set: &PolicySet, row: &str) -> Option<String> {
 
 #[test]
 fn every_warning_of_a_tools_manual_is_refused_with_its_reason() {
-    let set = policies();
-    let table = include_str!("facts/refusals.txt");
-    let rows: Vec<&str> =
-        table.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
-    let failures: Vec<String> = rows.iter().filter_map(|row| run_refusal_row(&set, row)).collect();
-    assert!(rows.len() >= 30, "the table has only {} rows", rows.len());
-    assert!(
-        failures.is_empty(),
-        "{} of {} rows failed:\n{}",
-        failures.len(),
-        rows.len(),
-        failures.join("\n")
-    );
+    check_table(include_str!("facts/refusals.txt"), 30, run_refusal_row);
 }
 
 #[test]
