@@ -105,12 +105,17 @@ fn help_for_one_command_prints_its_usage_and_runs_nothing() {
     assert!(stdout.contains("COMMANDS=0"), "nothing ran, nothing was recorded as run: {stdout}");
 }
 
+/// Waits (at most 20 s) until the jailed `journalctl` runs: a Ctrl-C typed while the prompt
+/// holds the terminal would reach the test's own shell, not the command.
+const UNTIL_JOURNALCTL_RUNS: &str =
+    "for _ in $(seq 200); do pgrep -x journalctl >/dev/null && break; sleep 0.1; done; sleep 0.5;";
+
 #[test]
 fn a_command_ended_by_ctrl_c_leaves_no_defunct_child_at_the_prompt() {
-    let out = typed(
-        "sleep 1; printf 'journalctl -f -n 1\\r'; sleep 1.5; printf '\\003'; sleep 1; \
+    let out = typed(&format!(
+        "sleep 1; printf 'journalctl -f -n 1\\r'; {UNTIL_JOURNALCTL_RUNS} printf '\\003'; sleep 1; \
          ps -eo stat,user,comm | awk '$1 ~ /^Z/' > /tmp/noted; printf 'exit\\r'; sleep 0.5",
-    );
+    ));
     let (screen, rest) = out.split_once("--- noted\n").expect("noted");
     // `exit` ends with the last command's status, as a shell does: 130 after Ctrl-C.
     assert!(screen.contains("STATUS=130"), "the session went on to `exit`: {screen}");

@@ -326,6 +326,32 @@ fn a_hang_up_as_a_stage_ends_runs_nothing_more_of_the_line() {
     assert!(logout.contains("\"reason\":\"killed\""), "{logout}");
 }
 
+/// A SIGTERM to the monitor's process group (what `timeout` sends, or an admin's
+/// `kill -TERM -PGID`) reaches the guardian too, and is not the monitor's death: the monitor
+/// alone ends the session, once, and has nothing to complain of (the guardian used to kill
+/// and remove the cgroup under it and record a second logout, "the monitor died").
+#[test]
+fn a_sigterm_to_the_sessions_process_group_ends_it_once() {
+    let body = format!(
+        "SCRIPT=true\n{SETUP}\n{}\n\
+         timeout 2 setpriv --reuid=optest --regid=optest --init-groups $RUN -c 'journalctl -f' </dev/null >/dev/null 2>/tmp/err\n\
+         echo \"STATUS=$?\"; sleep 1.5; SID=$(session_id)\n\
+         echo \"CGROUPS=$(ls -d \"$cgroup_root\"/session-\"$SID\"-* 2>/dev/null | wc -l)\"\n\
+         echo '--- err'; cat -v /tmp/err; echo '--- trail'; cat /var/log/cage/audit.jsonl\n",
+        Ending::Revoke.setup()
+    );
+    let stdout = text(&sandbox(&body).stdout);
+    assert_eq!(value(&stdout, "STATUS"), "124", "timeout ended it: {stdout}");
+    assert_eq!(value(&stdout, "CGROUPS"), "0", "the session's cgroup is removed: {stdout}");
+    let (err, trail) =
+        stdout.split_once("--- err\n").expect("err").1.split_once("--- trail\n").expect("trail");
+    assert!(err.contains("cage: session ended"), "the operator is told: {err}");
+    assert!(!err.contains("ending the session's processes"), "the end failed: {err}");
+    let logouts: Vec<_> = trail.lines().filter(|l| l.contains("\"event\":\"logout\"")).collect();
+    assert_eq!(logouts.len(), 1, "one end, recorded once: {logouts:#?}");
+    assert!(!logouts[0].contains("monitor died"), "the monitor lived: {}", logouts[0]);
+}
+
 #[test]
 fn the_monitors_memory_stays_flat_under_100000_lines() {
     // `ssh -T` with a stream of lines: sshd starts the login shell (`-cage`) with no terminal,

@@ -227,7 +227,7 @@ fn remove_subtree(path: &Path) -> io::Result<()> {
 
 /// Removes the (empty) leaves of `path`, then `path`.
 fn remove_dirs(path: &Path) -> io::Result<()> {
-    for entry in fs::read_dir(path)?.flatten() {
+    for entry in fs::read_dir(path).map_err(|e| context(path, "", e))?.flatten() {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             fs::remove_dir(entry.path()).map_err(|e| context(&entry.path(), "", e))?;
         }

@@ -75,7 +75,11 @@ fn guard(ctx: &mut Context, monitor: Pid) -> i32 {
         waiter.watch(signals.as_fd(), Source::Signals);
         let wakes = waiter.wait(&clock, None);
         if wakes.iter().any(|w| matches!(w, Wake::Ready { .. })) {
-            break;
+            // Only a new parent says the monitor died (the kernel reparents before it sends
+            // the death signal): a SIGTERM from anyone else (`timeout`, an admin's kill of
+            // the process group) is read and left to the monitor, which ends the session.
+            let _ = signals.read_signal();
+            continue;
         }
         if wakes.contains(&Wake::GrantDue) {
             clock.checked();
