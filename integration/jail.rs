@@ -456,13 +456,16 @@ fn packet_sockets_are_for_net_raw_aliases_alone_and_see_only_their_namespace_und
 
 /// Runs `body` in a child process with a private mount namespace whose /etc/resolv.conf names
 /// a name server of its own, so `network = "layer"` gets an egress cgroup no other test uses.
+#[allow(unsafe_code)] // a fork of the test's own process, for a private mount namespace
 fn with_own_layer_cgroup(body: fn()) {
     let resolv = format!("/tmp/cage-resolv-{}", std::process::id());
     let server = 1 + std::process::id() % 250;
     fs::write(&resolv, format!("nameserver 192.0.2.{server}\n")).expect("resolv.conf");
-    let child = match cage::sys::fork().expect("fork") {
-        Some(pid) => pid,
-        None => {
+    // SAFETY: the harness's only other thread waits for this test and holds no lock the
+    // child could need.
+    let child = match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Parent { child } => child,
+        nix::unistd::ForkResult::Child => {
             let ok = std::panic::catch_unwind(|| {
                 nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).expect("unshare");
                 let private = nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE;

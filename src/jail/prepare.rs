@@ -2,7 +2,7 @@
 //! mount flags, capability sets and BPF programs. After fork the child only reads these.
 #![forbid(unsafe_code)]
 
-use std::ffi::{c_char, CString};
+use std::ffi::CString;
 
 use caps::{CapSet, Capability, CapsHashSet};
 use landlock::{Access as _, AccessFs, BitFlags, ABI};
@@ -27,7 +27,7 @@ pub struct PreparedJail {
     pub landlock_required: bool,
     pub identity: PreparedIdentity,
     pub seccomp: Vec<BpfProgram>,
-    pub exec: PreparedExec,
+    pub exec: crate::sys::ExecArgs,
     pub cwd: CString,
     pub file_size_limit: Option<u64>,
     pub memory_limit: Option<u64>,
@@ -95,14 +95,6 @@ pub struct PreparedIdentity {
     /// Dropped from the bounding set (everything the kernel knows but `keep`).
     pub drop_bounding: Vec<Capability>,
     pub sets: [CapSet; 3],
-}
-
-pub struct PreparedExec {
-    pub path: CString,
-    _argv: Vec<CString>,
-    _env: Vec<CString>,
-    pub argv_ptrs: Vec<*const c_char>,
-    pub env_ptrs: Vec<*const c_char>,
 }
 
 /// Why a plan could not be prepared (an interior NUL, an unknown capability, a filter).
@@ -286,17 +278,8 @@ fn supported_caps() -> &'static CapsHashSet {
     SUPPORTED.get_or_init(caps::runtime::thread_all_supported)
 }
 
-fn prepare_exec(plan: &JailPlan) -> Result<PreparedExec, PrepareError> {
-    let argv: Vec<CString> = plan.argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
-    let env: Vec<CString> =
-        plan.env.iter().map(|(k, v)| cstring(&format!("{k}={v}"))).collect::<Result<_, _>>()?;
-    let pointers =
-        |list: &[CString]| list.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-    Ok(PreparedExec {
-        path: cstring(&plan.program)?,
-        argv_ptrs: pointers(&argv),
-        env_ptrs: pointers(&env),
-        _argv: argv,
-        _env: env,
-    })
+fn prepare_exec(plan: &JailPlan) -> Result<crate::sys::ExecArgs, PrepareError> {
+    let argv = plan.argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
+    let env = plan.env.iter().map(|(k, v)| cstring(&format!("{k}={v}"))).collect::<Result<_, _>>()?;
+    Ok(crate::sys::ExecArgs::new(cstring(&plan.program)?, argv, env))
 }

@@ -1,6 +1,8 @@
 //! Starting a jailed command and waiting for it: the parent's side, the child's steps, and
 //! the tiny init (PID 1 of the jail) that forwards signals and reports the command's end.
-#![forbid(unsafe_code)]
+// The one unsafe call outside src/sys: the jail's clone (`clone_jail`), whose safety rests
+// on what its child does.
+#![deny(unsafe_code)]
 
 use std::fmt;
 use std::fs::{self, File};
@@ -149,10 +151,11 @@ pub fn spawn_with<K: Kernel>(
         flags |= libc::CLONE_NEWNET;
     }
     let born_in = stdio.placement.map(|p| p.cgroup).or(egress.as_ref().map(AsRawFd::as_raw_fd));
-    let forked = match born_in {
-        Some(cgroup) => sys::fork_into_cgroup(flags, cgroup).map_err(JailError::Egress),
-        None => sys::fork_into_namespaces(flags).map_err(JailError::Spawn),
-    };
+    let forked = clone_jail(flags, born_in).map_err(if born_in.is_some() {
+        JailError::Egress
+    } else {
+        JailError::Spawn
+    });
     let pid = match forked? {
         None => {
             drop((status_r, egress));
@@ -165,6 +168,16 @@ pub fn spawn_with<K: Kernel>(
     nix::fcntl::fcntl(status_r.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
         .map_err(|e| JailError::Spawn(e.into()))?;
     Ok(Running { pid, status: File::from(status_r), reported: Vec::new() })
+}
+
+/// Starts the jail's first process (`None` in it), born in `cgroup` if given.
+#[allow(unsafe_code)]
+fn clone_jail(flags: libc::c_int, cgroup: Option<RawFd>) -> io::Result<Option<Pid>> {
+    // SAFETY: the child (`child_main`) runs the steps prepared before the fork (mounts,
+    // Landlock rules, credentials, the seccomp program, the command's ExecArgs) and then
+    // waits as the jail's init; cage's monitor runs one thread, and a test calling this from
+    // a test thread has no other thread at work (the harness's waits for the test).
+    unsafe { sys::clone_jail(flags, cgroup) }
 }
 
 const FAILED: u8 = b'F';
@@ -252,7 +265,7 @@ fn run_init(jail: &PreparedJail, status: RawFd) -> ! {
         fail(status, Step::Exec, &e.into());
     }
     // The command starts with no signal blocked; a failed exec is reported as the exec step's.
-    let command = match sys::spawn_program(&jail.exec.path, &jail.exec.argv_ptrs, &jail.exec.env_ptrs) {
+    let command = match sys::spawn_program(&jail.exec) {
         Ok(pid) => pid,
         Err(error) => {
             let _ = report(status, FAILED, Step::Exec as u8, error.raw_os_error().unwrap_or(libc::ENOEXEC));

@@ -14,10 +14,7 @@ use crate::sys;
 /// monitor, before it returns.
 pub(crate) fn fork_placed(placement: Option<Placement>) -> Result<Option<Pid>, String> {
     let monitor = nix::unistd::getpid();
-    let forked = match placement {
-        Some(place) => sys::fork_into_cgroup(0, place.cgroup),
-        None => sys::fork(),
-    };
+    let forked = sys::fork_alone(placement.map(|place| place.cgroup));
     match forked.map_err(|e| format!("fork: {e}"))? {
         None if !dies_with(monitor) || placement.is_some_and(|place| place.join().is_err()) => {
             sys::exit_now(DENIED)

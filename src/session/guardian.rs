@@ -40,7 +40,7 @@ impl Guardian {
     /// Forks the guardian of `ctx`'s session cgroup.
     pub fn start(ctx: &mut Context) -> Result<Guardian, String> {
         let monitor = getpid();
-        match sys::fork().map_err(|e| format!("the session's guardian: fork: {e}"))? {
+        match sys::fork_alone(None).map_err(|e| format!("the session's guardian: fork: {e}"))? {
             Some(pid) => Ok(Guardian { pid }),
             None => sys::exit_now(guard(ctx, monitor)),
         }

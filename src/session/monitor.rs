@@ -247,7 +247,7 @@ fn su_failed(ctx: &mut Context, why: &str) -> i32 {
 fn start_repl(who: &crate::jail::Identity) -> Result<(nix::unistd::Pid, OwnedFd), String> {
     let (monitor_end, repl_end) = channel::pair().map_err(|e| e.to_string())?;
     let monitor = nix::unistd::getpid();
-    match sys::fork().map_err(|e| e.to_string())? {
+    match sys::fork_alone(None).map_err(|e| e.to_string())? {
         None => {
             drop(monitor_end);
             if let Err(e) = super::repl::drop_privileges(who) {

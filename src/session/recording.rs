@@ -107,7 +107,7 @@ pub fn start(session: &str, login: &Login, env: &Env) -> Result<Option<Recording
     let cast = cast::Cast::start(std::io::BufWriter::new(file), &header)
         .and_then(|mut cast| cast.flush().map(|()| cast))
         .map_err(|e| format!("writing {path}: {e}"))?;
-    match sys::fork().map_err(|e| format!("fork: {e}"))? {
+    match sys::fork_alone(None).map_err(|e| format!("fork: {e}"))? {
         Some(session_pid) => {
             drop(control);
             let (inner, _session_ends) = streams.split();

@@ -42,10 +42,7 @@ pub fn start(ctx: &mut Context, run: &RunPlan, stdio: Stdio) -> Result<Pid, Stri
     ];
     let env = cstrings(env.into_iter())?;
     let cwd = CString::new(ctx.session.cwd.clone()).map_err(|_| "cwd contains NUL".to_string())?;
-    let ptrs = |list: &[CString]| -> Vec<*const std::ffi::c_char> {
-        list.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
-    };
-    let (argv_ptrs, env_ptrs) = (ptrs(&argv), ptrs(&env));
+    let exec = sys::ExecArgs::new(path, argv, env);
     // Born in the session's cgroup: nothing it starts can leave it.
     let place = stdio.placement.ok_or("no session cgroup")?;
     match fork_placed(Some(place))? {
@@ -55,7 +52,7 @@ pub fn start(ctx: &mut Context, run: &RunPlan, stdio: Stdio) -> Result<Pid, Stri
             if redirect_stdio(stdio).is_err() || chdir(cwd.as_c_str()).is_err() {
                 sys::exit_now(126);
             }
-            let _ = sys::execve(&path, &argv_ptrs, &env_ptrs);
+            let _ = sys::execve(&exec);
             sys::exit_now(127)
         }
     }
