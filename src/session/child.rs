@@ -5,19 +5,19 @@
 use nix::sys::signal::Signal;
 use nix::unistd::{dup2, getppid, Pid};
 
-use crate::files::DENIED;
+use super::start_error::{StartError, FAILED};
 use crate::jail::{Placement, Stdio};
 use crate::sys;
 
 /// Forks a child of the monitor in its place in the session's cgroup (or where the monitor
 /// is, without one); the child has joined every cgroup of the place, and dies with the
 /// monitor, before it returns.
-pub(crate) fn fork_placed(placement: Option<Placement>) -> Result<Option<Pid>, String> {
+pub(crate) fn fork_placed(placement: Option<Placement>) -> Result<Option<Pid>, StartError> {
     let monitor = nix::unistd::getpid();
     let forked = sys::fork_alone(placement.map(|place| place.cgroup));
-    match forked.map_err(|e| format!("fork: {e}"))? {
+    match forked.map_err(|e| StartError::failed("fork", e))? {
         None if !dies_with(monitor) || placement.is_some_and(|place| place.join().is_err()) => {
-            sys::exit_now(DENIED)
+            sys::exit_now(FAILED)
         }
         forked => Ok(forked),
     }

@@ -28,6 +28,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::{chown, Gid, Pid, Uid};
 
 use super::relay::{Pty, Relay};
+use super::start_error::StartError;
 use super::Context;
 use crate::audit::Audit;
 use crate::decide::{FilePlan, PathGrant};
@@ -38,17 +39,24 @@ use crate::jail::{spawn, JailPlan, Outcome, RealHost, Running, Stdio};
 use crate::sys;
 
 /// Starts `sudovi` for the plan's one operand; the returned process ends with its status.
-pub fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, String> {
-    if stdio.stdin.is_some() || stdio.stdout.is_some() || stdio.stderr.is_some() {
-        return Err("sudovi must be alone on its line, without redirections".into());
+pub fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, StartError> {
+    let (job, plan, pty) = prepare(ctx, file).map_err(|e| StartError::failed("sudovi", e))?;
+    // The editor's jail (no network) is born where its supervisor runs.
+    match super::child::fork_placed(stdio.placement)? {
+        Some(pid) => Ok(pid),
+        None => sys::exit_now(supervise(&job, &plan, pty)),
     }
-    let grant = file.operands.first().ok_or("sudovi: missing file")?.clone();
-    let name =
-        grant.path.rsplit('/').next().filter(|n| !n.is_empty()).ok_or("sudovi: not a file")?.to_string();
+}
+
+/// What the supervisor needs: the job, the editor's jail and its terminal. The decision has
+/// refused what sudovi cannot do (a pipeline, a redirection): an error here is cage's own.
+fn prepare(ctx: &Context, file: &FilePlan) -> Result<(Job, JailPlan, Pty), String> {
+    let grant = file.operands.first().ok_or("no file to edit")?.clone();
+    let name = grant.path.rsplit('/').next().filter(|n| !n.is_empty()).ok_or("not a file")?.to_string();
     let copy = format!("{EDIT_DIR}/{name}");
     let editor = edit::find_editor()?;
     let interpreter = edit::interpreter_of(&editor)?;
-    let pty = Pty::open().map_err(|e| format!("sudovi: {e}"))?;
+    let pty = Pty::open().map_err(|e| format!("opening a terminal: {e}"))?;
     DirBuilder::new().recursive(true).mode(0o700).create(EDIT_DIR).map_err(|e| format!("{EDIT_DIR}: {e}"))?;
     let plan = edit::editor_jail(
         ctx.profile,
@@ -69,11 +77,7 @@ pub fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, String
         operator: (Uid::from_raw(ctx.operator.uid), Gid::from_raw(ctx.operator.gid)),
         landlock_required: ctx.landlock_required,
     };
-    // The editor's jail (no network) is born where its supervisor runs.
-    match super::child::fork_placed(stdio.placement)? {
-        Some(pid) => Ok(pid),
-        None => sys::exit_now(supervise(&job, &plan, pty)),
-    }
+    Ok((job, plan, pty))
 }
 
 struct Job {

@@ -13,6 +13,7 @@ use super::{Context, LineOutcome};
 use crate::decide::{decide, Action, Builtin, Decision, ExecPlan, Session};
 use crate::jail::Placement;
 use crate::line::{parse_line, render_caret, Command, Connector, Line};
+use crate::policy::FileCommand;
 
 /// Exit status of a refused line.
 pub use crate::files::DENIED;
@@ -129,6 +130,12 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
             Action::Su(_) if stages.len() > 1 => Some("su must be alone on its line".into()),
             Action::Su(_) => super::su_refusal(ctx),
             Action::Run(run) if run.tty && run.jailed => terminal_refusal(stages.len(), plan),
+            Action::File(file) if file.command == FileCommand::Sudovi => {
+                terminal_refusal(stages.len(), plan).map(|why| format!("sudovi: {why}"))
+            }
+            Action::Builtin(_) if !plan.redirects.is_empty() => {
+                Some(format!("`{}` is built into cage: its output cannot be redirected", words(command)[0]))
+            }
             _ => None,
         };
         if let Some(reason) = refusal {

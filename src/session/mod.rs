@@ -23,6 +23,7 @@ mod relay;
 mod repl;
 mod rootexec;
 mod stages;
+pub mod start_error;
 pub mod startup;
 mod unjailed;
 mod wait;

@@ -108,7 +108,12 @@ pub(super) fn record_exits(
             StageEnd::Signaled(sig, at) => {
                 exit = exit.with("signal", *sig).with("duration_ms", ms(*at, started))
             }
-            StageEnd::NotStarted => exit = exit.with("status", DENIED).with("not_started", true),
+            StageEnd::NotStarted(error) => {
+                exit = exit.with("status", error.status()).with("not_started", true);
+                if let Some(failure) = error.recorded() {
+                    exit = exit.with("error", failure);
+                }
+            }
         }
         if let Err(e) = ctx.audit.record_deferred(&exit) {
             let _ = writeln!(ctx.err, "cage: the end of this command was not recorded: {e}");

@@ -13,12 +13,13 @@ use super::execwatch::ExecWatch;
 use super::file_records;
 use super::identity;
 use super::relay::{Pty, Relay, NEEDS_A_TERMINAL};
+use super::start_error::{StartError, FAILED};
 use super::wait::{abort, wait_all, Child, StageEnd};
 use super::Context;
 use crate::decide::{Action, ExecPlan, PathGrant, RedirectPlan, RunPlan};
 use crate::files::events::{FileEvent, FileEvents, Operation};
 use crate::files::redirect;
-use crate::files::{Failure, DENIED};
+use crate::files::Failure;
 use crate::jail::{plan_jail, spawn, JailRequest, Placement, RealHost, Stdio};
 use crate::line::RedirectOp;
 use crate::policy::FileCommand;
@@ -40,12 +41,15 @@ pub(super) const ALONE_ON_A_TERMINAL: &str =
     "a command that needs a terminal must be alone on its line, without redirections";
 
 /// A command needing a terminal gets its own pty, and then the terminal to itself.
-pub(super) fn terminal_for(plans: &[ExecPlan]) -> Result<Option<Pty>, String> {
+pub(super) fn terminal_for(plans: &[ExecPlan]) -> Result<Option<Pty>, StartError> {
     let wants = |p: &ExecPlan| matches!(&p.action, Action::Run(run) if run.tty && run.jailed);
     match (plans, plans.iter().any(wants)) {
         (_, false) => Ok(None),
-        ([plan], true) if plan.redirects.is_empty() => Pty::open().map(Some),
-        _ => Err(ALONE_ON_A_TERMINAL.into()),
+        ([plan], true) if plan.redirects.is_empty() => {
+            Pty::open().map(Some).map_err(|e| StartError::failed("opening a terminal", e))
+        }
+        // Refused before anything is recorded (`terminal_refusal`): never here.
+        _ => Err(StartError::failed("opening a terminal", ALONE_ON_A_TERMINAL)),
     }
 }
 
@@ -58,17 +62,14 @@ pub(super) fn run_stages(
 ) -> Vec<StageEnd> {
     let pty = match terminal_for(plans) {
         Ok(pty) => pty,
-        Err(message) => {
-            let _ = writeln!(ctx.err, "cage: denied: {message}");
-            return vec![StageEnd::NotStarted; plans.len()];
-        }
+        Err(error) => return abort(ctx, Vec::new(), plans.len(), error),
     };
     // Every target is opened and recorded before any stage starts: no record, nothing runs.
     let mut opened = Vec::with_capacity(plans.len());
     for plan in plans {
         match open_redirects(ctx, &plan.redirects) {
             Ok(files) => opened.push(files),
-            Err(message) => return abort(ctx, Vec::new(), plans.len(), &message),
+            Err(error) => return abort(ctx, Vec::new(), plans.len(), error),
         }
     }
     let mut children = Vec::with_capacity(plans.len());
@@ -78,7 +79,7 @@ pub(super) fn run_stages(
         let (next, pipe_out) = match i + 1 < plans.len() {
             true => match pipe() {
                 Ok((r, w)) => (Some(r), Some(w)),
-                Err(e) => return abort(ctx, children, plans.len(), &format!("pipe: {e}")),
+                Err(e) => return abort(ctx, children, plans.len(), StartError::failed("pipe", e)),
             },
             false => (None, None),
         };
@@ -89,13 +90,13 @@ pub(super) fn run_stages(
         };
         let traced = match is_jailed(plan).then(|| ExecWatch::new(title)).transpose() {
             Ok(traced) => traced,
-            Err(e) => return abort(ctx, children, plans.len(), &format!("exec tracing: {e}")),
+            Err(e) => return abort(ctx, children, plans.len(), StartError::failed("tracing execs", e)),
         };
         stdio.exec_trace = traced.as_ref().map(|(_, theirs)| theirs.as_raw_fd());
         stdio.placement = place;
         match start(ctx, plan, stdio, pty.as_ref()) {
             Ok(child) => children.push(child),
-            Err(message) => return abort(ctx, children, plans.len(), &message),
+            Err(error) => return abort(ctx, children, plans.len(), error),
         }
         watches.extend(traced.map(|(watch, _)| watch));
         previous = next;
@@ -117,7 +118,8 @@ pub(super) fn finish(
     mut relay: Option<Relay>,
     mut watches: Vec<ExecWatch>,
 ) -> Vec<StageEnd> {
-    let mut ends = vec![StageEnd::NotStarted; children.len()];
+    // Each is set as its stage ends.
+    let mut ends = vec![StageEnd::NotStarted(StartError::failed("waiting", "no end seen")); children.len()];
     let mut result = wait_all(ctx, children, relay.as_mut(), &mut watches, &mut ends);
     drop(relay);
     // A stage killed outright may have been the guardian's doing, which can see the grant's
@@ -142,23 +144,23 @@ pub(super) struct Redirected {
 
 /// Opens each target and writes its `file` record before the stage may use it (a `>` target
 /// is truncated only then); a record that cannot be written refuses the line.
-pub(super) fn open_redirects(ctx: &Context, redirects: &[RedirectPlan]) -> Result<Redirected, String> {
+pub(super) fn open_redirects(ctx: &Context, redirects: &[RedirectPlan]) -> Result<Redirected, StartError> {
     let mut files = Redirected { stdin: None, stdout: None, stderr: None, err_to_out: false };
     for r in redirects {
-        let open = |grant: &PathGrant, operation| {
+        let open = |grant: &PathGrant, operation| -> Result<OwnedFd, StartError> {
             let target = redirect::open(grant, operation).map_err(|failure| match failure {
                 // Refused on disk (a link out of the rule, a FIFO, a shared inode...): a denial,
                 // recorded as one.
                 Failure::Denied { path, why } => {
                     let refused = [FileEvent::refused(operation, &path, &why)];
                     let _ = file_records::record(&ctx.audit, &ctx.session.cwd, &refused);
-                    format!("denied: {why}")
+                    StartError::Denied(why)
                 }
-                Failure::Failed(message) => message,
+                Failure::Failed(message) => StartError::Unusable(message),
             })?;
             file_records::record(&ctx.audit, &ctx.session.cwd, std::slice::from_ref(&target.event))
-                .map_err(|e| format!("denied: {e}"))?;
-            target.ready()
+                .map_err(|e| StartError::failed("recording the redirection", e))?;
+            target.ready().map_err(|e| StartError::failed("truncating the target", e))
         };
         match (r.op, &r.target) {
             (RedirectOp::ErrToOut, _) => files.err_to_out = true,
@@ -167,7 +169,7 @@ pub(super) fn open_redirects(ctx: &Context, redirects: &[RedirectPlan]) -> Resul
             (RedirectOp::Append, Some(t)) => files.stdout = Some(open(t, Operation::Append)?),
             (RedirectOp::ErrOut, Some(t)) => files.stderr = Some(open(t, Operation::Write)?),
             (RedirectOp::ErrAppend, Some(t)) => files.stderr = Some(open(t, Operation::Append)?),
-            (_, None) => return Err("redirection without a target".into()),
+            (_, None) => return Err(StartError::failed("redirection", "no target")),
         }
     }
     Ok(files)
@@ -190,7 +192,7 @@ pub(super) fn start(
     plan: &ExecPlan,
     stdio: Stdio,
     pty: Option<&Pty>,
-) -> Result<Child, String> {
+) -> Result<Child, StartError> {
     match &plan.action {
         Action::Run(run) if run.jailed => start_jail(ctx, run, stdio, pty),
         Action::Run(run) => super::unjailed::start(ctx, run, stdio).map(Child::Process),
@@ -199,8 +201,10 @@ pub(super) fn start(
             super::edit::start(ctx, file, stdio).map(Child::Process)
         }
         Action::File(file) => start_file_command(ctx, file, stdio).map(Child::Process),
-        Action::Su(_) => Err("su must be alone on its line".into()),
-        Action::Builtin(_) => Err("builtins cannot be part of a pipeline".into()),
+        // Refused before anything is recorded (`run_pipeline`): never here.
+        Action::Su(_) | Action::Builtin(_) => {
+            Err(StartError::failed("starting", "not a command of a pipeline"))
+        }
     }
 }
 
@@ -209,8 +213,9 @@ pub(super) fn start_jail(
     run: &RunPlan,
     stdio: Stdio,
     pty: Option<&Pty>,
-) -> Result<Child, String> {
-    let identity = identity::for_run_as(&run.run_as, &ctx.operator)?;
+) -> Result<Child, StartError> {
+    let identity = identity::for_run_as(&run.run_as, &ctx.operator)
+        .map_err(|e| StartError::failed("the user to run as", e))?;
     let req = JailRequest {
         profile: ctx.profile,
         run,
@@ -221,10 +226,10 @@ pub(super) fn start_jail(
         lang: ctx.lang.as_deref(),
         controlling_tty: pty.is_some(),
     };
-    let mut jail = plan_jail(&req, &RealHost).map_err(|e| e.to_string())?;
+    let mut jail = plan_jail(&req, &RealHost)?;
     (jail.file_size_limit, jail.memory_limit) = (ctx.file_size_limit, ctx.memory_limit);
     let required = ctx.landlock_required;
-    spawn(&jail, stdio, required).map(Child::Jail).map_err(|e| e.to_string())
+    Ok(spawn(&jail, stdio, required).map(Child::Jail)?)
 }
 
 /// A file command runs in a child of the monitor: root, but it execs nothing. It writes the
@@ -233,7 +238,7 @@ pub(super) fn start_file_command(
     ctx: &Context,
     file: &crate::decide::FilePlan,
     stdio: Stdio,
-) -> Result<Pid, String> {
+) -> Result<Pid, StartError> {
     let (file, audit, cwd) = (file.clone(), ctx.audit.clone(), ctx.session.cwd.clone());
     match fork_placed(stdio.placement)? {
         Some(pid) => Ok(pid),
@@ -251,7 +256,10 @@ pub(super) fn start_file_command(
                         crate::files::run(&file, &mut events, &mut std::io::stdout().lock(), &mut err, tty);
                     file_records::finish(&audit, &cwd, &events.into_vec(), ended, &mut err)
                 }
-                Err(_) => DENIED,
+                Err(e) => {
+                    eprintln!("cage: {}", StartError::failed("dropping privileges", e));
+                    FAILED
+                }
             };
             sys::exit_now(code)
         }

@@ -12,30 +12,31 @@ use nix::unistd::Pid;
 
 use super::execwatch::ExecWatch;
 use super::relay::Relay;
+use super::start_error::{StartError, FAILED};
 use super::wake::{Source, Waiter, Wake};
 use super::{Context, SessionEnd};
 use crate::audit::EndReason;
-use crate::files::DENIED;
 use crate::jail::{Outcome, Running};
 use crate::time::format_remaining;
 
 /// How one stage ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum StageEnd {
     Exited(i32, std::time::Instant),
     Signaled(i32, std::time::Instant),
     /// Killed for running longer than `[limits] command_timeout`.
     TimedOut(std::time::Instant),
-    NotStarted,
+    /// Nothing of it ran: refused while acting, or cage could not start it.
+    NotStarted(StartError),
 }
 
 impl StageEnd {
-    pub(super) fn status(self) -> i32 {
+    pub(super) fn status(&self) -> i32 {
         match self {
-            StageEnd::Exited(code, _) => code,
+            StageEnd::Exited(code, _) => *code,
             StageEnd::Signaled(sig, _) => 128 + sig,
             StageEnd::TimedOut(_) => 128 + libc::SIGKILL,
-            StageEnd::NotStarted => DENIED,
+            StageEnd::NotStarted(error) => error.status(),
         }
     }
 }
@@ -47,10 +48,15 @@ pub(super) enum Child {
 }
 
 /// A stage could not start: the ones already started are killed; none counts as run.
-pub(super) fn abort(ctx: &mut Context, children: Vec<Child>, stages: usize, message: &str) -> Vec<StageEnd> {
-    let _ = writeln!(ctx.err, "cage: {message}");
+pub(super) fn abort(
+    ctx: &mut Context,
+    children: Vec<Child>,
+    stages: usize,
+    error: StartError,
+) -> Vec<StageEnd> {
+    let _ = writeln!(ctx.err, "cage: {error}");
     let pending: Vec<(usize, Child)> = children.into_iter().enumerate().collect();
-    let mut ends = vec![StageEnd::NotStarted; stages];
+    let mut ends = vec![StageEnd::NotStarted(error); stages];
     kill_all(&pending, &mut ends);
     ends
 }
@@ -217,9 +223,11 @@ pub(super) fn poll_child(child: Child, exiting: &mut Vec<crate::jail::Exiting>) 
                         Outcome::Exited(code) => StageEnd::Exited(code, now),
                         Outcome::Signaled(sig) => StageEnd::Signaled(sig, now),
                     }),
+                    // A step of the jail failed: nothing of the command ran.
                     Err(e) => {
-                        eprintln!("cage: {e}");
-                        Ok(StageEnd::Exited(DENIED, now))
+                        let error = StartError::from(e);
+                        eprintln!("cage: {error}");
+                        Ok(StageEnd::NotStarted(error))
                     }
                 }
             }
@@ -229,7 +237,7 @@ pub(super) fn poll_child(child: Child, exiting: &mut Vec<crate::jail::Exiting>) 
             Ok(WaitStatus::StillAlive) => Err(Child::Process(pid)),
             Ok(WaitStatus::Exited(_, code)) => Ok(StageEnd::Exited(code, now)),
             Ok(WaitStatus::Signaled(_, sig, _)) => Ok(StageEnd::Signaled(sig as i32, now)),
-            _ => Ok(StageEnd::Exited(DENIED, now)),
+            _ => Ok(StageEnd::Exited(FAILED, now)),
         },
     }
 }
