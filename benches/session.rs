@@ -1,16 +1,17 @@
-//! `make bench`: whole-process time of `cage -c ALIAS` for an operator (cage installed
-//! setuid in a private namespace, integration/session/sandbox.sh) against `bash -c /bin/true`
-//! and `sudo -n -u nobody /bin/true` from the same run, and the cost of each further command
-//! in a live session (target: under 2.5 ms and below sudo). Two floors from the same run show
-//! what no shell could avoid here: starting a program at all (`/bin/true`) and the `du`
-//! itself. One row runs with the session-wide limits (`[limits] pids`, `session_memory`) set.
-//! Needs root.
+//! `make bench`: whole-process time of `cage -c "du -s /u01"` for an operator (cage installed
+//! setuid in a private namespace, integration/session/sandbox.sh) against its peers from the
+//! same run: `sudo -n -u nobody du -s /u01` and bubblewrap running the same `du` in the
+//! namespaces cage makes (mount, PID, IPC, network; `--die-with-parent`), with ratios to
+//! each; and the cost of each further command in a live session. Two floors show what no
+//! shell could avoid here: starting a program at all (`/bin/true`) and the `du` itself. One
+//! row runs with the session-wide limits (`[limits] pids`, `session_memory`) set. Needs root.
 //!
 //! Every case is started the same way, the way sshd starts a login shell: a fork of the
 //! driver that takes the operator's uid and gid and execs the program (`bench session
 //! --inner`, run inside the sandbox). So `sudo` is run by the operator too, through a
-//! NOPASSWD rule for `/bin/true` that exists only in the sandbox; a last row shows sudo
-//! started by root, for comparison.
+//! NOPASSWD rule for the `du` that exists only in the sandbox, and bubblewrap makes its
+//! namespaces in a user namespace of the operator's; where the kernel refuses the operator a
+//! user namespace, bubblewrap is started by root instead and its row says so.
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -38,10 +39,39 @@ fn cases() -> Vec<Case> {
         as_root: false,
     };
     let ten = [LINE; 10].join("; ");
-    let sudo = ["/usr/bin/sudo", "-n", "-u", "nobody", "/bin/true"];
+    let sudo = ["/usr/bin/sudo", "-n", "-u", "nobody", "/usr/bin/du", "-s", "/u01"];
+    let bwrap = [
+        "/usr/bin/bwrap",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "/usr/bin/du",
+        "-s",
+        "/u01",
+    ];
+    let bwrap_as_root = !user_namespaces_for_operators();
     vec![
-        case("bash -c /bin/true", &["/bin/bash", "-c", "/bin/true"], false),
-        case("sudo -n -u nobody /bin/true", &sudo, false),
+        case("sudo -n -u nobody du -s /u01", &sudo, false),
+        Case {
+            as_root: bwrap_as_root,
+            ..case(
+                if bwrap_as_root {
+                    "bwrap (namespaces of cage) du -s /u01, by root"
+                } else {
+                    "bwrap (namespaces of cage) du -s /u01"
+                },
+                &bwrap,
+                false,
+            )
+        },
         case("cage -c \"du -s /u01\" (INFRA_DIAG, cps)", &["/usr/local/bin/cage", "-c", LINE], false),
         Case {
             name: "cage -c with 10 x \"du -s /u01\"",
@@ -52,8 +82,15 @@ fn cases() -> Vec<Case> {
         case("cage -c \"du -s /u01\" with pids, session_memory", &["/usr/local/bin/cage", "-c", LINE], true),
         case("floor: /bin/true", &["/bin/true"], false),
         case("floor: du -s /u01", &["/usr/bin/du", "-s", "/u01"], false),
-        Case { as_root: true, ..case("sudo -n -u nobody /bin/true, started by root", &sudo, false) },
     ]
+}
+
+/// Whether the kernel lets an unprivileged user make a user namespace (bubblewrap needs one
+/// when not started by root).
+fn user_namespaces_for_operators() -> bool {
+    let read = |path: &str| std::fs::read_to_string(path).map(|s| s.trim().to_string());
+    read("/proc/sys/kernel/unprivileged_userns_clone").map_or(true, |v| v != "0")
+        && read("/proc/sys/user/max_user_namespaces").map_or(true, |v| v != "0")
 }
 
 fn median_ms(samples: &mut [f64]) -> f64 {
@@ -122,7 +159,7 @@ fn main() {
          cp /etc/cage/cage.toml /etc/cage/plain.toml\n\
          {{ cat /etc/cage/plain.toml; printf '[limits]\\npids = 512\\nsession_memory = \"1G\"\\n'; }} > /etc/cage/limits.toml\n\
          chmod 0644 /etc/cage/plain.toml /etc/cage/limits.toml\n\
-         echo 'optest ALL=(nobody) NOPASSWD: /bin/true' > /etc/sudoers.d/cage-bench\n\
+         echo 'optest ALL=(nobody) NOPASSWD: /usr/bin/du -s /u01' > /etc/sudoers.d/cage-bench\n\
          chmod 0440 /etc/sudoers.d/cage-bench\n\
          '{}' --inner\n",
         me.display()
@@ -160,14 +197,23 @@ fn main() {
         medians.push((case.name, median_ms(list)));
     }
     let get = |i: usize| medians.get(i).map_or(f64::NAN, |m| m.1);
-    let (bash, sudo, first, ten, du) = (get(0), get(1), get(2), get(3), get(6));
-    println!("whole-process time as the operator, median of {RUNS} runs, same run (target: cage -c < 2.5 ms and < sudo)");
-    println!("{:<48} {:>9} {:>9} {:>9}", "command", "ms", "÷ bash", "÷ sudo");
-    let row = |name: &str, ms: f64| println!("{name:<48} {ms:>9.3} {:>9.2} {:>9.2}", ms / bash, ms / sudo);
+    let (sudo, bwrap, first, ten, bare, du) = (get(0), get(1), get(2), get(3), get(5), get(6));
+    println!("whole-process time as the operator, median of {RUNS} runs, same run");
+    println!("(targets: cage -c at most 0.5 x sudo and 1.0 x bwrap; a further command at most 2 x /bin/true over du)");
+    println!("{:<52} {:>9} {:>9} {:>9}", "command", "ms", "÷ sudo", "÷ bwrap");
+    let row = |name: &str, ms: f64| println!("{name:<52} {ms:>9.3} {:>9.2} {:>9.2}", ms / sudo, ms / bwrap);
     for (name, ms) in &medians {
         row(name, *ms);
     }
-    row("each further command in the session", (ten - first) / 9.0);
-    // What cage itself adds: the first command less the same `du` started directly.
-    row("cage's own share (cage -c less the du floor)", first - du);
+    // What each adds to the command: its time less the same `du` started directly.
+    println!("{:<52} {:>9.3}", "added to du by cage -c", first - du);
+    println!("{:<52} {:>9.3}", "added to du by sudo", sudo - du);
+    println!("{:<52} {:>9.3}", "added to du by bwrap", bwrap - du);
+    let further = (ten - first) / 9.0;
+    println!(
+        "{:<52} {:>9.3} {:>9.2} x /bin/true over du",
+        "each further command in the session",
+        further,
+        (further - du) / bare
+    );
 }
