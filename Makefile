@@ -60,7 +60,7 @@ check-policies:
 # One process per test (cargo nextest): jail tests fork, mount and drop privileges.
 # The container tests run in `integration`, against a container started for them.
 tests: probe
-	$(CARGO) nextest run --locked --no-fail-fast -E 'not (binary(container) | binary(container_end) | binary(container_operator))'
+	$(CARGO) nextest run --locked --no-fail-fast --run-ignored all -E 'not (binary(container) | binary(container_end) | binary(container_operator))'
 
 ## fuzz: every fuzz target (fuzz/, docs/assurance.md) for FUZZ_SECONDS each, from the seeds
 # the tests give and the corpus earlier runs grew; fails on a crash, a failed property, a
@@ -78,7 +78,7 @@ integration: container
 	docker rm -f $(CAGE_IT) >/dev/null 2>&1 || true
 	docker run -d --name $(CAGE_IT) $(CONTAINER_FLAGS) -p 127.0.0.1::22 $(CAGE_IT):test >/dev/null
 	integration/container/wait-ready.sh $(CAGE_IT)
-	$(CARGO) nextest run --locked --no-fail-fast -E 'binary(container) | binary(container_end) | binary(container_operator)'; \
+	$(CARGO) nextest run --locked --no-fail-fast --run-ignored all -E 'binary(container) | binary(container_end) | binary(container_operator)'; \
 	  status=$$?; docker rm -f $(CAGE_IT) >/dev/null; exit $$status
 
 ## escapes: the adversarial suite (integration/escapes/cases.toml) over real ssh, in its own

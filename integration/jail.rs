@@ -109,6 +109,7 @@ fn cps_fixture() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn infra_cps_only_jail_confines_files_exec_syscalls_caps_and_processes() {
     require_root();
     cps_fixture();
@@ -171,6 +172,7 @@ fn infra_cps_only_jail_confines_files_exec_syscalls_caps_and_processes() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn an_alias_keeps_exactly_its_ambient_capability() {
     require_root();
     let p = inline_profile("[layer.cps]\n");
@@ -182,6 +184,7 @@ fn an_alias_keeps_exactly_its_ambient_capability() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn root_in_the_jail_has_no_capabilities_and_still_cannot_read_secrets() {
     require_root();
     let p = inline_profile("[layer.cps]\n");
@@ -200,6 +203,7 @@ fn root_in_the_jail_has_no_capabilities_and_still_cannot_read_secrets() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn every_mask_is_read_only_nosuid_nodev_noexec_the_first_and_those_bound_from_it() {
     require_root();
     // The masks are sorted: gshadow is the first file masked (bound from /dev/null and
@@ -248,6 +252,7 @@ fn network_case(network: &str) -> (String, String, bool, bool) {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn network_none_reaches_no_listener_on_the_host() {
     require_root();
     let (tcp, udp, accepted, received) = network_case("none");
@@ -257,6 +262,7 @@ fn network_none_reaches_no_listener_on_the_host() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_jail_sharing_the_hosts_network_reaches_no_abstract_unix_socket_of_the_host() {
     use std::os::linux::net::SocketAddrExt;
     use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
@@ -282,6 +288,7 @@ fn a_jail_sharing_the_hosts_network_reaches_no_abstract_unix_socket_of_the_host(
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn network_local_and_any_reach_the_loopback_listener() {
     require_root();
     for network in ["local", "any"] {
@@ -321,6 +328,7 @@ fn reach(network: &str, host: &str) -> (String, String, bool) {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn local_refuses_every_other_host_and_any_reaches_it() {
     require_root();
     other_host();
@@ -333,6 +341,7 @@ fn local_refuses_every_other_host_and_any_reaches_it() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn layer_reaches_only_the_ports_of_the_hosts_it_lists() {
     require_root();
     other_host();
@@ -383,6 +392,7 @@ fn echo_requests_to_other_host(body: impl FnOnce()) -> usize {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn raw_ping_and_packet_sockets_reach_no_further_than_the_mode() {
     require_root();
     other_host();
@@ -429,6 +439,7 @@ fn raw_ping_and_packet_sockets_reach_no_further_than_the_mode() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn packet_sockets_are_for_net_raw_aliases_alone_and_see_only_their_namespace_under_none() {
     require_root();
     let probes = ["packet:any", "sockpacket:x", "packet:lo"];
@@ -505,6 +516,7 @@ fn layer_refuses_other_hosts() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_sessions_leaf_gets_the_kept_programs_by_id_and_is_repaired_before_each_use() {
     require_root();
     other_host();
@@ -549,6 +561,7 @@ fn a_sessions_leaf_gets_the_kept_programs_by_id_and_is_repaired_before_each_use(
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_tampered_egress_cgroup_is_caught_and_repaired_before_a_command_runs() {
     require_root();
     other_host();
@@ -596,6 +609,7 @@ fn a_tampered_egress_cgroup_is_caught_and_repaired_before_a_command_runs() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn landlock_alone_stops_a_write_through_a_bind_the_plan_forgot() {
     require_root();
     fs::create_dir_all("/srv/cage-forgotten").expect("dir");
@@ -679,6 +693,7 @@ impl Kernel for Faulty {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_failure_at_any_step_refuses_the_command_names_the_step_and_runs_nothing() {
     require_root();
     cps_fixture();
@@ -706,6 +721,7 @@ fn a_failure_at_any_step_refuses_the_command_names_the_step_and_runs_nothing() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn exit_status_and_signals_are_reported() {
     require_root();
     let p = inline_profile("[layer.cps]\n");
@@ -727,6 +743,7 @@ fn exit_status_and_signals_are_reported() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_missing_program_is_a_step_failure_at_exec_not_a_hang() {
     require_root();
     let p = inline_profile("[layer.cps]\n");
@@ -737,6 +754,7 @@ fn a_missing_program_is_a_step_failure_at_exec_not_a_hang() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_file_size_limit_ends_a_command_writing_past_it() {
     require_root();
     cps_fixture();
@@ -758,6 +776,7 @@ fn a_file_size_limit_ends_a_command_writing_past_it() {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_jailed_command_starts_with_no_signal_ignored() {
     // cage (a Rust program) ignores SIGPIPE; a command inheriting that would report "broken
     // pipe" errors in `cmd | sudohead` instead of ending quietly.

@@ -51,6 +51,7 @@ fn grant_records(audit: &str) -> Vec<Value> {
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_pre_approved_request_makes_a_locked_down_user_that_logs_in() {
     let (stdout, stderr) = run(r#"
 id=$(request --actions INFRA_DIAG --reason 'CHG-1 disk alarm' --duration 2h --ssh-key /tmp/op_key.pub)
@@ -96,6 +97,7 @@ show verify; cagectl audit verify >/dev/null; echo "verify=$?"
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_pending_request_needs_an_approver_and_a_rejected_one_never_logs_in() {
     let (stdout, stderr) = run(r#"
 id=$(request --actions INFRA_DIAG,AVM_SYS_DIAG --reason 'needs AVM')
@@ -141,6 +143,7 @@ show all; cagectl list --all
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn extend_and_revoke_change_the_grant_in_force_and_revoke_locks_the_user() {
     let (stdout, stderr) = run(r#"
 id=$(request --actions INFRA_DIAG --reason r --duration 1h)
@@ -173,6 +176,7 @@ show audit; cat /var/log/cage/audit.jsonl
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn reap_locks_then_removes_the_user_and_keeps_its_audit_records() {
     let (stdout, stderr) = run(r#"
 as_admin alice grant --login opctl_reaped --actions INFRA_DIAG --until $(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ) --req REQ-R1 --create-user --ssh-key /tmp/op_key.pub
@@ -206,6 +210,7 @@ show audit; grep -c '"loginid":"opctl_reaped"' /var/log/cage/audit.jsonl; cagect
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_change_that_cannot_be_audited_is_not_made() {
     let (stdout, stderr) = run(r#"
 mount -t tmpfs -o ro cage-ro /var/log/cage
@@ -225,6 +230,7 @@ getent passwd opctl_x || echo "no user"; ls /etc/cage/grants | wc -l
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn sessions_lists_the_live_session_and_what_it_runs() {
     let (stdout, stderr) = run(r#"
 id=$(request --actions INFRA_DIAG --reason r)
@@ -246,6 +252,7 @@ show revoke; cagectl revoke $login --reason stop >/dev/null; sleep 1.5; cagectl 
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_certificate_is_issued_for_the_grant_window_with_the_request_id() {
     let (stdout, stderr) = run(r#"
 ssh-keygen -q -t ed25519 -N '' -f /tmp/ca
@@ -264,6 +271,7 @@ show cert; ssh-keygen -L -f /tmp/op_key-cert.pub
 }
 
 #[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn cagectl_check_refuses_a_cage_toml_that_would_refuse_every_login() {
     let (stdout, stderr) = run(r#"
 check() { cagectl check >/dev/null 2>/tmp/err; echo "$1=$?"; cat /tmp/err; }

@@ -10,12 +10,9 @@
 //!   (process accounting), no connection reaches the listeners the grant's network forbids,
 //!   and `cagectl audit verify` still exits 0; resource cases add bounds on processes,
 //!   memory, written bytes and run time;
-//! - `allowed` (only `via = "explain"`): the documented use the grammar must keep.
 //!
 //! `via`: `ssh` (`ssh login@container LINE`), `tty` (`ssh -tt`, the line and keys typed at
-//! the prompt), `sftp`/`scp`/`forward` (ssh-level requests, with `ssh_args`), or `explain`
-//! (`cagectl explain --layer L --actions A -- LINE`: decided without running, for layers the
-//! container does not serve). Each layer other than the container's `cps` is served by a
+//! the prompt), or `sftp`/`scp`/`forward` (ssh-level requests, with `ssh_args`). Each layer other than the container's `cps` is served by a
 //! second sshd in its own mount namespace whose /etc/cage/cage.toml names that layer.
 //!
 //! A case marked `xfail = "why"` is expected to fail until what `why` names exists; it is
@@ -140,10 +137,10 @@ fn main() {
         // the limit in its `exit` record.
         let offset = env.trail_size();
         let mut result = env.run(job);
-        let audited = job.case.verdict == "refused" && job.via != "explain" || job.case.limit.is_some();
+        let audited = job.case.verdict == "refused" || job.case.limit.is_some();
         if result.is_ok() && audited {
             let audit = env.audit_records_since(offset);
-            if job.case.verdict == "refused" && job.via != "explain" {
+            if job.case.verdict == "refused" {
                 result = audit_denied(&audit, &env.login_of(job), &job.case.line);
             }
             if let (Some(limit), true) = (&job.case.limit, result.is_ok()) {
@@ -209,7 +206,7 @@ fn jobs(suite: &Suite, filter: Option<&str>) -> Vec<Job> {
             if seen.insert(id.clone(), ()).is_some() {
                 fail_setup(&format!("two cases named {id}"));
             }
-            if !["refused", "contained", "allowed"].contains(&case.verdict.as_str()) {
+            if !["refused", "contained"].contains(&case.verdict.as_str()) {
                 fail_setup(&format!("{id}: unknown verdict {}", case.verdict));
             }
             let job = Job {
@@ -223,9 +220,6 @@ fn jobs(suite: &Suite, filter: Option<&str>) -> Vec<Job> {
             let mut job = job;
             if let Some((text, n)) = &job.case.repeat {
                 job.case.line.push_str(&text.repeat(*n));
-            }
-            if job.case.verdict == "allowed" && job.via != "explain" {
-                fail_setup(&format!("{}: `allowed` is for explain cases", job.id));
             }
             let matches = |f: &str| job.id.contains(f) || job.group.contains(f);
             let chosen = match filter {
@@ -303,11 +297,8 @@ impl Env {
             canary,
             logins: BTreeMap::new(),
         };
-        let mut pairs: Vec<(String, String)> = jobs
-            .iter()
-            .filter(|j| j.via != "explain")
-            .map(|j| (j.actions.clone(), j.layer.clone()))
-            .collect();
+        let mut pairs: Vec<(String, String)> =
+            jobs.iter().map(|j| (j.actions.clone(), j.layer.clone())).collect();
         pairs.sort();
         pairs.dedup();
         let mut script = format!("set -e\nCANARY={}\n{}\n", env.canary, suite.setup);
@@ -387,9 +378,6 @@ impl Env {
     }
 
     fn run(&mut self, job: &Job) -> Result<(), String> {
-        if job.via == "explain" {
-            return self.explain(job);
-        }
         if let Some(setup) = &job.case.setup {
             let out = self.root(&format!("CANARY={}\n{setup}", self.canary));
             if !out.status.success() {
@@ -404,24 +392,6 @@ impl Env {
             let _ = self.root(&format!("rm -rf '{path}'"));
         }
         verdict
-    }
-
-    fn explain(&self, job: &Job) -> Result<(), String> {
-        let out = Command::new(format!("{}/target/release/cagectl", self.root))
-            .args(["explain", "--policies", &format!("{}/policies", self.root)])
-            .args(["--layer", &job.layer, "--actions", &job.actions, "--", &job.case.line])
-            .output()
-            .map_err(|e| format!("cagectl: {e}"))?;
-        let said = text_of(&out.stdout).lines().last().unwrap_or("").to_string();
-        let all = text_of(&out.stdout);
-        match (job.case.verdict.as_str(), out.status.code()) {
-            ("refused", Some(126)) => Ok(()),
-            ("allowed", Some(0)) => Ok(()),
-            ("contained", Some(0 | 126)) => Ok(()),
-            (_, code) => {
-                Err(format!("explain exited {code:?}: {said} {}", text_of(&out.stderr)).replace(&all, &said))
-            }
-        }
     }
 
     /// Counters the canaries are judged by: accounting file size, listener hits (bytes), the
