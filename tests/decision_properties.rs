@@ -801,6 +801,25 @@ proptest! {
     }
 }
 
+/// Found by `the_order_of_the_actions_in_a_grant_does_not_matter`: INFRA_DIAG and
+/// INFRA_HYPERVISOR both define `cellcli` on the cell layer, and both grammars accept a
+/// `list`; granted as `INFRA_DIAG,INFRA_HYPERVISOR` it ran as cellmonitor, granted as
+/// `INFRA_HYPERVISOR,INFRA_DIAG` as celladmin.
+#[test]
+fn which_definition_of_an_alias_runs_does_not_depend_on_the_grant_order() {
+    let line = parse_line(br#"cellcli -e "list cell attributes name,status""#).expect("parses");
+    let command = line.commands().next().expect("one command");
+    let run_as = |actions: [&str; 2]| {
+        let granted: Vec<String> = actions.map(String::from).to_vec();
+        let profile = bundled().profile(&granted, Layer::Cell).expect("profile");
+        match decide(&profile, &session("/"), command) {
+            Decision::Allow(ExecPlan { action: Action::Run(run), .. }) => run.run_as,
+            other => panic!("{actions:?}: {other:?}"),
+        }
+    };
+    assert_eq!(run_as(["INFRA_DIAG", "INFRA_HYPERVISOR"]), run_as(["INFRA_HYPERVISOR", "INFRA_DIAG"]));
+}
+
 /// The generators reach what the properties are about: allowed reads, writes, copies,
 /// redirections and `cd`s, through messy paths, under bundled and generated grants. (A
 /// property that only ever sees refusals checks nothing.)
