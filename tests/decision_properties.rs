@@ -157,8 +157,10 @@ fn bundled() -> &'static PolicySet {
 }
 
 /// The grantable bundled actions, and by layer those with rules for it.
-fn grantable() -> &'static (Vec<String>, BTreeMap<Layer, Vec<String>>) {
-    static ACTIONS: LazyLock<(Vec<String>, BTreeMap<Layer, Vec<String>>)> = LazyLock::new(|| {
+type Grantable = (Vec<String>, BTreeMap<Layer, Vec<String>>);
+
+fn grantable() -> &'static Grantable {
+    static ACTIONS: LazyLock<Grantable> = LazyLock::new(|| {
         let set = bundled();
         let all: Vec<String> = set.actions().map(|a| a.id.clone()).collect();
         let by_layer = Layer::ALL
@@ -278,12 +280,18 @@ impl Grant {
 }
 
 fn bundled_grant() -> impl Strategy<Value = Grant> {
+    bundled_grant_of(1)
+}
+
+/// Bundled actions on a layer: at least `least` (and at most 3) of those with rules for it,
+/// perhaps one more that has none (its blacklist and refusals still apply).
+fn bundled_grant_of(least: usize) -> impl Strategy<Value = Grant> {
     select(Layer::ALL.to_vec())
-        .prop_flat_map(|layer| {
+        .prop_flat_map(move |layer| {
             let (all, by_layer) = grantable();
             let applies = by_layer[&layer].clone();
-            let most = applies.len().min(2);
-            (Just(layer), subsequence(applies, 1..=most), subsequence(all.clone(), 0..=1))
+            let most = applies.len().min(3);
+            (Just(layer), subsequence(applies, least.min(most)..=most), subsequence(all.clone(), 0..=1))
         })
         .prop_flat_map(|(layer, mut actions, more)| {
             for action in more {
@@ -325,7 +333,7 @@ fn directories() -> &'static Vec<String> {
         dirs.extend(["/etc/ssh/ssh_host_rsa_key".to_string(), HOME.to_string()]);
         for action in all {
             for layer in Layer::ALL {
-                let Ok(p) = set.profile(&[action.clone()], layer) else { continue };
+                let Ok(p) = set.profile(std::slice::from_ref(action), layer) else { continue };
                 let rules = [&p.read_write, &p.read_only, &p.deny, &p.tool_rw, &p.path_commands];
                 let view = p.view.iter().flat_map(|v| v.readable.iter().chain(&v.writable));
                 dirs.extend(rules.into_iter().flatten().map(|r| &r.item).chain(view).map(|r| r.path.clone()));
@@ -780,8 +788,8 @@ proptest! {
     /// allowed, with the same plans (but for which of two equal rules they name).
     #[test]
     fn the_order_of_the_actions_in_a_grant_does_not_matter(
-        (grant, reordered) in grant().prop_flat_map(|g| { let actions = g.actions.clone(); (Just(g), Just(actions).prop_shuffle()) }),
-        line in typed_line(stage()),
+        (grant, reordered) in prop_oneof![3 => bundled_grant_of(2), 1 => synthetic_grant()].prop_flat_map(|g| { let actions = g.actions.clone(); (Just(g), Just(actions).prop_shuffle()) }),
+        line in typed_line(prop_oneof![2 => fact_stage(), 1 => stage()]),
         start in cwd(),
     ) {
         let (first, second) = (grant.profile(), grant.profile_in(&reordered));
