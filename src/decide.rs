@@ -24,7 +24,7 @@ pub use paths::judge;
 pub use plan::*;
 pub use usage::usage;
 
-use crate::line::{Command, RedirectOp};
+use crate::line::{Command, Line, RedirectOp};
 use crate::policy::path::normalize;
 use crate::policy::{Origin, Profile};
 
@@ -58,6 +58,37 @@ pub fn decide(profile: &Profile, session: &Session, command: &Command) -> Decisi
         Ok(plan) => Decision::Allow(plan),
         Err(denial) => Decision::Deny(denial),
     }
+}
+
+/// A refused stage of a line: its index among [`Line::commands`], the command, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageDenial<'l> {
+    pub index: usize,
+    pub command: &'l Command,
+    pub denial: Denial,
+}
+
+/// Decides every stage of a line before anything runs, following `cd` through it as the
+/// session will (a stage after `cd DIR` is judged from DIR): the plans, one per stage, or the
+/// first refused stage, which refuses the whole line.
+pub fn decide_line<'l>(
+    profile: &Profile,
+    session: &Session,
+    line: &'l Line,
+) -> Result<Vec<ExecPlan>, StageDenial<'l>> {
+    let mut session = session.clone();
+    let mut plans = Vec::new();
+    for (index, command) in line.commands().enumerate() {
+        let plan = match decide(profile, &session, command) {
+            Decision::Allow(plan) => plan,
+            Decision::Deny(denial) => return Err(StageDenial { index, command, denial }),
+        };
+        if let Action::Builtin(Builtin::Cd(dir)) = &plan.action {
+            session.cwd = dir.clone();
+        }
+        plans.push(plan);
+    }
+    Ok(plans)
 }
 
 fn with_redirects(

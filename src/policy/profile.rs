@@ -108,7 +108,13 @@ impl Profile {
         let mut profile = Profile::empty(layer, granted);
         let mut merged: Vec<&str> = Vec::new();
         let mut applies = false;
-        for id in granted {
+        // A grant is a set of actions (its certificate is checked as one): they are merged in
+        // the order of their ids, so where several define one alias, the same definition is
+        // tried first whatever order the grant lists them in.
+        let mut ordered: Vec<&String> = granted.iter().collect();
+        ordered.sort();
+        ordered.dedup();
+        for id in ordered {
             match set.get(id) {
                 None => return Err(ProfileError::UnknownAction(id.clone())),
                 Some(p) if p.is_abstract => return Err(ProfileError::AbstractAction(id.clone())),

@@ -10,7 +10,7 @@ use super::records::{record_commands, record_denial, record_exits, words};
 use super::stages::{run_stages, terminal_refusal};
 use super::wait::{hung_up, StageEnd};
 use super::{Context, LineOutcome};
-use crate::decide::{decide, Action, Builtin, Decision, ExecPlan, Session};
+use crate::decide::{decide, decide_line, Action, Builtin, Decision, Denial, ExecPlan, Session, StageDenial};
 use crate::jail::Placement;
 use crate::line::{parse_line, render_caret, Command, Connector, Line};
 use crate::policy::FileCommand;
@@ -67,30 +67,30 @@ pub fn refuse_unreadable(ctx: &mut Context) -> i32 {
 
 /// Decides every stage before anything runs, following `cd` through the line.
 fn decide_all(ctx: &mut Context, title: &[u8], line: &Line) -> Result<(), i32> {
-    let mut session = ctx.session.clone();
-    for command in line.commands() {
-        let plan = decided(ctx, title, &session, command)?;
-        if let Action::Builtin(Builtin::Cd(dir)) = &plan.action {
-            session.cwd = dir.clone();
-        }
+    match decide_line(ctx.profile, &ctx.session, line) {
+        Ok(_) => Ok(()),
+        Err(StageDenial { command, denial, .. }) => Err(refused(ctx, title, command, denial)),
     }
-    Ok(())
 }
 
 /// The plan for one stage, or the refusal (recorded, and shown to the operator) and its status.
 fn decided(ctx: &mut Context, title: &[u8], session: &Session, command: &Command) -> Result<ExecPlan, i32> {
-    let denial = match decide(ctx.profile, session, command) {
-        Decision::Allow(plan) => return Ok(plan),
-        Decision::Deny(denial) => denial,
-    };
+    match decide(ctx.profile, session, command) {
+        Decision::Allow(plan) => Ok(plan),
+        Decision::Deny(denial) => Err(refused(ctx, title, command, denial)),
+    }
+}
+
+/// Records and shows the refusal of one stage; the line's status.
+fn refused(ctx: &mut Context, title: &[u8], command: &Command, denial: Denial) -> i32 {
     let rule = denial.reason.rule().map(ToString::to_string);
     record_denial(ctx, title, &words(command), rule, &denial.reason.to_string());
     if denial.reason.is_unknown_command() {
         let _ = writeln!(ctx.err, "cage: {}", denial.reason);
-        return Err(UNKNOWN);
+        return UNKNOWN;
     }
     say(ctx, &format!("cage: denied: {denial}"));
-    Err(DENIED)
+    DENIED
 }
 
 /// One message to the operator; on a terminal it breaks between words at its width, never
