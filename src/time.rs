@@ -215,6 +215,37 @@ mod tests {
     }
 
     #[test]
+    fn whole_seconds_truncate_the_fraction_rather_than_round() {
+        let t = at("2026-12-31T23:59:59.999999999Z");
+        assert_eq!(t.to_rfc3339(), "2026-12-31T23:59:59Z");
+        assert_eq!(at("1969-12-31T23:59:59.999999999Z").to_rfc3339(), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn the_last_day_of_9999_is_kept_although_jiff_timestamps_end_before_it() {
+        let t = at("9999-12-31T12:00:00.5Z");
+        assert!(t.unix_secs() > jiff::Timestamp::MAX.as_second());
+        assert_eq!(t.to_rfc3339_exact(), "9999-12-31T12:00:00.500000000Z");
+        assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339_exact()), Ok(t));
+    }
+
+    #[test]
+    fn formatting_and_parsing_agree_across_the_whole_range() {
+        // A week and 1h 1m 1s: 3_661 is coprime with 86_400, so every second of the day comes
+        // up, while the days drift through every month of every kind of year.
+        let mut secs = MIN_SECS;
+        let mut previous = String::new();
+        while secs <= MAX_SECS {
+            let t = Timestamp { secs, nanos: 0 };
+            let text = t.to_rfc3339();
+            assert_eq!(Timestamp::parse_rfc3339(&text), Ok(t));
+            assert!(text > previous, "{text} after {previous}");
+            previous = text;
+            secs += 7 * 86_400 + 3_661;
+        }
+    }
+
+    #[test]
     fn parse_and_format_round_trip() {
         for s in
             ["0000-01-01T00:00:00Z", "1900-03-01T00:00:00Z", "2000-02-29T23:59:59Z", "9999-12-31T23:59:59Z"]

@@ -286,6 +286,18 @@ mod tests {
     }
 
     #[test]
+    fn forms_jiff_would_accept_are_still_refused() {
+        assert!(error("2026-11-22T20:15Z").starts_with("expected `:` after the minute at character 17"));
+        assert!(error("20261122T201540Z").starts_with("expected `-` after the year"));
+        assert!(error("2026-11-22T20:15:40,5Z").starts_with("expected a UTC offset"));
+        assert!(error("2026-11-22T20:15:40Z[UTC]").starts_with("expected the end after the UTC offset"));
+        assert!(error("2026-11-22T20:15:40+02:00:00").starts_with("expected the end after the UTC offset"));
+        assert!(error("2026-11-22T20:15:40+25:00").starts_with("invalid UTC offset 25:00"));
+        assert!(error("+002026-11-22T20:15:40Z").starts_with("expected a 4-digit year at character 1"));
+        assert!(error("2026-11-22T20:15:40+02").starts_with("expected `:` in the UTC offset"));
+    }
+
+    #[test]
     fn prefixes_and_single_byte_changes_never_panic() {
         let good = "2026-11-22T20:15:40.123456789+05:30";
         for end in 0..=good.len() {
