@@ -1,15 +1,24 @@
-//! UTC timestamps and durations for grants: RFC 3339 in and out, calendar math by hand.
+//! UTC timestamps and durations for grants: RFC 3339 in and out, the calendar from `jiff`.
+//!
+//! A `Timestamp` is Unix seconds and nanoseconds, not a `jiff::Timestamp`: jiff keeps its
+//! instants a day short of 9999-12-31 (so that any UTC offset still gives a civil date-time),
+//! while every RFC 3339 time up to 9999-12-31T23:59:59.999999999Z must stay a valid grant end.
+//! jiff's civil `DateTime`, which reaches that last nanosecond, does the calendar both ways.
 #![forbid(unsafe_code)]
 
-mod civil;
 mod duration;
 mod rfc3339;
 mod serde_text;
 
 pub use duration::{format_remaining, parse_duration};
 
+use jiff::civil::{datetime, DateTime};
+use jiff::SignedDuration;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// 1970-01-01T00:00:00, the civil time of Unix second 0 in UTC.
+const EPOCH: DateTime = datetime(1970, 1, 1, 0, 0, 0, 0);
 
 /// 0000-01-01T00:00:00Z: the first instant RFC 3339 can write (four-digit years only).
 const MIN_SECS: i64 = -62_167_219_200;
@@ -73,14 +82,13 @@ impl Timestamp {
 
     /// `2026-11-22T20:15:40Z`, whole seconds (the fraction is dropped, not rounded).
     pub fn to_rfc3339(&self) -> String {
-        let (date, time) = self.civil();
-        format!("{date}T{time}Z")
+        // Precision 0: jiff truncates the fraction away.
+        format!("{:.0}Z", self.civil())
     }
 
     /// `2026-11-22T20:15:40.000000123Z`, always nine fraction digits, for audit records.
     pub fn to_rfc3339_nanos(&self) -> String {
-        let (date, time) = self.civil();
-        format!("{date}T{time}.{:09}Z", self.nanos)
+        format!("{:.9}Z", self.civil())
     }
 
     /// The shortest exact form: whole seconds when there is no fraction, else nine digits.
@@ -93,12 +101,12 @@ impl Timestamp {
         }
     }
 
-    /// `("YYYY-MM-DD", "HH:MM:SS")` in UTC.
-    fn civil(&self) -> (String, String) {
-        let (year, month, day) = civil::civil_from_days(self.secs.div_euclid(86_400));
-        let of_day = self.secs.rem_euclid(86_400);
-        let (hour, minute, second) = (of_day / 3_600, of_day % 3_600 / 60, of_day % 60);
-        (format!("{year:04}-{month:02}-{day:02}"), format!("{hour:02}:{minute:02}:{second:02}"))
+    /// The civil date and time in UTC.
+    fn civil(&self) -> DateTime {
+        // Years 0000-9999 are inside DateTime's range, so the addition cannot fail; nanos is
+        // below one second, so it fits an i32.
+        let since_epoch = SignedDuration::new(self.secs, self.nanos as i32);
+        EPOCH.checked_add(since_epoch).unwrap_or(DateTime::MAX)
     }
 
     /// `self + d`, or `None` past [`Self::MAX`].
@@ -180,8 +188,8 @@ mod tests {
 
     #[test]
     fn range_constants_match_the_calendar() {
-        assert_eq!(MIN_SECS, civil::days_from_civil(0, 1, 1) * 86_400);
-        assert_eq!(MAX_SECS, civil::days_from_civil(9999, 12, 31) * 86_400 + 86_399);
+        assert_eq!(MIN_SECS, datetime(0, 1, 1, 0, 0, 0, 0).duration_since(EPOCH).as_secs());
+        assert_eq!(MAX_SECS, datetime(9999, 12, 31, 23, 59, 59, 0).duration_since(EPOCH).as_secs());
         assert_eq!(Timestamp::MIN.to_rfc3339(), "0000-01-01T00:00:00Z");
         assert_eq!(Timestamp::MAX.to_rfc3339_nanos(), "9999-12-31T23:59:59.999999999Z");
     }
@@ -204,6 +212,37 @@ mod tests {
         assert_eq!(t.to_rfc3339_exact(), "2026-11-22T20:15:40.000000123Z");
         assert_eq!(at("1969-12-31T23:59:59.5Z").to_rfc3339_nanos(), "1969-12-31T23:59:59.500000000Z");
         assert_eq!(at("2024-02-29T12:00:00Z").to_rfc3339_exact(), "2024-02-29T12:00:00Z");
+    }
+
+    #[test]
+    fn whole_seconds_truncate_the_fraction_rather_than_round() {
+        let t = at("2026-12-31T23:59:59.999999999Z");
+        assert_eq!(t.to_rfc3339(), "2026-12-31T23:59:59Z");
+        assert_eq!(at("1969-12-31T23:59:59.999999999Z").to_rfc3339(), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn the_last_day_of_9999_is_kept_although_jiff_timestamps_end_before_it() {
+        let t = at("9999-12-31T12:00:00.5Z");
+        assert!(t.unix_secs() > jiff::Timestamp::MAX.as_second());
+        assert_eq!(t.to_rfc3339_exact(), "9999-12-31T12:00:00.500000000Z");
+        assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339_exact()), Ok(t));
+    }
+
+    #[test]
+    fn formatting_and_parsing_agree_across_the_whole_range() {
+        // A week and 1h 1m 1s: 3_661 is coprime with 86_400, so every second of the day comes
+        // up, while the days drift through every month of every kind of year.
+        let mut secs = MIN_SECS;
+        let mut previous = String::new();
+        while secs <= MAX_SECS {
+            let t = Timestamp { secs, nanos: 0 };
+            let text = t.to_rfc3339();
+            assert_eq!(Timestamp::parse_rfc3339(&text), Ok(t));
+            assert!(text > previous, "{text} after {previous}");
+            previous = text;
+            secs += 7 * 86_400 + 3_661;
+        }
     }
 
     #[test]

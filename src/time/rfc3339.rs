@@ -1,13 +1,13 @@
 //! Strict RFC 3339 parsing: `2026-11-22T20:15:40.5+02:00` to a UTC [`Timestamp`].
 #![forbid(unsafe_code)]
 
-use super::civil::{days_from_civil, days_in_month};
-use super::{shown, TimeError, Timestamp};
+use super::{shown, TimeError, Timestamp, EPOCH};
+use jiff::civil::{Date, DateTime};
 
 /// An example shown in syntax errors, so the fix is obvious.
 const EXAMPLE: &str = "2026-11-22T20:15:40Z";
 
-/// The fields of a timestamp as written, before range checks.
+/// The fields of a timestamp as written, before range checks; each is at most 4 digits.
 struct Fields {
     year: u32,
     month: u32,
@@ -21,27 +21,32 @@ struct Fields {
 }
 
 /// Parses a full RFC 3339 date-time with an explicit offset; see [`Timestamp::parse_rfc3339`].
+///
+/// The syntax is checked here, by a cursor that says what it expected and where; jiff only
+/// receives fields of the right shape, so none of its leniencies (a space for `T`, missing
+/// seconds, `+0200`, bracketed time zones, a clamped leap second) can reach a grant.
 pub(super) fn parse(s: &str) -> Result<Timestamp, TimeError> {
     if s.is_empty() {
         return Err(TimeError::new(format!("empty timestamp; expected e.g. `{EXAMPLE}`")));
     }
     let fields = Cursor { s, pos: 0 }.fields()?;
-    check_ranges(&fields, s)?;
-    let days = days_from_civil(i64::from(fields.year), fields.month, fields.day);
-    let local = i64::from(fields.hour) * 3_600 + i64::from(fields.minute) * 60;
-    let secs = days * 86_400 + local + i64::from(fields.second) - fields.offset;
+    let local = civil(&fields, s)?;
+    let secs = local.duration_since(EPOCH).as_secs() - fields.offset;
     Timestamp::from_unix(secs, fields.nanos).ok_or_else(|| {
         TimeError::new(format!("`{}` is outside years 0000-9999 once converted to UTC", shown(s)))
     })
 }
 
-/// Rejects fields that are well-formed digits but not a real time of day or date.
-fn check_ranges(f: &Fields, s: &str) -> Result<(), TimeError> {
+/// The date and time as written, in whole seconds; refuses fields that are well-formed digits
+/// but not a real date or time of day, naming the field (jiff's own errors would not).
+fn civil(f: &Fields, s: &str) -> Result<DateTime, TimeError> {
     let bad = |what: String| Err(TimeError::new(format!("{what} in `{}`", shown(s))));
     if !(1..=12).contains(&f.month) {
         return bad(format!("invalid month {:02}", f.month));
     }
-    let month_days = days_in_month(i64::from(f.year), f.month);
+    // Four digits fit an i16, two an i8: the casts below cannot truncate.
+    let (year, month) = (f.year as i16, f.month as i8);
+    let month_days = Date::new(year, month, 1).map_or(0, |first| first.days_in_month() as u32);
     if f.day == 0 || f.day > month_days {
         return bad(format!("invalid day {:02} ({:04}-{:02} has {month_days} days)", f.day, f.year, f.month));
     }
@@ -57,7 +62,8 @@ fn check_ranges(f: &Fields, s: &str) -> Result<(), TimeError> {
     if f.second > 59 {
         return bad(format!("invalid second {:02}", f.second));
     }
-    Ok(())
+    let (day, hour, minute, second) = (f.day as i8, f.hour as i8, f.minute as i8, f.second as i8);
+    DateTime::new(year, month, day, hour, minute, second, 0).or_else(|e| bad(format!("invalid date ({e})")))
 }
 
 /// A position in the input; every method consumes exactly what it expects or fails.
@@ -277,6 +283,18 @@ mod tests {
         assert!(error("2026-11-22T20:15:40Z ").starts_with("expected the end"));
         assert!(error("２026-11-22T20:15:40Z").starts_with("expected a 4-digit year at character 1"));
         assert!(error("2026-11-22T20:15:40\u{1b}[2J").contains("`2026-11-22T20:15:40\\u{1b}[2J`"));
+    }
+
+    #[test]
+    fn forms_jiff_would_accept_are_still_refused() {
+        assert!(error("2026-11-22T20:15Z").starts_with("expected `:` after the minute at character 17"));
+        assert!(error("20261122T201540Z").starts_with("expected `-` after the year"));
+        assert!(error("2026-11-22T20:15:40,5Z").starts_with("expected a UTC offset"));
+        assert!(error("2026-11-22T20:15:40Z[UTC]").starts_with("expected the end after the UTC offset"));
+        assert!(error("2026-11-22T20:15:40+02:00:00").starts_with("expected the end after the UTC offset"));
+        assert!(error("2026-11-22T20:15:40+25:00").starts_with("invalid UTC offset 25:00"));
+        assert!(error("+002026-11-22T20:15:40Z").starts_with("expected a 4-digit year at character 1"));
+        assert!(error("2026-11-22T20:15:40+02").starts_with("expected `:` in the UTC offset"));
     }
 
     #[test]
