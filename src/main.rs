@@ -76,7 +76,7 @@ fn mode(args: &[OsString], env: &startup::Env) -> Result<Mode, String> {
 /// process is the session; the one that started it records it).
 fn session_start(login: &startup::Login, env: &startup::Env) -> Result<monitor::Start, String> {
     let session = cage::audit::new_session_id().map_err(|e| format!("session id: {e}"))?;
-    let recording = recording::start(&session, login, env).map_err(|e| format!("session recording: {e}"))?;
+    let recording = recording::start(&session, login, env).map_err(|e| e.to_string())?;
     Ok(monitor::Start { session, recording })
 }
 

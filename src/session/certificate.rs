@@ -8,6 +8,7 @@ use std::fs::OpenOptions;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
+use super::login_error::LoginError;
 use crate::grant::cert::from_auth_info;
 use crate::grant::Grant;
 use crate::time::Timestamp;
@@ -18,9 +19,14 @@ const MAX_BYTES: u64 = 64 * 1024;
 /// Checks the certificate of the file at `path` (if the session used one) against `grant`;
 /// returns when it expires. The file belongs to the operator: it is read only if it is a
 /// regular file of theirs, never through a symlink, and can at most make the login refused.
-pub fn check(path: Option<&str>, grant: &Grant, login: &str, uid: u32) -> Result<Option<Timestamp>, String> {
+pub fn check(
+    path: Option<&str>,
+    grant: &Grant,
+    login: &str,
+    uid: u32,
+) -> Result<Option<Timestamp>, LoginError> {
     let Some(path) = path else { return Ok(None) };
-    let refused = |why: String| format!("the session's certificate: {why}");
+    let refused = |why: String| LoginError::Certificate(format!("the session's certificate: {why}"));
     let mut file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)

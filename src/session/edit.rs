@@ -40,7 +40,7 @@ use crate::sys;
 
 /// Starts `sudovi` for the plan's one operand; the returned process ends with its status.
 pub fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, StartError> {
-    let (job, plan, pty) = prepare(ctx, file).map_err(|e| StartError::failed("sudovi", e))?;
+    let (job, plan, pty) = prepare(ctx, file)?;
     // The editor's jail (no network) is born where its supervisor runs.
     match super::child::fork_placed(stdio.placement)? {
         Some(pid) => Ok(pid),
@@ -50,14 +50,20 @@ pub fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, StartE
 
 /// What the supervisor needs: the job, the editor's jail and its terminal. The decision has
 /// refused what sudovi cannot do (a pipeline, a redirection): an error here is cage's own.
-fn prepare(ctx: &Context, file: &FilePlan) -> Result<(Job, JailPlan, Pty), String> {
-    let grant = file.operands.first().ok_or("no file to edit")?.clone();
-    let name = grant.path.rsplit('/').next().filter(|n| !n.is_empty()).ok_or("not a file")?.to_string();
+fn prepare(ctx: &Context, file: &FilePlan) -> Result<(Job, JailPlan, Pty), StartError> {
+    let grant = file.operands.first().ok_or_else(|| StartError::failed("sudovi", "no file to edit"))?.clone();
+    let name = grant.path.rsplit('/').next().filter(|n| !n.is_empty());
+    let name = name.ok_or_else(|| StartError::failed("sudovi", "not a file"))?.to_string();
     let copy = format!("{EDIT_DIR}/{name}");
-    let editor = edit::find_editor()?;
-    let interpreter = edit::interpreter_of(&editor)?;
-    let pty = Pty::open().map_err(|e| format!("opening a terminal: {e}"))?;
-    DirBuilder::new().recursive(true).mode(0o700).create(EDIT_DIR).map_err(|e| format!("{EDIT_DIR}: {e}"))?;
+    let editor = edit::find_editor().map_err(|e| StartError::failed("sudovi: the editor", e))?;
+    let interpreter =
+        edit::interpreter_of(&editor).map_err(|e| StartError::failed("sudovi: the editor", e))?;
+    let pty = Pty::open().map_err(|e| StartError::failed("sudovi: opening a terminal", e))?;
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(EDIT_DIR)
+        .map_err(|e| StartError::failed("sudovi", format!("{EDIT_DIR}: {e}")))?;
     let plan = edit::editor_jail(
         ctx.profile,
         ctx.operator.clone(),
@@ -68,7 +74,8 @@ fn prepare(ctx: &Context, file: &FilePlan) -> Result<(Job, JailPlan, Pty), Strin
         ctx.term.as_deref(),
         ctx.lang.as_deref(),
         &RealHost,
-    )?;
+    )
+    .map_err(|e| StartError::failed("sudovi: the editor's jail", e))?;
     let job = Job {
         audit: ctx.audit.clone(),
         cwd: ctx.session.cwd.clone(),
@@ -111,7 +118,10 @@ fn supervise(job: &Job, plan: &JailPlan, pty: Pty) -> i32 {
         .and_then(|(dir, original)| run_editor(job, plan, pty).map(|ended| (dir, original, ended)));
     let (dir, original, ended) = match edited {
         Ok(done) => done,
-        Err(message) => return report(&message),
+        Err(error) => {
+            let _ = writeln!(err, "cage: {error}");
+            return error.status();
+        }
     };
     let (status, event) = write_back(job, &dir, &original, ended);
     super::file_records::finish(&job.audit, &job.cwd, &[event], Ended::Status(status), &mut err)
@@ -153,8 +163,8 @@ fn report(message: &str) -> i32 {
 
 /// A tmpfs on `EDIT_DIR` in a mount namespace of this process (and the editor jail, which
 /// copies it), owned by the operator; returns an fd of it.
-fn private_edit_dir((uid, gid): (Uid, Gid)) -> Result<OwnedFd, String> {
-    let err = |what: &'static str| move |e: nix::Error| format!("{what}: {e}");
+fn private_edit_dir((uid, gid): (Uid, Gid)) -> Result<OwnedFd, StartError> {
+    let err = |what: &'static str| move |e: nix::Error| StartError::failed("sudovi", format!("{what}: {e}"));
     unshare(CloneFlags::CLONE_NEWNS).map_err(err("unshare"))?;
     let none = None::<&str>;
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).map_err(err("private mounts"))?;
@@ -163,28 +173,28 @@ fn private_edit_dir((uid, gid): (Uid, Gid)) -> Result<OwnedFd, String> {
         .map_err(err(EDIT_DIR))?;
     chown(EDIT_DIR, Some(uid), Some(gid)).map_err(err(EDIT_DIR))?;
     let resolve = sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_NO_MAGICLINKS;
-    let path = std::ffi::CString::new(EDIT_DIR).map_err(|e| e.to_string())?;
+    let path = std::ffi::CString::new(EDIT_DIR).map_err(|e| StartError::failed("sudovi", e))?;
     sys::openat2(libc::AT_FDCWD, &path, libc::O_PATH | libc::O_DIRECTORY, 0, resolve)
-        .map_err(|e| format!("{EDIT_DIR}: {e}"))
+        .map_err(|e| StartError::failed("sudovi", format!("{EDIT_DIR}: {e}")))
 }
 
 /// The operator's copy of the original, mode 0600.
-fn write_copy(dir: &OwnedFd, job: &Job, original: &Original) -> Result<(), String> {
+fn write_copy(dir: &OwnedFd, job: &Job, original: &Original) -> Result<(), StartError> {
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
     let fd = crate::files::edit::create_copy(dir.as_raw_fd(), &job.name, flags)
-        .map_err(|e| format!("the copy: {e}"))?;
+        .map_err(|e| StartError::failed("sudovi: the copy", e))?;
     let mut file = std::fs::File::from(fd);
     file.write_all(&original.content)
         .and_then(|()| {
             std::os::unix::fs::fchown(&file, Some(job.operator.0.as_raw()), Some(job.operator.1.as_raw()))
         })
-        .map_err(|e| format!("the copy: {e}"))
+        .map_err(|e| StartError::failed("sudovi: the copy", e))
 }
 
 /// Runs the editor jail on the pty and relays until it ends; how it ended.
-fn run_editor(job: &Job, plan: &JailPlan, pty: Pty) -> Result<Outcome, String> {
-    let running =
-        spawn(plan, Stdio::all(pty.slave.as_raw_fd()), job.landlock_required).map_err(|e| e.to_string())?;
+fn run_editor(job: &Job, plan: &JailPlan, pty: Pty) -> Result<Outcome, StartError> {
+    let running = spawn(plan, Stdio::all(pty.slave.as_raw_fd()), job.landlock_required)
+        .map_err(|e| StartError::failed("sudovi: the editor's jail", e))?;
     drop(pty.slave);
     let keep = [
         Capability::CAP_DAC_READ_SEARCH,
@@ -195,24 +205,28 @@ fn run_editor(job: &Job, plan: &JailPlan, pty: Pty) -> Result<Outcome, String> {
     if let Err(e) = super::privileges::keep_only(&keep.into_iter().collect()) {
         let _ = running.signal(Signal::SIGKILL);
         let _ = running.wait();
-        return Err(format!("dropping privileges: {e}"));
+        return Err(StartError::failed("sudovi: dropping privileges", e));
     }
     relay(pty.master, running)
 }
 
 /// Relays between the operator's terminal and the editor's pty; window changes follow.
-fn relay(master: OwnedFd, mut running: Running) -> Result<Outcome, String> {
+fn relay(master: OwnedFd, mut running: Running) -> Result<Outcome, StartError> {
     let mut watched = SigSet::empty();
     watched.add(Signal::SIGCHLD);
     watched.add(Signal::SIGWINCH);
     let signals = SignalFd::with_flags(&watched, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(|e| format!("signalfd: {e}"))?;
+        .map_err(|e| StartError::failed("sudovi: signalfd", e))?;
     let mut relay = Relay::start(master);
     let stdin = std::io::stdin();
     let mut master_open = true;
     loop {
         running = match running.try_wait() {
-            Ok(finished) => return finished.map(|f| f.outcome).map_err(|e| e.to_string()),
+            Ok(finished) => {
+                return finished
+                    .map(|f| f.outcome)
+                    .map_err(|e| StartError::failed("sudovi: the editor's jail", e))
+            }
             Err(still) => still,
         };
         // Once the editor's side is closed, only its end (SIGCHLD) is awaited.

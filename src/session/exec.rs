@@ -8,6 +8,7 @@ use std::io::Write;
 use super::cgroup::{Hits, SessionCgroup};
 use super::records::{record_commands, record_denial, record_exits, words};
 use super::stages::{run_stages, terminal_refusal};
+use super::start_error::StartError;
 use super::wait::{hung_up, StageEnd};
 use super::{Context, LineOutcome};
 use crate::decide::{decide, decide_line, Action, Builtin, Decision, Denial, ExecPlan, Session, StageDenial};
@@ -126,7 +127,7 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
     // A root script is checked as it is now, just before it would run.
     for (command, plan) in stages.iter().zip(&plans) {
         let refusal = match &plan.action {
-            Action::RootExec(root) => super::rootexec::check(ctx.profile, root).err(),
+            Action::RootExec(root) => super::rootexec::check(ctx.profile, root).err().map(|e| e.to_string()),
             Action::Su(_) if stages.len() > 1 => Some("su must be alone on its line".into()),
             Action::Su(_) => super::su_refusal(ctx),
             Action::Run(run) if run.tty && run.jailed => terminal_refusal(stages.len(), plan),
@@ -165,11 +166,14 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
         for plan in &plans {
             match placement(ctx, plan) {
                 Ok(place) => places.push(place),
-                Err(reason) => {
+                Err(StartError::Denied(reason)) => {
                     record_denial(ctx, title, &words(&stages[0]), None, &reason);
                     let _ = writeln!(ctx.err, "cage: denied: {reason}");
                     return LineOutcome::Status(DENIED);
                 }
+                // Allowed, but cage could not give it a place: recorded as allowed and not
+                // started, with what failed.
+                Err(error) => return not_started(ctx, title, stages, &plans, error),
             }
         }
     }
@@ -231,12 +235,29 @@ fn show_size(bytes: u64) -> String {
     }
 }
 
+/// A line the decision allowed that cage could not start: its `command` records, then `exit`
+/// records saying it did not start and why; the operator reads what failed.
+fn not_started(
+    ctx: &mut Context,
+    title: &[u8],
+    stages: &[Command],
+    plans: &[ExecPlan],
+    error: StartError,
+) -> LineOutcome {
+    let _ = writeln!(ctx.err, "cage: {error}");
+    if let Ok(entries) = record_commands(ctx, title, stages, plans) {
+        let ends = vec![StageEnd::NotStarted(error.clone()); plans.len()];
+        record_exits(ctx, entries, &ends, std::time::Instant::now(), &[]);
+    }
+    LineOutcome::Status(error.status())
+}
+
 /// Where a stage starts in the session's cgroup (made on the session's first command, with
 /// its guardian): the leaf of its jail's network mode, or the leaf of unjailed and file
 /// commands. Every process of a session lives in the session's cgroup, so its end (or the
 /// guardian, when the monitor died, or `cagectl reap`) kills all of it at once; a session
 /// whose cgroup, limits or guardian cannot be had runs nothing.
-fn placement(ctx: &mut Context, plan: &ExecPlan) -> Result<Option<Placement>, String> {
+fn placement(ctx: &mut Context, plan: &ExecPlan) -> Result<Option<Placement>, StartError> {
     let jailed = match &plan.action {
         Action::Run(run) => run.jailed,
         Action::RootExec(_) => true,
@@ -245,10 +266,11 @@ fn placement(ctx: &mut Context, plan: &ExecPlan) -> Result<Option<Placement>, St
     if ctx.cgroup.is_none() {
         match SessionCgroup::create(&ctx.audit.fields.session, &ctx.limits) {
             Ok(cgroup) => ctx.cgroup = Some(cgroup),
+            // The limits are a rule: a line they cannot hold for is refused.
             Err(e) if ctx.limits.session_wide() => {
-                return Err(format!("the session's limits cannot be applied: {e}"))
+                return Err(StartError::Denied(format!("the session's limits cannot be applied: {e}")))
             }
-            Err(e) => return Err(format!("cannot make the session's cgroup: {e}")),
+            Err(e) => return Err(StartError::failed("making the session's cgroup", e)),
         }
     }
     // No command runs without the guardian that ends it should the monitor die.
@@ -256,6 +278,6 @@ fn placement(ctx: &mut Context, plan: &ExecPlan) -> Result<Option<Placement>, St
         ctx.guardian = Some(super::guardian::Guardian::start(ctx)?);
     }
     let network = jailed.then_some((ctx.profile.network, ctx.profile.targets.as_slice()));
-    let cgroup = ctx.cgroup.as_mut().ok_or("no session cgroup")?;
-    cgroup.placement(network).map(Some).map_err(|e| format!("the session's cgroup: {e}"))
+    let cgroup = ctx.cgroup.as_mut().ok_or(StartError::failed("placing the command", "no session cgroup"))?;
+    cgroup.placement(network).map(Some).map_err(|e| StartError::failed("placing the command", e))
 }

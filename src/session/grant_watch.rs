@@ -21,7 +21,7 @@ pub(super) fn current_grant(
     let grant = startup::read_grant(path, login).map_err(|message| {
         // A grant that is gone was revoked; one that cannot be read is an error.
         let gone = std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
-        SessionEnd::new(if gone { EndReason::Revoked } else { EndReason::Error }, message)
+        SessionEnd::new(if gone { EndReason::Revoked } else { EndReason::Error }, message.to_string())
     })?;
     let now = Timestamp::now();
     let reason = match grant.validity(now) {

@@ -21,6 +21,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{getpid, getppid, Pid};
 
 use super::cgroup::SessionCgroup;
+use super::start_error::StartError;
 use super::wake::{GrantClock, Source, Waiter, Wake};
 use super::Context;
 use crate::audit::{EndReason, Entry};
@@ -38,9 +39,9 @@ pub struct Guardian {
 
 impl Guardian {
     /// Forks the guardian of `ctx`'s session cgroup.
-    pub fn start(ctx: &mut Context) -> Result<Guardian, String> {
+    pub fn start(ctx: &mut Context) -> Result<Guardian, StartError> {
         let monitor = getpid();
-        match sys::fork_alone(None).map_err(|e| format!("the session's guardian: fork: {e}"))? {
+        match sys::fork_alone(None).map_err(|e| StartError::failed("starting the session's guardian", e))? {
             Some(pid) => Ok(Guardian { pid }),
             None => sys::exit_now(guard(ctx, monitor)),
         }

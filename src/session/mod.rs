@@ -1,5 +1,18 @@
 //! A cage session: startup checks, the privileged monitor, the unprivileged REPL, and
-//! running what the operator types.
+//! running what the operator types. The flow is one way: `startup` (a login, or why not:
+//! `login_error`) -> `monitor` (the session's loop, the REPL, `su`) -> `exec` (one line:
+//! decide every stage, then run its pipelines) -> `stages` (start each stage) -> `wait` (until
+//! each ends) -> `records` (the trail). Who owns what:
+//!
+//! - the session: `monitor` (its loop and end), `guardian` (its end should the monitor die),
+//!   `grant_watch` (the grant now), `wake` (the one way of waiting), `cgroup` (its processes);
+//! - the operator's side: `repl` (the line editor, unprivileged), `channel` (its protocol),
+//!   `builtins`, `identity` (accounts), `certificate` (the SSH certificate);
+//! - a line: `exec`, `stages`, `wait`, `records`, `start_error` (why a stage did not run),
+//!   `egress_report` (what the network policy refused);
+//! - the children: `child` (born in the session's cgroup), `privileges` (what they give up),
+//!   `unjailed` (full access), `rootexec` (listed scripts), `edit` (sudovi), `file_records`,
+//!   `relay` (a command's pty), `execwatch` (exec tracing), `recording` (the session's cast).
 #![forbid(unsafe_code)]
 
 mod builtins;
@@ -15,6 +28,7 @@ mod file_records;
 mod grant_watch;
 mod guardian;
 pub mod identity;
+pub mod login_error;
 pub mod monitor;
 mod privileges;
 pub mod recording;

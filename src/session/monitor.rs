@@ -11,7 +11,9 @@ use nix::sys::wait::waitpid;
 use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT, UNREADABLE};
 use super::exec::run_line;
 use super::grant_watch::{current_grant, GrantWatch};
+use super::login_error::LoginError;
 use super::recording::Recording;
+use super::start_error::StartError;
 use super::startup::{self, Env, Login};
 use super::wake::{Source, Waiter, Wake};
 use super::LineOutcome;
@@ -47,7 +49,7 @@ pub struct Start {
 }
 
 /// The session's context, once its `login` record is written (no record, no session).
-fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context<'p>, String> {
+fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context<'p>, LoginError> {
     let home = login.operator.home.clone();
     let cwd = if std::path::Path::new(&home).is_dir() { home.clone() } else { "/".to_string() };
     let path = login.grant_path.clone();
@@ -74,7 +76,7 @@ fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context
         entry.extra.insert("recording".into(), recording.announce());
     }
     // Synced by the first command's record, or once the first prompt is shown.
-    audit.record_deferred(&entry).map_err(|e| e.to_string())?;
+    audit.record_deferred(&entry).map_err(|e| LoginError::Audit(e.to_string()))?;
     // Commands see the terminal the session has: the recorder's, when recorded.
     let tty = match &start.recording {
         Some(recording) => recording.terminal.clone(),
@@ -192,7 +194,7 @@ pub fn run_interactive(login: &Login, env: &Env, start: Start) -> i32 {
         writeln!(ctx.err, "cage: {}. Type `help` for what it allows.", super::startup::summary(&login.grant));
     let (repl, monitor_end) = match start_repl(&login.operator) {
         Ok(started) => started,
-        Err(e) => return end_early(&mut ctx, &format!("cannot start the session: {e}")),
+        Err(e) => return end_early(&mut ctx, &e.to_string()),
     };
     let (status, reason) = serve(&mut ctx, login, &monitor_end);
     stop_repl(repl, &monitor_end);
@@ -206,16 +208,16 @@ pub fn run_interactive(login: &Login, env: &Env, start: Start) -> i32 {
 pub fn su(ctx: &mut Context, plan: &SuPlan) -> i32 {
     let target = match super::identity::lookup(&plan.user) {
         Ok(target) => target,
-        Err(e) => return su_failed(ctx, &e),
+        Err(e) => return su_failed(ctx, StartError::failed("su", e)),
     };
     let mut entry = Entry::new("su").with("user", target.name.clone()).with("target_uid", target.uid);
     entry.cwd = Some(ctx.session.cwd.clone());
     if let Err(e) = ctx.audit.record(&entry) {
-        return su_failed(ctx, &e.to_string());
+        return su_failed(ctx, StartError::failed("su: recording it", e));
     }
     let (repl, monitor_end) = match start_repl(&target) {
         Ok(started) => started,
-        Err(e) => return su_failed(ctx, &e),
+        Err(e) => return su_failed(ctx, e),
     };
     let home_exists = std::path::Path::new(&target.home).is_dir();
     let nested = Session {
@@ -237,17 +239,20 @@ pub fn su(ctx: &mut Context, plan: &SuPlan) -> i32 {
     status
 }
 
-fn su_failed(ctx: &mut Context, why: &str) -> i32 {
-    let _ = writeln!(ctx.err, "cage: denied: su: {why}");
-    super::exec::DENIED
+/// The nested session could not start: cage's failure, not a refusal (the decision allowed
+/// `su`, and its refusals are found before it runs).
+fn su_failed(ctx: &mut Context, error: StartError) -> i32 {
+    let _ = writeln!(ctx.err, "cage: {error}");
+    error.status()
 }
 
 /// Forks a REPL child that drops to `who` for good before reading a key; returns its pid
 /// and the monitor's end of their socket.
-fn start_repl(who: &crate::jail::Identity) -> Result<(nix::unistd::Pid, OwnedFd), String> {
-    let (monitor_end, repl_end) = channel::pair().map_err(|e| e.to_string())?;
+fn start_repl(who: &crate::jail::Identity) -> Result<(nix::unistd::Pid, OwnedFd), StartError> {
+    let (monitor_end, repl_end) =
+        channel::pair().map_err(|e| StartError::failed("the prompt's channel", e))?;
     let monitor = nix::unistd::getpid();
-    match sys::fork_alone(None).map_err(|e| e.to_string())? {
+    match sys::fork_alone(None).map_err(|e| StartError::failed("starting the prompt", e))? {
         None => {
             drop(monitor_end);
             if let Err(e) = super::repl::drop_privileges(who) {

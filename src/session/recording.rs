@@ -21,6 +21,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
+use super::login_error::LoginError;
 use nix::fcntl::OFlag;
 use nix::pty::openpty;
 use nix::sys::termios::tcgetattr;
@@ -84,7 +85,7 @@ pub fn sessions_dir(audit_file: &str) -> String {
 /// Starts recording when the session's profile asks for it. Returns in the session's
 /// process (`Some` when recorded); the recorder never returns: it exits with the session's
 /// status. Any failure refuses the login.
-pub fn start(session: &str, login: &Login, env: &Env) -> Result<Option<Recording>, String> {
+pub fn start(session: &str, login: &Login, env: &Env) -> Result<Option<Recording>, LoginError> {
     let mode = login.profile.record;
     if mode == Record::None {
         return Ok(None);
@@ -94,7 +95,8 @@ pub fn start(session: &str, login: &Login, env: &Env) -> Result<Option<Recording
     let width_height = sys::window_size(0).ok().map(|w| (w.ws_col, w.ws_row));
     let streams = Streams::open()?;
     let terminal = streams.terminal()?;
-    let (control, recorder_end) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+    let (control, recorder_end) =
+        UnixStream::pair().map_err(|e| LoginError::Recording(format!("socketpair: {e}")))?;
     let title = format!("{} ({}) on {}", login.operator.name, login.grant.req_auth_id, login.config.layer);
     let header = cast::Header {
         width: width_height.map_or(80, |s| s.0.max(1)),
@@ -106,8 +108,8 @@ pub fn start(session: &str, login: &Login, env: &Env) -> Result<Option<Recording
     // The header is on disk before the fork: the session's copy of the buffer is empty.
     let cast = cast::Cast::start(std::io::BufWriter::new(file), &header)
         .and_then(|mut cast| cast.flush().map(|()| cast))
-        .map_err(|e| format!("writing {path}: {e}"))?;
-    match sys::fork_alone(None).map_err(|e| format!("fork: {e}"))? {
+        .map_err(|e| LoginError::Recording(format!("writing {path}: {e}")))?;
+    match sys::fork_alone(None).map_err(|e| LoginError::Recording(format!("fork: {e}")))? {
         Some(session_pid) => {
             drop(control);
             let (inner, _session_ends) = streams.split();
@@ -117,7 +119,9 @@ pub fn start(session: &str, login: &Login, env: &Env) -> Result<Option<Recording
         }
         None => {
             drop((recorder_end, cast));
-            streams.become_session().map_err(|e| format!("taking the recorded terminal: {e}"))?;
+            streams
+                .become_session()
+                .map_err(|e| LoginError::Recording(format!("taking the recorded terminal: {e}")))?;
             Ok(Some(Recording { mode, path, terminal, control }))
         }
     }
@@ -125,16 +129,20 @@ pub fn start(session: &str, login: &Login, env: &Env) -> Result<Option<Recording
 
 /// Creates `DIR/SESSION.cast` (0600, never through a symlink, never an existing file) in a
 /// directory of root's that no one else may write.
-fn create_cast(dir: &str, session: &str) -> Result<(File, String), String> {
+fn create_cast(dir: &str, session: &str) -> Result<(File, String), LoginError> {
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(format!("{dir}: {e}")),
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            return Err(LoginError::Recording(format!("{dir}: {e}")))
+        }
         _ => {}
     }
     // cage runs with the operator's group: what it creates is root's group too.
     let _ = std::os::unix::fs::lchown(dir, Some(0), Some(0));
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("{dir}: {e}"))?;
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| LoginError::Recording(format!("{dir}: {e}")))?;
     if !meta.is_dir() || meta.uid() != 0 || meta.mode() & 0o022 != 0 {
-        return Err(format!("{dir} must be a directory of root's that no one else may write"));
+        return Err(LoginError::Recording(format!(
+            "{dir} must be a directory of root's that no one else may write"
+        )));
     }
     let path = format!("{dir}/{session}.cast");
     let file = std::fs::OpenOptions::new()
@@ -143,8 +151,9 @@ fn create_cast(dir: &str, session: &str) -> Result<(File, String), String> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(&path)
-        .map_err(|e| format!("{path}: {e}"))?;
-    std::os::unix::fs::fchown(&file, Some(0), Some(0)).map_err(|e| format!("{path}: {e}"))?;
+        .map_err(|e| LoginError::Recording(format!("{path}: {e}")))?;
+    std::os::unix::fs::fchown(&file, Some(0), Some(0))
+        .map_err(|e| LoginError::Recording(format!("{path}: {e}")))?;
     Ok((file, path))
 }
 
@@ -155,23 +164,24 @@ enum Streams {
 }
 
 impl Streams {
-    fn open() -> Result<Streams, String> {
+    fn open() -> Result<Streams, LoginError> {
         let stdin = std::io::stdin();
         if nix::unistd::isatty(stdin.as_raw_fd()).unwrap_or(false) {
             let size = sys::window_size(stdin.as_raw_fd()).ok();
             let termios = tcgetattr(stdin.as_fd()).ok();
-            let pty = openpty(size.as_ref(), termios.as_ref()).map_err(|e| format!("openpty: {e}"))?;
+            let pty = openpty(size.as_ref(), termios.as_ref())
+                .map_err(|e| LoginError::Recording(format!("openpty: {e}")))?;
             return Ok(Streams::Pty { master: pty.master, slave: pty.slave });
         }
-        let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"));
+        let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| LoginError::Recording(format!("pipe: {e}")));
         Ok(Streams::Pipes { stdin: pipe()?, stdout: pipe()?, stderr: pipe()? })
     }
 
-    fn terminal(&self) -> Result<Option<String>, String> {
+    fn terminal(&self) -> Result<Option<String>, LoginError> {
         match self {
             Streams::Pty { slave, .. } => nix::unistd::ttyname(slave.as_fd())
                 .map(|p| Some(p.to_string_lossy().into_owned()))
-                .map_err(|e| format!("ttyname: {e}")),
+                .map_err(|e| LoginError::Recording(format!("ttyname: {e}"))),
             Streams::Pipes { .. } => Ok(None),
         }
     }

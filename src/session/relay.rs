@@ -23,17 +23,36 @@ pub struct Pty {
     pub path: String,
 }
 
+/// Why a command's terminal could not be had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PtyError {
+    /// The session itself has no terminal.
+    NoTerminal,
+    Open(nix::errno::Errno),
+    Name(nix::errno::Errno),
+}
+
+impl std::fmt::Display for PtyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PtyError::NoTerminal => f.write_str(NEEDS_A_TERMINAL),
+            PtyError::Open(e) => write!(f, "openpty: {e}"),
+            PtyError::Name(e) => write!(f, "ttyname: {e}"),
+        }
+    }
+}
+
 impl Pty {
     /// A pty the size of the operator's terminal; `Err` when the session has no terminal.
-    pub fn open() -> Result<Pty, String> {
+    pub fn open() -> Result<Pty, PtyError> {
         let stdin = io::stdin();
         if !nix::unistd::isatty(stdin.as_raw_fd()).unwrap_or(false) {
-            return Err(NEEDS_A_TERMINAL.into());
+            return Err(PtyError::NoTerminal);
         }
         let size = sys::window_size(stdin.as_raw_fd()).ok();
         let termios = tcgetattr(stdin.as_fd()).ok();
-        let pty = openpty(size.as_ref(), termios.as_ref()).map_err(|e| format!("openpty: {e}"))?;
-        let path = nix::unistd::ttyname(pty.slave.as_fd()).map_err(|e| format!("ttyname: {e}"))?;
+        let pty = openpty(size.as_ref(), termios.as_ref()).map_err(PtyError::Open)?;
+        let path = nix::unistd::ttyname(pty.slave.as_fd()).map_err(PtyError::Name)?;
         Ok(Pty { master: pty.master, slave: pty.slave, path: path.to_string_lossy().into_owned() })
     }
 }

@@ -12,25 +12,27 @@ use rustyline::{Cmd, ConditionalEventHandler, Event, EventContext, EventHandler,
 use rustyline::{Context as RlContext, Editor, Helper, Highlighter, Hinter, Validator};
 
 use super::channel::{self, CANDIDATES, COMPLETE, LINE, NAMES, OVER, PROMPT, QUIT, UNREADABLE};
+use super::privileges::PrivilegeError;
 use crate::jail::Identity;
 use crate::line::MAX_LINE_BYTES;
 
 /// Drops to the operator for good, before reading a single key.
-pub fn drop_privileges(operator: &Identity) -> Result<(), String> {
+pub fn drop_privileges(operator: &Identity) -> Result<(), PrivilegeError> {
     // The bounding set goes first, while CAP_SETPCAP is still held.
     super::privileges::drop_bounding_except(&caps::CapsHashSet::new())?;
     let groups: Vec<Gid> = operator.groups.iter().map(|g| Gid::from_raw(*g)).collect();
-    setgroups(&groups).map_err(|e| format!("setgroups: {e}"))?;
+    setgroups(&groups).map_err(PrivilegeError::Groups)?;
     let gid = Gid::from_raw(operator.gid);
-    setresgid(gid, gid, gid).map_err(|e| format!("setresgid: {e}"))?;
+    setresgid(gid, gid, gid).map_err(PrivilegeError::Gid)?;
     let uid = Uid::from_raw(operator.uid);
-    setresuid(uid, uid, uid).map_err(|e| format!("setresuid: {e}"))?;
+    setresuid(uid, uid, uid).map_err(PrivilegeError::Uid)?;
     if operator.uid != 0 {
         // Leaving uid 0 clears the permitted set; make sure of it, bounding set included.
-        caps::clear(None, caps::CapSet::Permitted).map_err(|e| e.to_string())?;
+        let permitted = caps::CapSet::Permitted;
+        caps::clear(None, permitted).map_err(|e| PrivilegeError::Capabilities(permitted, e))?;
     }
-    nix::sys::prctl::set_no_new_privs().map_err(|e| format!("no_new_privs: {e}"))?;
-    crate::jail::seccomp::apply_no_exec()
+    nix::sys::prctl::set_no_new_privs().map_err(PrivilegeError::NoNewPrivs)?;
+    crate::jail::seccomp::apply_no_exec().map_err(|e| PrivilegeError::Seccomp(e.to_string()))
 }
 
 #[derive(Helper, Highlighter, Hinter, Validator)]

@@ -12,20 +12,47 @@ use crate::policy::{Profile, RunAs};
 /// permissions, change ownership, signal processes. Nothing that reaches the kernel itself.
 const SCRIPT_CAPS: &[&str] = &["chown", "dac_override", "dac_read_search", "fowner", "kill"];
 
-/// Checks `plan`'s script as it is now; the error is the reason shown to the operator.
-pub fn check(profile: &Profile, plan: &RootExecPlan) -> Result<(), String> {
+/// Why a listed script may not run as it is now: each is a refusal, shown to the operator
+/// and recorded as a denial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptRefusal {
+    /// The operator could have written it.
+    Writable { script: String, rule: String },
+    /// It is not a file root alone controls (or is missing).
+    Untrusted(crate::trust::TrustError),
+    /// It is not the file the policy pinned.
+    Changed { script: String, pinned: String, found: String },
+}
+
+impl std::fmt::Display for ScriptRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScriptRefusal::Writable { script, rule } => {
+                write!(f, "{script} lies in the writable path {rule}")
+            }
+            ScriptRefusal::Untrusted(e) => e.fmt(f),
+            ScriptRefusal::Changed { script, pinned, found } => {
+                write!(f, "{script} does not match its pinned sha256 (pinned {pinned}, found {found})")
+            }
+        }
+    }
+}
+
+/// Checks `plan`'s script as it is now.
+pub fn check(profile: &Profile, plan: &RootExecPlan) -> Result<(), ScriptRefusal> {
     let writable = profile.read_write.iter().chain(&profile.tool_rw);
     if let Some(rule) = writable.into_iter().find(|r| is_within(&plan.script, &r.item.path)) {
-        return Err(format!("{} lies in the writable path {}", plan.script, rule.item.path));
+        return Err(ScriptRefusal::Writable { script: plan.script.clone(), rule: rule.item.path.clone() });
     }
-    let bytes = crate::trust::read_bytes(&plan.script).map_err(|e| e.to_string())?;
+    let bytes = crate::trust::read_bytes(&plan.script).map_err(ScriptRefusal::Untrusted)?;
     if let Some(pinned) = &plan.sha256 {
         let found = crate::audit::chain::sha256_hex(&bytes);
         if !found.eq_ignore_ascii_case(pinned) {
-            return Err(format!(
-                "{} does not match its pinned sha256 (pinned {pinned}, found {found})",
-                plan.script
-            ));
+            return Err(ScriptRefusal::Changed {
+                script: plan.script.clone(),
+                pinned: pinned.clone(),
+                found,
+            });
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ use super::child::{fork_placed, redirect_stdio};
 use super::execwatch::ExecWatch;
 use super::file_records;
 use super::identity;
+use super::privileges::PrivilegeError;
 use super::relay::{Pty, Relay, NEEDS_A_TERMINAL};
 use super::start_error::{StartError, FAILED};
 use super::wait::{abort, wait_all, Child, StageEnd};
@@ -244,10 +245,13 @@ pub(super) fn start_file_command(
         Some(pid) => Ok(pid),
         None => {
             crate::jail::clear_signal_mask();
-            let code = match redirect_stdio(stdio)
-                .map_err(|e| e.to_string())
-                .and_then(|()| file_command_privileges(file.command))
-            {
+            let ready = redirect_stdio(stdio)
+                .map_err(|e| StartError::failed("redirecting stdio", e))
+                .and_then(|()| {
+                    file_command_privileges(file.command)
+                        .map_err(|e| StartError::failed("dropping privileges", e))
+                });
+            let code = match ready {
                 Ok(()) => {
                     let tty = nix::unistd::isatty(1).unwrap_or(false);
                     let mut events = FileEvents::default();
@@ -256,8 +260,8 @@ pub(super) fn start_file_command(
                         crate::files::run(&file, &mut events, &mut std::io::stdout().lock(), &mut err, tty);
                     file_records::finish(&audit, &cwd, &events.into_vec(), ended, &mut err)
                 }
-                Err(e) => {
-                    eprintln!("cage: {}", StartError::failed("dropping privileges", e));
+                Err(error) => {
+                    eprintln!("cage: {error}");
                     FAILED
                 }
             };
@@ -271,8 +275,8 @@ pub(super) fn start_file_command(
 /// directories (CAP_DAC_OVERRIDE, CAP_FOWNER); sudocp gives its copies their owner
 /// (CAP_CHOWN). Every other capability goes, bounding set
 /// included, and no_new_privs holds.
-pub(super) fn file_command_privileges(command: FileCommand) -> Result<(), String> {
-    use caps::{CapSet, Capability};
+pub(super) fn file_command_privileges(command: FileCommand) -> Result<(), PrivilegeError> {
+    use caps::Capability;
     let mut keep: caps::CapsHashSet = [Capability::CAP_DAC_READ_SEARCH].into_iter().collect();
     if matches!(command, FileCommand::Sudorm | FileCommand::Sudocp | FileCommand::Sudovi) {
         keep.extend([Capability::CAP_DAC_OVERRIDE, Capability::CAP_FOWNER]);
@@ -280,12 +284,5 @@ pub(super) fn file_command_privileges(command: FileCommand) -> Result<(), String
     if command == FileCommand::Sudocp {
         keep.insert(Capability::CAP_CHOWN);
     }
-    super::privileges::drop_bounding_except(&keep)?;
-    // Effective first: Permitted may never drop below it.
-    let none = caps::CapsHashSet::new();
-    for (set, value) in [(CapSet::Effective, &keep), (CapSet::Inheritable, &none), (CapSet::Permitted, &keep)]
-    {
-        caps::set(None, set, value).map_err(|e| e.to_string())?;
-    }
-    nix::sys::prctl::set_no_new_privs().map_err(|e| e.to_string())
+    super::privileges::keep_only(&keep)
 }

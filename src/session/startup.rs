@@ -6,6 +6,7 @@ use nix::sys::resource::{setrlimit, Resource};
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{getuid, User};
 
+use super::login_error::LoginError;
 use crate::config::{self, Config, LandlockMode};
 use crate::grant::Grant;
 use crate::jail::Identity;
@@ -73,21 +74,24 @@ pub struct Login {
 
 /// Loads and checks everything for the real user; the error is the one line to show.
 /// `aliases`: which aliases the session may run (all, or those a `-c` line names).
-pub fn load(env: &Env, aliases: &AliasFilter) -> Result<Login, String> {
+pub fn load(env: &Env, aliases: &AliasFilter) -> Result<Login, LoginError> {
     let uid = getuid();
     let user = User::from_uid(uid)
-        .map_err(|e| format!("cannot look up uid {uid}: {e}"))?
-        .ok_or_else(|| format!("uid {uid} has no account"))?;
+        .map_err(|e| LoginError::Account(format!("cannot look up uid {uid}: {e}")))?
+        .ok_or_else(|| LoginError::Account(format!("uid {uid} has no account")))?;
     let grant_path = format!("{}/{}.toml", config::grant_dir(), user.name);
     let operator = super::identity::of_caller(user)?;
-    let config = config::load()?;
+    let config = config::load().map_err(LoginError::Config)?;
     let grant = read_grant(&grant_path, &operator.name)?;
     let set = load_policies(&grant.actions, config.layer, aliases)?;
-    grant.check_actions(|a| set.is_grantable(a), &grant_path).map_err(|e| e.to_string())?;
+    grant
+        .check_actions(|a| set.is_grantable(a), &grant_path)
+        .map_err(|e| LoginError::Grant(e.to_string()))?;
     check_validity(&grant)?;
     let certificate_expires =
         super::certificate::check(env.ssh_user_auth.as_deref(), &grant, &operator.name, operator.uid)?;
-    let mut profile = set.profile(&grant.actions, config.layer).map_err(|e| e.to_string())?;
+    let mut profile =
+        set.profile(&grant.actions, config.layer).map_err(|e| LoginError::Policy(e.to_string()))?;
     profile.place_in(&config.system);
     Ok(Login { config, grant_path, grant, profile, operator, certificate_expires })
 }
@@ -96,7 +100,7 @@ pub fn load(env: &Env, aliases: &AliasFilter) -> Result<Login, String> {
 /// (`cagectl check` validates the whole directory; a login reads only what it needs), or
 /// their validated set kept by an earlier login from exactly these texts (`policy::cache`),
 /// with the aliases `aliases` asks for.
-fn load_policies(granted: &[String], layer: Layer, aliases: &AliasFilter) -> Result<PolicySet, String> {
+fn load_policies(granted: &[String], layer: Layer, aliases: &AliasFilter) -> Result<PolicySet, LoginError> {
     let dir = config::policy_dir();
     let mut wanted: Vec<String> = granted.to_vec();
     let mut sources: Vec<(String, String)> = Vec::new();
@@ -110,9 +114,9 @@ fn load_policies(granted: &[String], layer: Layer, aliases: &AliasFilter) -> Res
         let text = match trust::read_file(&path) {
             Ok(text) => text,
             Err(trust::TrustError::Missing { .. }) => {
-                return Err(format!("action `{id}` has no profile in {dir}"))
+                return Err(LoginError::Policy(format!("action `{id}` has no profile in {dir}")))
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(LoginError::Policy(e.to_string())),
         };
         wanted.extend(inherited(&text));
         sources.push((path, text));
@@ -123,7 +127,7 @@ fn load_policies(granted: &[String], layer: Layer, aliases: &AliasFilter) -> Res
     }
     let set = PolicySet::from_sources(&sources).map_err(|errors| {
         let first = errors.first().map(ToString::to_string).unwrap_or_default();
-        format!("the policy has {} error(s), first: {first}", errors.len())
+        LoginError::Policy(format!("the policy has {} error(s), first: {first}", errors.len()))
     })?;
     if let Some(key) = key {
         cache::store(&cache::dir(), &key, &set, layer);
@@ -154,23 +158,23 @@ fn inherited(text: &str) -> Vec<String> {
 }
 
 /// Reads the grant of `login` and checks it names that login.
-pub fn read_grant(path: &str, login: &str) -> Result<Grant, String> {
+pub fn read_grant(path: &str, login: &str) -> Result<Grant, LoginError> {
     let text = trust::read_file(path).map_err(|e| match e {
-        trust::TrustError::Missing { .. } => format!("no grant for {login}"),
-        other => other.to_string(),
+        trust::TrustError::Missing { .. } => LoginError::Grant(format!("no grant for {login}")),
+        other => LoginError::Grant(other.to_string()),
     })?;
-    let grant = Grant::parse(&text, path).map_err(|e| e.to_string())?;
+    let grant = Grant::parse(&text, path).map_err(|e| LoginError::Grant(e.to_string()))?;
     if grant.login != login {
-        return Err(format!("{path} is a grant for {}, not {login}", grant.login));
+        return Err(LoginError::Grant(format!("{path} is a grant for {}, not {login}", grant.login)));
     }
     Ok(grant)
 }
 
-pub fn check_validity(grant: &Grant) -> Result<(), String> {
+pub fn check_validity(grant: &Grant) -> Result<(), LoginError> {
     let now = Timestamp::now();
     match grant.validity(now).is_valid() {
         true => Ok(()),
-        false => Err(grant.describe_validity(now)),
+        false => Err(LoginError::NotInForce(grant.describe_validity(now))),
     }
 }
 

@@ -3,6 +3,7 @@
 //! last output is shown.
 #![forbid(unsafe_code)]
 
+use crate::session::privileges::PrivilegeError;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -101,7 +102,9 @@ pub fn run(recorder: Recorder) -> i32 {
     {
         let _ = fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
     }
-    let status = match confine().and_then(|()| signals()) {
+    let started =
+        confine().map_err(|e| e.to_string()).and_then(|()| signals().map_err(|e| format!("signals: {e}")));
+    let status = match started {
         Ok(signals) => state.serve(&signals),
         Err(e) => {
             // The session may not go on unrecorded.
@@ -116,25 +119,24 @@ pub fn run(recorder: Recorder) -> i32 {
 
 /// The recorder keeps nothing it does not need: no capability, no file it has not opened
 /// yet, no exec.
-fn confine() -> Result<(), String> {
+fn confine() -> Result<(), PrivilegeError> {
     crate::session::privileges::keep_only(&caps::CapsHashSet::new())?;
     use landlock::{Access, AccessFs, Ruleset, RulesetAttr, ABI};
     Ruleset::default()
         .handle_access(AccessFs::from_all(ABI::V3))
         .and_then(|r| r.create())
         .and_then(|r| r.restrict_self())
-        .map_err(|e| format!("landlock: {e}"))?;
-    crate::jail::seccomp::apply_no_exec()
+        .map_err(|e| PrivilegeError::Landlock(e.to_string()))?;
+    crate::jail::seccomp::apply_no_exec().map_err(|e| PrivilegeError::Seccomp(e.to_string()))
 }
 
-fn signals() -> Result<SignalFd, String> {
+fn signals() -> nix::Result<SignalFd> {
     let mut set = SigSet::empty();
     for sig in [Signal::SIGCHLD, Signal::SIGWINCH, Signal::SIGHUP, Signal::SIGTERM, Signal::SIGINT] {
         set.add(sig);
     }
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(|e| format!("sigprocmask: {e}"))?;
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
     SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-        .map_err(|e| format!("signalfd: {e}"))
 }
 
 impl State {
