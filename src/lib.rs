@@ -8,6 +8,7 @@ pub mod ctl;
 pub mod decide;
 pub mod files;
 pub mod grant;
+pub mod hex;
 pub mod jail;
 pub mod line;
 pub mod notify;

@@ -140,6 +140,4 @@ pub fn unsealed(
     record
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::hex::hex;

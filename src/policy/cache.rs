@@ -59,7 +59,7 @@ pub fn key(sources: &[(String, String)], layer: Layer) -> Option<String> {
             sha.update(part);
         }
     }
-    Some(sha.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Some(crate::hex::hex(&sha.finalize()))
 }
 
 /// Which aliases a login reads back from an entry: a `cage -c` line can only run aliases

@@ -3,6 +3,7 @@
 //! SHA-256 that goes into the `logout` record is that of the file exactly as it stands.
 #![forbid(unsafe_code)]
 
+use crate::hex::hex;
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
@@ -135,10 +136,6 @@ fn unfinished_tail(bytes: &[u8]) -> usize {
         return if needs > back { back } else { 0 };
     }
     0
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
