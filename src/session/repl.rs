@@ -30,7 +30,7 @@ pub fn drop_privileges(operator: &Identity) -> Result<(), String> {
         caps::clear(None, caps::CapSet::Permitted).map_err(|e| e.to_string())?;
     }
     nix::sys::prctl::set_no_new_privs().map_err(|e| format!("no_new_privs: {e}"))?;
-    crate::jail::seccomp::apply_no_exec()
+    crate::jail::seccomp::apply_no_exec().map_err(|e| e.to_string())
 }
 
 #[derive(Helper, Highlighter, Hinter, Validator)]

@@ -124,7 +124,7 @@ fn confine() -> Result<(), String> {
         .and_then(|r| r.create())
         .and_then(|r| r.restrict_self())
         .map_err(|e| format!("landlock: {e}"))?;
-    crate::jail::seccomp::apply_no_exec()
+    crate::jail::seccomp::apply_no_exec().map_err(|e| e.to_string())
 }
 
 fn signals() -> Result<SignalFd, String> {
