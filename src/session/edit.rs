@@ -54,8 +54,8 @@ fn prepare(ctx: &Context, file: &FilePlan) -> Result<(Job, JailPlan, Pty), Strin
     let grant = file.operands.first().ok_or("no file to edit")?.clone();
     let name = grant.path.rsplit('/').next().filter(|n| !n.is_empty()).ok_or("not a file")?.to_string();
     let copy = format!("{EDIT_DIR}/{name}");
-    let editor = edit::find_editor()?;
-    let interpreter = edit::interpreter_of(&editor)?;
+    let editor = edit::find_editor().map_err(|e| e.to_string())?;
+    let interpreter = edit::interpreter_of(&editor).map_err(|e| e.to_string())?;
     let pty = Pty::open().map_err(|e| format!("opening a terminal: {e}"))?;
     DirBuilder::new().recursive(true).mode(0o700).create(EDIT_DIR).map_err(|e| format!("{EDIT_DIR}: {e}"))?;
     let plan = edit::editor_jail(
@@ -68,7 +68,8 @@ fn prepare(ctx: &Context, file: &FilePlan) -> Result<(Job, JailPlan, Pty), Strin
         ctx.term.as_deref(),
         ctx.lang.as_deref(),
         &RealHost,
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let job = Job {
         audit: ctx.audit.clone(),
         cwd: ctx.session.cwd.clone(),
@@ -142,7 +143,7 @@ fn write_back(job: &Job, dir: &OwnedFd, original: &Original, ended: Outcome) -> 
             let _ = writeln!(std::io::stderr(), "sudovi: {path} unchanged");
             (0, shown)
         }
-        Err(message) => (report(&message), shown),
+        Err(error) => (report(&error.to_string()), shown),
     }
 }
 
