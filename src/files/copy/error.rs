@@ -33,7 +33,7 @@ pub(super) enum CopyError {
     Write(io::Error),
     /// The copy could not be renamed over its final name.
     Rename(Errno),
-    /// A tree deeper than [`super::tree::MAX_DEPTH`].
+    /// A tree deeper than [`super::tree::MAX_DEPTH`] (a bound cage sets: a refusal).
     TooDeep,
     /// A directory of the copy could not be made.
     Mkdir(Errno),
@@ -64,6 +64,7 @@ impl CopyError {
     pub(super) fn is_refusal(&self) -> bool {
         match self {
             CopyError::Refused(_)
+            | CopyError::TooDeep
             | CopyError::TheCopyItself
             | CopyError::Symlink
             | CopyError::NotRegular
@@ -103,3 +104,36 @@ impl fmt::Display for CopyError {
 }
 
 impl std::error::Error for CopyError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_the_rules_refuse_is_left_out_as_a_refusal() {
+        let refused = [
+            CopyError::Refused("another mount".into()),
+            CopyError::Symlink,
+            CopyError::TheCopyItself,
+            CopyError::Open(io::Error::from_raw_os_error(libc::EXDEV)),
+        ];
+        assert!(refused.iter().all(CopyError::is_refusal));
+        let failed = [
+            CopyError::Write(io::Error::from_raw_os_error(libc::ENOSPC)),
+            CopyError::Stat(Errno::ENOENT),
+            CopyError::Open(io::Error::from_raw_os_error(libc::EACCES)),
+            CopyError::Mkdir(Errno::EROFS),
+        ];
+        assert!(!failed.iter().any(CopyError::is_refusal));
+    }
+
+    #[test]
+    fn messages_read_as_before() {
+        assert_eq!(CopyError::Stat(Errno::ENOENT).to_string(), "No such file or directory");
+        assert_eq!(CopyError::Symlink.to_string(), "a symlink");
+        assert_eq!(
+            CopyError::ReplacedChanged.to_string(),
+            "the file it replaces cannot be read for the audit record: it changed meanwhile"
+        );
+    }
+}
