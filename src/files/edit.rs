@@ -14,8 +14,9 @@
 //! environment anyway).
 #![forbid(unsafe_code)]
 
+use std::fmt;
 use std::fs::{File, Permissions};
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
@@ -26,7 +27,7 @@ use nix::unistd::{unlinkat, UnlinkatFlags};
 use super::copy::{open_below, open_parent, temporary};
 use super::{resolve, Failure};
 use crate::decide::{PathGrant, Program, RunPlan};
-use crate::jail::{plan_jail, HostFacts, Identity, JailPlan, JailRequest};
+use crate::jail::{plan_jail, HostFacts, Identity, JailPlan, JailRequest, PlanError};
 use crate::policy::{Network, PathRule, Profile, RunAs, View};
 
 /// The editors cage runs, first found wins: real files only (an alternatives symlink could
@@ -43,18 +44,91 @@ const EDITOR_VIEW: &[&str] =
 const SETTINGS: &str =
     "set nomodeline nobackup nowritebackup backupcopy=yes noswapfile noundofile viminfo= noexrc secure";
 
+/// Why an edit could not be prepared or written back: cage's own failure, or the file
+/// changing under the edit (what the rules refuse is a [`Failure::Denied`] of
+/// [`read_original`]).
+#[derive(Debug)]
+pub enum EditError {
+    /// None of [`EDITORS`] is installed as a trusted file.
+    NoEditor,
+    /// The editor could not be read for its ELF interpreter.
+    ReadEditor { editor: String, error: io::Error },
+    /// The editor's jail could not be planned.
+    Plan(PlanError),
+    /// The edited copy could not be opened.
+    OpenCopy(io::Error),
+    /// The edited copy could not be examined.
+    StatCopy(nix::Error),
+    /// The edited copy was replaced by something else than a regular file.
+    CopyNotRegular,
+    /// The edited copy could not be read back.
+    ReadCopy(Bounded),
+    /// The original's directory could not be opened.
+    Parent(Failure),
+    /// The original's name could not be examined again.
+    StatOriginal { path: String, error: nix::Error },
+    /// The original changed or was replaced while it was edited.
+    Changed { path: String },
+    /// No temporary file could be made next to the original.
+    Temporary { path: String, error: io::Error },
+    /// Writing the temporary file (content, owner, mode, flush) failed.
+    Write { path: String, error: io::Error },
+    /// The temporary file could not be renamed over the original.
+    Rename { path: String, error: nix::Error },
+}
+
+impl fmt::Display for EditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let untouched = "the original is untouched";
+        match self {
+            EditError::NoEditor => write!(f, "no editor is installed (one of {})", EDITORS.join(", ")),
+            EditError::ReadEditor { editor, error } => write!(f, "{editor}: {error}"),
+            EditError::Plan(e) => write!(f, "{e}"),
+            EditError::OpenCopy(e) => write!(f, "the edited copy: {e}"),
+            EditError::StatCopy(e) => write!(f, "the edited copy: {e}"),
+            EditError::CopyNotRegular => f.write_str("the edited copy is no longer a regular file"),
+            EditError::ReadCopy(e) => write!(f, "the edited copy: {e}"),
+            EditError::Parent(failure) => write!(f, "{failure}"),
+            EditError::StatOriginal { path, error } => write!(f, "{path}: {error}"),
+            EditError::Changed { path } => {
+                write!(f, "{path}: changed on disk during the edit; the edit was not written")
+            }
+            EditError::Temporary { path, error } => write!(f, "{path}: temporary file: {error}"),
+            EditError::Write { path, error } => write!(f, "{path}: {error}; {untouched}"),
+            EditError::Rename { path, error } => write!(f, "{path}: {}; {untouched}", error.desc()),
+        }
+    }
+}
+
+impl std::error::Error for EditError {}
+
+/// Why a file was not read whole for editing.
+#[derive(Debug)]
+pub enum Bounded {
+    Read(io::Error),
+    /// Larger than [`MAX_EDIT_BYTES`].
+    TooLarge,
+}
+
+impl fmt::Display for Bounded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bounded::Read(e) => write!(f, "{e}"),
+            Bounded::TooLarge => write!(f, "larger than {} MiB: not edited", MAX_EDIT_BYTES >> 20),
+        }
+    }
+}
+
+impl std::error::Error for Bounded {}
+
 /// The editor to run, from [`EDITORS`].
-pub fn find_editor() -> Result<String, String> {
+pub fn find_editor() -> Result<String, EditError> {
     let trusted = |path: &&&str| {
         std::fs::symlink_metadata(path).is_ok_and(|m| {
             m.file_type().is_file() && m.uid() == 0 && m.mode() & 0o022 == 0 && m.mode() & 0o111 != 0
         })
     };
-    EDITORS
-        .iter()
-        .find(trusted)
-        .map(|e| e.to_string())
-        .ok_or_else(|| format!("no editor is installed (one of {})", EDITORS.join(", ")))
+    EDITORS.iter().find(trusted).map(|e| e.to_string()).ok_or(EditError::NoEditor)
 }
 
 /// The editor's fixed command line for `file`.
@@ -87,11 +161,11 @@ pub fn elf_interpreter(bytes: &[u8]) -> Option<String> {
 }
 
 /// Reads the first bytes of the editor for its interpreter; a static editor needs none.
-pub fn interpreter_of(editor: &str) -> Result<Option<String>, String> {
+pub fn interpreter_of(editor: &str) -> Result<Option<String>, EditError> {
     let mut head = Vec::with_capacity(1 << 16);
     File::open(editor)
         .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
-        .map_err(|e| format!("{editor}: {e}"))?;
+        .map_err(|error| EditError::ReadEditor { editor: editor.to_string(), error })?;
     Ok(elf_interpreter(&head))
 }
 
@@ -109,7 +183,7 @@ pub fn editor_jail(
     term: Option<&str>,
     lang: Option<&str>,
     host: &dyn HostFacts,
-) -> Result<JailPlan, String> {
+) -> Result<JailPlan, EditError> {
     let rule = |p: &str| PathRule { path: p.to_string(), written: p.to_string() };
     let mut alone = profile.clone();
     alone.view = Some(View {
@@ -140,7 +214,7 @@ pub fn editor_jail(
         lang,
         controlling_tty: true,
     };
-    let mut plan = plan_jail(&req, host).map_err(|e| e.to_string())?;
+    let mut plan = plan_jail(&req, host).map_err(EditError::Plan)?;
     let runnable: Vec<String> = std::iter::once(editor).chain(interpreter).map(str::to_string).collect();
     plan.execute_only(&runnable);
     Ok(plan)
@@ -168,11 +242,11 @@ pub fn read_original(grant: &PathGrant) -> Result<Original, Failure> {
     Ok(Original { stat, content })
 }
 
-fn read_bounded(file: File) -> Result<Vec<u8>, String> {
+fn read_bounded(file: File) -> Result<Vec<u8>, Bounded> {
     let mut content = Vec::new();
-    file.take(MAX_EDIT_BYTES + 1).read_to_end(&mut content).map_err(|e| e.to_string())?;
+    file.take(MAX_EDIT_BYTES + 1).read_to_end(&mut content).map_err(Bounded::Read)?;
     if content.len() as u64 > MAX_EDIT_BYTES {
-        return Err(format!("larger than {} MiB: not edited", MAX_EDIT_BYTES >> 20));
+        return Err(Bounded::TooLarge);
     }
     Ok(content)
 }
@@ -183,14 +257,13 @@ pub fn create_copy(dir: RawFd, name: &str, flags: libc::c_int) -> std::io::Resul
 }
 
 /// Reads the edited copy back: `name` right in `dir`, no symlink, a regular file, bounded.
-pub fn read_edited(dir: RawFd, name: &str) -> Result<Vec<u8>, String> {
-    let fd = open_below(dir, name, libc::O_RDONLY | libc::O_NONBLOCK, 0)
-        .map_err(|e| format!("the edited copy: {e}"))?;
-    let stat = fstat(fd.as_raw_fd()).map_err(|e| format!("the edited copy: {e}"))?;
+pub fn read_edited(dir: RawFd, name: &str) -> Result<Vec<u8>, EditError> {
+    let fd = open_below(dir, name, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(EditError::OpenCopy)?;
+    let stat = fstat(fd.as_raw_fd()).map_err(EditError::StatCopy)?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err("the edited copy is no longer a regular file".into());
+        return Err(EditError::CopyNotRegular);
     }
-    read_bounded(File::from(fd)).map_err(|e| format!("the edited copy: {e}"))
+    read_bounded(File::from(fd)).map_err(EditError::ReadCopy)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,30 +284,34 @@ fn same(now: &FileStat, then: &FileStat) -> bool {
 /// (beneath the rule, no symlink), the original's owner and mode (setuid/setgid dropped),
 /// flushed, renamed over the name, the directory flushed. Refused when the name no longer
 /// holds the file that was read (changed or replaced meanwhile).
-pub fn write_back(grant: &PathGrant, original: &Original, edited: &[u8]) -> Result<Saved, String> {
+pub fn write_back(grant: &PathGrant, original: &Original, edited: &[u8]) -> Result<Saved, EditError> {
     if edited == original.content.as_slice() {
         return Ok(Saved::Unchanged);
     }
-    let parent = open_parent(grant, libc::O_RDONLY).map_err(String::from)?;
+    let path = || grant.path.clone();
+    let parent = open_parent(grant, libc::O_RDONLY).map_err(EditError::Parent)?;
     let dir = parent.as_raw_fd();
     let name = grant.path.rsplit('/').next().unwrap_or_default();
-    let now =
-        fstatat(Some(dir), name, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|e| format!("{}: {e}", grant.path))?;
+    let now = fstatat(Some(dir), name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(|error| EditError::StatOriginal { path: path(), error })?;
     if !same(&now, &original.stat) {
-        return Err(format!("{}: changed on disk during the edit; the edit was not written", grant.path));
+        return Err(EditError::Changed { path: path() });
     }
-    let (temp, mut file) = temporary(dir).map_err(|e| format!("{}: temporary file: {e}", grant.path))?;
+    let (temp, mut file) = temporary(dir).map_err(|error| EditError::Temporary { path: path(), error })?;
     let stat = &original.stat;
     let written = file
         .write_all(edited)
         .and_then(|()| std::os::unix::fs::fchown(&file, Some(stat.st_uid), Some(stat.st_gid)))
         .and_then(|()| file.set_permissions(Permissions::from_mode(stat.st_mode & 0o1777)))
         .and_then(|()| file.sync_all())
-        .map_err(|e| e.to_string())
-        .and_then(|()| renameat(Some(dir), temp.as_str(), Some(dir), name).map_err(|e| e.desc().to_string()));
+        .map_err(|error| EditError::Write { path: path(), error })
+        .and_then(|()| {
+            renameat(Some(dir), temp.as_str(), Some(dir), name)
+                .map_err(|error| EditError::Rename { path: path(), error })
+        });
     if let Err(e) = written {
         let _ = unlinkat(Some(dir), temp.as_str(), UnlinkatFlags::NoRemoveDir);
-        return Err(format!("{}: {e}; the original is untouched", grant.path));
+        return Err(e);
     }
     let _ = nix::unistd::fsync(dir);
     Ok(Saved::Written)

@@ -16,7 +16,7 @@ use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use super::resolve;
+use super::{resolve, Failure};
 use crate::decide::PathGrant;
 
 const EVENTS: AddWatchFlags = AddWatchFlags::IN_MODIFY
@@ -76,8 +76,8 @@ pub fn follow(
     signals: &SignalFd,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<Signal, String> {
-    let fail = |e: io::Error| format!("{}: {e}", grant.path);
+) -> Result<Signal, Failure> {
+    let fail = |e: io::Error| Failure::Failed(format!("{}: {e}", grant.path));
     let mut pos = file.stream_position().map_err(fail)?;
     let mut events = watch(&file).map_err(fail)?;
     loop {

@@ -53,15 +53,15 @@ fn list(
     grant: &PathGrant,
     fd: std::os::fd::OwnedFd,
     many: bool,
-) -> Result<(), String> {
-    let stat = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| format!("{}: {e}", grant.path))?;
-    let real = resolve::real_path(&fd).map_err(|e| format!("{}: {e}", grant.path))?;
+) -> Result<(), Failure> {
+    let at = |e: &dyn std::fmt::Display| Failure::Failed(format!("{}: {e}", grant.path));
+    let stat = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| at(&e))?;
+    let real = resolve::real_path(&fd).map_err(|e| at(&e))?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFDIR {
         let name = grant.path.rsplit('/').next().unwrap_or(&grant.path).to_string();
-        return write_entries(out, opts, &[(name, stat)]).map_err(|e| e.to_string());
+        return write_entries(out, opts, &[(name, stat)]).map_err(|e| Failure::Failed(e.to_string()));
     }
-    let dir =
-        Dir::from_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)).map_err(|e| format!("{}: {e}", grant.path))?;
+    let dir = Dir::from_fd(std::os::fd::IntoRawFd::into_raw_fd(fd)).map_err(|e| at(&e))?;
     let walk = Walk { out, err, opts, grant };
     walk.list_dir(&At { shown: &grant.path, real: &real, stat: &stat }, dir, many, 0)
 }
@@ -82,11 +82,12 @@ struct At<'a> {
 }
 
 impl Walk<'_> {
-    fn list_dir(mut self, at: &At, dir: Dir, header: bool, depth: usize) -> Result<(), String> {
+    fn list_dir(mut self, at: &At, dir: Dir, header: bool, depth: usize) -> Result<(), Failure> {
         self.list_dir_in(at, dir, header, depth)
     }
 
-    fn list_dir_in(&mut self, at: &At, mut dir: Dir, header: bool, depth: usize) -> Result<(), String> {
+    fn list_dir_in(&mut self, at: &At, mut dir: Dir, header: bool, depth: usize) -> Result<(), Failure> {
+        let failed = |e: std::io::Error| Failure::Failed(e.to_string());
         let (out, opts) = (&mut *self.out, self.opts);
         let path = at.shown;
         let fd = dir.as_raw_fd();
@@ -98,7 +99,7 @@ impl Walk<'_> {
             .collect();
         names.sort();
         if header {
-            writeln!(out, "{path}:").map_err(|e| e.to_string())?;
+            writeln!(out, "{path}:").map_err(failed)?;
         }
         let entries: Vec<(String, FileStat)> = names
             .into_iter()
@@ -107,7 +108,7 @@ impl Walk<'_> {
                 Some((name, stat))
             })
             .collect();
-        write_entries(out, opts, &entries).map_err(|e| e.to_string())?;
+        write_entries(out, opts, &entries).map_err(failed)?;
         let is_dir = |stat: &FileStat| stat.st_mode & libc::S_IFMT == libc::S_IFDIR;
         let subdirs: Vec<(String, FileStat)> =
             entries.into_iter().filter(|(_, stat)| opts.recursive && is_dir(stat)).collect();
@@ -123,7 +124,7 @@ impl Walk<'_> {
             }
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
             let Ok(sub) = Dir::openat(Some(fd), name.as_str(), flags, Mode::empty()) else { continue };
-            writeln!(self.out).map_err(|e| e.to_string())?;
+            writeln!(self.out).map_err(failed)?;
             self.list_dir_in(&At { shown: &shown, real: &real, stat: &stat }, sub, true, depth + 1)?;
         }
         Ok(())

@@ -48,14 +48,16 @@ impl From<&str> for Failure {
     }
 }
 
-impl From<Failure> for String {
-    fn from(failure: Failure) -> String {
-        match failure {
-            Failure::Denied { why, .. } => why,
-            Failure::Failed(message) => message,
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Denied { why, .. } => f.write_str(why),
+            Failure::Failed(message) => f.write_str(message),
         }
     }
 }
+
+impl std::error::Error for Failure {}
 
 impl Failure {
     /// An open of `grant` that did not succeed: a denial when the rules on disk refused it.

@@ -26,8 +26,8 @@ fn open(grant: &PathGrant) -> Result<File, Failure> {
     Ok(file)
 }
 
-fn io_err(grant: &PathGrant) -> impl Fn(io::Error) -> String + '_ {
-    move |e| format!("{}: {e}", grant.path)
+fn io_err(grant: &PathGrant) -> impl Fn(io::Error) -> Failure + '_ {
+    move |e| Failure::Failed(format!("{}: {e}", grant.path))
 }
 
 /// The value of `-n N` / `-c N` (already checked as digits by the decision).
@@ -100,7 +100,7 @@ pub fn head(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Re
     let mut out = Counted { inner: out, bytes: 0 };
     let result = head_of(plan, file, &mut out);
     events.add(FileEvent::new(Operation::Read, &grant.path, Some(out.bytes)), &grant.path);
-    Ok(result.map_err(io_err(grant))?)
+    result.map_err(io_err(grant))
 }
 
 /// Standard input, for `head` and `tail` without a path: a pipe or a file, never the
@@ -159,10 +159,10 @@ pub fn tail(
         None => Ok(None),
     });
     events.add(FileEvent::new(Operation::Read, &grant.path, Some(out.bytes)), &grant.path);
-    Ok(result?)
+    result
 }
 
-fn tail_of(plan: &FilePlan, grant: &PathGrant, file: &mut File, out: &mut dyn Write) -> Result<(), String> {
+fn tail_of(plan: &FilePlan, grant: &PathGrant, file: &mut File, out: &mut dyn Write) -> Result<(), Failure> {
     let size = file.metadata().map_err(io_err(grant))?.len();
     let start = match count(plan, "-c") {
         Some(bytes) => size.saturating_sub(bytes),

@@ -21,9 +21,10 @@ pub struct Target {
 
 impl Target {
     /// The fd for the stage, once its record is written.
-    pub fn ready(self) -> Result<OwnedFd, String> {
+    pub fn ready(self) -> Result<OwnedFd, Failure> {
         if self.truncate {
-            nix::unistd::ftruncate(&self.fd, 0).map_err(|e| format!("{}: {e}", self.event.path))?;
+            nix::unistd::ftruncate(&self.fd, 0)
+                .map_err(|e| Failure::Failed(format!("{}: {e}", self.event.path)))?;
         }
         Ok(self.fd)
     }
@@ -75,12 +76,13 @@ pub fn open(grant: &PathGrant, operation: Operation) -> Result<Target, Failure> 
 
 /// SHA-256 of the file open for writing at `fd`, read through a second, read-only open of
 /// the same path that must reach the same inode.
-fn content_hash(grant: &PathGrant, fd: &OwnedFd) -> Result<String, String> {
-    let fail = |e: io::Error| format!("{}: cannot be read for the audit record: {e}", grant.path);
+fn content_hash(grant: &PathGrant, fd: &OwnedFd) -> Result<String, Failure> {
+    let fail =
+        |e: io::Error| Failure::Failed(format!("{}: cannot be read for the audit record: {e}", grant.path));
     let reader = resolve::open_regular(grant, libc::O_RDONLY, 0).map_err(fail)?;
     let ino = |fd: &OwnedFd| nix::sys::stat::fstat(fd.as_raw_fd()).map(|s| (s.st_dev, s.st_ino));
     if ino(fd).map_err(|e| fail(e.into()))? != ino(&reader).map_err(|e| fail(e.into()))? {
-        return Err(format!("{}: kept changing while it was being opened", grant.path));
+        return Err(format!("{}: kept changing while it was being opened", grant.path).into());
     }
     sha256_of(&mut File::from(reader)).map(|(_, hash)| hash).map_err(fail)
 }

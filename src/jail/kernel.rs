@@ -64,7 +64,7 @@ pub fn enforced_landlock_abi() -> u8 {
 
 impl RealKernel {
     pub fn new(plan: &JailPlan, landlock_required: bool) -> Result<RealKernel, PrepareError> {
-        let err = |e: landlock::RulesetError| PrepareError(format!("landlock: {e}"));
+        let err = PrepareError::Landlock;
         let level = if landlock_required { CompatLevel::HardRequirement } else { CompatLevel::BestEffort };
         let mut ruleset = Ruleset::default()
             .set_compatibility(level)

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 use std::ffi::CString;
+use std::fmt;
 
 use caps::{CapSet, Capability, CapsHashSet};
 use landlock::{Access as _, AccessFs, BitFlags, ABI};
@@ -97,12 +98,34 @@ pub struct PreparedIdentity {
     pub sets: [CapSet; 3],
 }
 
-/// Why a plan could not be prepared (an interior NUL, an unknown capability, a filter).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrepareError(pub String);
+/// Why a plan could not be prepared: cage's own failure (the plan was already decided).
+#[derive(Debug)]
+pub enum PrepareError {
+    /// A path, argument or variable holds an interior NUL.
+    Nul(String),
+    /// A capability name the caps crate does not know.
+    UnknownCapability(String),
+    /// The seccomp filter could not be built.
+    Seccomp(seccomp::SeccompError),
+    /// The Landlock ruleset could not be created.
+    Landlock(landlock::RulesetError),
+}
+
+impl fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrepareError::Nul(s) => write!(f, "`{}` contains NUL", s.escape_debug()),
+            PrepareError::UnknownCapability(name) => write!(f, "unknown capability `{name}`"),
+            PrepareError::Seccomp(e) => write!(f, "{e}"),
+            PrepareError::Landlock(e) => write!(f, "landlock: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PrepareError {}
 
 fn cstring(s: &str) -> Result<CString, PrepareError> {
-    CString::new(s).map_err(|_| PrepareError(format!("`{}` contains NUL", s.escape_debug())))
+    CString::new(s).map_err(|_| PrepareError::Nul(s.to_string()))
 }
 
 fn staged(target: &str) -> Result<CString, PrepareError> {
@@ -135,7 +158,7 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
             .collect::<Result<_, PrepareError>>()?,
         landlock_required,
         identity: prepare_identity(plan)?,
-        seccomp: seccomp::compile(&plan.seccomp).map_err(PrepareError)?,
+        seccomp: seccomp::compile(&plan.seccomp).map_err(PrepareError::Seccomp)?,
         exec: prepare_exec(plan)?,
         cwd: cstring(&plan.cwd)?,
     })
@@ -255,8 +278,7 @@ fn prepare_identity(plan: &JailPlan) -> Result<PreparedIdentity, PrepareError> {
     let mut keep = CapsHashSet::new();
     for name in &plan.caps {
         let canonical = format!("CAP_{}", name.to_ascii_uppercase());
-        let cap: Capability =
-            canonical.parse().map_err(|_| PrepareError(format!("unknown capability `{name}`")))?;
+        let cap: Capability = canonical.parse().map_err(|_| PrepareError::UnknownCapability(name.clone()))?;
         keep.insert(cap);
     }
     let drop_bounding = supported_caps().iter().filter(|c| !keep.contains(c)).copied().collect();

@@ -7,9 +7,10 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use seccompiler::{
-    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen as Len, SeccompCmpOp as Op,
+    sock_filter, BackendError, BpfProgram, SeccompAction, SeccompCmpArgLen as Len, SeccompCmpOp as Op,
     SeccompCondition as Cond, SeccompFilter, SeccompRule, TargetArch,
 };
 
@@ -82,9 +83,48 @@ const TERMINAL_INJECTION: &[u64] = &[libc::TIOCSTI, 0x541C];
 
 const IPC_RMID: u64 = 0;
 
+/// Why the seccomp programs could not be built or installed: each is cage's own failure,
+/// never a refusal of what the operator asked.
+#[derive(Debug)]
+pub enum SeccompError {
+    /// This build's architecture is not one seccompiler knows.
+    Architecture(BackendError),
+    /// A condition on a system call's argument.
+    Condition(BackendError),
+    /// A rule made of conditions.
+    Rule(BackendError),
+    /// The filter made of the rules.
+    Filter(BackendError),
+    /// Compiling the filter to BPF.
+    Compile(BackendError),
+    /// The dispatch code would jump backwards (a bug in [`dispatch`]).
+    DispatchJumpsBack,
+    /// The dispatch code would jump further than a conditional jump reaches.
+    DispatchJumpTooFar,
+    /// The kernel refused to install a program.
+    Install(seccompiler::Error),
+}
+
+impl fmt::Display for SeccompError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeccompError::Architecture(e)
+            | SeccompError::Condition(e)
+            | SeccompError::Rule(e)
+            | SeccompError::Filter(e)
+            | SeccompError::Compile(e) => write!(f, "{e}"),
+            SeccompError::DispatchJumpsBack => f.write_str("seccomp dispatch jumps back"),
+            SeccompError::DispatchJumpTooFar => f.write_str("seccomp dispatch jump too far"),
+            SeccompError::Install(e) => write!(f, "seccomp: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SeccompError {}
+
 /// One program: the guard, then the deny rules it falls through to. (Each filter the kernel
 /// installs costs its own JIT and page-protection round, ~50 us, whatever its length.)
-pub fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, String> {
+pub fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, SeccompError> {
     let arch = target_arch()?;
     let filter = SeccompFilter::new(
         deny_rules(spec)?,
@@ -92,8 +132,8 @@ pub fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, String> {
         SeccompAction::Errno(libc::EPERM as u32),
         arch,
     )
-    .map_err(|e| e.to_string())?;
-    let deny: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())?;
+    .map_err(SeccompError::Filter)?;
+    let deny: BpfProgram = filter.try_into().map_err(SeccompError::Compile)?;
     // Classic BPF jumps are relative and forward only, and the deny rules load what they
     // test themselves: appended, they run exactly as they would as a filter of their own.
     let ruled: Vec<u32> = deny_rules(spec)?.keys().map(|nr| *nr as u32).collect();
@@ -116,7 +156,7 @@ enum To {
 /// alone, in a handful of comparisons instead of one per rule. That matters most when the
 /// filter is installed: the kernel runs it for every system call number, to find the ones
 /// always allowed (~0.15 ms per command for the linear rules alone).
-fn dispatch(ruled: &[u32]) -> Result<Vec<sock_filter>, String> {
+fn dispatch(ruled: &[u32]) -> Result<Vec<sock_filter>, SeccompError> {
     let mut sorted = ruled.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
@@ -128,17 +168,14 @@ fn dispatch(ruled: &[u32]) -> Result<Vec<sock_filter>, String> {
     labels[go_on] = code.len();
     let mut out = Vec::with_capacity(code.len());
     for (at, (op_code, k, jt, jf)) in code.iter().enumerate() {
-        let offset = |to: &To| -> Result<u32, String> {
+        let offset = |to: &To| -> Result<u32, SeccompError> {
             let target = match to {
                 To::Next => at + 1,
                 To::Label(l) => labels[*l],
             };
-            target
-                .checked_sub(at + 1)
-                .map(|d| d as u32)
-                .ok_or_else(|| "seccomp dispatch jumps back".to_string())
+            target.checked_sub(at + 1).map(|d| d as u32).ok_or(SeccompError::DispatchJumpsBack)
         };
-        let small = |d: u32| u8::try_from(d).map_err(|_| "seccomp dispatch jump too far".to_string());
+        let small = |d: u32| u8::try_from(d).map_err(|_| SeccompError::DispatchJumpTooFar);
         out.push(match *op_code {
             BPF_JA => op(BPF_JA, 0, 0, offset(jt)?),
             c => op(c, small(offset(jt)?)?, small(offset(jf)?)?, *k),
@@ -172,11 +209,11 @@ fn search(nrs: &[u32], go_on: usize, code: &mut Vec<(u16, u32, To, To)>, labels:
     search(high, go_on, code, labels);
 }
 
-fn target_arch() -> Result<TargetArch, String> {
-    TargetArch::try_from(std::env::consts::ARCH).map_err(|e| e.to_string())
+fn target_arch() -> Result<TargetArch, SeccompError> {
+    TargetArch::try_from(std::env::consts::ARCH).map_err(SeccompError::Architecture)
 }
 
-fn deny_rules(spec: &SeccompSpec) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
+fn deny_rules(spec: &SeccompSpec) -> Result<BTreeMap<i64, Vec<SeccompRule>>, SeccompError> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let mut deny_always = ALWAYS_DENIED.to_vec();
     if !spec.allow_reboot {
@@ -215,30 +252,30 @@ fn deny_rules(spec: &SeccompSpec) -> Result<BTreeMap<i64, Vec<SeccompRule>>, Str
     Ok(rules)
 }
 
-fn arg_eq(index: u8, len: Len, value: u64) -> Result<SeccompRule, String> {
-    let cond = Cond::new(index, len, Op::Eq, value).map_err(|e| e.to_string())?;
-    SeccompRule::new(vec![cond]).map_err(|e| e.to_string())
+fn arg_eq(index: u8, len: Len, value: u64) -> Result<SeccompRule, SeccompError> {
+    let cond = Cond::new(index, len, Op::Eq, value).map_err(SeccompError::Condition)?;
+    SeccompRule::new(vec![cond]).map_err(SeccompError::Rule)
 }
 
-fn masked(index: u8, flag: u64) -> Result<SeccompRule, String> {
-    let cond = Cond::new(index, Len::Qword, Op::MaskedEq(flag), flag).map_err(|e| e.to_string())?;
-    SeccompRule::new(vec![cond]).map_err(|e| e.to_string())
+fn masked(index: u8, flag: u64) -> Result<SeccompRule, SeccompError> {
+    let cond = Cond::new(index, Len::Qword, Op::MaskedEq(flag), flag).map_err(SeccompError::Condition)?;
+    SeccompRule::new(vec![cond]).map_err(SeccompError::Rule)
 }
 
 /// `socket(family, type)` whatever the type's flags (SOCK_CLOEXEC, SOCK_NONBLOCK).
 /// SOCK_PACKET (libc marks it deprecated: the very reason to refuse it).
 const SOCK_PACKET: i32 = 10;
 
-fn family_and_type(family: i32, kind: i32) -> Result<SeccompRule, String> {
-    let family = Cond::new(0, Len::Dword, Op::Eq, family as u64).map_err(|e| e.to_string())?;
-    let kind = Cond::new(1, Len::Dword, Op::MaskedEq(0xf), kind as u64).map_err(|e| e.to_string())?;
-    SeccompRule::new(vec![family, kind]).map_err(|e| e.to_string())
+fn family_and_type(family: i32, kind: i32) -> Result<SeccompRule, SeccompError> {
+    let family = Cond::new(0, Len::Dword, Op::Eq, family as u64).map_err(SeccompError::Condition)?;
+    let kind = Cond::new(1, Len::Dword, Op::MaskedEq(0xf), kind as u64).map_err(SeccompError::Condition)?;
+    SeccompRule::new(vec![family, kind]).map_err(SeccompError::Rule)
 }
 
 /// `cmd & 0xff == IPC_RMID`, ignoring the IPC_64 flag some libcs add.
-fn ipc_rmid(index: u8) -> Result<SeccompRule, String> {
-    let cond = Cond::new(index, Len::Dword, Op::MaskedEq(0xff), IPC_RMID).map_err(|e| e.to_string())?;
-    SeccompRule::new(vec![cond]).map_err(|e| e.to_string())
+fn ipc_rmid(index: u8) -> Result<SeccompRule, SeccompError> {
+    let cond = Cond::new(index, Len::Dword, Op::MaskedEq(0xff), IPC_RMID).map_err(SeccompError::Condition)?;
+    SeccompRule::new(vec![cond]).map_err(SeccompError::Rule)
 }
 
 const BPF_LD_W_ABS: u16 = 0x20;
@@ -271,7 +308,7 @@ fn guard_program() -> BpfProgram {
 
 /// For the REPL: everything the jail refuses, plus any exec at all. The REPL only edits
 /// lines; a bug in it must not be able to start a program.
-pub fn compile_no_exec() -> Result<Vec<BpfProgram>, String> {
+pub fn compile_no_exec() -> Result<Vec<BpfProgram>, SeccompError> {
     let spec =
         SeccompSpec { deny_inet: true, deny_packet: true, allow_reboot: false, deny_ipc_removal: true };
     let mut programs = compile(&spec)?;
@@ -286,9 +323,9 @@ pub fn compile_no_exec() -> Result<Vec<BpfProgram>, String> {
 }
 
 /// Installs [`compile_no_exec`]'s programs on the calling process (no_new_privs must hold).
-pub fn apply_no_exec() -> Result<(), String> {
+pub fn apply_no_exec() -> Result<(), SeccompError> {
     for program in compile_no_exec()? {
-        seccompiler::apply_filter(&program).map_err(|e| format!("seccomp: {e}"))?;
+        seccompiler::apply_filter(&program).map_err(SeccompError::Install)?;
     }
     Ok(())
 }

@@ -132,3 +132,12 @@ fn sockets_are_filtered_only_as_the_network_mode_says() {
     let shared = SeccompSpec { deny_inet: false, deny_packet: true, ..spec() };
     assert_eq!(deny_rules(&shared).expect("rules")[&libc::SYS_socket].len(), 3, "AF_PACKET, SOCK_PACKET x2");
 }
+
+#[test]
+fn errors_say_which_step_failed_as_before() {
+    assert_eq!(SeccompError::DispatchJumpsBack.to_string(), "seccomp dispatch jumps back");
+    assert_eq!(SeccompError::DispatchJumpTooFar.to_string(), "seccomp dispatch jump too far");
+    let text = TargetArch::try_from("sparc").expect_err("unknown").to_string();
+    let arch = TargetArch::try_from("sparc").expect_err("unknown");
+    assert_eq!(SeccompError::Architecture(arch).to_string(), text);
+}

@@ -19,7 +19,7 @@ use nix::unistd::{dup2, pipe2, Pid};
 use super::egress_cgroup;
 use super::kernel::RealKernel;
 use super::plan::JailPlan;
-use super::prepare::{prepare, PreparedJail, STAGING};
+use super::prepare::{prepare, PrepareError, PreparedJail, STAGING};
 use super::steps::{run_steps, Kernel, LandlockStatus, Step};
 use crate::policy::reach::Target;
 use crate::policy::Network;
@@ -77,7 +77,7 @@ pub struct Finished {
 #[derive(Debug)]
 pub enum JailError {
     /// The plan could not be turned into what the child needs.
-    Prepare(String),
+    Prepare(PrepareError),
     /// fork, pipe or the staging directory failed in the parent.
     Spawn(io::Error),
     /// The egress filter of `network = "local"` or `"layer"` could not be put in place.
@@ -127,8 +127,8 @@ impl Exiting {
 
 /// Starts `plan` with the real kernel. Landlock must be fully enforced when `landlock_required`.
 pub fn spawn(plan: &JailPlan, stdio: Stdio, landlock_required: bool) -> Result<Running, JailError> {
-    let prepared = prepare(plan, landlock_required).map_err(|e| JailError::Prepare(e.0))?;
-    let kernel = RealKernel::new(plan, landlock_required).map_err(|e| JailError::Prepare(e.0))?;
+    let prepared = prepare(plan, landlock_required).map_err(JailError::Prepare)?;
+    let kernel = RealKernel::new(plan, landlock_required).map_err(JailError::Prepare)?;
     spawn_with(&prepared, kernel, (plan.network, &plan.targets), stdio)
 }
 

@@ -152,7 +152,7 @@ fn write_back(job: &Job, dir: &OwnedFd, original: &Original, ended: Outcome) -> 
             let _ = writeln!(std::io::stderr(), "sudovi: {path} unchanged");
             (0, shown)
         }
-        Err(message) => (report(&message), shown),
+        Err(error) => (report(&error.to_string()), shown),
     }
 }
 

@@ -14,6 +14,9 @@
 //! the destination just before) and of what was written (computed while copying).
 #![forbid(unsafe_code)]
 
+mod error;
+mod tree;
+
 use std::ffi::CString;
 use std::fs::{File, FileTimes, Permissions};
 use std::io;
@@ -22,19 +25,18 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nix::dir::Dir;
 use nix::errno::Errno;
-use nix::fcntl::{renameat, AtFlags, OFlag};
-use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode};
+use nix::fcntl::{renameat, AtFlags};
+use nix::sys::stat::{fstat, fstatat, FileStat};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
 use super::events::{copy_hashing, sha256_of, FileEvent, FileEvents, Operation};
 use super::{resolve, Failure};
 use crate::decide::{FilePlan, PathGrant};
 use crate::sys;
+use error::CopyError;
+use tree::{copy_tree, LeftOut, Tree};
 
-/// Deep enough for any log tree, bounded against pathological nesting.
-const MAX_DEPTH: usize = 64;
 /// Every open below a resolved directory: no symlink, no `..` out, no other mount.
 const BELOW: u64 =
     sys::RESOLVE_BENEATH | sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_NO_MAGICLINKS | sys::RESOLVE_NO_XDEV;
@@ -85,11 +87,11 @@ fn copy(plan: &FilePlan, options: &mut Options) -> Result<(), Failure> {
     let (parent, name, shown) = destination(dst, into, options.recursive)?;
     options.roots.1 = shown.path.clone();
     let options = &*options;
-    let at = |e: String| format!("{}: {e}", shown.path);
+    let at = |e: CopyError| Failure::Failed(format!("{}: {e}", shown.path));
     match stat.st_mode & libc::S_IFMT {
         libc::S_IFDIR if !options.recursive => Err(format!("{}: is a directory (use -r)", src.path).into()),
         libc::S_IFDIR => {
-            let mut left_out = Vec::new();
+            let mut left_out = LeftOut::default();
             let tree = Tree { real: &real, src };
             copy_tree(
                 &source,
@@ -103,20 +105,19 @@ fn copy(plan: &FilePlan, options: &mut Options) -> Result<(), Failure> {
                 &tree,
             )
             .map_err(at)?;
-            match left_out.is_empty() {
-                true => Ok(()),
+            let why = format!("not copied: {}", left_out.entries.join(", "));
+            match (left_out.entries.is_empty(), left_out.failed) {
+                (true, _) => Ok(()),
+                // An entry whose copy failed makes the whole copy a failure.
+                (false, true) => Err(Failure::Failed(why)),
                 // What the walk would not enter or read is refused, and said.
-                false => Err(Failure::Denied {
-                    path: src.path.clone(),
-                    why: format!("not copied: {}", left_out.join(", ")),
-                }),
+                (false, false) => Err(Failure::Denied { path: src.path.clone(), why }),
             }
         }
         libc::S_IFREG => {
             resolve::refuse_shared_inode(&stat, options.operator)
                 .map_err(|e| Failure::Denied { path: src.path.clone(), why: format!("{}: {e}", src.path) })?;
-            Ok(copy_file(File::from(source), &stat, parent.as_raw_fd(), &name, options, &shown.path)
-                .map_err(at)?)
+            copy_file(File::from(source), &stat, parent.as_raw_fd(), &name, options, &shown.path).map_err(at)
         }
         _ => Err(Failure::Denied {
             path: src.path.clone(),
@@ -161,7 +162,8 @@ fn destination(
         None => (open_parent(dst, libc::O_PATH)?, dst.clone()),
     };
     let name = shown.path.rsplit('/').next().unwrap_or_default().to_string();
-    refuse_existing(parent.as_raw_fd(), &name, recursive).map_err(|e| format!("{}: {e}", shown.path))?;
+    refuse_existing(parent.as_raw_fd(), &name, recursive)
+        .map_err(|e| Failure::Failed(format!("{}: {e}", shown.path)))?;
     Ok((parent, name, shown))
 }
 
@@ -176,23 +178,17 @@ pub(super) fn open_parent(grant: &PathGrant, flags: libc::c_int) -> Result<Owned
     resolve::open(&dir, flags | libc::O_DIRECTORY, 0).map_err(|e| Failure::of_open(&e, &dir))
 }
 
-/// The source tree of `sudocp -r`: its real path, and the grant it is walked under.
-struct Tree<'t> {
-    real: &'t str,
-    src: &'t PathGrant,
-}
-
 /// What may already stand at the final name: nothing, or (not for `-r`) a regular file.
-fn refuse_existing(parent: RawFd, name: &str, recursive: bool) -> Result<(), String> {
+fn refuse_existing(parent: RawFd, name: &str, recursive: bool) -> Result<(), CopyError> {
     match fstatat(Some(parent), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
         Err(Errno::ENOENT) => Ok(()),
-        Err(e) => Err(e.desc().to_string()),
-        Ok(_) if recursive => Err("already exists (a tree is copied to a new name only)".into()),
+        Err(e) => Err(CopyError::Stat(e)),
+        Ok(_) if recursive => Err(CopyError::Exists),
         Ok(stat) => match stat.st_mode & libc::S_IFMT {
             libc::S_IFREG => Ok(()),
-            libc::S_IFLNK => Err("is a symlink, which is never written through".into()),
-            libc::S_IFDIR => Err("is a directory".into()),
-            _ => Err("not a regular file".into()),
+            libc::S_IFLNK => Err(CopyError::DestinationSymlink),
+            libc::S_IFDIR => Err(CopyError::DestinationDirectory),
+            _ => Err(CopyError::DestinationNotRegular),
         },
     }
 }
@@ -264,20 +260,18 @@ fn copy_file(
     name: &str,
     options: &Options,
     path: &str,
-) -> Result<(), String> {
+) -> Result<(), CopyError> {
     let replaced = fstatat(Some(dir), name, AtFlags::AT_SYMLINK_NOFOLLOW).ok();
     let before = match &replaced {
         Some(old) if old.st_mode & libc::S_IFMT == libc::S_IFREG => Some(hash_of(dir, name, old)?),
         _ => None,
     };
-    let (temp, mut file) = temporary(dir).map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    let (temp, mut file) = temporary(dir).map_err(CopyError::Temporary)?;
     let written = copy_hashing(&mut source, &mut file)
         .and_then(|done| finish_metadata(&file, stat, replaced.as_ref(), options).map(|()| done))
-        .map_err(|e| e.to_string())
+        .map_err(CopyError::Write)
         .and_then(|done| {
-            renameat(Some(dir), temp.as_str(), Some(dir), name)
-                .map(|()| done)
-                .map_err(|e| e.desc().to_string())
+            renameat(Some(dir), temp.as_str(), Some(dir), name).map(|()| done).map_err(CopyError::Rename)
         });
     let (bytes, after) = match written {
         Ok(done) => done,
@@ -294,116 +288,12 @@ fn copy_file(
 }
 
 /// The content a copy replaces: the regular file `name` in `dir`, the one `old` describes.
-fn hash_of(dir: RawFd, name: &str, old: &FileStat) -> Result<String, String> {
-    let fail = |e: String| format!("the file it replaces cannot be read for the audit record: {e}");
-    let fd = open_below(dir, name, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| fail(e.to_string()))?;
-    let opened = fstat(fd.as_raw_fd()).map_err(|e| fail(e.to_string()))?;
+fn hash_of(dir: RawFd, name: &str, old: &FileStat) -> Result<String, CopyError> {
+    let fd =
+        open_below(dir, name, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(CopyError::ReplacedUnreadable)?;
+    let opened = fstat(fd.as_raw_fd()).map_err(CopyError::ReplacedStat)?;
     if (opened.st_dev, opened.st_ino) != (old.st_dev, old.st_ino) {
-        return Err(fail("it changed meanwhile".into()));
+        return Err(CopyError::ReplacedChanged);
     }
-    sha256_of(&mut File::from(fd)).map(|(_, hash)| hash).map_err(|e| fail(e.to_string()))
-}
-
-/// Copies the directory open at `source` to a new directory `name` in `dir`. Entries are
-/// reached from directory fds with no symlink and no other mount; symlinks, devices, FIFOs,
-/// sockets, shared inodes and other mounts are left out and reported.
-#[allow(clippy::too_many_arguments)]
-fn copy_tree(
-    source: &OwnedFd,
-    stat: &FileStat,
-    dir: RawFd,
-    name: &str,
-    options: &Options,
-    depth: usize,
-    shown: &str,
-    left_out: &mut Vec<String>,
-    tree: &Tree,
-) -> Result<(), String> {
-    if depth >= MAX_DEPTH {
-        return Err("nested too deeply".into());
-    }
-    mkdirat(Some(dir), name, Mode::from_bits_truncate(0o700)).map_err(|e| e.desc().to_string())?;
-    let made = open_below(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(|e| e.to_string())?;
-    if depth == 0 {
-        let made = fstat(made.as_raw_fd()).map_err(|e| e.to_string())?;
-        options.top.set(Some((made.st_dev, made.st_ino)));
-    }
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let mut listing =
-        Dir::openat(Some(source.as_raw_fd()), ".", flags, Mode::empty()).map_err(|e| e.to_string())?;
-    let mut names: Vec<String> = listing
-        .iter()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().ok().map(str::to_string))
-        .filter(|n| n != "." && n != "..")
-        .collect();
-    names.sort();
-    for entry in names {
-        let path = format!("{shown}/{entry}");
-        let real = super::walk::join(tree.real, &entry);
-        let below = Tree { real: &real, src: tree.src };
-        if let Err(why) = copy_entry(
-            source.as_raw_fd(),
-            stat,
-            made.as_raw_fd(),
-            &entry,
-            options,
-            depth,
-            &path,
-            left_out,
-            &below,
-        ) {
-            left_out.push(format!("{path} ({why})"));
-        }
-    }
-    let made = File::from(made);
-    finish_metadata(&made, stat, None, options).map_err(|e| e.to_string())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn copy_entry(
-    source: RawFd,
-    parent: &FileStat,
-    made: RawFd,
-    entry: &str,
-    options: &Options,
-    depth: usize,
-    shown: &str,
-    left_out: &mut Vec<String>,
-    tree: &Tree,
-) -> Result<(), String> {
-    let stat =
-        fstatat(Some(source), entry, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|e| e.desc().to_string())?;
-    // The tree's own rule on disk: no other mount, nothing denied or secret (files included;
-    // only directories are compared by device: overlayfs gives files their layer's).
-    let refused = match stat.st_mode & libc::S_IFMT {
-        libc::S_IFDIR => super::walk::refusal(tree.src, parent, &stat, tree.real),
-        _ => tree.src.fence(tree.real).map(|why| why[tree.real.len()..].trim_start().to_string()),
-    };
-    if let Some(why) = refused {
-        return Err(why);
-    }
-    match stat.st_mode & libc::S_IFMT {
-        libc::S_IFDIR if options.top.get() == Some((stat.st_dev, stat.st_ino)) => {
-            Err("the copy itself".into())
-        }
-        libc::S_IFDIR => {
-            let fd = open_below(source, entry, libc::O_RDONLY | libc::O_DIRECTORY, 0)
-                .map_err(|e| e.to_string())?;
-            copy_tree(&fd, &stat, made, entry, options, depth + 1, shown, left_out, tree)
-        }
-        libc::S_IFREG => {
-            let fd =
-                open_below(source, entry, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| e.to_string())?;
-            // The checked name may have been swapped since: the checks are on what was opened.
-            let opened = fstat(fd.as_raw_fd()).map_err(|e| e.to_string())?;
-            if opened.st_mode & libc::S_IFMT != libc::S_IFREG {
-                return Err("not a regular file".into());
-            }
-            resolve::refuse_shared_inode(&opened, options.operator).map_err(|e| e.to_string())?;
-            copy_file(File::from(fd), &opened, made, entry, options, shown)
-        }
-        libc::S_IFLNK => Err("a symlink".into()),
-        _ => Err("not a regular file or directory".into()),
-    }
+    sha256_of(&mut File::from(fd)).map(|(_, hash)| hash).map_err(CopyError::ReplacedUnreadable)
 }
