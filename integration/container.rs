@@ -373,6 +373,24 @@ fn an_ssh_session_is_audited_in_order_and_the_chain_verifies() {
     assert_eq!(records[10]["reason"], "exit");
     let verify = in_container("cagectl audit verify");
     assert!(verify.status.success(), "{}{}", text(&verify.stdout), text(&verify.stderr));
+    // The independent verifier the package installs (written from docs/audit-format.md
+    // alone) agrees: this trail holds, and a copy with this session's records changed fails
+    // both, each naming where.
+    let both = |trail: &str| {
+        in_container(&format!(
+            "cd /var/log/cage; old=$(ls audit.jsonl.* 2>/dev/null | sort)\n\
+             cage-verify-trail $old {trail}; echo \"PY=$?\"; cagectl audit verify $old {trail}; echo \"CTL=$?\""
+        ))
+    };
+    let intact = both("audit.jsonl");
+    let said = text(&intact.stdout) + &text(&intact.stderr);
+    assert!(said.contains("PY=0") && said.contains("CTL=0"), "{said}");
+    let tampered =
+        format!("sed 's/REQ-{op}/REQ-X{op}/' /var/log/cage/audit.jsonl > /tmp/tampered-{op}.jsonl");
+    assert!(in_container(&tampered).status.success());
+    let broken = both(&format!("/tmp/tampered-{op}.jsonl"));
+    let said = text(&broken.stdout) + &text(&broken.stderr);
+    assert!(said.contains("PY=1") && said.contains("CTL=1"), "{said}");
 }
 
 #[test]
