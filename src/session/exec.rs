@@ -11,7 +11,9 @@ use super::stages::{run_stages, terminal_refusal};
 use super::start_error::StartError;
 use super::wait::{hung_up, StageEnd};
 use super::{Context, LineOutcome};
-use crate::decide::{decide, decide_line, Action, Builtin, Decision, Denial, ExecPlan, Session, StageDenial};
+use crate::decide::{
+    decide, decide_line, Action, Builtin, Decision, Denial, ExecPlan, Session, StageDenial, SuPlan,
+};
 use crate::jail::Placement;
 use crate::line::{parse_line, render_caret, Command, Connector, Line};
 use crate::policy::FileCommand;
@@ -48,7 +50,8 @@ pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
             continue;
         }
         match run_pipeline(ctx, input, &item.pipeline.stages) {
-            LineOutcome::Exit => return LineOutcome::Exit,
+            // Alone on its line (`run_pipeline` refuses it elsewhere): the monitor's to run.
+            outcome @ (LineOutcome::Exit | LineOutcome::Su(_)) => return outcome,
             // The session ended under the command: nothing more of the line runs.
             LineOutcome::Status(s) if ctx.ended.is_some() => return LineOutcome::Status(s),
             LineOutcome::Status(s) => status = s,
@@ -182,19 +185,18 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
         Err(status) => return LineOutcome::Status(status),
     };
     let started = std::time::Instant::now();
-    let ends = match plans.as_slice() {
+    match plans.as_slice() {
         [ExecPlan { action: Action::Builtin(builtin), .. }] => {
             let outcome = super::builtins::run(ctx, builtin);
             let status = match outcome {
-                LineOutcome::Exit => 0,
                 LineOutcome::Status(s) => s,
+                LineOutcome::Exit | LineOutcome::Su(_) => 0,
             };
             record_exits(ctx, entries, &[StageEnd::Exited(status, std::time::Instant::now())], started, &[]);
-            return outcome;
+            outcome
         }
         [ExecPlan { action: Action::Su(su), .. }] => {
-            let status = (ctx.nested)(ctx, su);
-            vec![StageEnd::Exited(status, std::time::Instant::now())]
+            LineOutcome::Su(PendingSu { plan: su.clone(), entries, started })
         }
         _ => {
             let before = ctx.cgroup.as_ref().map(SessionCgroup::hits).unwrap_or_default();
@@ -202,11 +204,9 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
             let hit = limits_hit(ctx, before);
             super::egress_report::after_line(ctx, title);
             record_exits(ctx, entries, &ends, started, &hit);
-            return LineOutcome::Status(ends.last().map_or(0, |end| end.status()));
+            LineOutcome::Status(ends.last().map_or(0, |end| end.status()))
         }
-    };
-    record_exits(ctx, entries, &ends, started, &[]);
-    LineOutcome::Status(ends.last().map_or(0, |end| end.status()))
+    }
 }
 
 /// The session-wide limits that stopped something since `before`, each said in one line.
@@ -233,6 +233,22 @@ fn show_size(bytes: u64) -> String {
         b if b % (1 << 20) == 0 => format!("{}M", b >> 20),
         b => b.to_string(),
     }
+}
+
+/// An allowed `su`, recorded as run: the monitor runs its nested session, then
+/// [`su_ended`] records how it ended.
+#[derive(Debug)]
+pub struct PendingSu {
+    pub plan: SuPlan,
+    entries: Vec<crate::audit::Entry>,
+    started: std::time::Instant,
+}
+
+/// Records the end of a nested session `pending` opened; its status.
+pub fn su_ended(ctx: &mut Context, pending: PendingSu, status: i32) -> i32 {
+    let ends = [StageEnd::Exited(status, std::time::Instant::now())];
+    record_exits(ctx, pending.entries, &ends, pending.started, &[]);
+    status
 }
 
 /// A line the decision allowed that cage could not start: its `command` records, then `exit`

@@ -53,8 +53,6 @@ use crate::policy::Profile;
 /// Everything a line runs against. Owned by the monitor.
 pub struct Context<'p> {
     pub login: &'p startup::Login,
-    /// How `su` opens its nested session (the monitor's loop).
-    pub nested: NestedSession,
     pub profile: &'p Profile,
     pub session: Session,
     pub operator: Identity,
@@ -116,15 +114,15 @@ impl Context<'_> {
 }
 
 /// What a line asked of the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum LineOutcome {
     Status(i32),
     Exit,
+    /// An allowed, recorded `su`: the monitor runs the nested session (its own loop), then
+    /// hands its status back to `exec::su_ended` for the records. The line runner never calls
+    /// up into the loop that called it.
+    Su(exec::PendingSu),
 }
-
-/// Runs a nested `su` session in this one (the monitor's loop, which runs lines): given to
-/// the line runner as a value so the runner does not depend on the loop that calls it.
-pub type NestedSession = fn(&mut Context, &crate::decide::SuPlan) -> i32;
 
 /// Why `su` cannot open a nested session here, if it cannot.
 pub fn su_refusal(ctx: &Context) -> Option<String> {

@@ -84,7 +84,6 @@ fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Result<Context
     };
     Ok(Context {
         login,
-        nested: su,
         interactive: false,
         cgroup: None,
         guardian: None,
@@ -170,11 +169,11 @@ pub fn run_command(login: &Login, env: &Env, start: Start, line: &[u8]) -> i32 {
         Err(e) => return refuse(&format!("login refused: {e}")),
     };
     ctx.remember(line);
-    let status = match run_line(&mut ctx, line) {
-        LineOutcome::Status(status) => status,
+    let status = match run(&mut ctx, line) {
+        Some(status) => status,
         // The grant ended before anything ran.
-        LineOutcome::Exit if ctx.ended.is_some() => super::exec::DENIED,
-        LineOutcome::Exit => 0,
+        None if ctx.ended.is_some() => super::exec::DENIED,
+        None => 0,
     };
     let reason = ctx.ended.as_ref().map_or(EndReason::Exit, |end| end.reason);
     close_session(&mut ctx, reason);
@@ -200,6 +199,19 @@ pub fn run_interactive(login: &Login, env: &Env, start: Start) -> i32 {
     stop_repl(repl, &monitor_end);
     close_session(&mut ctx, reason);
     status
+}
+
+/// Runs one line: its status, or `None` when it ends the session. An `su` the line runner
+/// allowed and recorded opens its nested session here, in the monitor's own loop.
+fn run(ctx: &mut Context, line: &[u8]) -> Option<i32> {
+    match run_line(ctx, line) {
+        LineOutcome::Status(status) => Some(status),
+        LineOutcome::Exit => None,
+        LineOutcome::Su(pending) => {
+            let status = su(ctx, &pending.plan);
+            Some(super::exec::su_ended(ctx, pending, status))
+        }
+    }
 }
 
 /// `su [-] NAME`: a nested session as NAME on the same terminal, under the same grant, rules
@@ -342,9 +354,9 @@ fn serve(ctx: &mut Context, login: &Login, socket: &OwnedFd) -> (i32, EndReason)
                 let line = trim_newline(&line);
                 if !line.iter().all(u8::is_ascii_whitespace) {
                     ctx.remember(line);
-                    match run_line(ctx, line) {
-                        LineOutcome::Exit => return (status, ended(ctx)),
-                        LineOutcome::Status(s) => status = s,
+                    match run(ctx, line) {
+                        None => return (status, ended(ctx)),
+                        Some(s) => status = s,
                     }
                     if ctx.ended.is_some() {
                         return (status, ended(ctx));
