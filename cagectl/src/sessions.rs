@@ -9,8 +9,8 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
-use super::args::{Parsed, UsageError};
-use super::exit;
+use crate::args::{Parsed, UsageError};
+use crate::exit;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Live {
@@ -94,7 +94,7 @@ fn audit_text(file: &str) -> Result<String, String> {
 }
 
 fn shown(s: &Option<String>) -> String {
-    s.as_deref().map_or("-".into(), crate::grant::shown)
+    s.as_deref().map_or("-".into(), cage::grant::shown)
 }
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
@@ -102,7 +102,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     if let Some(extra) = parsed.positionals.first() {
         return Err(UsageError(format!("unexpected argument `{}`", extra.escape_debug())));
     }
-    let text = match crate::config::load().and_then(|c| audit_text(&c.audit.file)) {
+    let text = match cage::config::load().and_then(|c| audit_text(&c.audit.file)) {
         Ok(text) => text,
         Err(e) => {
             let _ = writeln!(err, "cagectl: sessions: {e}");
@@ -132,7 +132,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
             out,
             "{:<16} {:<14} {:<8} {:>7} {:<11} {:<20} {:<15} {:<5} {}",
             s.login,
-            crate::grant::shown(&s.req),
+            cage::grant::shown(&s.req),
             s.session.get(..8).unwrap_or(&s.session),
             s.pid,
             shown(&s.tty),

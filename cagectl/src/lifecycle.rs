@@ -5,14 +5,14 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use super::args::{Parsed, UsageError};
-use super::notice::{self, Outbox};
-use super::{change, store, users, who};
-use crate::grant::{Grant, GrantState, Revocation, Validity};
-use crate::notify::Kind;
-use crate::policy::types::is_unix_name;
-use crate::request::{self, Request};
-use crate::time::{parse_duration, Timestamp};
+use crate::args::{Parsed, UsageError};
+use crate::notice::{self, Outbox};
+use crate::{change, store, users, who};
+use cage::grant::{Grant, GrantState, Revocation, Validity};
+use cage::notify::Kind;
+use cage::policy::types::is_unix_name;
+use cage::request::{self, Request};
+use cage::time::{parse_duration, Timestamp};
 
 pub fn run_extend(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let parsed = Parsed::parse(args, &["duration", "until"])?;
@@ -30,7 +30,7 @@ pub fn run_extend(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
     let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("extend grants")?;
-        let config = crate::config::load()?;
+        let config = cage::config::load()?;
         let by = who::invoker();
         who::check_approver(&by, config.access.approver_group.as_deref())?;
         let mut grant = store::read_grant(&login)?.ok_or_else(|| format!("no grant for {login}"))?;
@@ -136,7 +136,7 @@ pub fn run_revoke(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
         let mut event = match (&grant, &request) {
             (Some(grant), request) => notice::about_grant(Kind::Revoked, grant, request.as_ref(), &by),
             (None, Some(request)) => notice::about_request(Kind::Revoked, request, &by),
-            (None, None) => crate::notify::Event::new(Kind::Revoked, &req, &login, &by),
+            (None, None) => cage::notify::Event::new(Kind::Revoked, &req, &login, &by),
         };
         event.reason = notice::reason(&reason);
         outbox.push(event);

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::args::{Parsed, UsageError};
-use super::audit_show::{files_or_configured, read_files, Read};
-use super::cast::{drawable, outputs};
-use super::exit;
-use crate::audit::sha256_hex;
+use crate::args::{Parsed, UsageError};
+use crate::audit_show::{files_or_configured, read_files, Read};
+use crate::cast::{drawable, outputs};
+use crate::exit;
+use cage::audit::sha256_hex;
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let parsed = Parsed::parse(args, &["speed", "idle-limit"])?;

@@ -9,10 +9,10 @@ use std::io::{self, Read as _, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
-use super::args::{Parsed, UsageError};
-use super::audit_show::{files_or_configured, take_flag, write_record, Filter, Read, FILTER_OPTIONS, HEADER};
-use super::exit;
-use crate::time::Timestamp;
+use crate::args::{Parsed, UsageError};
+use crate::audit_show::{files_or_configured, take_flag, write_record, Filter, Read, FILTER_OPTIONS, HEADER};
+use crate::exit;
+use cage::time::Timestamp;
 
 /// How often `-f` looks for new records (an admin's view: a fraction of a second is enough).
 const POLL: Duration = Duration::from_millis(200);

@@ -7,14 +7,14 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use super::args::{Parsed, UsageError};
-use super::notice::{self, Outbox};
-use super::{change, store, users, who};
-use crate::config::Config;
-use crate::notify::Kind;
-use crate::policy::PolicySet;
-use crate::request::{self, Request, State, PRE_APPROVED_BY};
-use crate::time::{parse_duration, Timestamp};
+use crate::args::{Parsed, UsageError};
+use crate::notice::{self, Outbox};
+use crate::{change, store, users, who};
+use cage::config::Config;
+use cage::notify::Kind;
+use cage::policy::PolicySet;
+use cage::request::{self, Request, State, PRE_APPROVED_BY};
+use cage::time::{parse_duration, Timestamp};
 
 pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let parsed = Parsed::parse(args, &["actions", "reason", "duration", "not-before", "ssh-key", "contact"])?;
@@ -30,13 +30,13 @@ pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
         .map_err(|e| UsageError(format!("--not-before: {e}")))?;
     let key_file = parsed.get("ssh-key").map(str::to_string);
     let contact = parsed.get("contact").map(str::to_string);
-    if let Some(bad) = contact.as_deref().filter(|c| !crate::config::is_mail_address(c)) {
+    if let Some(bad) = contact.as_deref().filter(|c| !cage::config::is_mail_address(c)) {
         return Err(UsageError(format!("--contact `{}` is not a plain mail address", bad.escape_debug())));
     }
     let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("raise requests")?;
-        let config = crate::config::load()?;
+        let config = cage::config::load()?;
         check_actions(&actions)?;
         let duration = duration.unwrap_or(config.access.default_duration);
         request::check_duration(duration, config.access.max_duration).map_err(|e| e.0)?;
@@ -50,7 +50,7 @@ pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
             .with("pre_approved", pre_approved);
         change::audit(&request.id, &request.login, entry)?;
         let path = store::request_path(&request.id);
-        store::create_new(&crate::config::request_dir(), &path, request.to_toml().as_bytes())
+        store::create_new(&cage::config::request_dir(), &path, request.to_toml().as_bytes())
             .map_err(|e| format!("{path}: {e}"))?;
         let mut requested = notice::about_request(Kind::Requested, &request, &request.requested_by);
         requested.reason = notice::reason(&request.reason);
@@ -123,7 +123,7 @@ fn decided(
     decide: impl FnOnce(&Config, &Request, &str) -> Result<String, String>,
 ) -> Result<String, String> {
     who::require_root("decide on requests")?;
-    let config = crate::config::load()?;
+    let config = cage::config::load()?;
     let by = who::invoker();
     who::check_approver(&by, config.access.approver_group.as_deref())?;
     let request = store::read_request(id)?;
@@ -183,9 +183,9 @@ fn new_request(
     ssh_key: Option<String>,
 ) -> Result<Request, String> {
     for _ in 0..8 {
-        let mut bytes = [0u8; crate::config::SHORT_ID_LEN / 2];
-        crate::sys::getrandom(&mut bytes).map_err(|e| format!("no random id: {e}"))?;
-        let short = crate::audit::record::hex(&bytes);
+        let mut bytes = [0u8; cage::config::SHORT_ID_LEN / 2];
+        cage::sys::getrandom(&mut bytes).map_err(|e| format!("no random id: {e}"))?;
+        let short = cage::audit::record::hex(&bytes);
         let id = request::id_for(&short);
         let login = config.access.login_for(&short);
         if Path::new(&store::request_path(&id)).exists() || users::check_free(&config.access, &login).is_err()
@@ -217,7 +217,7 @@ fn new_request(
 
 /// Every action must be a grantable profile of this host's policy.
 pub fn check_actions(actions: &[String]) -> Result<(), String> {
-    let dir = crate::config::policy_dir();
+    let dir = cage::config::policy_dir();
     let set = PolicySet::load_dir(Path::new(&dir))
         .map_err(|errors| errors.first().map_or_else(|| format!("{dir} is invalid"), |e| e.to_string()))?;
     match actions.iter().find(|a| !set.is_grantable(a)) {
@@ -238,7 +238,7 @@ pub fn read_key(file: &str) -> Result<String, String> {
 
 pub fn action_list(text: &str) -> Result<Vec<String>, UsageError> {
     let actions: Vec<String> = text.split(',').map(|a| a.trim().to_string()).collect();
-    if let Some(bad) = actions.iter().find(|a| !crate::policy::types::is_action_id(a)) {
+    if let Some(bad) = actions.iter().find(|a| !cage::policy::types::is_action_id(a)) {
         return Err(UsageError(format!("`{}` is not an action id", bad.escape_debug())));
     }
     let mut unique = actions.clone();

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::args::{Parsed, UsageError};
-use super::cast::drawable;
-use super::exit;
+use crate::args::{Parsed, UsageError};
+use crate::cast::drawable;
+use crate::exit;
 
 /// How often the cast is read for what was added.
 const POLL: Duration = Duration::from_millis(100);
@@ -25,7 +25,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     };
     let trail = match parsed.get("file") {
         Some(file) => file.to_string(),
-        None => match crate::config::load() {
+        None => match cage::config::load() {
             Ok(config) => config.audit.file,
             Err(e) => {
                 let _ = writeln!(err, "cagectl: watch: {e}");
@@ -66,7 +66,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
 /// The full id and the cast path of the live recorded session `session` names.
 fn recorded_login(trail: &str, session: &str) -> Result<(String, String), String> {
     let text = std::fs::read_to_string(trail).map_err(|e| format!("{trail}: {e}"))?;
-    let live = super::sessions::open_sessions(&text);
+    let live = crate::sessions::open_sessions(&text);
     let mine: Vec<_> =
         live.iter().filter(|s| !session.is_empty() && s.session.starts_with(session)).collect();
     let found = match mine.as_slice() {

@@ -8,11 +8,11 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::args::{Parsed, UsageError};
-use super::{exit, DEFAULT_POLICY_DIR};
-use crate::decide::{decide, Decision, Session};
-use crate::line::{parse_line, render_caret};
-use crate::policy::{Layer, PolicySet};
+use crate::args::{Parsed, UsageError};
+use crate::{exit, DEFAULT_POLICY_DIR};
+use cage::decide::{decide, Decision, Session};
+use cage::line::{parse_line, render_caret};
+use cage::policy::{Layer, PolicySet};
 
 const KNOWN: &[&str] = &["policies", "layer", "actions", "login", "cwd"];
 
@@ -45,7 +45,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         Err(e) => return Ok(config_error(err, &[e])),
     };
     // The addresses `layer` commands may reach, as a login on this host reads them.
-    profile.place_in(&crate::config::load().map(|c| c.system).unwrap_or_default());
+    profile.place_in(&cage::config::load().map(|c| c.system).unwrap_or_default());
     let parsed_line = match parse_line(&line) {
         Ok(l) => l,
         Err(e) => {
@@ -101,7 +101,7 @@ fn session(parsed: &Parsed) -> Result<Session, UsageError> {
     if !cwd.starts_with('/') {
         return Err(UsageError(format!("--cwd must be absolute (got `{cwd}`)")));
     }
-    let cwd = crate::policy::path::normalize("/", &cwd);
+    let cwd = cage::policy::path::normalize("/", &cwd);
     Ok(Session { login, cwd, home })
 }
 

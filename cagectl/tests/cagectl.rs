@@ -8,8 +8,9 @@ fn cagectl(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cagectl")).current_dir(dir).args(args).output().expect("run cagectl")
 }
 
+/// The repository: the bundled policies and the fixtures are the root package's.
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace")
 }
 
 fn text(bytes: &[u8]) -> String {

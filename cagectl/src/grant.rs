@@ -5,12 +5,12 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use super::args::{Parsed, UsageError};
-use super::notice::{self, Outbox};
-use super::{change, ssh_ca, store, users, who};
-use crate::grant::{Grant, GrantState};
-use crate::policy::types::is_unix_name;
-use crate::time::{parse_duration, Timestamp};
+use crate::args::{Parsed, UsageError};
+use crate::notice::{self, Outbox};
+use crate::{change, ssh_ca, store, users, who};
+use cage::grant::{Grant, GrantState};
+use cage::policy::types::is_unix_name;
+use cage::time::{parse_duration, Timestamp};
 
 const KNOWN: &[&str] =
     &["login", "actions", "duration", "until", "req", "reason", "policies", "grants", "ssh-key", "ssh-ca"];
@@ -37,7 +37,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     if !is_unix_name(&login) {
         return Err(UsageError(format!("`{login}` is not a valid login name")));
     }
-    let actions = super::request::action_list(parsed.require("actions")?)?;
+    let actions = crate::request::action_list(parsed.require("actions")?)?;
     let now = Timestamp::now();
     let expires = end_of(&parsed, now)?;
     if expires <= now {
@@ -66,19 +66,19 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("write grants")?;
-        let config = crate::config::load()?;
+        let config = cage::config::load()?;
         who::check_approver(&grant.approved_by, config.access.approver_group.as_deref())?;
         if !create_user {
             // A test or an admin may point at another policy directory explicitly.
             check_actions_in(parsed.get("policies"), &grant.actions)?;
         } else {
-            super::request::check_actions(&grant.actions)?;
+            crate::request::check_actions(&grant.actions)?;
             let window = grant.expires.duration_since(now).unwrap_or_default();
-            crate::request::check_duration(window, config.access.max_duration).map_err(|e| e.0)?;
+            cage::request::check_duration(window, config.access.max_duration).map_err(|e| e.0)?;
             users::check_free(&config.access, &login)?;
         }
-        let key = key_file.map(super::request::read_key).transpose()?;
-        let dir = parsed.get("grants").map_or_else(crate::config::grant_dir, str::to_string);
+        let key = key_file.map(crate::request::read_key).transpose()?;
+        let dir = parsed.get("grants").map_or_else(cage::config::grant_dir, str::to_string);
         let path = format!("{dir}/{login}.toml");
         Grant::parse(&grant.to_toml(), &path).map_err(|e| e.to_string())?;
         let mut entry = change::entry("grant", args, "granted", &grant.approved_by)
@@ -110,7 +110,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         match &made {
             Ok(_) => {
                 let mut event =
-                    notice::about_grant(crate::notify::Kind::Granted, &grant, None, &grant.approved_by);
+                    notice::about_grant(cage::notify::Kind::Granted, &grant, None, &grant.approved_by);
                 event.reason = notice::reason(&grant.reason);
                 outbox.push(event);
             }
@@ -122,8 +122,8 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
 }
 
 fn check_actions_in(policies: Option<&str>, actions: &[String]) -> Result<(), String> {
-    let Some(dir) = policies else { return super::request::check_actions(actions) };
-    let set = crate::policy::PolicySet::load_dir(std::path::Path::new(dir))
+    let Some(dir) = policies else { return crate::request::check_actions(actions) };
+    let set = cage::policy::PolicySet::load_dir(std::path::Path::new(dir))
         .map_err(|errors| errors.first().map_or_else(|| format!("{dir} is invalid"), |e| e.to_string()))?;
     match actions.iter().find(|a| !set.is_grantable(a)) {
         Some(unknown) => Err(format!("`{unknown}` is not a grantable action in {dir}")),

@@ -6,20 +6,20 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use super::args::{Parsed, UsageError};
-use super::exit;
-use crate::audit::{self, Head};
-use crate::config;
+use crate::args::{Parsed, UsageError};
+use crate::exit;
+use cage::audit::{self, Head};
+use cage::config;
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let (sub, rest) = args.split_first().ok_or_else(|| UsageError("audit: missing subcommand".into()))?;
     match sub.to_str() {
         Some("verify") => verify(rest, out, err),
-        Some("rotate") => super::audit_rotate::run(rest, out, err),
-        Some("show") => super::audit_show::run(rest, out, err),
-        Some("tail") => super::audit_tail::run(rest, out, err),
-        Some("export") => super::audit_export::run(rest, out, err),
-        Some("play") => super::audit_play::run(rest, out, err),
+        Some("rotate") => crate::audit_rotate::run(rest, out, err),
+        Some("show") => crate::audit_show::run(rest, out, err),
+        Some("tail") => crate::audit_tail::run(rest, out, err),
+        Some("export") => crate::audit_export::run(rest, out, err),
+        Some("play") => crate::audit_play::run(rest, out, err),
         Some(other) => Err(UsageError(format!("unknown audit subcommand `{other}`"))),
         None => Err(UsageError("audit: the subcommand is not UTF-8".into())),
     }
@@ -76,7 +76,7 @@ fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result
         );
         let records: Vec<serde_json::Map<String, serde_json::Value>> =
             text.split(|&b| b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect();
-        if let Some(missed) = super::unsent::summary(&records) {
+        if let Some(missed) = crate::unsent::summary(&records) {
             let _ = writeln!(err, "cagectl: audit verify: {file}: {missed}");
         }
         previous = Some((file.clone(), verified.last));

@@ -8,9 +8,9 @@ use std::io::Write;
 
 use serde_json::{Map, Value};
 
-use super::args::{Parsed, UsageError};
-use super::exit;
-use crate::time::{parse_duration, Timestamp};
+use crate::args::{Parsed, UsageError};
+use crate::exit;
+use cage::time::{parse_duration, Timestamp};
 
 /// The filter options `show`, `tail` and `export` accept.
 pub const FILTER_OPTIONS: [&str; 7] = ["req", "login", "session", "since", "until", "event", "decision"];
@@ -223,7 +223,7 @@ pub fn files_or_configured(positionals: &[String], err: &mut dyn Write) -> Optio
     if !positionals.is_empty() {
         return Some(positionals.to_vec());
     }
-    match crate::config::load() {
+    match cage::config::load() {
         Ok(config) => Some(vec![config.audit.file]),
         Err(e) => {
             let _ = writeln!(err, "cagectl: audit: {e}");
@@ -261,7 +261,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
             break;
         }
     }
-    if let Some(missed) = super::unsent::summary(shown.iter().map(|r| &r.record)) {
+    if let Some(missed) = crate::unsent::summary(shown.iter().map(|r| &r.record)) {
         let _ = writeln!(err, "cagectl: audit show: {missed}");
     }
     Ok(if clean { exit::OK } else { exit::REFUSED })

@@ -5,10 +5,10 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use super::admin_record::admin_fields;
-use super::args::{Parsed, UsageError};
-use super::exit;
-use crate::audit::{Audit, Entry};
+use crate::admin_record::admin_fields;
+use crate::args::{Parsed, UsageError};
+use crate::exit;
+use cage::audit::{Audit, Entry};
 
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let parsed = Parsed::parse(args, &[])?;
@@ -19,7 +19,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         let _ = writeln!(err, "cagectl: audit rotate: only root rotates the audit trail");
         return Ok(exit::REFUSED);
     }
-    let rotated = crate::config::load().and_then(|config| {
+    let rotated = cage::config::load().and_then(|config| {
         let admin = admin_name();
         let fields = admin_fields(&config, "", &admin)?;
         let mut entry = Entry::new("rotate");

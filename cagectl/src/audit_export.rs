@@ -7,10 +7,10 @@ use std::io::Write;
 
 use serde_json::{Map, Value};
 
-use super::args::{Parsed, UsageError};
-use super::audit_show::{files_or_configured, read_files, Filter, FILTER_OPTIONS};
-use super::exit;
-use crate::time::Timestamp;
+use crate::args::{Parsed, UsageError};
+use crate::audit_show::{files_or_configured, read_files, Filter, FILTER_OPTIONS};
+use crate::exit;
+use cage::time::Timestamp;
 
 const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] =

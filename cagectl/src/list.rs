@@ -7,11 +7,11 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
-use super::args::{Parsed, UsageError};
-use super::{exit, store};
-use crate::grant::{Grant, Validity};
-use crate::request::{Request, State};
-use crate::time::{format_remaining, Timestamp};
+use crate::args::{Parsed, UsageError};
+use crate::{exit, store};
+use cage::grant::{Grant, Validity};
+use cage::request::{Request, State};
+use cage::time::{format_remaining, Timestamp};
 
 /// One line of the listing.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +90,7 @@ fn to_json(row: &Row) -> Value {
 
 /// Terminal-safe text: what a requester typed cannot paint the admin's screen.
 fn safe(s: &str) -> String {
-    crate::grant::shown(s)
+    cage::grant::shown(s)
 }
 
 pub fn table(rows: &[Row]) -> String {
@@ -158,7 +158,7 @@ fn collect(now: Timestamp, problems: &mut Vec<String>) -> Result<Vec<Row>, Strin
             Err(e) => problems.push(e),
         }
     }
-    for login in store::names(&crate::config::grant_dir())? {
+    for login in store::names(&cage::config::grant_dir())? {
         if covered.contains(&login) {
             continue;
         }
@@ -174,7 +174,7 @@ fn collect(now: Timestamp, problems: &mut Vec<String>) -> Result<Vec<Row>, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grant::GrantState;
+    use cage::grant::GrantState;
     use std::time::Duration;
 
     fn at(s: &str) -> Timestamp {
