@@ -1,34 +1,26 @@
 //! `cagectl audit verify [FILE...]`: proves the hash chain of audit files (several files are
 //! checked in order, each continuing the last) and that each session recording they name is
-//! still the file its `logout` record hashed; and the `audit` subcommands' dispatch.
+//! still the file its `logout` record hashed.
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::io::Write;
 
-use crate::args::{Parsed, UsageError};
-use crate::exit;
+use clap::Args;
+
+use crate::{exit, UsageError};
 use cage::audit::{self, Head};
 use cage::config;
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let (sub, rest) = args.split_first().ok_or_else(|| UsageError("audit: missing subcommand".into()))?;
-    match sub.to_str() {
-        Some("verify") => verify(rest, out, err),
-        Some("rotate") => crate::audit_rotate::run(rest, out, err),
-        Some("show") => crate::audit_show::run(rest, out, err),
-        Some("tail") => crate::audit_tail::run(rest, out, err),
-        Some("export") => crate::audit_export::run(rest, out, err),
-        Some("play") => crate::audit_play::run(rest, out, err),
-        Some(other) => Err(UsageError(format!("unknown audit subcommand `{other}`"))),
-        None => Err(UsageError("audit: the subcommand is not UTF-8".into())),
-    }
+#[derive(Debug, Args)]
+pub struct VerifyOptions {
+    /// The files, oldest first, as one chain (default: the configured trail)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
 }
 
-fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &[])?;
-    let files = match parsed.positionals.is_empty() {
-        false => parsed.positionals.clone(),
+pub fn verify(options: &VerifyOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let files = match options.files.is_empty() {
+        false => options.files.clone(),
         true => match config::load() {
             Ok(config) => vec![config.audit.file],
             Err(e) => {

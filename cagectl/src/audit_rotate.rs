@@ -2,19 +2,14 @@
 //! first record (`rotate`) continues the chain (root only; see docs/audit.md).
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::io::Write;
 
 use crate::admin_record::admin_fields;
-use crate::args::{Parsed, UsageError};
-use crate::exit;
+use crate::{exit, UsageError};
 use cage::audit::{Audit, Entry};
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &[])?;
-    if !parsed.positionals.is_empty() || !parsed.after_dashes.is_empty() {
-        return Err(UsageError("audit rotate takes no arguments: it rotates the configured file".into()));
-    }
+/// Takes no arguments: it rotates the configured file.
+pub fn run(out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     if !nix::unistd::geteuid().is_root() {
         let _ = writeln!(err, "cagectl: audit rotate: only root rotates the audit trail");
         return Ok(exit::REFUSED);

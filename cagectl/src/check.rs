@@ -5,25 +5,33 @@
 //! `notes`).
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
 
-use crate::args::{Parsed, UsageError};
-use crate::{exit, DEFAULT_POLICY_DIR};
+use clap::Args;
+
+use crate::{exit, UsageError, DEFAULT_POLICY_DIR};
 use cage::policy::gtfobins::is_shell_capable;
 use cage::policy::path::is_within;
 use cage::policy::{ActionProfile, AliasTarget, PolicySet};
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse_with_flags(args, &["config"], &["json"])?;
-    let dir = match parsed.positionals.as_slice() {
-        [] => DEFAULT_POLICY_DIR.to_string(),
-        [dir] => dir.clone(),
-        [_, extra, ..] => return Err(UsageError(format!("unexpected argument `{extra}`"))),
-    };
-    let report = checked(&dir, parsed.get("config"));
-    match parsed.has("json") {
+#[derive(Debug, Args)]
+pub struct CheckOptions {
+    /// The policy directory (default /etc/cage/policies)
+    #[arg(value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<String>,
+    /// The cage.toml to check (default /etc/cage/cage.toml)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub config: Option<String>,
+    /// One JSON object: ok, actions, warnings, errors, notes
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(options: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let dir = options.dir.as_deref().unwrap_or(DEFAULT_POLICY_DIR);
+    let report = checked(dir, options.config.as_deref());
+    match options.json {
         true => {
             let _ = writeln!(out, "{}", report.json());
         }

@@ -5,22 +5,52 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use crate::args::{Parsed, UsageError};
+use clap::Args;
+
 use crate::notice::{self, Outbox};
-use crate::{change, store, users, who};
+use crate::{change, store, users, who, UsageError};
 use cage::grant::{Grant, GrantState, Revocation, Validity};
 use cage::notify::Kind;
 use cage::policy::types::is_unix_name;
 use cage::request::{self, Request};
 use cage::time::{parse_duration, Timestamp};
 
-pub fn run_extend(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["duration", "until"])?;
-    let login = one_login(&parsed)?;
+#[derive(Debug, Args)]
+pub struct ExtendOptions {
+    /// The temporary user whose grant to extend
+    #[arg(value_name = "LOGIN")]
+    pub login: Option<String>,
+    /// Added to the grant's current end (this or --until)
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// The new end, RFC 3339 (this or --duration)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeOptions {
+    /// The login whose grant to end, or the request id
+    #[arg(value_name = "LOGIN|ID")]
+    pub target: Option<String>,
+    /// Why, for the trail and the notices
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub reason: Option<String>,
+}
+
+/// `args`: the arguments as given, for the trail.
+pub fn run_extend(
+    options: &ExtendOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let login = one_login(options.login.as_deref())?;
     let by_duration =
-        parsed.get("duration").map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))?;
-    let until = parsed
-        .get("until")
+        options.duration.as_deref().map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))?;
+    let until = options
+        .until
+        .as_deref()
         .map(Timestamp::parse_rfc3339)
         .transpose()
         .map_err(|e| UsageError(format!("--until: {e}")))?;
@@ -76,16 +106,21 @@ pub fn run_extend(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
     Ok(outbox.send(change::report("extend", result, out, err), err))
 }
 
-pub fn run_revoke(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["reason"])?;
-    let target = match parsed.positionals.as_slice() {
-        [one] if request::short_id(one).is_some() || is_unix_name(one) => one.clone(),
-        [one] => {
+/// `args`: the arguments as given, for the trail.
+pub fn run_revoke(
+    options: &RevokeOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let target = match options.target.as_deref() {
+        Some(one) if request::short_id(one).is_some() || is_unix_name(one) => one.to_string(),
+        Some(one) => {
             return Err(UsageError(format!("`{}` is neither a login nor a request id", one.escape_debug())))
         }
-        _ => return Err(UsageError("revoke takes one LOGIN or REQ-ID".into())),
+        None => return Err(UsageError("revoke takes one LOGIN or REQ-ID".into())),
     };
-    let reason = parsed.get("reason").unwrap_or("").to_string();
+    let reason = options.reason.clone().unwrap_or_default();
     let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("revoke grants")?;
@@ -155,10 +190,10 @@ pub fn request_of(grant: &Grant) -> Result<Option<Request>, String> {
     store::read_request(&grant.req_auth_id).map(Some)
 }
 
-fn one_login(parsed: &Parsed) -> Result<String, UsageError> {
-    match parsed.positionals.as_slice() {
-        [login] if is_unix_name(login) => Ok(login.clone()),
-        [login] => Err(UsageError(format!("`{}` is not a login", login.escape_debug()))),
-        _ => Err(UsageError("one LOGIN is required".into())),
+fn one_login(given: Option<&str>) -> Result<String, UsageError> {
+    match given {
+        Some(login) if is_unix_name(login) => Ok(login.to_string()),
+        Some(login) => Err(UsageError(format!("`{}` is not a login", login.escape_debug()))),
+        None => Err(UsageError("one LOGIN is required".into())),
     }
 }

@@ -9,10 +9,9 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::time::Duration;
 
-use crate::args::{Parsed, UsageError};
 use crate::notice::{self, Outbox};
 use crate::users::TempUser;
-use crate::{change, exit, store, users, who};
+use crate::{change, exit, store, users, who, UsageError};
 use cage::grant::{Grant, Validity};
 use cage::request::State;
 use cage::time::Timestamp;
@@ -46,11 +45,8 @@ pub fn step(user: &TempUser, ended: Option<Timestamp>, retention: Duration, now:
     }
 }
 
+/// Takes no options; `args` (the arguments as given) are for the trail.
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &[])?;
-    if let Some(extra) = parsed.positionals.first() {
-        return Err(UsageError(format!("unexpected argument `{}`", extra.escape_debug())));
-    }
     let setup = who::require_root("reap").and_then(|()| cage::config::load());
     let config = match setup {
         Ok(config) => config,

@@ -7,29 +7,83 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::args::{Parsed, UsageError};
+use clap::Args;
+
 use crate::notice::{self, Outbox};
-use crate::{change, store, users, who};
+use crate::{change, required, store, users, who, UsageError};
 use cage::config::Config;
 use cage::notify::Kind;
 use cage::policy::PolicySet;
 use cage::request::{self, Request, State, PRE_APPROVED_BY};
 use cage::time::{parse_duration, Timestamp};
 
-pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["actions", "reason", "duration", "not-before", "ssh-key", "contact"])?;
-    no_positionals(&parsed)?;
-    let actions = action_list(parsed.require("actions")?)?;
-    let reason = parsed.require("reason")?.to_string();
-    let duration =
-        parsed.get("duration").map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))?;
-    let not_before = parsed
-        .get("not-before")
+#[derive(Debug, Args)]
+pub struct RequestOptions {
+    /// The actions asked for (required)
+    #[arg(long, value_name = "A[,B...]")]
+    pub actions: Option<String>,
+    /// Why (required)
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub reason: Option<String>,
+    /// How long (default: default_duration of cage.toml)
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Not before this time, RFC 3339 (default: once approved)
+    #[arg(long, value_name = "T")]
+    pub not_before: Option<String>,
+    /// The operator's public key (one plain key line)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub ssh_key: Option<String>,
+    /// Who hears of the decision and of the end (a mail address)
+    #[arg(long, value_name = "EMAIL")]
+    pub contact: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewOptions {
+    /// The request (REQ-xxxxxxxx)
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveOptions {
+    /// The request (REQ-xxxxxxxx)
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// Another duration than the one asked for
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectOptions {
+    /// The request (REQ-xxxxxxxx)
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// Why (required)
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub reason: Option<String>,
+}
+
+/// `args` (here and below): the arguments as given, for the trail.
+pub fn run_request(
+    options: &RequestOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let actions = action_list(required(&options.actions, "actions")?)?;
+    let reason = required(&options.reason, "reason")?.to_string();
+    let duration = duration(&options.duration)?;
+    let not_before = options
+        .not_before
+        .as_deref()
         .map(Timestamp::parse_rfc3339)
         .transpose()
         .map_err(|e| UsageError(format!("--not-before: {e}")))?;
-    let key_file = parsed.get("ssh-key").map(str::to_string);
-    let contact = parsed.get("contact").map(str::to_string);
+    let key_file = options.ssh_key.clone();
+    let contact = options.contact.clone();
     if let Some(bad) = contact.as_deref().filter(|c| !cage::config::is_mail_address(c)) {
         return Err(UsageError(format!("--contact `{}` is not a plain mail address", bad.escape_debug())));
     }
@@ -70,9 +124,13 @@ pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
     Ok(outbox.send(change::report("request", result, out, err), err))
 }
 
-pub fn run_review(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &[])?;
-    let id = one_id(&parsed)?;
+pub fn run_review(
+    options: &ReviewOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let id = one_id(&options.id)?;
     let mut outbox = Outbox::default();
     let result = decided(&id, |_, request, by| {
         let mut reviewed = request.clone();
@@ -85,11 +143,14 @@ pub fn run_review(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
     Ok(outbox.send(change::report("review", result, out, err), err))
 }
 
-pub fn run_approve(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["duration"])?;
-    let id = one_id(&parsed)?;
-    let duration =
-        parsed.get("duration").map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))?;
+pub fn run_approve(
+    options: &ApproveOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let id = one_id(&options.id)?;
+    let duration = duration(&options.duration)?;
     let mut outbox = Outbox::default();
     let result = decided(&id, |config, request, by| {
         let mut request = request.clone();
@@ -98,10 +159,14 @@ pub fn run_approve(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
     Ok(outbox.send(change::report("approve", result, out, err), err))
 }
 
-pub fn run_reject(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["reason"])?;
-    let id = one_id(&parsed)?;
-    let reason = parsed.require("reason")?.to_string();
+pub fn run_reject(
+    options: &RejectOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let id = one_id(&options.id)?;
+    let reason = required(&options.reason, "reason")?.to_string();
     let mut outbox = Outbox::default();
     let result = decided(&id, |_, request, by| {
         let mut rejected = request.clone();
@@ -250,18 +315,14 @@ pub fn action_list(text: &str) -> Result<Vec<String>, UsageError> {
     Ok(actions)
 }
 
-fn one_id(parsed: &Parsed) -> Result<String, UsageError> {
-    match parsed.positionals.as_slice() {
-        [id] if request::short_id(id).is_some() => Ok(id.clone()),
-        [id] => Err(UsageError(format!("`{}` is not a request id (REQ-xxxxxxxx)", id.escape_debug()))),
-        [] => Err(UsageError("the request id is missing".into())),
-        _ => Err(UsageError("one request id only".into())),
+fn one_id(given: &Option<String>) -> Result<String, UsageError> {
+    match given.as_deref() {
+        Some(id) if request::short_id(id).is_some() => Ok(id.to_string()),
+        Some(id) => Err(UsageError(format!("`{}` is not a request id (REQ-xxxxxxxx)", id.escape_debug()))),
+        None => Err(UsageError("the request id is missing".into())),
     }
 }
 
-fn no_positionals(parsed: &Parsed) -> Result<(), UsageError> {
-    match parsed.positionals.first() {
-        Some(extra) => Err(UsageError(format!("unexpected argument `{}`", extra.escape_debug()))),
-        None => Ok(()),
-    }
+fn duration(given: &Option<String>) -> Result<Option<Duration>, UsageError> {
+    given.as_deref().map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))
 }

@@ -4,13 +4,19 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::io::Write;
 
+use clap::Args;
 use serde_json::{json, Value};
 
-use crate::args::{Parsed, UsageError};
-use crate::exit;
+use crate::{exit, UsageError};
+
+#[derive(Debug, Args)]
+pub struct SessionsOptions {
+    /// One JSON array of the sessions
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Live {
@@ -97,11 +103,7 @@ fn shown(s: &Option<String>) -> String {
     s.as_deref().map_or("-".into(), cage::grant::shown)
 }
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse_with_flags(args, &[], &["json"])?;
-    if let Some(extra) = parsed.positionals.first() {
-        return Err(UsageError(format!("unexpected argument `{}`", extra.escape_debug())));
-    }
+pub fn run(options: &SessionsOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let text = match cage::config::load().and_then(|c| audit_text(&c.audit.file)) {
         Ok(text) => text,
         Err(e) => {
@@ -110,7 +112,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         }
     };
     let live: Vec<Live> = open_sessions(&text).into_iter().filter(|s| is_cage(s.pid)).collect();
-    if parsed.has("json") {
+    if options.json {
         let rows: Vec<Value> = live
             .iter()
             .map(|s| {

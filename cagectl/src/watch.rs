@@ -4,26 +4,34 @@
 //! session's `logout`; it writes to nothing but the watcher's terminal.
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
+use clap::Args;
 use serde_json::Value;
 
-use crate::args::{Parsed, UsageError};
 use crate::cast::drawable;
-use crate::exit;
+use crate::{exit, UsageError};
+
+#[derive(Debug, Args)]
+pub struct WatchOptions {
+    /// The session to follow (see cagectl sessions)
+    #[arg(value_name = "SESSION")]
+    pub session: Option<String>,
+    /// The audit trail (default: the configured one)
+    #[arg(long, value_name = "AUDIT", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<String>,
+}
 
 /// How often the cast is read for what was added.
 const POLL: Duration = Duration::from_millis(100);
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["file"])?;
-    let [session] = parsed.positionals.as_slice() else {
+pub fn run(options: &WatchOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let Some(session) = options.session.as_deref() else {
         return Err(UsageError("watch: give one SESSION (see cagectl sessions)".into()));
     };
-    let trail = match parsed.get("file") {
+    let trail = match options.file.as_deref() {
         Some(file) => file.to_string(),
         None => match cage::config::load() {
             Ok(config) => config.audit.file,
