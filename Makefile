@@ -46,6 +46,8 @@ test:
 prereqs:
 	@integration/prereqs.sh
 
+# cagectl's dependencies that the setuid cage must never link (`make lint` checks).
+CAGECTL_ONLY := clap|clap_builder|clap_derive|clap_lex|clap_complete|anstyle|strsim|heck
 lint:
 	$(CARGO) fmt --all --check
 	rustfmt --check --edition 2021 fuzz/src/lib.rs fuzz/fuzz_targets/*.rs
@@ -53,6 +55,11 @@ lint:
 	@# The mail library and TLS stay in cage-notify: never linked into cage or cagectl.
 	@! $(CARGO) tree --locked -p cage -e normal,build | grep -E ' (lettre|rustls[a-z-]*|ring|webpki[a-z-]*) v' || \
 	  (echo 'lint: the cage package must not depend on a mail or TLS library (see notifier/)'; exit 1)
+	@! $(CARGO) tree --locked -p cagectl -e normal,build | grep -E ' (lettre|rustls[a-z-]*|ring|webpki[a-z-]*) v' || \
+	  (echo 'lint: cagectl must not depend on a mail or TLS library (see notifier/)'; exit 1)
+	@# What only cagectl needs (the argument parser and its completions) stays in cagectl/.
+	@! $(CARGO) tree --locked -p cage -e normal,build | grep -E ' ($(CAGECTL_ONLY)) v' || \
+	  (echo 'lint: the cage package must not depend on what only cagectl needs (see cagectl/)'; exit 1)
 
 check-policies:
 	$(CARGO) run --quiet --locked --bin cagectl -- check $(POLICIES)
