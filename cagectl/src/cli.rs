@@ -8,8 +8,8 @@ use std::ffi::OsString;
 use std::io::Write;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use clap_complete::Shell;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap_complete::shells::{Bash, Fish, Zsh};
 
 use crate::audit::VerifyOptions;
 use crate::audit_export::ExportOptions;
@@ -83,8 +83,8 @@ pub enum Command {
     /// Read, verify and rotate the audit trail
     #[command(subcommand, subcommand_required = true, arg_required_else_help = true)]
     Audit(AuditCommand),
-    /// Print the completion script of a shell (bash, zsh, fish, elvish, powershell)
-    #[command(override_usage = "cagectl completions SHELL")]
+    /// Print the completion script of a shell (bash, zsh, fish)
+    #[command(override_usage = "cagectl completions bash|zsh|fish")]
     Completions(CompletionsOptions),
     /// Print the version (as --version does)
     #[command(hide = true)]
@@ -118,6 +118,14 @@ pub struct CompletionsOptions {
     /// The shell whose completion script to print
     #[arg(value_enum)]
     pub shell: Shell,
+}
+
+/// The shells whose completion scripts cagectl prints (and `make install` installs).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// The subcommand `args` ask for, and its path of names (`["audit", "show"]`).
@@ -204,6 +212,11 @@ pub fn refused(e: &clap::Error, args: &[OsString], out: &mut dyn Write, err: &mu
 
 /// Writes the completion script of `shell` for every subcommand and option.
 pub fn completions(shell: Shell, out: &mut dyn Write) -> i32 {
-    clap_complete::generate(shell, &mut Cli::command(), "cagectl", out);
+    let command = &mut Cli::command();
+    match shell {
+        Shell::Bash => clap_complete::generate(Bash, command, "cagectl", out),
+        Shell::Zsh => clap_complete::generate(Zsh, command, "cagectl", out),
+        Shell::Fish => clap_complete::generate(Fish, command, "cagectl", out),
+    }
     exit::OK
 }
