@@ -11,6 +11,10 @@ PKGLIBDIR ?= $(PREFIX)/lib/cage
 MANDIR ?= $(PREFIX)/share/man
 # systemd reads units from /usr/local/lib/systemd/system and /usr/lib/systemd/system.
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+# Where each shell looks for the completion scripts of installed programs (cagectl's).
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 # cage and cagectl start the notifier, and cagectl gives temporary users their login shell,
 # from paths fixed when they are built: where these directories install them. Exported only
 # off the defaults, so plain cargo builds (and the tests) share one build with `make`.
@@ -46,6 +50,8 @@ test:
 prereqs:
 	@integration/prereqs.sh
 
+# cagectl's dependencies that the setuid cage must never link (`make lint` checks).
+CAGECTL_ONLY := clap|clap_builder|clap_derive|clap_lex|clap_complete|anstyle|strsim|heck
 lint:
 	$(CARGO) fmt --all --check
 	rustfmt --check --edition 2021 fuzz/src/lib.rs fuzz/fuzz_targets/*.rs
@@ -53,6 +59,11 @@ lint:
 	@# The mail library and TLS stay in cage-notify: never linked into cage or cagectl.
 	@! $(CARGO) tree --locked -p cage -e normal,build | grep -E ' (lettre|rustls[a-z-]*|ring|webpki[a-z-]*) v' || \
 	  (echo 'lint: the cage package must not depend on a mail or TLS library (see notifier/)'; exit 1)
+	@! $(CARGO) tree --locked -p cagectl -e normal,build | grep -E ' (lettre|rustls[a-z-]*|ring|webpki[a-z-]*) v' || \
+	  (echo 'lint: cagectl must not depend on a mail or TLS library (see notifier/)'; exit 1)
+	@# What only cagectl needs (the argument parser and its completions) stays in cagectl/.
+	@! $(CARGO) tree --locked -p cage -e normal,build | grep -E ' ($(CAGECTL_ONLY)) v' || \
+	  (echo 'lint: the cage package must not depend on what only cagectl needs (see cagectl/)'; exit 1)
 
 check-policies:
 	$(CARGO) run --quiet --locked --bin cagectl -- check $(POLICIES)
@@ -117,11 +128,12 @@ bench-peers:
 	@command -v bwrap >/dev/null && command -v sudo >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap sudo)
 
-## install: cage setuid root, cagectl, the notifier, the applet links, the man pages, the
-# systemd units (not enabled) and a cron file for hosts without systemd, the sshd snippet and
-# /etc/cage/cage.toml (both kept if present), the policies, the state directories and their
-# modes, the group `cage` and /etc/shells. Every path follows PREFIX (or BINDIR, SBINDIR,
-# PKGLIBDIR, MANDIR, UNITDIR) under DESTDIR; /etc and /var are fixed. The Debian package
+## install: cage setuid root, cagectl and its bash, zsh and fish completions, the notifier,
+# the applet links, the man pages, the systemd units (not enabled) and a cron file for hosts
+# without systemd, the sshd snippet and /etc/cage/cage.toml (both kept if present), the
+# policies, the state directories and their modes, the group `cage` and /etc/shells. Every
+# path follows PREFIX (or BINDIR, SBINDIR, PKGLIBDIR, MANDIR, UNITDIR, BASHCOMPDIR,
+# ZSHCOMPDIR, FISHCOMPDIR) under DESTDIR; /etc and /var are fixed. The Debian package
 # (`make deb`) installs the same files through install-files.
 UNIT_FILES := $(notdir $(wildcard integration/systemd/*.service integration/systemd/*.timer))
 MAN_PAGES := man/cage.1 man/cage-verify-trail.1 man/cage.toml.5 man/cage-policy.5 man/cagectl.8
@@ -145,9 +157,16 @@ INSTALL_STRIP ?= -s
 install-files: release
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
 	  $(DESTDIR)/etc/cage/policies $(DESTDIR)/etc/ssh/sshd_config.d $(DESTDIR)/etc/cron.d
 	install $(OWNER) $(INSTALL_STRIP) -m 4755 $(RELEASE)/cage $(DESTDIR)$(BINDIR)/cage
 	install $(OWNER) $(INSTALL_STRIP) -m 0755 $(RELEASE)/cagectl $(DESTDIR)$(SBINDIR)/cagectl
+	@# The completion scripts, from the cagectl just built (`cagectl completions SHELL`).
+	for shell in bash zsh fish; do \
+	  $(RELEASE)/cagectl completions $$shell > $(RELEASE)/cagectl.$$shell || exit 1; done
+	install $(OWNER) -m 0644 $(RELEASE)/cagectl.bash $(DESTDIR)$(BASHCOMPDIR)/cagectl
+	install $(OWNER) -m 0644 $(RELEASE)/cagectl.zsh $(DESTDIR)$(ZSHCOMPDIR)/_cagectl
+	install $(OWNER) -m 0644 $(RELEASE)/cagectl.fish $(DESTDIR)$(FISHCOMPDIR)/cagectl.fish
 	install $(OWNER) -m 0755 tools/cage-verify-trail $(DESTDIR)$(BINDIR)/cage-verify-trail
 	install $(OWNER) $(INSTALL_STRIP) -m 0755 $(RELEASE)/cage-notify $(DESTDIR)$(PKGLIBDIR)/cage-notify
 	for applet in $(APPLETS); do \
@@ -178,6 +197,7 @@ uninstall:
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	  systemctl disable --now $(filter %.timer,$(UNIT_FILES)) 2>/dev/null || true; fi
 	rm -f $(DESTDIR)$(BINDIR)/cage $(DESTDIR)$(BINDIR)/cage-verify-trail $(DESTDIR)$(SBINDIR)/cagectl \
+	  $(DESTDIR)$(BASHCOMPDIR)/cagectl $(DESTDIR)$(ZSHCOMPDIR)/_cagectl $(DESTDIR)$(FISHCOMPDIR)/cagectl.fish \
 	  $(DESTDIR)$(PKGLIBDIR)/cage-notify $(addprefix $(DESTDIR)$(BINDIR)/,$(APPLETS)) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(APPLETS))) \
 	  $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p))) \

@@ -181,7 +181,7 @@ pub(crate) fn is_unsafe_char(c: char) -> bool {
 }
 
 /// Escapes what [`is_unsafe_char`] refuses, for quoting a bad value in an error message.
-pub(crate) fn shown(s: &str) -> String {
+pub fn shown(s: &str) -> String {
     s.chars()
         .map(|c| if is_unsafe_char(c) { c.escape_unicode().to_string() } else { c.to_string() })
         .collect()

@@ -4,7 +4,6 @@
 
 pub mod audit;
 pub mod config;
-pub mod ctl;
 pub mod decide;
 pub mod files;
 pub mod grant;

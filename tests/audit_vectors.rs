@@ -244,8 +244,12 @@ fn said(status: Option<i32>, out: &str, records: impl Fn(&str) -> Option<usize>,
     Said::Verified(total)
 }
 
+/// cagectl is a package of its own (cagectl/): a build of the workspace (`cargo nextest run`
+/// at the root, `make tests`) leaves it next to cage.
 fn cagectl(paths: &[PathBuf]) -> Said {
-    let out = Command::new(env!("CARGO_BIN_EXE_cagectl")).args(["audit", "verify"]).args(paths).output();
+    let bin = Path::new(env!("CARGO_BIN_EXE_cage")).with_file_name("cagectl");
+    assert!(bin.exists(), "{} is missing: build the workspace (cargo build at the root)", bin.display());
+    let out = Command::new(bin).args(["audit", "verify"]).args(paths).output();
     let out = out.expect("run cagectl");
     let stdout = String::from_utf8_lossy(&out.stdout);
     // `ok, 7 records, starts the chain, ...`

@@ -5,10 +5,10 @@
 //! there is one, has asctime's shape.
 #![no_main]
 
-use cage::ctl::audit_export::oac;
-use cage::ctl::audit_show::{row, Filter};
 use cage::time::Timestamp;
 use cage_fuzz::obeyed_by_terminals;
+use cagectl::audit_export::oac;
+use cagectl::audit_show::{row, Filter};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
 

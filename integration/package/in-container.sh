@@ -45,6 +45,9 @@ check "man cagectl" man_page cagectl "cagectl check"
 check "man cage.toml" man_page cage.toml "host settings of cage"
 check "man cage-policy" man_page cage-policy "action profiles"
 check "man sudocat (cage's page)" man_page sudocat "File commands"
+check "cagectl's bash completion" grep -q 'complete -F _cagectl' /usr/share/bash-completion/completions/cagectl
+check "cagectl's zsh completion" grep -q '^#compdef cagectl' /usr/share/zsh/vendor-completions/_cagectl
+check "cagectl's fish completion" grep -q '^complete -c cagectl' /usr/share/fish/vendor_completions.d/cagectl.fish
 
 echo "== use"
 useradd --create-home --shell /usr/bin/cage --groups cage op
@@ -69,6 +72,7 @@ echo "== remove"
 check "dpkg -r removes the package" dpkg -r cage
 check "cage is gone" absent /usr/bin/cage
 check "cagectl is gone" absent /usr/sbin/cagectl
+check "its bash completion is gone" absent /usr/share/bash-completion/completions/cagectl
 check "cage left /etc/shells" bash -c '! grep -q cage /etc/shells'
 check "the audit trail stays" test -s /var/log/cage/audit.jsonl
 check "the grant stays" test -f /etc/cage/grants/op.toml

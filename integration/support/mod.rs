@@ -16,10 +16,13 @@ pub fn require_root() {
     }
 }
 
-/// Runs `body` in a fresh sandbox; returns its output.
+/// Runs `body` in a fresh sandbox; returns its output. It installs cage and cagectl from
+/// the directory cargo builds them in: cagectl is a package of its own (cagectl/), built there
+/// by a build of the workspace (`cargo nextest run` at the root, `make tests`).
 pub fn sandbox(body: &str) -> Output {
     require_root();
     let bins = std::path::Path::new(env!("CARGO_BIN_EXE_cage")).parent().expect("bin dir").to_owned();
+    assert!(bins.join("cagectl").exists(), "no cagectl in {}: build the workspace", bins.display());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/integration/session/sandbox.sh");
     let mut child = Command::new(script)
         .arg(bins)

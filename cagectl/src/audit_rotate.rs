@@ -2,24 +2,19 @@
 //! first record (`rotate`) continues the chain (root only; see docs/audit.md).
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::io::Write;
 
-use super::admin_record::admin_fields;
-use super::args::{Parsed, UsageError};
-use super::exit;
-use crate::audit::{Audit, Entry};
+use crate::admin_record::admin_fields;
+use crate::{exit, UsageError};
+use cage::audit::{Audit, Entry};
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &[])?;
-    if !parsed.positionals.is_empty() || !parsed.after_dashes.is_empty() {
-        return Err(UsageError("audit rotate takes no arguments: it rotates the configured file".into()));
-    }
+/// Takes no arguments: it rotates the configured file.
+pub fn run(out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     if !nix::unistd::geteuid().is_root() {
         let _ = writeln!(err, "cagectl: audit rotate: only root rotates the audit trail");
         return Ok(exit::REFUSED);
     }
-    let rotated = crate::config::load().and_then(|config| {
+    let rotated = cage::config::load().and_then(|config| {
         let admin = admin_name();
         let fields = admin_fields(&config, "", &admin)?;
         let mut entry = Entry::new("rotate");

@@ -1,34 +1,26 @@
 //! `cagectl audit verify [FILE...]`: proves the hash chain of audit files (several files are
 //! checked in order, each continuing the last) and that each session recording they name is
-//! still the file its `logout` record hashed; and the `audit` subcommands' dispatch.
+//! still the file its `logout` record hashed.
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::io::Write;
 
-use super::args::{Parsed, UsageError};
-use super::exit;
-use crate::audit::{self, Head};
-use crate::config;
+use clap::Args;
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let (sub, rest) = args.split_first().ok_or_else(|| UsageError("audit: missing subcommand".into()))?;
-    match sub.to_str() {
-        Some("verify") => verify(rest, out, err),
-        Some("rotate") => super::audit_rotate::run(rest, out, err),
-        Some("show") => super::audit_show::run(rest, out, err),
-        Some("tail") => super::audit_tail::run(rest, out, err),
-        Some("export") => super::audit_export::run(rest, out, err),
-        Some("play") => super::audit_play::run(rest, out, err),
-        Some(other) => Err(UsageError(format!("unknown audit subcommand `{other}`"))),
-        None => Err(UsageError("audit: the subcommand is not UTF-8".into())),
-    }
+use crate::{exit, UsageError};
+use cage::audit::{self, Head};
+use cage::config;
+
+#[derive(Debug, Args)]
+pub struct VerifyOptions {
+    /// The files, oldest first, as one chain (default: the configured trail)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
 }
 
-fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &[])?;
-    let files = match parsed.positionals.is_empty() {
-        false => parsed.positionals.clone(),
+pub fn verify(options: &VerifyOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let files = match options.files.is_empty() {
+        false => options.files.clone(),
         true => match config::load() {
             Ok(config) => vec![config.audit.file],
             Err(e) => {
@@ -76,7 +68,7 @@ fn verify(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result
         );
         let records: Vec<serde_json::Map<String, serde_json::Value>> =
             text.split(|&b| b == b'\n').filter_map(|l| serde_json::from_slice(l).ok()).collect();
-        if let Some(missed) = super::unsent::summary(&records) {
+        if let Some(missed) = crate::unsent::summary(&records) {
             let _ = writeln!(err, "cagectl: audit verify: {file}: {missed}");
         }
         previous = Some((file.clone(), verified.last));

@@ -2,16 +2,15 @@
 //! default only what is open or in force; `--all` adds the decided and the ended.
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::io::Write;
 
+use clap::Args;
 use serde_json::{json, Value};
 
-use super::args::{Parsed, UsageError};
-use super::{exit, store};
-use crate::grant::{Grant, Validity};
-use crate::request::{Request, State};
-use crate::time::{format_remaining, Timestamp};
+use crate::{exit, store, UsageError};
+use cage::grant::{Grant, Validity};
+use cage::request::{Request, State};
+use cage::time::{format_remaining, Timestamp};
 
 /// One line of the listing.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +89,7 @@ fn to_json(row: &Row) -> Value {
 
 /// Terminal-safe text: what a requester typed cannot paint the admin's screen.
 fn safe(s: &str) -> String {
-    crate::grant::shown(s)
+    cage::grant::shown(s)
 }
 
 pub fn table(rows: &[Row]) -> String {
@@ -115,11 +114,17 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse_with_flags(args, &[], &["all", "json"])?;
-    if let Some(extra) = parsed.positionals.first() {
-        return Err(UsageError(format!("unexpected argument `{}`", extra.escape_debug())));
-    }
+#[derive(Debug, Args)]
+pub struct ListOptions {
+    /// Also the decided requests and the ended grants
+    #[arg(long)]
+    pub all: bool,
+    /// One JSON array of the rows
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(options: &ListOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
     let now = Timestamp::now();
     let mut problems = Vec::new();
     let rows = match collect(now, &mut problems) {
@@ -129,8 +134,8 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
             return Ok(exit::REFUSED);
         }
     };
-    let rows: Vec<Row> = rows.into_iter().filter(|r| parsed.has("all") || r.current).collect();
-    if parsed.has("json") {
+    let rows: Vec<Row> = rows.into_iter().filter(|r| options.all || r.current).collect();
+    if options.json {
         let _ = writeln!(out, "{}", Value::Array(rows.iter().map(to_json).collect()));
     } else {
         let _ = write!(out, "{}", table(&rows));
@@ -158,7 +163,7 @@ fn collect(now: Timestamp, problems: &mut Vec<String>) -> Result<Vec<Row>, Strin
             Err(e) => problems.push(e),
         }
     }
-    for login in store::names(&crate::config::grant_dir())? {
+    for login in store::names(&cage::config::grant_dir())? {
         if covered.contains(&login) {
             continue;
         }
@@ -174,7 +179,7 @@ fn collect(now: Timestamp, problems: &mut Vec<String>) -> Result<Vec<Row>, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grant::GrantState;
+    use cage::grant::GrantState;
     use std::time::Duration;
 
     fn at(s: &str) -> Timestamp {

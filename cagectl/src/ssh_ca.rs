@@ -5,9 +5,9 @@
 
 use std::process::Command;
 
-use crate::grant::cert::ACTIONS_EXTENSION;
-use crate::grant::Grant;
-use crate::time::Timestamp;
+use cage::grant::cert::ACTIONS_EXTENSION;
+use cage::grant::Grant;
+use cage::time::Timestamp;
 
 /// `YYYYMMDDHHMMSSZ`, ssh-keygen's UTC validity form.
 pub fn validity_stamp(t: Timestamp) -> String {
@@ -61,7 +61,7 @@ pub fn issue(ca: &str, key_file: &str, grant: &Grant) -> Result<String, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grant::GrantState;
+    use cage::grant::GrantState;
 
     #[test]
     fn the_certificate_carries_the_grant() {

@@ -6,36 +6,62 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use clap::Args;
 use serde_json::json;
 
-use super::args::{Parsed, UsageError};
-use super::{exit, DEFAULT_POLICY_DIR};
-use crate::decide::{decide, Decision, Session};
-use crate::line::{parse_line, render_caret};
-use crate::policy::{Layer, PolicySet};
+use crate::{exit, required, UsageError, DEFAULT_POLICY_DIR};
+use cage::decide::{decide, Decision, Session};
+use cage::line::{parse_line, render_caret};
+use cage::policy::{Layer, PolicySet};
 
-const KNOWN: &[&str] = &["policies", "layer", "actions", "login", "cwd"];
+#[derive(Debug, Args)]
+pub struct ExplainOptions {
+    /// The policy directory (default /etc/cage/policies)
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub policies: Option<String>,
+    /// The layer the line runs on: cps, host, cell or guest_vm (required)
+    #[arg(long, value_name = "LAYER")]
+    pub layer: Option<String>,
+    /// The grant's actions (required)
+    #[arg(long, value_name = "A[,B...]")]
+    pub actions: Option<String>,
+    /// The operator's login (default operator)
+    #[arg(long, value_name = "NAME")]
+    pub login: Option<String>,
+    /// The working directory, absolute (default the login's home)
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<String>,
+    /// One JSON object: the decision and each stage's argv, rules or reason
+    #[arg(long)]
+    pub json: bool,
+    /// Words before --: refused, the line goes after --
+    #[arg(hide = true)]
+    pub stray: Vec<String>,
+    /// The command line, one quoted argument after --
+    #[arg(last = true, value_name = "COMMAND LINE")]
+    pub line: Vec<OsString>,
+}
 
 // With `--json`, one object: `{"decision", "stages": [{"argv", "decision", "rules" | "reason"}]}`,
 // or `{"decision": "deny", "reason", "offset"}` for a line that does not parse.
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse_with_flags(args, KNOWN, &["json"])?;
-    let json = parsed.has("json");
-    if let Some(extra) = parsed.positionals.first() {
+pub fn run(options: &ExplainOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let json = options.json;
+    if let Some(extra) = options.stray.first() {
         return Err(UsageError(format!("unexpected argument `{extra}` (put the command line after --)")));
     }
-    let line = match parsed.after_dashes.as_slice() {
+    let line = match options.line.as_slice() {
         [line] => line.as_bytes().to_vec(),
         [] => return Err(UsageError("missing the command line after --".into())),
         _ => return Err(UsageError("give the command line as one quoted argument after --".into())),
     };
-    let layer_name = parsed.require("layer")?;
+    let layer_name = required(&options.layer, "layer")?;
     let layer = Layer::parse(layer_name)
         .ok_or_else(|| UsageError(format!("unknown layer `{layer_name}` (cps, host, cell, guest_vm)")))?;
-    let actions: Vec<String> = parsed.require("actions")?.split(',').map(|a| a.trim().to_string()).collect();
-    let session = session(&parsed)?;
-    let dir = parsed.get("policies").unwrap_or(DEFAULT_POLICY_DIR);
+    let actions: Vec<String> =
+        required(&options.actions, "actions")?.split(',').map(|a| a.trim().to_string()).collect();
+    let session = session(options)?;
+    let dir = options.policies.as_deref().unwrap_or(DEFAULT_POLICY_DIR);
     let set = match PolicySet::load_dir(Path::new(dir)) {
         Ok(set) => set,
         Err(errors) => return Ok(config_error(err, &errors)),
@@ -45,7 +71,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         Err(e) => return Ok(config_error(err, &[e])),
     };
     // The addresses `layer` commands may reach, as a login on this host reads them.
-    profile.place_in(&crate::config::load().map(|c| c.system).unwrap_or_default());
+    profile.place_in(&cage::config::load().map(|c| c.system).unwrap_or_default());
     let parsed_line = match parse_line(&line) {
         Ok(l) => l,
         Err(e) => {
@@ -94,14 +120,14 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     Ok(code)
 }
 
-fn session(parsed: &Parsed) -> Result<Session, UsageError> {
-    let login = parsed.get("login").unwrap_or("operator").to_string();
+fn session(options: &ExplainOptions) -> Result<Session, UsageError> {
+    let login = options.login.as_deref().unwrap_or("operator").to_string();
     let home = format!("/home/{login}");
-    let cwd = parsed.get("cwd").map_or(home.clone(), str::to_string);
+    let cwd = options.cwd.clone().unwrap_or_else(|| home.clone());
     if !cwd.starts_with('/') {
         return Err(UsageError(format!("--cwd must be absolute (got `{cwd}`)")));
     }
-    let cwd = crate::policy::path::normalize("/", &cwd);
+    let cwd = cage::policy::path::normalize("/", &cwd);
     Ok(Session { login, cwd, home })
 }
 

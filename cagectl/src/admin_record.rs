@@ -2,8 +2,8 @@
 //! and the fields such records carry (`uid` is the admin's).
 #![forbid(unsafe_code)]
 
-use crate::audit::{self, Audit, Entry, SessionFields};
-use crate::config::{self, Config};
+use cage::audit::{self, Audit, Entry, SessionFields};
+use cage::config::{self, Config};
 
 /// Records an admin's change (a `grant` event) before it is made; `Err` refuses the change.
 pub fn record_admin_change(req: &str, login: &str, entry: Entry) -> Result<(), String> {

@@ -5,8 +5,8 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use super::exit;
-use crate::audit::Entry;
+use crate::exit;
+use cage::audit::Entry;
 
 /// A `grant` record for `action` (`requested`, `approved`, `extended`, ...) by `by`, whose
 /// `argv` is the admin's command line.
@@ -22,15 +22,15 @@ pub fn entry(command: &str, args: &[OsString], action: &str, by: &str) -> Entry 
 
 /// Records `entry` before the change it announces; `Err` means the change must not be made.
 pub fn audit(req: &str, login: &str, entry: Entry) -> Result<(), String> {
-    super::admin_record::record_admin_change(req, login, entry)
+    crate::admin_record::record_admin_change(req, login, entry)
         .map_err(|e| format!("refused, the change could not be audited: {e}"))
 }
 
 /// After a recorded change failed halfway: says so in the trail too (best effort: the first
 /// record already announced it, this one only tells how it ended).
 pub fn audit_failure(req: &str, login: &str, command: &str, args: &[OsString], error: &str) {
-    let failed = entry(command, args, "failed", &super::who::invoker()).with("error", error);
-    let _ = super::admin_record::record_admin_change(req, login, failed);
+    let failed = entry(command, args, "failed", &crate::who::invoker()).with("error", error);
+    let _ = crate::admin_record::record_admin_change(req, login, failed);
 }
 
 /// Prints the outcome: the lines on stdout (exit 0), or `cagectl: COMMAND: why` (exit 1).

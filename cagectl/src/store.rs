@@ -6,9 +6,9 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 
-use crate::config;
-use crate::grant::Grant;
-use crate::request::Request;
+use cage::config;
+use cage::grant::Grant;
+use cage::request::Request;
 
 /// A temp file beside `path` (mode `mode`), fsynced, then renamed over it; `dir` is created
 /// root-only (0700) when missing, and its entry synced.
@@ -56,8 +56,8 @@ pub fn key_path(login: &str) -> String {
 /// Reads request `id` the way cage reads its files (root's, not writable by others).
 pub fn read_request(id: &str) -> Result<Request, String> {
     let path = request_path(id);
-    let text = crate::trust::read_file(&path).map_err(|e| match e {
-        crate::trust::TrustError::Missing { .. } => format!("no request {id}"),
+    let text = cage::trust::read_file(&path).map_err(|e| match e {
+        cage::trust::TrustError::Missing { .. } => format!("no request {id}"),
         other => other.to_string(),
     })?;
     Request::parse(&text, &path).map_err(|e| e.to_string())
@@ -72,9 +72,9 @@ pub fn write_request(request: &Request) -> Result<(), String> {
 /// The grant of `login`, if there is one.
 pub fn read_grant(login: &str) -> Result<Option<Grant>, String> {
     let path = grant_path(login);
-    match crate::trust::read_file(&path) {
+    match cage::trust::read_file(&path) {
         Ok(text) => Grant::parse(&text, &path).map(Some).map_err(|e| e.to_string()),
-        Err(crate::trust::TrustError::Missing { .. }) => Ok(None),
+        Err(cage::trust::TrustError::Missing { .. }) => Ok(None),
         Err(e) => Err(e.to_string()),
     }
 }

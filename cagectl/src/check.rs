@@ -5,25 +5,33 @@
 //! `notes`).
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
 
-use super::args::{Parsed, UsageError};
-use super::{exit, DEFAULT_POLICY_DIR};
-use crate::policy::gtfobins::is_shell_capable;
-use crate::policy::path::is_within;
-use crate::policy::{ActionProfile, AliasTarget, PolicySet};
+use clap::Args;
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse_with_flags(args, &["config"], &["json"])?;
-    let dir = match parsed.positionals.as_slice() {
-        [] => DEFAULT_POLICY_DIR.to_string(),
-        [dir] => dir.clone(),
-        [_, extra, ..] => return Err(UsageError(format!("unexpected argument `{extra}`"))),
-    };
-    let report = checked(&dir, parsed.get("config"));
-    match parsed.has("json") {
+use crate::{exit, UsageError, DEFAULT_POLICY_DIR};
+use cage::policy::gtfobins::is_shell_capable;
+use cage::policy::path::is_within;
+use cage::policy::{ActionProfile, AliasTarget, PolicySet};
+
+#[derive(Debug, Args)]
+pub struct CheckOptions {
+    /// The policy directory (default /etc/cage/policies)
+    #[arg(value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub dir: Option<String>,
+    /// The cage.toml to check (default /etc/cage/cage.toml)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub config: Option<String>,
+    /// One JSON object: ok, actions, warnings, errors, notes
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(options: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let dir = options.dir.as_deref().unwrap_or(DEFAULT_POLICY_DIR);
+    let report = checked(dir, options.config.as_deref());
+    match options.json {
         true => {
             let _ = writeln!(out, "{}", report.json());
         }
@@ -91,7 +99,7 @@ fn checked(dir: &str, config: Option<&str>) -> Report {
         report.summaries.push(summary(&set, action));
         report.warnings.extend(warnings(action));
     }
-    let path = config.map_or_else(crate::config::config_file, str::to_string);
+    let path = config.map_or_else(cage::config::config_file, str::to_string);
     if config.is_none() && !Path::new(&path).exists() {
         report.notes.push(format!("note: no {path}: only the policies were checked"));
         return report;
@@ -109,8 +117,8 @@ fn checked(dir: &str, config: Option<&str>) -> Report {
 /// cage.toml read and validated as a login reads it (the same trusted read, the same parser),
 /// and its layer one the policies define.
 fn check_config(set: &PolicySet, path: &str) -> Result<String, String> {
-    let text = crate::trust::read_file(path).map_err(|e| e.to_string())?;
-    let config = crate::config::Config::parse(&text, path).map_err(|e| e.to_string())?;
+    let text = cage::trust::read_file(path).map_err(|e| e.to_string())?;
+    let config = cage::config::Config::parse(&text, path).map_err(|e| e.to_string())?;
     let layer = config.layer.name();
     if !set.actions().any(|action| action.layer_names().contains(&layer)) {
         return Err(format!(

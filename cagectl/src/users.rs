@@ -10,9 +10,9 @@ use std::process::Command;
 use nix::unistd::{Uid, User};
 use serde::{Deserialize, Serialize};
 
-use super::store;
-use crate::config::{self, AccessConfig};
-use crate::time::Timestamp;
+use crate::store;
+use cage::config::{self, AccessConfig};
+use cage::time::Timestamp;
 
 /// What cagectl knows about a temporary user it created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,13 +34,13 @@ fn record_path(login: &str) -> String {
 
 pub fn read(login: &str) -> Result<Option<TempUser>, String> {
     let path = record_path(login);
-    match crate::trust::read_file(&path) {
+    match cage::trust::read_file(&path) {
         Ok(text) => toml::from_str(&text).map(Some).map_err(|e| {
             let at =
-                crate::source::SourceError::at(&path, &text, e.span().map_or(0, |s| s.start), e.message());
+                cage::source::SourceError::at(&path, &text, e.span().map_or(0, |s| s.start), e.message());
             at.to_string()
         }),
-        Err(crate::trust::TrustError::Missing { .. }) => Ok(None),
+        Err(cage::trust::TrustError::Missing { .. }) => Ok(None),
         Err(e) => Err(e.to_string()),
     }
 }

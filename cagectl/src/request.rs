@@ -7,36 +7,90 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use super::args::{Parsed, UsageError};
-use super::notice::{self, Outbox};
-use super::{change, store, users, who};
-use crate::config::Config;
-use crate::notify::Kind;
-use crate::policy::PolicySet;
-use crate::request::{self, Request, State, PRE_APPROVED_BY};
-use crate::time::{parse_duration, Timestamp};
+use clap::Args;
 
-pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["actions", "reason", "duration", "not-before", "ssh-key", "contact"])?;
-    no_positionals(&parsed)?;
-    let actions = action_list(parsed.require("actions")?)?;
-    let reason = parsed.require("reason")?.to_string();
-    let duration =
-        parsed.get("duration").map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))?;
-    let not_before = parsed
-        .get("not-before")
+use crate::notice::{self, Outbox};
+use crate::{change, required, store, users, who, UsageError};
+use cage::config::Config;
+use cage::notify::Kind;
+use cage::policy::PolicySet;
+use cage::request::{self, Request, State, PRE_APPROVED_BY};
+use cage::time::{parse_duration, Timestamp};
+
+#[derive(Debug, Args)]
+pub struct RequestOptions {
+    /// The actions asked for (required)
+    #[arg(long, value_name = "A[,B...]")]
+    pub actions: Option<String>,
+    /// Why (required)
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub reason: Option<String>,
+    /// How long (default: default_duration of cage.toml)
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Not before this time, RFC 3339 (default: once approved)
+    #[arg(long, value_name = "T")]
+    pub not_before: Option<String>,
+    /// The operator's public key (one plain key line)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub ssh_key: Option<String>,
+    /// Who hears of the decision and of the end (a mail address)
+    #[arg(long, value_name = "EMAIL")]
+    pub contact: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewOptions {
+    /// The request (REQ-xxxxxxxx)
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveOptions {
+    /// The request (REQ-xxxxxxxx)
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// Another duration than the one asked for
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectOptions {
+    /// The request (REQ-xxxxxxxx)
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// Why (required)
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub reason: Option<String>,
+}
+
+/// `args` (here and below): the arguments as given, for the trail.
+pub fn run_request(
+    options: &RequestOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let actions = action_list(required(&options.actions, "actions")?)?;
+    let reason = required(&options.reason, "reason")?.to_string();
+    let duration = duration(&options.duration)?;
+    let not_before = options
+        .not_before
+        .as_deref()
         .map(Timestamp::parse_rfc3339)
         .transpose()
         .map_err(|e| UsageError(format!("--not-before: {e}")))?;
-    let key_file = parsed.get("ssh-key").map(str::to_string);
-    let contact = parsed.get("contact").map(str::to_string);
-    if let Some(bad) = contact.as_deref().filter(|c| !crate::config::is_mail_address(c)) {
+    let key_file = options.ssh_key.clone();
+    let contact = options.contact.clone();
+    if let Some(bad) = contact.as_deref().filter(|c| !cage::config::is_mail_address(c)) {
         return Err(UsageError(format!("--contact `{}` is not a plain mail address", bad.escape_debug())));
     }
     let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("raise requests")?;
-        let config = crate::config::load()?;
+        let config = cage::config::load()?;
         check_actions(&actions)?;
         let duration = duration.unwrap_or(config.access.default_duration);
         request::check_duration(duration, config.access.max_duration).map_err(|e| e.0)?;
@@ -50,7 +104,7 @@ pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
             .with("pre_approved", pre_approved);
         change::audit(&request.id, &request.login, entry)?;
         let path = store::request_path(&request.id);
-        store::create_new(&crate::config::request_dir(), &path, request.to_toml().as_bytes())
+        store::create_new(&cage::config::request_dir(), &path, request.to_toml().as_bytes())
             .map_err(|e| format!("{path}: {e}"))?;
         let mut requested = notice::about_request(Kind::Requested, &request, &request.requested_by);
         requested.reason = notice::reason(&request.reason);
@@ -70,9 +124,13 @@ pub fn run_request(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
     Ok(outbox.send(change::report("request", result, out, err), err))
 }
 
-pub fn run_review(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &[])?;
-    let id = one_id(&parsed)?;
+pub fn run_review(
+    options: &ReviewOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let id = one_id(&options.id)?;
     let mut outbox = Outbox::default();
     let result = decided(&id, |_, request, by| {
         let mut reviewed = request.clone();
@@ -85,11 +143,14 @@ pub fn run_review(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
     Ok(outbox.send(change::report("review", result, out, err), err))
 }
 
-pub fn run_approve(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["duration"])?;
-    let id = one_id(&parsed)?;
-    let duration =
-        parsed.get("duration").map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))?;
+pub fn run_approve(
+    options: &ApproveOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let id = one_id(&options.id)?;
+    let duration = duration(&options.duration)?;
     let mut outbox = Outbox::default();
     let result = decided(&id, |config, request, by| {
         let mut request = request.clone();
@@ -98,10 +159,14 @@ pub fn run_approve(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) 
     Ok(outbox.send(change::report("approve", result, out, err), err))
 }
 
-pub fn run_reject(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["reason"])?;
-    let id = one_id(&parsed)?;
-    let reason = parsed.require("reason")?.to_string();
+pub fn run_reject(
+    options: &RejectOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let id = one_id(&options.id)?;
+    let reason = required(&options.reason, "reason")?.to_string();
     let mut outbox = Outbox::default();
     let result = decided(&id, |_, request, by| {
         let mut rejected = request.clone();
@@ -123,7 +188,7 @@ fn decided(
     decide: impl FnOnce(&Config, &Request, &str) -> Result<String, String>,
 ) -> Result<String, String> {
     who::require_root("decide on requests")?;
-    let config = crate::config::load()?;
+    let config = cage::config::load()?;
     let by = who::invoker();
     who::check_approver(&by, config.access.approver_group.as_deref())?;
     let request = store::read_request(id)?;
@@ -183,9 +248,9 @@ fn new_request(
     ssh_key: Option<String>,
 ) -> Result<Request, String> {
     for _ in 0..8 {
-        let mut bytes = [0u8; crate::config::SHORT_ID_LEN / 2];
-        crate::sys::getrandom(&mut bytes).map_err(|e| format!("no random id: {e}"))?;
-        let short = crate::audit::record::hex(&bytes);
+        let mut bytes = [0u8; cage::config::SHORT_ID_LEN / 2];
+        cage::sys::getrandom(&mut bytes).map_err(|e| format!("no random id: {e}"))?;
+        let short = cage::audit::record::hex(&bytes);
         let id = request::id_for(&short);
         let login = config.access.login_for(&short);
         if Path::new(&store::request_path(&id)).exists() || users::check_free(&config.access, &login).is_err()
@@ -217,7 +282,7 @@ fn new_request(
 
 /// Every action must be a grantable profile of this host's policy.
 pub fn check_actions(actions: &[String]) -> Result<(), String> {
-    let dir = crate::config::policy_dir();
+    let dir = cage::config::policy_dir();
     let set = PolicySet::load_dir(Path::new(&dir))
         .map_err(|errors| errors.first().map_or_else(|| format!("{dir} is invalid"), |e| e.to_string()))?;
     match actions.iter().find(|a| !set.is_grantable(a)) {
@@ -238,7 +303,7 @@ pub fn read_key(file: &str) -> Result<String, String> {
 
 pub fn action_list(text: &str) -> Result<Vec<String>, UsageError> {
     let actions: Vec<String> = text.split(',').map(|a| a.trim().to_string()).collect();
-    if let Some(bad) = actions.iter().find(|a| !crate::policy::types::is_action_id(a)) {
+    if let Some(bad) = actions.iter().find(|a| !cage::policy::types::is_action_id(a)) {
         return Err(UsageError(format!("`{}` is not an action id", bad.escape_debug())));
     }
     let mut unique = actions.clone();
@@ -250,18 +315,14 @@ pub fn action_list(text: &str) -> Result<Vec<String>, UsageError> {
     Ok(actions)
 }
 
-fn one_id(parsed: &Parsed) -> Result<String, UsageError> {
-    match parsed.positionals.as_slice() {
-        [id] if request::short_id(id).is_some() => Ok(id.clone()),
-        [id] => Err(UsageError(format!("`{}` is not a request id (REQ-xxxxxxxx)", id.escape_debug()))),
-        [] => Err(UsageError("the request id is missing".into())),
-        _ => Err(UsageError("one request id only".into())),
+fn one_id(given: &Option<String>) -> Result<String, UsageError> {
+    match given.as_deref() {
+        Some(id) if request::short_id(id).is_some() => Ok(id.to_string()),
+        Some(id) => Err(UsageError(format!("`{}` is not a request id (REQ-xxxxxxxx)", id.escape_debug()))),
+        None => Err(UsageError("the request id is missing".into())),
     }
 }
 
-fn no_positionals(parsed: &Parsed) -> Result<(), UsageError> {
-    match parsed.positionals.first() {
-        Some(extra) => Err(UsageError(format!("unexpected argument `{}`", extra.escape_debug()))),
-        None => Ok(()),
-    }
+fn duration(given: &Option<String>) -> Result<Option<Duration>, UsageError> {
+    given.as_deref().map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))
 }

@@ -3,7 +3,7 @@
 
 use nix::unistd::{Group, User};
 
-use crate::policy::types::is_unix_name;
+use cage::policy::types::is_unix_name;
 
 /// The invoking person: `SUDO_USER` when run through sudo, else the real user's name.
 pub fn invoker() -> String {

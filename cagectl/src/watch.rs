@@ -4,28 +4,36 @@
 //! session's `logout`; it writes to nothing but the watcher's terminal.
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
+use clap::Args;
 use serde_json::Value;
 
-use super::args::{Parsed, UsageError};
-use super::cast::drawable;
-use super::exit;
+use crate::cast::drawable;
+use crate::{exit, UsageError};
+
+#[derive(Debug, Args)]
+pub struct WatchOptions {
+    /// The session to follow (see cagectl sessions)
+    #[arg(value_name = "SESSION")]
+    pub session: Option<String>,
+    /// The audit trail (default: the configured one)
+    #[arg(long, value_name = "AUDIT", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<String>,
+}
 
 /// How often the cast is read for what was added.
 const POLL: Duration = Duration::from_millis(100);
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["file"])?;
-    let [session] = parsed.positionals.as_slice() else {
+pub fn run(options: &WatchOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let Some(session) = options.session.as_deref() else {
         return Err(UsageError("watch: give one SESSION (see cagectl sessions)".into()));
     };
-    let trail = match parsed.get("file") {
+    let trail = match options.file.as_deref() {
         Some(file) => file.to_string(),
-        None => match crate::config::load() {
+        None => match cage::config::load() {
             Ok(config) => config.audit.file,
             Err(e) => {
                 let _ = writeln!(err, "cagectl: watch: {e}");
@@ -66,7 +74,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
 /// The full id and the cast path of the live recorded session `session` names.
 fn recorded_login(trail: &str, session: &str) -> Result<(String, String), String> {
     let text = std::fs::read_to_string(trail).map_err(|e| format!("{trail}: {e}"))?;
-    let live = super::sessions::open_sessions(&text);
+    let live = crate::sessions::open_sessions(&text);
     let mine: Vec<_> =
         live.iter().filter(|s| !session.is_empty() && s.session.starts_with(session)).collect();
     let found = match mine.as_slice() {

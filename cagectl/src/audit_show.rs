@@ -3,17 +3,51 @@
 //! lines themselves. The filters and the table are pure; `tail` and `export` share them.
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::io::Write;
 
+use clap::Args;
 use serde_json::{Map, Value};
 
-use super::args::{Parsed, UsageError};
-use super::exit;
-use crate::time::{parse_duration, Timestamp};
+use crate::{exit, UsageError};
+use cage::time::{parse_duration, Timestamp};
 
 /// The filter options `show`, `tail` and `export` accept.
-pub const FILTER_OPTIONS: [&str; 7] = ["req", "login", "session", "since", "until", "event", "decision"];
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterOptions {
+    /// Records of request ID
+    #[arg(long, value_name = "ID")]
+    pub req: Option<String>,
+    /// Records of login NAME
+    #[arg(long, value_name = "NAME")]
+    pub login: Option<String>,
+    /// Records of session S (its id or the first characters of it)
+    #[arg(long, value_name = "S")]
+    pub session: Option<String>,
+    /// Records from T on: RFC 3339 or a duration ago (2h)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Records up to T: RFC 3339 or a duration ago (2h)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Records of these events (a command's refusal of a file or an address counts as `command`)
+    #[arg(long, value_name = "E[,E...]")]
+    pub event: Option<String>,
+    /// Records that carry this decision
+    #[arg(long, value_name = "allow|deny")]
+    pub decision: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowOptions {
+    #[command(flatten)]
+    pub filter: FilterOptions,
+    /// The matching lines themselves, not a table
+    #[arg(long)]
+    pub json: bool,
+    /// The files to read (default: the configured trail)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+}
 
 /// Which records to show; every given condition must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,16 +68,19 @@ pub struct Filter {
 impl Filter {
     /// The filter the options ask for; `--since`/`--until` take RFC 3339 or a duration ago
     /// (`2h`: two hours before `now`).
-    pub fn from_options(parsed: &Parsed, now: Timestamp) -> Result<Filter, UsageError> {
-        let time = |name: &str| parsed.get(name).map(|t| parse_time(t, now)).transpose();
+    pub fn from_options(options: &FilterOptions, now: Timestamp) -> Result<Filter, UsageError> {
+        let time = |given: &Option<String>| given.as_deref().map(|t| parse_time(t, now)).transpose();
         Ok(Filter {
-            req: parsed.get("req").map(str::to_string),
-            login: parsed.get("login").map(str::to_string),
-            session: parsed.get("session").map(str::to_string),
-            since: time("since")?,
-            until: time("until")?,
-            events: parsed.get("event").map_or_else(Vec::new, |e| e.split(',').map(str::to_string).collect()),
-            decision: match parsed.get("decision") {
+            req: options.req.clone(),
+            login: options.login.clone(),
+            session: options.session.clone(),
+            since: time(&options.since)?,
+            until: time(&options.until)?,
+            events: options
+                .event
+                .as_deref()
+                .map_or_else(Vec::new, |e| e.split(',').map(str::to_string).collect()),
+            decision: match options.decision.as_deref() {
                 None => None,
                 Some(d @ ("allow" | "deny")) => Some(d.to_string()),
                 Some(other) => return Err(UsageError(format!("--decision is allow or deny, not `{other}`"))),
@@ -223,19 +260,13 @@ pub fn files_or_configured(positionals: &[String], err: &mut dyn Write) -> Optio
     if !positionals.is_empty() {
         return Some(positionals.to_vec());
     }
-    match crate::config::load() {
+    match cage::config::load() {
         Ok(config) => Some(vec![config.audit.file]),
         Err(e) => {
             let _ = writeln!(err, "cagectl: audit: {e}");
             None
         }
     }
-}
-
-/// Takes a flag without a value (`--json`) out of `args`: whether it was there, and the rest.
-pub fn take_flag(args: &[OsString], flag: &str) -> (bool, Vec<OsString>) {
-    let rest: Vec<OsString> = args.iter().filter(|a| *a != flag).cloned().collect();
-    (rest.len() != args.len(), rest)
 }
 
 /// Writes one matching record as the table row or, with `json`, its line unchanged.
@@ -246,11 +277,10 @@ pub fn write_record(out: &mut dyn Write, read: &Read, json: bool) -> std::io::Re
     }
 }
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let (json, args) = take_flag(args, "--json");
-    let parsed = Parsed::parse(&args, &FILTER_OPTIONS)?;
-    let filter = Filter::from_options(&parsed, Timestamp::now())?;
-    let Some(files) = files_or_configured(&parsed.positionals, err) else { return Ok(exit::USAGE) };
+pub fn run(options: &ShowOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let json = options.json;
+    let filter = Filter::from_options(&options.filter, Timestamp::now())?;
+    let Some(files) = files_or_configured(&options.files, err) else { return Ok(exit::USAGE) };
     let (records, clean) = read_files(&files, err);
     if !json && (clean || !records.is_empty()) {
         let _ = writeln!(out, "{HEADER}");
@@ -261,7 +291,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
             break;
         }
     }
-    if let Some(missed) = super::unsent::summary(shown.iter().map(|r| &r.record)) {
+    if let Some(missed) = crate::unsent::summary(shown.iter().map(|r| &r.record)) {
         let _ = writeln!(err, "cagectl: audit show: {missed}");
     }
     Ok(if clean { exit::OK } else { exit::REFUSED })
@@ -347,12 +377,13 @@ mod tests {
     #[test]
     fn filters_combine_and_times_take_rfc3339_or_a_duration_ago() {
         let now = Timestamp::parse_rfc3339("2026-11-22T09:00:00Z").expect("now");
-        let args: Vec<OsString> = ["--req", "REQ-42", "--since", "2h", "--until", "2026-11-22T08:00:02Z"]
-            .iter()
-            .map(OsString::from)
-            .collect();
-        let filter =
-            Filter::from_options(&Parsed::parse(&args, &FILTER_OPTIONS).expect("args"), now).expect("filter");
+        let options = FilterOptions {
+            req: Some("REQ-42".into()),
+            since: Some("2h".into()),
+            until: Some("2026-11-22T08:00:02Z".into()),
+            ..FilterOptions::default()
+        };
+        let filter = Filter::from_options(&options, now).expect("filter");
         assert_eq!(filter.since, Timestamp::parse_rfc3339("2026-11-22T07:00:00Z").ok());
         let r = command(json!(["pwd"]), "allow");
         assert!(filter.matches(&r));

@@ -2,15 +2,26 @@
 //! layout, one JSON object per line (the mapping is in docs/audit.md).
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::io::Write;
 
+use clap::Args;
 use serde_json::{Map, Value};
 
-use super::args::{Parsed, UsageError};
-use super::audit_show::{files_or_configured, read_files, Filter, FILTER_OPTIONS};
-use super::exit;
-use crate::time::Timestamp;
+use crate::audit_show::{files_or_configured, read_files, Filter, FilterOptions};
+use crate::{exit, UsageError};
+use cage::time::Timestamp;
+
+#[derive(Debug, Args)]
+pub struct ExportOptions {
+    /// The layout: oac (Operator Access Control)
+    #[arg(long, value_name = "oac")]
+    pub format: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterOptions,
+    /// The files to read (default: the configured trail)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+}
 
 const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] =
@@ -70,16 +81,14 @@ pub fn ctime(t: Timestamp) -> String {
     format!("{weekday} {month} {day:>2} {clock} {year}")
 }
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let known: Vec<&str> = FILTER_OPTIONS.iter().copied().chain(["format"]).collect();
-    let parsed = Parsed::parse(args, &known)?;
-    match parsed.get("format") {
+pub fn run(options: &ExportOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    match options.format.as_deref() {
         Some("oac") => {}
         Some(other) => return Err(UsageError(format!("unknown export format `{other}` (known: oac)"))),
         None => return Err(UsageError("audit export needs --format oac".into())),
     }
-    let filter = Filter::from_options(&parsed, Timestamp::now())?;
-    let Some(files) = files_or_configured(&parsed.positionals, err) else { return Ok(exit::USAGE) };
+    let filter = Filter::from_options(&options.filter, Timestamp::now())?;
+    let Some(files) = files_or_configured(&options.files, err) else { return Ok(exit::USAGE) };
     let (records, clean) = read_files(&files, err);
     for read in records.iter().filter(|r| filter.matches(&r.record)) {
         if writeln!(out, "{}", Value::Object(oac(&read.record))).is_err() {

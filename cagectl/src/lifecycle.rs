@@ -5,22 +5,52 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use super::args::{Parsed, UsageError};
-use super::notice::{self, Outbox};
-use super::{change, store, users, who};
-use crate::grant::{Grant, GrantState, Revocation, Validity};
-use crate::notify::Kind;
-use crate::policy::types::is_unix_name;
-use crate::request::{self, Request};
-use crate::time::{parse_duration, Timestamp};
+use clap::Args;
 
-pub fn run_extend(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["duration", "until"])?;
-    let login = one_login(&parsed)?;
+use crate::notice::{self, Outbox};
+use crate::{change, store, users, who, UsageError};
+use cage::grant::{Grant, GrantState, Revocation, Validity};
+use cage::notify::Kind;
+use cage::policy::types::is_unix_name;
+use cage::request::{self, Request};
+use cage::time::{parse_duration, Timestamp};
+
+#[derive(Debug, Args)]
+pub struct ExtendOptions {
+    /// The temporary user whose grant to extend
+    #[arg(value_name = "LOGIN")]
+    pub login: Option<String>,
+    /// Added to the grant's current end (this or --until)
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// The new end, RFC 3339 (this or --duration)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeOptions {
+    /// The login whose grant to end, or the request id
+    #[arg(value_name = "LOGIN|ID")]
+    pub target: Option<String>,
+    /// Why, for the trail and the notices
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub reason: Option<String>,
+}
+
+/// `args`: the arguments as given, for the trail.
+pub fn run_extend(
+    options: &ExtendOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let login = one_login(options.login.as_deref())?;
     let by_duration =
-        parsed.get("duration").map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))?;
-    let until = parsed
-        .get("until")
+        options.duration.as_deref().map(parse_duration).transpose().map_err(|e| UsageError(e.to_string()))?;
+    let until = options
+        .until
+        .as_deref()
         .map(Timestamp::parse_rfc3339)
         .transpose()
         .map_err(|e| UsageError(format!("--until: {e}")))?;
@@ -30,7 +60,7 @@ pub fn run_extend(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
     let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("extend grants")?;
-        let config = crate::config::load()?;
+        let config = cage::config::load()?;
         let by = who::invoker();
         who::check_approver(&by, config.access.approver_group.as_deref())?;
         let mut grant = store::read_grant(&login)?.ok_or_else(|| format!("no grant for {login}"))?;
@@ -76,16 +106,21 @@ pub fn run_extend(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
     Ok(outbox.send(change::report("extend", result, out, err), err))
 }
 
-pub fn run_revoke(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["reason"])?;
-    let target = match parsed.positionals.as_slice() {
-        [one] if request::short_id(one).is_some() || is_unix_name(one) => one.clone(),
-        [one] => {
+/// `args`: the arguments as given, for the trail.
+pub fn run_revoke(
+    options: &RevokeOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let target = match options.target.as_deref() {
+        Some(one) if request::short_id(one).is_some() || is_unix_name(one) => one.to_string(),
+        Some(one) => {
             return Err(UsageError(format!("`{}` is neither a login nor a request id", one.escape_debug())))
         }
-        _ => return Err(UsageError("revoke takes one LOGIN or REQ-ID".into())),
+        None => return Err(UsageError("revoke takes one LOGIN or REQ-ID".into())),
     };
-    let reason = parsed.get("reason").unwrap_or("").to_string();
+    let reason = options.reason.clone().unwrap_or_default();
     let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("revoke grants")?;
@@ -136,7 +171,7 @@ pub fn run_revoke(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -
         let mut event = match (&grant, &request) {
             (Some(grant), request) => notice::about_grant(Kind::Revoked, grant, request.as_ref(), &by),
             (None, Some(request)) => notice::about_request(Kind::Revoked, request, &by),
-            (None, None) => crate::notify::Event::new(Kind::Revoked, &req, &login, &by),
+            (None, None) => cage::notify::Event::new(Kind::Revoked, &req, &login, &by),
         };
         event.reason = notice::reason(&reason);
         outbox.push(event);
@@ -155,10 +190,10 @@ pub fn request_of(grant: &Grant) -> Result<Option<Request>, String> {
     store::read_request(&grant.req_auth_id).map(Some)
 }
 
-fn one_login(parsed: &Parsed) -> Result<String, UsageError> {
-    match parsed.positionals.as_slice() {
-        [login] if is_unix_name(login) => Ok(login.clone()),
-        [login] => Err(UsageError(format!("`{}` is not a login", login.escape_debug()))),
-        _ => Err(UsageError("one LOGIN is required".into())),
+fn one_login(given: Option<&str>) -> Result<String, UsageError> {
+    match given {
+        Some(login) if is_unix_name(login) => Ok(login.to_string()),
+        Some(login) => Err(UsageError(format!("`{}` is not a login", login.escape_debug()))),
+        None => Err(UsageError("one LOGIN is required".into())),
     }
 }

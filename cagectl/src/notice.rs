@@ -5,9 +5,9 @@
 
 use std::io::Write;
 
-use crate::grant::Grant;
-use crate::notify::{self, Event, Kind};
-use crate::request::Request;
+use cage::grant::Grant;
+use cage::notify::{self, Event, Kind};
+use cage::request::Request;
 
 #[derive(Default)]
 pub struct Outbox {
@@ -21,10 +21,10 @@ impl Outbox {
 
     /// Queues the events when `exit` says the command succeeded, reporting what failed.
     pub fn send(self, exit: i32, err: &mut dyn Write) -> i32 {
-        if exit != super::exit::OK || self.events.is_empty() {
+        if exit != crate::exit::OK || self.events.is_empty() {
             return exit;
         }
-        let problems = match crate::config::load() {
+        let problems = match cage::config::load() {
             Ok(config) => notify::announce(&config, self.events),
             Err(e) => vec![format!("no notification: {e}")],
         };

@@ -9,13 +9,12 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::time::Duration;
 
-use super::args::{Parsed, UsageError};
-use super::notice::{self, Outbox};
-use super::users::TempUser;
-use super::{change, exit, store, users, who};
-use crate::grant::{Grant, Validity};
-use crate::request::State;
-use crate::time::Timestamp;
+use crate::notice::{self, Outbox};
+use crate::users::TempUser;
+use crate::{change, exit, store, users, who, UsageError};
+use cage::grant::{Grant, Validity};
+use cage::request::State;
+use cage::time::Timestamp;
 
 /// What reap does with a temporary user at `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +45,9 @@ pub fn step(user: &TempUser, ended: Option<Timestamp>, retention: Duration, now:
     }
 }
 
+/// Takes no options; `args` (the arguments as given) are for the trail.
 pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &[])?;
-    if let Some(extra) = parsed.positionals.first() {
-        return Err(UsageError(format!("unexpected argument `{}`", extra.escape_debug())));
-    }
-    let setup = who::require_root("reap").and_then(|()| crate::config::load());
+    let setup = who::require_root("reap").and_then(|()| cage::config::load());
     let config = match setup {
         Ok(config) => config,
         Err(e) => {
@@ -90,8 +86,8 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
     }
     // A cage killed before it could clean up leaves its session's cgroups (and whatever runs
     // in them); each next session removes them too, this is for hosts where none comes.
-    if let Ok(root) = crate::jail::egress_cgroup::cage_root() {
-        for name in crate::session::cgroup::sweep_stale(&root) {
+    if let Ok(root) = cage::jail::egress_cgroup::cage_root() {
+        for name in cage::session::cgroup::sweep_stale(&root) {
             report(Ok(format!("cgroup {name} removed (its session's monitor is gone)")));
         }
     }
@@ -101,7 +97,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
 }
 
 fn expire_request(
-    mut request: crate::request::Request,
+    mut request: cage::request::Request,
     now: Timestamp,
     args: &[OsString],
     outbox: &mut Outbox,
@@ -118,7 +114,7 @@ fn expire_request(
     request.expire(now).map_err(|e| e.0)?;
     change::audit(&request.id, &request.login, change::entry("reap", args, "expired", "reap"))?;
     store::write_request(&request)?;
-    outbox.push(notice::about_request(crate::notify::Kind::Expired, &request, "reap"));
+    outbox.push(notice::about_request(cage::notify::Kind::Expired, &request, "reap"));
     Ok(format!("{} expired", request.id))
 }
 
@@ -165,7 +161,7 @@ fn reap_user(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grant::{GrantState, Revocation};
+    use cage::grant::{GrantState, Revocation};
 
     fn at(s: &str) -> Timestamp {
         Timestamp::parse_rfc3339(s).expect("time")

@@ -4,13 +4,19 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::io::Write;
 
+use clap::Args;
 use serde_json::{json, Value};
 
-use super::args::{Parsed, UsageError};
-use super::exit;
+use crate::{exit, UsageError};
+
+#[derive(Debug, Args)]
+pub struct SessionsOptions {
+    /// One JSON array of the sessions
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Live {
@@ -94,15 +100,11 @@ fn audit_text(file: &str) -> Result<String, String> {
 }
 
 fn shown(s: &Option<String>) -> String {
-    s.as_deref().map_or("-".into(), crate::grant::shown)
+    s.as_deref().map_or("-".into(), cage::grant::shown)
 }
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse_with_flags(args, &[], &["json"])?;
-    if let Some(extra) = parsed.positionals.first() {
-        return Err(UsageError(format!("unexpected argument `{}`", extra.escape_debug())));
-    }
-    let text = match crate::config::load().and_then(|c| audit_text(&c.audit.file)) {
+pub fn run(options: &SessionsOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let text = match cage::config::load().and_then(|c| audit_text(&c.audit.file)) {
         Ok(text) => text,
         Err(e) => {
             let _ = writeln!(err, "cagectl: sessions: {e}");
@@ -110,7 +112,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         }
     };
     let live: Vec<Live> = open_sessions(&text).into_iter().filter(|s| is_cage(s.pid)).collect();
-    if parsed.has("json") {
+    if options.json {
         let rows: Vec<Value> = live
             .iter()
             .map(|s| {
@@ -132,7 +134,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
             out,
             "{:<16} {:<14} {:<8} {:>7} {:<11} {:<20} {:<15} {:<5} {}",
             s.login,
-            crate::grant::shown(&s.req),
+            cage::grant::shown(&s.req),
             s.session.get(..8).unwrap_or(&s.session),
             s.pid,
             shown(&s.tty),

@@ -3,16 +3,34 @@
 //! start).
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read as _, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
-use super::args::{Parsed, UsageError};
-use super::audit_show::{files_or_configured, take_flag, write_record, Filter, Read, FILTER_OPTIONS, HEADER};
-use super::exit;
-use crate::time::Timestamp;
+use clap::Args;
+
+use crate::audit_show::{files_or_configured, write_record, Filter, FilterOptions, Read, HEADER};
+use crate::{exit, UsageError};
+use cage::time::Timestamp;
+
+#[derive(Debug, Args)]
+pub struct TailOptions {
+    /// Go on with the records appended, across rotations
+    #[arg(short = 'f')]
+    pub follow: bool,
+    /// How many of the last records to show first (default 10)
+    #[arg(short = 'n', value_name = "N")]
+    pub count: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterOptions,
+    /// The matching lines themselves, not a table
+    #[arg(long)]
+    pub json: bool,
+    /// The file to read (default: the configured trail)
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+}
 
 /// How often `-f` looks for new records (an admin's view: a fraction of a second is enough).
 const POLL: Duration = Duration::from_millis(200);
@@ -69,36 +87,16 @@ impl Follower {
     }
 }
 
-/// `-f` and `-n N` (or `-nN`) out of `args`, and the rest.
-fn take_tail_options(args: &[OsString]) -> Result<(bool, usize, Vec<OsString>), UsageError> {
-    let (mut follow, mut count, mut rest) = (false, 10, Vec::new());
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        let number = match arg.to_str() {
-            Some("-f") => {
-                follow = true;
-                continue;
-            }
-            Some("-n") => iter.next().and_then(|n| n.to_str()).unwrap_or(""),
-            Some(n) if n.starts_with("-n") => &n[2..],
-            _ => {
-                rest.push(arg.clone());
-                continue;
-            }
-        };
-        count = number
-            .parse()
-            .map_err(|_| UsageError(format!("-n needs a number of records, not `{number}`")))?;
-    }
-    Ok((follow, count, rest))
-}
-
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let (json, args) = take_flag(args, "--json");
-    let (follow, count, args) = take_tail_options(&args)?;
-    let parsed = Parsed::parse(&args, &FILTER_OPTIONS)?;
-    let filter = Filter::from_options(&parsed, Timestamp::now())?;
-    let Some(files) = files_or_configured(&parsed.positionals, err) else { return Ok(exit::USAGE) };
+pub fn run(options: &TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let (json, follow) = (options.json, options.follow);
+    let count = match options.count.as_deref() {
+        None => 10,
+        Some(number) => {
+            number.parse().map_err(|_| UsageError(format!("-n needs a number of records, not `{number}`")))?
+        }
+    };
+    let filter = Filter::from_options(&options.filter, Timestamp::now())?;
+    let Some(files) = files_or_configured(options.file.as_slice(), err) else { return Ok(exit::USAGE) };
     let [file] = files.as_slice() else { return Err(UsageError("audit tail follows one file".into())) };
     let mut follower = match Follower::open(file) {
         Ok(follower) => follower,

@@ -4,22 +4,36 @@
 //! refused, not played.
 #![forbid(unsafe_code)]
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::time::Duration;
 
+use clap::Args;
 use serde_json::Value;
 
-use super::args::{Parsed, UsageError};
-use super::audit_show::{files_or_configured, read_files, Read};
-use super::cast::{drawable, outputs};
-use super::exit;
-use crate::audit::sha256_hex;
+use crate::audit_show::{files_or_configured, read_files, Read};
+use crate::cast::{drawable, outputs};
+use crate::{exit, UsageError};
+use cage::audit::sha256_hex;
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse(args, &["speed", "idle-limit"])?;
-    let number = |name: &str, default: f64| -> Result<f64, UsageError> {
-        match parsed.get(name) {
+#[derive(Debug, Args)]
+pub struct PlayOptions {
+    /// The session to replay (its id, as `audit show` and `sessions` print it)
+    #[arg(value_name = "SESSION")]
+    pub session: Option<String>,
+    /// How many times faster than it happened (default 1)
+    #[arg(long, value_name = "N")]
+    pub speed: Option<String>,
+    /// The longest pause replayed, in seconds (default 2)
+    #[arg(long, value_name = "S")]
+    pub idle_limit: Option<String>,
+    /// The trail files to find the session in (default: the configured trail)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+}
+
+pub fn run(options: &PlayOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
+    let number = |name: &str, given: &Option<String>, default: f64| -> Result<f64, UsageError> {
+        match given {
             None => Ok(default),
             Some(text) => text
                 .parse::<f64>()
@@ -28,10 +42,11 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
                 .ok_or_else(|| UsageError(format!("--{name} takes a positive number, not `{text}`"))),
         }
     };
-    let (speed, idle_limit) = (number("speed", 1.0)?, number("idle-limit", 2.0)?);
-    let (session, files) =
-        parsed.positionals.split_first().ok_or_else(|| UsageError("audit play: which SESSION?".into()))?;
-    let Some(files) = files_or_configured(files, err) else { return Ok(exit::USAGE) };
+    let speed = number("speed", &options.speed, 1.0)?;
+    let idle_limit = number("idle-limit", &options.idle_limit, 2.0)?;
+    let session =
+        options.session.as_deref().ok_or_else(|| UsageError("audit play: which SESSION?".into()))?;
+    let Some(files) = files_or_configured(&options.files, err) else { return Ok(exit::USAGE) };
     let (records, _) = read_files(&files, err);
     let cast = match sealed_cast(&records, session) {
         Ok(cast) => cast,

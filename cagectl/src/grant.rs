@@ -5,19 +5,54 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use super::args::{Parsed, UsageError};
-use super::notice::{self, Outbox};
-use super::{change, ssh_ca, store, users, who};
-use crate::grant::{Grant, GrantState};
-use crate::policy::types::is_unix_name;
-use crate::time::{parse_duration, Timestamp};
+use clap::Args;
 
-const KNOWN: &[&str] =
-    &["login", "actions", "duration", "until", "req", "reason", "policies", "grants", "ssh-key", "ssh-ca"];
+use crate::notice::{self, Outbox};
+use crate::{change, required, ssh_ca, store, users, who, UsageError};
+use cage::grant::{Grant, GrantState};
+use cage::policy::types::is_unix_name;
+use cage::time::{parse_duration, Timestamp};
+
+#[derive(Debug, Args)]
+pub struct GrantOptions {
+    /// The operator's login (required)
+    #[arg(long, value_name = "NAME")]
+    pub login: Option<String>,
+    /// The actions granted (required)
+    #[arg(long, value_name = "A[,B...]")]
+    pub actions: Option<String>,
+    /// How long from now (this or --until)
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Until when, RFC 3339 (this or --duration)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// The request (ticket) the grant answers (required)
+    #[arg(long, value_name = "ID")]
+    pub req: Option<String>,
+    /// Why, for the trail and the notices
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub reason: Option<String>,
+    /// Create the temporary user, as approve does
+    #[arg(long)]
+    pub create_user: bool,
+    /// The operator's public key: installed with --create-user, certified with --ssh-ca
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub ssh_key: Option<String>,
+    /// Certify the key with this CA for the grant's window (ssh-keygen)
+    #[arg(long, value_name = "CAKEY", value_hint = clap::ValueHint::FilePath)]
+    pub ssh_ca: Option<String>,
+    /// The policy directory the actions are checked against (a test or an admin's other one)
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub policies: Option<String>,
+    /// The directory the grant is written to
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub grants: Option<String>,
+}
 
 /// `--duration D` or `--until T` (exactly one) from `now`: the grant's end.
-pub fn end_of(parsed: &Parsed, from: Timestamp) -> Result<Timestamp, UsageError> {
-    match (parsed.get("duration"), parsed.get("until")) {
+fn end_of(duration: Option<&str>, until: Option<&str>, from: Timestamp) -> Result<Timestamp, UsageError> {
+    match (duration, until) {
         (Some(d), None) => {
             let duration = parse_duration(d).map_err(|e| UsageError(e.to_string()))?;
             from.checked_add(duration).ok_or_else(|| UsageError("the duration is too long".into()))
@@ -28,24 +63,26 @@ pub fn end_of(parsed: &Parsed, from: Timestamp) -> Result<Timestamp, UsageError>
     }
 }
 
-pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let parsed = Parsed::parse_with_flags(args, KNOWN, &["create-user"])?;
-    if let Some(extra) = parsed.positionals.first() {
-        return Err(UsageError(format!("unexpected argument `{extra}`")));
-    }
-    let login = parsed.require("login")?.to_string();
+/// `args`: the arguments as given, for the trail.
+pub fn run(
+    options: &GrantOptions,
+    args: &[OsString],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, UsageError> {
+    let login = required(&options.login, "login")?.to_string();
     if !is_unix_name(&login) {
         return Err(UsageError(format!("`{login}` is not a valid login name")));
     }
-    let actions = super::request::action_list(parsed.require("actions")?)?;
+    let actions = crate::request::action_list(required(&options.actions, "actions")?)?;
     let now = Timestamp::now();
-    let expires = end_of(&parsed, now)?;
+    let expires = end_of(options.duration.as_deref(), options.until.as_deref(), now)?;
     if expires <= now {
         return Err(UsageError(format!("--until {expires} is not in the future")));
     }
-    let req = parsed.require("req")?.to_string();
-    let create_user = parsed.has("create-user");
-    let (key_file, ca_key) = (parsed.get("ssh-key"), parsed.get("ssh-ca"));
+    let req = required(&options.req, "req")?.to_string();
+    let create_user = options.create_user;
+    let (key_file, ca_key) = (options.ssh_key.as_deref(), options.ssh_ca.as_deref());
     if key_file.is_some() && !create_user && ca_key.is_none() {
         return Err(UsageError("--ssh-key goes with --create-user or --ssh-ca".into()));
     }
@@ -59,26 +96,26 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         not_before: now,
         expires,
         approved_by: who::invoker(),
-        reason: parsed.get("reason").unwrap_or("").to_string(),
+        reason: options.reason.clone().unwrap_or_default(),
         state: GrantState::Approved,
         revoked: None,
     };
     let mut outbox = Outbox::default();
     let result = (|| {
         who::require_root("write grants")?;
-        let config = crate::config::load()?;
+        let config = cage::config::load()?;
         who::check_approver(&grant.approved_by, config.access.approver_group.as_deref())?;
         if !create_user {
             // A test or an admin may point at another policy directory explicitly.
-            check_actions_in(parsed.get("policies"), &grant.actions)?;
+            check_actions_in(options.policies.as_deref(), &grant.actions)?;
         } else {
-            super::request::check_actions(&grant.actions)?;
+            crate::request::check_actions(&grant.actions)?;
             let window = grant.expires.duration_since(now).unwrap_or_default();
-            crate::request::check_duration(window, config.access.max_duration).map_err(|e| e.0)?;
+            cage::request::check_duration(window, config.access.max_duration).map_err(|e| e.0)?;
             users::check_free(&config.access, &login)?;
         }
-        let key = key_file.map(super::request::read_key).transpose()?;
-        let dir = parsed.get("grants").map_or_else(crate::config::grant_dir, str::to_string);
+        let key = key_file.map(crate::request::read_key).transpose()?;
+        let dir = options.grants.clone().unwrap_or_else(cage::config::grant_dir);
         let path = format!("{dir}/{login}.toml");
         Grant::parse(&grant.to_toml(), &path).map_err(|e| e.to_string())?;
         let mut entry = change::entry("grant", args, "granted", &grant.approved_by)
@@ -110,7 +147,7 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
         match &made {
             Ok(_) => {
                 let mut event =
-                    notice::about_grant(crate::notify::Kind::Granted, &grant, None, &grant.approved_by);
+                    notice::about_grant(cage::notify::Kind::Granted, &grant, None, &grant.approved_by);
                 event.reason = notice::reason(&grant.reason);
                 outbox.push(event);
             }
@@ -122,8 +159,8 @@ pub fn run(args: &[OsString], out: &mut dyn Write, err: &mut dyn Write) -> Resul
 }
 
 fn check_actions_in(policies: Option<&str>, actions: &[String]) -> Result<(), String> {
-    let Some(dir) = policies else { return super::request::check_actions(actions) };
-    let set = crate::policy::PolicySet::load_dir(std::path::Path::new(dir))
+    let Some(dir) = policies else { return crate::request::check_actions(actions) };
+    let set = cage::policy::PolicySet::load_dir(std::path::Path::new(dir))
         .map_err(|errors| errors.first().map_or_else(|| format!("{dir} is invalid"), |e| e.to_string()))?;
     match actions.iter().find(|a| !set.is_grantable(a)) {
         Some(unknown) => Err(format!("`{unknown}` is not a grantable action in {dir}")),
