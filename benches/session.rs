@@ -165,8 +165,10 @@ fn main() {
         me.display()
     );
     let sandbox = concat!(env!("CARGO_MANIFEST_DIR"), "/integration/session/sandbox.sh");
+    // Stripped, as `make install` installs them.
     let mut child = Command::new(sandbox)
         .arg(&bins)
+        .env("CAGE_SANDBOX_STRIP", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

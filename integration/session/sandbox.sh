@@ -2,7 +2,8 @@
 # Runs a test body (from stdin) with cage installed as in production (setuid root in
 # /usr/local/bin, /etc/cage, /var/log/cage, an operator account), inside a private mount
 # namespace whose /etc, /usr/local, /var/log and /home are overlays on a tmpfs: nothing
-# outlives the test. Usage: sandbox.sh BIN_DIR < body   (as root)
+# outlives the test. Usage: sandbox.sh BIN_DIR < body   (as root). CAGE_SANDBOX_STRIP=1
+# installs the programs stripped, as `make install` does (the benches measure that).
 set -euo pipefail
 if [ "${CAGE_SANDBOX_INSIDE:-}" != 1 ]; then
   exec unshare --mount --propagation private env CAGE_SANDBOX_INSIDE=1 "$0" "$@"
@@ -13,8 +14,10 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 overlay_dirs /etc /usr/local /var/log /home
 mkdir -p /u01 && mount -t tmpfs -o mode=1777 cage-test-u01 /u01
 
-install -o root -g root -m 4755 "$bins/cage" /usr/local/bin/cage
-install -o root -g root -m 0755 "$bins/cagectl" /usr/local/bin/cagectl
+strip=()
+[ "${CAGE_SANDBOX_STRIP:-}" = 1 ] && strip=(-s)
+install -o root -g root "${strip[@]}" -m 4755 "$bins/cage" /usr/local/bin/cage
+install -o root -g root "${strip[@]}" -m 0755 "$bins/cagectl" /usr/local/bin/cagectl
 for applet in sudols sudocat sudotail sudohead sudocp sudovi sudorm; do ln -sf cage "/usr/local/bin/$applet"; done
 install -d -m 0755 /etc/cage /etc/cage/policies
 install -d -m 0700 /etc/cage/grants /var/log/cage
