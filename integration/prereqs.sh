@@ -18,7 +18,8 @@ fi
 # command:package. The editors: cage's sudovi takes vim.tiny first, vim.basic otherwise.
 # debhelper, dpkg-dev and lintian: make deb.
 need_apt=()
-for pair in make:make gcc:gcc c++:g++ ip:iproute2 useradd:passwd setpriv:util-linux unshare:util-linux \
+# procps: the tests watch processes (ps, pgrep, pkill), and a test alias runs top.
+for pair in make:make gcc:gcc pgrep:procps ps:procps top:procps c++:g++ ip:iproute2 useradd:passwd setpriv:util-linux unshare:util-linux \
             script:bsdutils mount:mount python3:python3 asciinema:asciinema sudo:sudo \
             vim.tiny:vim-tiny ssh:openssh-client mmdebstrap:mmdebstrap dockerd:docker.io \
             dh:debhelper dpkg-parsechangelog:dpkg-dev lintian:lintian; do

@@ -15,9 +15,9 @@ fn the_independent_verifier_agrees_with_cagectl_on_a_real_trail_and_its_tampered
         r#"set +e
 grant --actions INFRA_DIAG --duration 1h --req REQ-V
 run() {{ as_operator /usr/local/bin/cage -c "$1" >/dev/null 2>&1; }}
-run 'sudohead -n 1 /var/log/cage-test.log'; run "$(printf 'evil\u202etxt.exe')"; run 'du -s /u01'
+run 'sudohead -n 1 /var/log/cage-test.log'; run "$(printf 'evil\xe2\x80\xaetxt.exe')"; run 'du -s /u01'
 cagectl audit rotate >/dev/null
-run "$(printf 'zero\u200bwidth | sudocat /etc/shadow')"; run pwd
+run "$(printf 'zero\xe2\x80\x8bwidth | sudocat /etc/shadow')"; run pwd
 cd /var/log/cage; old=$(ls audit.jsonl.* | head -1)
 both() {{ # NAME FILES...: each verifier's exit status
   cagectl audit verify "${{@:2}}" >/dev/null 2>&1; c=$?
