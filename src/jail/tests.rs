@@ -320,21 +320,32 @@ fn prepared() -> PreparedJail {
     prepare(&p, true).expect("prepare")
 }
 
+/// The orders the jail rests on, each stated (the steps' full sequence is in `steps.rs`).
 #[test]
-fn the_steps_run_in_design_order_each_once_except_repeated_ones() {
+fn the_steps_keep_the_orders_the_jail_rests_on() {
     let jail = prepared();
     let mut k = Recorder::default();
     assert_eq!(run_steps(&mut k, &jail).expect("all steps"), LandlockStatus::Full);
-    let mut order = k.calls.clone();
-    order.dedup();
-    let expected: Vec<Step> = Step::ALL.into_iter().filter(|s| *s != Step::Exec).collect();
-    assert_eq!(order, expected);
-    assert_eq!(k.calls.iter().filter(|s| **s == Step::Mounts).count(), jail.mounts.len());
-    assert_eq!(
-        k.calls.iter().filter(|s| **s == Step::Seccomp).count(),
-        1,
-        "guard and deny list, one program"
-    );
+    let calls = &k.calls;
+    let first = |step: Step| calls.iter().position(|c| *c == step).unwrap_or_else(|| panic!("{step} ran"));
+    let last = |step: Step| calls.iter().rposition(|c| *c == step).unwrap_or_else(|| panic!("{step} ran"));
+    // Every step runs (the command's exec comes after them all, from the jail's init).
+    for step in Step::ALL.into_iter().filter(|s| *s != Step::Exec) {
+        first(step);
+    }
+    assert_eq!(calls.iter().filter(|s| **s == Step::Mounts).count(), jail.mounts.len(), "each mount once");
+    // The view is complete before it is entered, and the Landlock rules are added on it.
+    assert!(last(Step::Mounts) < first(Step::PivotRoot));
+    assert!(last(Step::PivotRoot) < first(Step::LandlockRules));
+    // Landlock is enforced only once all its rules are in.
+    assert!(last(Step::LandlockRules) < first(Step::Landlock));
+    // No descriptor of the monitor's survives into the dropped identity.
+    assert!(last(Step::CloseFds) < first(Step::DropPrivileges));
+    // seccomp without CAP_SYS_ADMIN needs no_new_privs; and it comes last, one program, so
+    // no step of the jail's own runs under its deny list.
+    assert!(last(Step::NoNewPrivs) < first(Step::Seccomp));
+    assert_eq!(calls.last(), Some(&Step::Seccomp));
+    assert_eq!(calls.iter().filter(|s| **s == Step::Seccomp).count(), 1, "guard and deny list, one program");
 }
 
 #[test]
