@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::{exit, required, UsageError, DEFAULT_POLICY_DIR};
-use cage::decide::{decide, Decision, Session};
+use cage::decide::{decide, Action, Builtin, Decision, Session};
 use cage::line::{parse_line, render_caret};
 use cage::policy::{Layer, PolicySet};
 
@@ -90,10 +90,15 @@ pub fn run(options: &ExplainOptions, out: &mut dyn Write, err: &mut dyn Write) -
     };
     let mut code = exit::OK;
     let mut stages = Vec::new();
+    // Followed through the line as a session follows it: `cd DIR; cat FILE` reads DIR/FILE.
+    let mut session = session;
     for command in parsed_line.commands() {
         let argv: Vec<&str> = command.argv.iter().map(|w| w.text.as_str()).collect();
         let (said, stage) = match decide(&profile, &session, command) {
             Decision::Allow(plan) => {
+                if let Action::Builtin(Builtin::Cd(dir)) = &plan.action {
+                    session.cwd = dir.clone();
+                }
                 let rules: Vec<String> = plan.rules().iter().map(ToString::to_string).collect();
                 (
                     format!("allow: {}", rules.join(" + ")),

@@ -101,6 +101,15 @@ fn explain_allows_with_the_rule_and_exits_zero() {
 }
 
 #[test]
+fn explain_follows_cd_through_the_line_as_a_session_does() {
+    let out = explain("cps", "INFRA_CPS_ONLY", "cd /var/log; sudocat messages");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    let read = stdout.lines().nth(1).unwrap_or_else(|| panic!("two stages: {stdout}"));
+    assert!(read.ends_with("files.read_only[/var/log/]"), "messages is /var/log/messages: {stdout}");
+}
+
+#[test]
 fn explain_prints_one_line_per_stage_and_exits_one_on_any_denial() {
     let out = explain("cps", "INFRA_CPS_ONLY", "sudocat /var/log/messages | sudocat /etc/shadow");
     assert_eq!(out.status.code(), Some(1));
