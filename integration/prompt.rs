@@ -11,12 +11,14 @@ use support::{sandbox, text};
 
 const DIAG: &str = "grant --actions INFRA_DIAG --duration 1h --req REQ-P";
 
-/// Types `input` (a shell command writing to the prompt) into an interactive session; returns
+/// Types `input` (a shell command writing to the prompt) into an interactive session, cage
+/// alone on its terminal as under sshd (a shell between them would share its foreground
+/// process group and die of the Ctrl-C typed for a command); returns
 /// what the terminal showed, what `input` noted in /tmp/noted after `--- noted`, then the
 /// trail after `--- trail`.
 fn typed(input: &str) -> String {
     let body = format!(
-        "{DIAG}\nset +e\n{{ {input}; }} | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage; echo STATUS=$?' /dev/null\n\
+        "{DIAG}\nset +e\n{{ {input}; }} | script -qefc 'exec setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage' /dev/null; echo STATUS=$?\n\
          echo '--- noted'; cat /tmp/noted 2>/dev/null; echo '--- trail'; cat /var/log/cage/audit.jsonl\n"
     );
     let out = sandbox(&body);
@@ -110,8 +112,8 @@ fn help_for_one_command_prints_its_usage_and_runs_nothing() {
     assert!(stdout.contains("COMMANDS=0"), "nothing ran, nothing was recorded as run: {stdout}");
 }
 
-/// Waits (at most 20 s) until the jailed `journalctl` runs: a Ctrl-C typed while the prompt
-/// holds the terminal would reach the test's own shell, not the command.
+/// Waits (at most 20 s) until the jailed `journalctl` runs, so that the Ctrl-C ends it rather
+/// than a prompt it has not left yet.
 const UNTIL_JOURNALCTL_RUNS: &str =
     "for _ in $(seq 200); do pgrep -x journalctl >/dev/null && break; sleep 0.1; done; sleep 0.5;";
 
