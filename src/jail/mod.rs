@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 mod bpf_asm;
+mod child;
 pub mod egress;
 pub mod egress_cgroup;
 mod egress_packets;
@@ -20,17 +21,18 @@ mod plan;
 mod prepare;
 pub mod seccomp;
 mod spawn;
+mod stdio;
 mod steps;
 
+pub use child::clear_signal_mask;
 pub use host::{HostFacts, HostKind, MapHost, RealHost};
 pub use kernel::{enforced_landlock_abi, RealKernel};
 pub use plan::*;
 pub use prepare::{
     prepare, PrepareError, PreparedIdentity, PreparedJail, PreparedMount, PreparedRule, STAGING,
 };
-pub use spawn::{
-    clear_signal_mask, spawn, spawn_with, Exiting, Finished, JailError, Outcome, Placement, Running, Stdio,
-};
+pub use spawn::{spawn, spawn_with, Exiting, Finished, JailError, Outcome, Running};
+pub use stdio::{Placement, Stdio};
 pub use steps::{run_steps, Kernel, LandlockStatus, Step, StepFailure};
 
 use std::fmt;

@@ -1,5 +1,5 @@
-//! Starting a jailed command and waiting for it: the parent's side, the child's steps, and
-//! the tiny init (PID 1 of the jail) that forwards signals and reports the command's end.
+//! Starting a jailed command and waiting for it: the parent's side (the child's is in
+//! `child`).
 // The one unsafe call outside src/sys: the jail's clone (`clone_jail`), whose safety rests
 // on what its child does.
 #![deny(unsafe_code)]
@@ -12,55 +12,20 @@ use std::os::unix::fs::DirBuilderExt;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{dup2, pipe2, Pid};
+use nix::unistd::{pipe2, Pid};
 
+use super::child::{child_main, EXITED, FAILED, KILLED, LANDLOCK};
 use super::egress_cgroup;
 use super::kernel::RealKernel;
 use super::plan::JailPlan;
 use super::prepare::{prepare, PrepareError, PreparedJail, STAGING};
-use super::steps::{run_steps, Kernel, LandlockStatus, Step};
+use super::stdio::Stdio;
+use super::steps::{Kernel, LandlockStatus, Step};
 use crate::policy::reach::Target;
 use crate::policy::Network;
 use crate::sys;
-
-/// Descriptors to give the command as 0, 1, 2 (`None`: inherit the caller's).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Stdio {
-    pub stdin: Option<RawFd>,
-    pub stdout: Option<RawFd>,
-    pub stderr: Option<RawFd>,
-    /// Exec tracing: a unix socket on which the jail hands over its seccomp notification
-    /// listener before the command starts; every exec in the jail then waits for the holder
-    /// of that listener to answer (see `exectrace`).
-    pub exec_trace: Option<RawFd>,
-    /// Where the jail is born (a leaf of the session's cgroup, made ready by the caller for
-    /// the plan's network mode); `None`: the kept cgroup of its egress mode, if any.
-    pub placement: Option<Placement>,
-}
-
-impl Stdio {
-    /// The same descriptor as stdin, stdout and stderr (a pty's slave).
-    pub fn all(fd: RawFd) -> Stdio {
-        Stdio { stdin: Some(fd), stdout: Some(fd), stderr: Some(fd), ..Stdio::default() }
-    }
-}
-
-/// A cgroup v2 directory a child is born in (clone3 `CLONE_INTO_CGROUP`), and on hybrid hosts
-/// the `cgroup.procs` of cgroup v1 hierarchies it joins before it does anything else.
-#[derive(Debug, Clone, Copy)]
-pub struct Placement {
-    pub cgroup: RawFd,
-    pub join: [Option<RawFd>; 2],
-}
-
-impl Placement {
-    /// In the child, first: joins the v1 cgroups (0: the writing process).
-    pub fn join(&self) -> io::Result<()> {
-        self.join.iter().flatten().try_for_each(|&procs| sys::write_all(procs, b"0"))
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -178,130 +143,6 @@ fn clone_jail(flags: libc::c_int, cgroup: Option<RawFd>) -> io::Result<Option<Pi
     // waits as the jail's init; cage's monitor runs one thread, and a test calling this from
     // a test thread has no other thread at work (the harness's waits for the test).
     unsafe { sys::clone_jail(flags, cgroup) }
-}
-
-const FAILED: u8 = b'F';
-const LANDLOCK: u8 = b'L';
-const EXITED: u8 = b'X';
-const KILLED: u8 = b'K';
-
-/// Fixed 8-byte records: kind, step, two zero bytes, a little-endian i32.
-fn report(fd: RawFd, kind: u8, step: u8, value: i32) -> std::io::Result<()> {
-    let v = value.to_le_bytes();
-    sys::write_all(fd, &[kind, step, 0, 0, v[0], v[1], v[2], v[3]])
-}
-
-fn fail(fd: RawFd, step: Step, error: &io::Error) -> ! {
-    let _ = report(fd, FAILED, step as u8, error.raw_os_error().unwrap_or(libc::EPERM));
-    sys::exit_now(126)
-}
-
-fn child_main<K: Kernel>(k: &mut K, jail: &PreparedJail, status: RawFd, stdio: Stdio) -> ! {
-    if let Some(Err(e)) = stdio.placement.map(|p| p.join()) {
-        fail(status, Step::Session, &e);
-    }
-    for (fd, target) in [(stdio.stdin, 0), (stdio.stdout, 1), (stdio.stderr, 2)] {
-        if let Some(fd) = fd {
-            if let Err(e) = dup2(fd, target) {
-                fail(status, Step::Session, &e.into());
-            }
-        }
-    }
-    match run_steps(k, jail) {
-        // The parent's death signal is set by now: if it died before, nobody reads this
-        // record (EPIPE) and the command must not start unwatched.
-        Ok(landlock) => {
-            if report(status, LANDLOCK, 0, landlock as i32).is_err() {
-                sys::exit_now(126)
-            }
-        }
-        Err((step, error)) => fail(status, step, &error),
-    }
-    // Writing past RLIMIT_FSIZE raises SIGXFSZ (which ends the writer); allocating past
-    // RLIMIT_DATA fails (malloc returns NULL).
-    use nix::sys::resource::{setrlimit, Resource};
-    for (resource, limit) in
-        [(Resource::RLIMIT_FSIZE, jail.file_size_limit), (Resource::RLIMIT_DATA, jail.memory_limit)]
-    {
-        if let Some(Err(errno)) = limit.map(|limit| setrlimit(resource, limit, limit)) {
-            fail(status, Step::Exec, &errno.into());
-        }
-    }
-    if let Some(socket) = stdio.exec_trace {
-        if let Err(error) = super::exectrace::hand_over_listener(socket) {
-            fail(status, Step::Seccomp, &error);
-        }
-    }
-    run_init(jail, status)
-}
-
-/// A command starts with no signal blocked, whatever its parents (the monitor) blocked.
-pub fn clear_signal_mask() {
-    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-}
-
-fn forwarded() -> SigSet {
-    let mut set = SigSet::empty();
-    for sig in [
-        Signal::SIGCHLD,
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-        Signal::SIGWINCH,
-    ] {
-        set.add(sig);
-    }
-    set
-}
-
-/// PID 1 of the jail: runs the command as PID 2, forwards signals to it (PID 1 itself would
-/// ignore Ctrl-C by default), and exits with its status, which ends every straggler too.
-fn run_init(jail: &PreparedJail, status: RawFd) -> ! {
-    let signals = forwarded();
-    if let Err(e) = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&signals), None) {
-        fail(status, Step::Exec, &e.into());
-    }
-    // The command starts with no signal blocked; a failed exec is reported as the exec step's.
-    let command = match sys::spawn_program(&jail.exec) {
-        Ok(pid) => pid,
-        Err(error) => {
-            let _ = report(status, FAILED, Step::Exec as u8, error.raw_os_error().unwrap_or(libc::ENOEXEC));
-            sys::exit_now(127)
-        }
-    };
-    let keep = status as u32;
-    let _ = sys::close_range(3, keep.saturating_sub(1), 0);
-    let _ = sys::close_range(keep + 1, u32::MAX, 0);
-    loop {
-        match signals.wait() {
-            Ok(Signal::SIGCHLD) => reap(command, status),
-            Ok(sig) => {
-                let _ = kill(command, sig);
-            }
-            Err(_) => {}
-        }
-    }
-}
-
-/// Reaps every exited process; when it is the command, reports and exits.
-fn reap(command: Pid, status: RawFd) {
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) if pid == command => {
-                let _ = report(status, EXITED, 0, code);
-                sys::exit_now(code)
-            }
-            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == command => {
-                let _ = report(status, KILLED, 0, sig as i32);
-                sys::exit_now(128 + sig as i32)
-            }
-            Ok(WaitStatus::StillAlive) | Err(_) => return,
-            Ok(_) => continue,
-        }
-    }
 }
 
 impl Running {

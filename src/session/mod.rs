@@ -4,7 +4,7 @@
 //! decide every stage, then run its pipelines) -> `stages` (start each stage) -> `wait` (until
 //! each ends) -> `records` (the trail). Who owns what:
 //!
-//! - the session: `monitor` (its loop and end), `guardian` (its end should the monitor die),
+//! - the session: `monitor` (its loop), `lifespan` (its opening and closing), `guardian` (its end should the monitor die),
 //!   `grant_watch` (the grant now), `wake` (the one way of waiting), `cgroup` (its processes);
 //! - the operator's side: `repl` (the line editor, unprivileged), `channel` (its protocol),
 //!   `builtins`, `identity` (accounts), `certificate` (the SSH certificate);
@@ -28,6 +28,7 @@ mod file_records;
 mod grant_watch;
 mod guardian;
 pub mod identity;
+mod lifespan;
 pub mod login_error;
 pub mod monitor;
 mod privileges;
