@@ -11,14 +11,25 @@ use support::{sandbox, text};
 
 const DIAG: &str = "grant --actions INFRA_DIAG --duration 1h --req REQ-P";
 
+/// INFRA_DIAG and a jailed alias that blocks on any host until it is interrupted (a bundled
+/// one such as `journalctl -f` exits at once where the journal is not the operator's to read).
+const DIAG_AND_BLOCK: &str = "cat > /etc/cage/policies/TEST_BLOCK.toml <<'P'\n\
+[layer.cps.alias.block]\nbinary = \"/usr/bin/sleep\"\nargs = [\"600\"]\nP\n\
+grant --actions INFRA_DIAG,TEST_BLOCK --duration 1h --req REQ-P";
+
 /// Types `input` (a shell command writing to the prompt) into an interactive session, cage
 /// alone on its terminal as under sshd (a shell between them would share its foreground
 /// process group and die of the Ctrl-C typed for a command); returns
 /// what the terminal showed, what `input` noted in /tmp/noted after `--- noted`, then the
 /// trail after `--- trail`.
 fn typed(input: &str) -> String {
+    typed_with(DIAG, input)
+}
+
+/// [`typed`], the grant made by `grant` (shell).
+fn typed_with(grant: &str, input: &str) -> String {
     let body = format!(
-        "{DIAG}\nset +e\n{{ {input}; }} | script -qefc 'exec setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage' /dev/null; echo STATUS=$?\n\
+        "{grant}\nset +e\n{{ {input}; }} | script -qefc 'exec setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage' /dev/null; echo STATUS=$?\n\
          echo '--- noted'; cat /tmp/noted 2>/dev/null; echo '--- trail'; cat /var/log/cage/audit.jsonl\n"
     );
     let out = sandbox(&body);
@@ -112,10 +123,10 @@ fn help_for_one_command_prints_its_usage_and_runs_nothing() {
     assert!(stdout.contains("COMMANDS=0"), "nothing ran, nothing was recorded as run: {stdout}");
 }
 
-/// Waits (at most 20 s) until the jailed `journalctl` runs, so that the Ctrl-C ends it rather
+/// Waits (at most 20 s) until the jailed `sleep 600` runs, so that the Ctrl-C ends it rather
 /// than a prompt it has not left yet.
-const UNTIL_JOURNALCTL_RUNS: &str =
-    "for _ in $(seq 200); do pgrep -x journalctl >/dev/null && break; sleep 0.1; done; sleep 0.5;";
+const UNTIL_IT_RUNS: &str =
+    "for _ in $(seq 200); do pgrep -fx 'sleep 600' >/dev/null && break; sleep 0.1; done; sleep 0.5;";
 
 /// The session's monitor (the pid of its `login` record): its children are the session's, not
 /// those of whatever else runs on the host.
@@ -124,11 +135,12 @@ const MONITOR: &str = "monitor=$(grep -o '\"event\":\"login\"[^}]*' /var/log/cag
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn a_command_ended_by_ctrl_c_leaves_no_defunct_child_at_the_prompt() {
-    let out = typed(&format!(
-        "sleep 1; printf 'journalctl -f -n 1\\r'; {UNTIL_JOURNALCTL_RUNS} printf '\\003'; sleep 1; \
+    let input = format!(
+        "sleep 1; printf 'block\\r'; {UNTIL_IT_RUNS} printf '\\003'; sleep 1; \
          {MONITOR} ps -o stat=,user=,comm= --ppid \"${{monitor:-0}}\" > /tmp/noted; \
          printf 'exit\\r'; sleep 0.5",
-    ));
+    );
+    let out = typed_with(DIAG_AND_BLOCK, &input);
     let (screen, rest) = out.split_once("--- noted\n").expect("noted");
     // `exit` ends with the last command's status, as a shell does: 130 after Ctrl-C.
     assert!(screen.contains("STATUS=130"), "the session went on to `exit`: {screen}");
