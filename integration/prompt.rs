@@ -7,15 +7,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{sandbox, text};
+use support::{sandbox, text, TEST_BLOCK};
 
 const DIAG: &str = "grant --actions INFRA_DIAG --duration 1h --req REQ-P";
-
-/// INFRA_DIAG and a jailed alias that blocks on any host until it is interrupted (a bundled
-/// one such as `journalctl -f` exits at once where the journal is not the operator's to read).
-const DIAG_AND_BLOCK: &str = "cat > /etc/cage/policies/TEST_BLOCK.toml <<'P'\n\
-[layer.cps.alias.block]\nbinary = \"/usr/bin/sleep\"\nargs = [\"600\"]\nP\n\
-grant --actions INFRA_DIAG,TEST_BLOCK --duration 1h --req REQ-P";
 
 /// Types `input` (a shell command writing to the prompt) into an interactive session, cage
 /// alone on its terminal as under sshd (a shell between them would share its foreground
@@ -140,7 +134,8 @@ fn a_command_ended_by_ctrl_c_leaves_no_defunct_child_at_the_prompt() {
          {MONITOR} ps -o stat=,user=,comm= --ppid \"${{monitor:-0}}\" > /tmp/noted; \
          printf 'exit\\r'; sleep 0.5",
     );
-    let out = typed_with(DIAG_AND_BLOCK, &input);
+    let grant = format!("{TEST_BLOCK}grant --actions INFRA_DIAG,TEST_BLOCK --duration 1h --req REQ-P");
+    let out = typed_with(&grant, &input);
     let (screen, rest) = out.split_once("--- noted\n").expect("noted");
     // `exit` ends with the last command's status, as a shell does: 130 after Ctrl-C.
     assert!(screen.contains("STATUS=130"), "the session went on to `exit`: {screen}");

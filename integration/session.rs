@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{sandbox, text};
+use support::{sandbox, text, TEST_BLOCK};
 
 /// Runs one line through `cage -c` as the operator; prints `EXIT=N` after its output.
 fn run_line(setup: &str, line: &str) -> (String, String, i32) {
@@ -102,8 +102,8 @@ fn unknown_options_are_refused() {
 #[ignore = "root test: `make test` runs it as root"]
 fn revoking_the_grant_ends_a_running_command_within_a_second() {
     let body = format!(
-        "{DIAG}\nset +e\n\
-         as_operator /usr/local/bin/cage -c 'journalctl -f' >/dev/null 2>/tmp/err &\n\
+        "{TEST_BLOCK}grant --actions INFRA_DIAG,TEST_BLOCK --duration 1h --req REQ-42\nset +e\n\
+         as_operator /usr/local/bin/cage -c block >/dev/null 2>/tmp/err &\n\
          pid=$!; sleep 1.5\n\
          descendants() {{ for c in $(pgrep -P $1); do echo $c; descendants $c; done; }}\n\
          tree=$(descendants $pid); echo \"TREE=$(echo $tree | wc -w)\"\n\

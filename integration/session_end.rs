@@ -273,7 +273,7 @@ fn kill_monitor_during(line: &str) -> String {
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn killing_the_monitor_ends_a_jailed_command() {
-    kill_monitor_during("journalctl -f");
+    kill_monitor_during("ticks");
 }
 
 #[test]
@@ -353,7 +353,7 @@ fn a_hang_up_as_a_stage_ends_runs_nothing_more_of_the_line() {
 fn a_sigterm_to_the_sessions_process_group_ends_it_once() {
     let body = format!(
         "SCRIPT=true\n{SETUP}\n{}\n\
-         timeout 2 setpriv --reuid=optest --regid=optest --init-groups $RUN -c 'journalctl -f' </dev/null >/dev/null 2>/tmp/err\n\
+         timeout 2 setpriv --reuid=optest --regid=optest --init-groups $RUN -c ticks </dev/null >/dev/null 2>/tmp/err\n\
          echo \"STATUS=$?\"; sleep 1.5; SID=$(session_id)\n\
          echo \"CGROUPS=$(ls -d \"$cgroup_root\"/session-\"$SID\"-* 2>/dev/null | wc -l)\"\n\
          echo '--- err'; cat -v /tmp/err; echo '--- trail'; cat /var/log/cage/audit.jsonl\n",

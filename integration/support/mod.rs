@@ -5,6 +5,12 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+/// Shell that writes a test action, `TEST_BLOCK`, whose jailed alias `block` (`sleep 600`)
+/// runs until it is ended on any host: a bundled `journalctl -f` exits at once where the
+/// journal is not the operator's to read.
+pub const TEST_BLOCK: &str = "cat > /etc/cage/policies/TEST_BLOCK.toml <<'P'\n\
+[layer.cps.alias.block]\nbinary = \"/usr/bin/sleep\"\nargs = [\"600\"]\nP\n";
+
 pub fn require_root() {
     // Forking from a test process with other test threads can leave the child blocked on a
     // lock one of them held; the jail's real caller (the monitor) is single-threaded.
