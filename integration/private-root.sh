@@ -10,4 +10,6 @@ overlay_dirs() {
     mkdir -p "$scratch/$name/upper" "$scratch/$name/work"
     mount -t overlay overlay -o "lowerdir=$dir,upperdir=$scratch/$name/upper,workdir=$scratch/$name/work" "$dir"
   done
+  # The overlays hold the tmpfs; its mount point, made in the host's /run, need not stay.
+  umount -l "$scratch" && rmdir "$scratch"
 }
