@@ -329,71 +329,82 @@ fn the_editor_jail_executes_nothing_but_the_editor_and_its_interpreter() {
     use cage::jail::{spawn, Identity, RealHost, Stdio};
     use std::io::Read;
 
-    support::require_root();
-    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    let set = cage::policy::PolicySet::load_dir(&policies).expect("bundled policies");
-    let profile = set.profile(&["INFRA_DIAG".to_string()], cage::policy::Layer::Cps).expect("profile");
-    // As the supervisor does: the edit directory is a tmpfs of this mount namespace, the operator's.
-    std::fs::create_dir_all(EDIT_DIR).expect("edit dir");
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).expect("unshare");
-    let none = None::<&str>;
-    let private = nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE;
-    nix::mount::mount(none, "/", none, private, none).expect("private");
-    nix::mount::mount(
-        Some("tmpfs"),
-        EDIT_DIR,
-        Some("tmpfs"),
-        nix::mount::MsFlags::empty(),
-        Some("mode=0700"),
-    )
-    .expect("tmpfs");
-    std::os::unix::fs::chown(EDIT_DIR, Some(65534), Some(65534)).expect("chown");
-    // bash stands in for the editor, to try what a broken-out editor could.
-    let shell = "/usr/bin/bash";
-    let loader = interpreter_of(shell).expect("read bash").expect("bash is dynamically linked");
-    let libc = std::fs::read_dir("/usr/lib")
-        .expect("/usr/lib")
-        .flatten()
-        .map(|e| e.path().join("libc.so.6"))
-        .find(|p| p.is_file())
-        .expect("libc.so.6");
-    let libc = libc.to_string_lossy();
-    let ran = std::process::Command::new(&*libc).output().expect("libc.so.6 runs");
-    assert!(ran.status.success(), "outside the jail libc.so.6 is an executable program");
-    let nobody = Identity { name: "nobody".into(), uid: 65534, gid: 65534, groups: vec![], home: "/".into() };
-    let mut plan =
-        editor_jail(&profile, nobody, shell, Some(&loader), "/run/cage/edit/x", None, None, None, &RealHost)
-            .expect("plan");
-    let script = format!(
-        "{libc} >/dev/null 2>&1; echo LIBC=$?; {loader} --version >/dev/null 2>&1; echo LOADER=$?\n\
+    support::alone(|| {
+        let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let set = cage::policy::PolicySet::load_dir(&policies).expect("bundled policies");
+        let profile = set.profile(&["INFRA_DIAG".to_string()], cage::policy::Layer::Cps).expect("profile");
+        // As the supervisor does: the edit directory is a tmpfs of this mount namespace, the operator's.
+        std::fs::create_dir_all(EDIT_DIR).expect("edit dir");
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).expect("unshare");
+        let none = None::<&str>;
+        let private = nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE;
+        nix::mount::mount(none, "/", none, private, none).expect("private");
+        nix::mount::mount(
+            Some("tmpfs"),
+            EDIT_DIR,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            Some("mode=0700"),
+        )
+        .expect("tmpfs");
+        std::os::unix::fs::chown(EDIT_DIR, Some(65534), Some(65534)).expect("chown");
+        // bash stands in for the editor, to try what a broken-out editor could.
+        let shell = "/usr/bin/bash";
+        let loader = interpreter_of(shell).expect("read bash").expect("bash is dynamically linked");
+        let libc = std::fs::read_dir("/usr/lib")
+            .expect("/usr/lib")
+            .flatten()
+            .map(|e| e.path().join("libc.so.6"))
+            .find(|p| p.is_file())
+            .expect("libc.so.6");
+        let libc = libc.to_string_lossy();
+        let ran = std::process::Command::new(&*libc).output().expect("libc.so.6 runs");
+        assert!(ran.status.success(), "outside the jail libc.so.6 is an executable program");
+        let nobody =
+            Identity { name: "nobody".into(), uid: 65534, gid: 65534, groups: vec![], home: "/".into() };
+        let mut plan = editor_jail(
+            &profile,
+            nobody,
+            shell,
+            Some(&loader),
+            "/run/cage/edit/x",
+            None,
+            None,
+            None,
+            &RealHost,
+        )
+        .expect("plan");
+        let script = format!(
+            "{libc} >/dev/null 2>&1; echo LIBC=$?; {loader} --version >/dev/null 2>&1; echo LOADER=$?\n\
          {shell} -c 'exit 7'; echo SELF=$?; /usr/bin/env; echo ENV=$?\n\
          test -e /var/log; echo VARLOG=$?; test -e /u01; echo U01=$?; test -e /etc/shadow; echo SHADOW=$?\n\
          echo x 2>/dev/null > /usr/lib/x; echo LIBWRITE=$?; echo x 2>/dev/null > /tmp/x; echo TMP=$?\n\
          echo x > {EDIT_DIR}/y; echo EDIT=$?\n"
-    );
-    plan.argv = vec!["bash".into(), "-c".into(), script];
-    plan.controlling_tty = false;
-    let (read, write) = nix::unistd::pipe().expect("pipe");
-    let stdio = Stdio { stdout: Some(std::os::fd::AsRawFd::as_raw_fd(&write)), ..Stdio::default() };
-    let running = spawn(&plan, stdio, true).expect("spawn");
-    drop(write);
-    let mut out = String::new();
-    std::fs::File::from(read).read_to_string(&mut out).expect("output");
-    running.wait().expect("the jail ran");
-    for expected in [
-        "LIBC=126",
-        "LOADER=0",
-        "SELF=7",
-        "ENV=127",
-        "VARLOG=1",
-        "U01=1",
-        "SHADOW=1",
-        "LIBWRITE=1",
-        "TMP=1",
-        "EDIT=0",
-    ] {
-        assert!(out.contains(expected), "{expected} in {out}");
-    }
+        );
+        plan.argv = vec!["bash".into(), "-c".into(), script];
+        plan.controlling_tty = false;
+        let (read, write) = nix::unistd::pipe().expect("pipe");
+        let stdio = Stdio { stdout: Some(std::os::fd::AsRawFd::as_raw_fd(&write)), ..Stdio::default() };
+        let running = spawn(&plan, stdio, true).expect("spawn");
+        drop(write);
+        let mut out = String::new();
+        std::fs::File::from(read).read_to_string(&mut out).expect("output");
+        running.wait().expect("the jail ran");
+        for expected in [
+            "LIBC=126",
+            "LOADER=0",
+            "SELF=7",
+            "ENV=127",
+            "VARLOG=1",
+            "U01=1",
+            "SHADOW=1",
+            "LIBWRITE=1",
+            "TMP=1",
+            "EDIT=0",
+        ] {
+            assert!(out.contains(expected), "{expected} in {out}");
+        }
+    })
 }
 
 #[test]

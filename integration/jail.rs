@@ -16,19 +16,11 @@ use cage::jail::*;
 use cage::policy::{Layer, PolicySet, Profile, RunAs};
 use nix::unistd::pipe;
 use serde_json::Value;
+use support::alone;
+
+mod support;
 
 const NOBODY: u32 = 65534;
-
-fn require_root() {
-    // Forking from a test process with other test threads can leave the child blocked on a
-    // lock one of them held; the jail's real caller (the monitor) is single-threaded.
-    if std::env::var_os("NEXTEST").is_none() {
-        panic!("root tests fork and must run one process per test: use `make test` (cargo nextest)");
-    }
-    if !nix::unistd::geteuid().is_root() {
-        panic!("jail tests need root (namespaces, mounts, capabilities): run `make test` as root");
-    }
-}
 
 fn probe() -> String {
     let path = format!("{}/target/probe", env!("CARGO_MANIFEST_DIR"));
@@ -111,124 +103,132 @@ fn cps_fixture() {
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn infra_cps_only_jail_confines_files_exec_syscalls_caps_and_processes() {
-    require_root();
-    cps_fixture();
-    let p = profile("INFRA_CPS_ONLY", Layer::Cps);
-    let plan = plan_for(
-        &p,
-        &[
-            "read:/etc/shadow",
-            "read:/var/log/cage-jail-test.log",
-            "write:/var/log/cage-jail-x",
-            "write:/u01/cage-jail-x",
-            "exec:/u01/true-copy",
-            "exec:/u01/dd-copy",
-            "copy:/u01/dd-copy:/tmp/dd",
-            "exec:/tmp/dd",
-            "exec:/usr/bin/dd",
-            "read:/usr/bin/dd",
-            "exec:/usr/bin/true",
-            "syscalls",
-        ],
-        operator(),
-        &[],
-    );
-    let (json, finished) = run(&plan);
-    assert_eq!(finished.outcome, Outcome::Exited(0));
-    assert_eq!(finished.landlock, Some(LandlockStatus::Full), "Landlock status is reported");
-    assert_ne!(field(&json, "read:/etc/shadow"), "ok");
-    assert_eq!(field(&json, "read:/var/log/cage-jail-test.log"), "ok");
-    assert_eq!(field(&json, "write:/var/log/cage-jail-x"), "EROFS");
-    assert_eq!(field(&json, "write:/u01/cage-jail-x"), "ok");
-    assert_eq!(field(&json, "exec:/u01/true-copy"), "EACCES", "read-write paths are noexec");
-    assert_eq!(field(&json, "exec:/u01/dd-copy"), "EACCES");
-    assert_eq!(field(&json, "copy:/u01/dd-copy:/tmp/dd"), "ok");
-    assert_eq!(field(&json, "exec:/tmp/dd"), "EACCES", "the private /tmp is noexec");
-    assert_ne!(field(&json, "exec:/usr/bin/dd"), "ok", "dd is blacklisted and masked");
-    assert_ne!(field(&json, "read:/usr/bin/dd"), "ok");
-    assert_eq!(field(&json, "exec:/usr/bin/true"), "ok");
-    for call in [
-        "mount",
-        "unshare",
-        "setns",
-        "ptrace",
-        "bpf",
-        "open_by_handle_at",
-        "kexec_load",
-        "io_uring_setup",
-        "tiocsti",
-        "chroot",
-    ] {
-        assert_eq!(field(&json, call), "EPERM", "{call} is refused");
-    }
-    assert_eq!(field(&json, "clone3"), "ENOSYS");
-    for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
-        assert_eq!(field(&json, set), "0000000000000000", "{set}");
-    }
-    assert_eq!(field(&json, "NoNewPrivs"), "1");
-    assert_eq!(field(&json, "Seccomp"), "2");
-    assert_eq!(json["uid"], NOBODY);
-    assert!(json["pids"].as_u64().is_some_and(|n| n <= 3), "only the jail's own processes: {}", json["pids"]);
+    alone(|| {
+        cps_fixture();
+        let p = profile("INFRA_CPS_ONLY", Layer::Cps);
+        let plan = plan_for(
+            &p,
+            &[
+                "read:/etc/shadow",
+                "read:/var/log/cage-jail-test.log",
+                "write:/var/log/cage-jail-x",
+                "write:/u01/cage-jail-x",
+                "exec:/u01/true-copy",
+                "exec:/u01/dd-copy",
+                "copy:/u01/dd-copy:/tmp/dd",
+                "exec:/tmp/dd",
+                "exec:/usr/bin/dd",
+                "read:/usr/bin/dd",
+                "exec:/usr/bin/true",
+                "syscalls",
+            ],
+            operator(),
+            &[],
+        );
+        let (json, finished) = run(&plan);
+        assert_eq!(finished.outcome, Outcome::Exited(0));
+        assert_eq!(finished.landlock, Some(LandlockStatus::Full), "Landlock status is reported");
+        assert_ne!(field(&json, "read:/etc/shadow"), "ok");
+        assert_eq!(field(&json, "read:/var/log/cage-jail-test.log"), "ok");
+        assert_eq!(field(&json, "write:/var/log/cage-jail-x"), "EROFS");
+        assert_eq!(field(&json, "write:/u01/cage-jail-x"), "ok");
+        assert_eq!(field(&json, "exec:/u01/true-copy"), "EACCES", "read-write paths are noexec");
+        assert_eq!(field(&json, "exec:/u01/dd-copy"), "EACCES");
+        assert_eq!(field(&json, "copy:/u01/dd-copy:/tmp/dd"), "ok");
+        assert_eq!(field(&json, "exec:/tmp/dd"), "EACCES", "the private /tmp is noexec");
+        assert_ne!(field(&json, "exec:/usr/bin/dd"), "ok", "dd is blacklisted and masked");
+        assert_ne!(field(&json, "read:/usr/bin/dd"), "ok");
+        assert_eq!(field(&json, "exec:/usr/bin/true"), "ok");
+        for call in [
+            "mount",
+            "unshare",
+            "setns",
+            "ptrace",
+            "bpf",
+            "open_by_handle_at",
+            "kexec_load",
+            "io_uring_setup",
+            "tiocsti",
+            "chroot",
+        ] {
+            assert_eq!(field(&json, call), "EPERM", "{call} is refused");
+        }
+        assert_eq!(field(&json, "clone3"), "ENOSYS");
+        for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+            assert_eq!(field(&json, set), "0000000000000000", "{set}");
+        }
+        assert_eq!(field(&json, "NoNewPrivs"), "1");
+        assert_eq!(field(&json, "Seccomp"), "2");
+        assert_eq!(json["uid"], NOBODY);
+        assert!(
+            json["pids"].as_u64().is_some_and(|n| n <= 3),
+            "only the jail's own processes: {}",
+            json["pids"]
+        );
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn an_alias_keeps_exactly_its_ambient_capability() {
-    require_root();
-    let p = inline_profile("[layer.cps]\n");
-    let (json, _) = run(&plan_for(&p, &[], operator(), &["net_raw"]));
-    let net_raw = format!("{:016x}", 1u64 << 13);
-    for set in ["CapPrm", "CapEff", "CapInh", "CapAmb", "CapBnd"] {
-        assert_eq!(field(&json, set), net_raw, "{set}");
-    }
+    alone(|| {
+        let p = inline_profile("[layer.cps]\n");
+        let (json, _) = run(&plan_for(&p, &[], operator(), &["net_raw"]));
+        let net_raw = format!("{:016x}", 1u64 << 13);
+        for set in ["CapPrm", "CapEff", "CapInh", "CapAmb", "CapBnd"] {
+            assert_eq!(field(&json, set), net_raw, "{set}");
+        }
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn root_in_the_jail_has_no_capabilities_and_still_cannot_read_secrets() {
-    require_root();
-    let p = inline_profile("[layer.cps]\n");
-    let (json, _) = run(&plan_for(
-        &p,
-        &["read:/etc/shadow", "write:/etc/cage-jail-x", "syscalls"],
-        Identity::root(),
-        &[],
-    ));
-    assert_eq!(json["uid"], 0);
-    assert_eq!(field(&json, "CapEff"), "0000000000000000");
-    assert_eq!(field(&json, "CapBnd"), "0000000000000000");
-    assert_ne!(field(&json, "read:/etc/shadow"), "ok");
-    assert_ne!(field(&json, "write:/etc/cage-jail-x"), "ok");
-    assert_eq!(field(&json, "mount"), "EPERM");
+    alone(|| {
+        let p = inline_profile("[layer.cps]\n");
+        let (json, _) = run(&plan_for(
+            &p,
+            &["read:/etc/shadow", "write:/etc/cage-jail-x", "syscalls"],
+            Identity::root(),
+            &[],
+        ));
+        assert_eq!(json["uid"], 0);
+        assert_eq!(field(&json, "CapEff"), "0000000000000000");
+        assert_eq!(field(&json, "CapBnd"), "0000000000000000");
+        assert_ne!(field(&json, "read:/etc/shadow"), "ok");
+        assert_ne!(field(&json, "write:/etc/cage-jail-x"), "ok");
+        assert_eq!(field(&json, "mount"), "EPERM");
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn every_mask_is_read_only_nosuid_nodev_noexec_the_first_and_those_bound_from_it() {
-    require_root();
-    // The masks are sorted: gshadow is the first file masked (bound from /dev/null and
-    // remounted), shadow and sudoers are bound from it; /etc/sudoers.d is the first directory.
-    let masks = ["/etc/gshadow", "/etc/shadow", "/etc/sudoers", "/etc/sudoers.d"];
-    for mask in masks {
-        assert!(Path::new(mask).exists(), "this test needs {mask} on the host (sudo installed)");
-    }
-    let p = inline_profile("[layer.cps]\n");
-    let mut plan = plan_for(&p, &[], operator(), &[]);
-    plan.program = "/usr/bin/sleep".into();
-    plan.argv = vec!["sleep".into(), "30".into()];
-    let running = spawn(&plan, Stdio::default(), true).expect("spawn");
-    std::thread::sleep(Duration::from_millis(200));
-    let info = fs::read_to_string(format!("/proc/{}/mountinfo", running.pid())).expect("mountinfo");
-    running.signal(nix::sys::signal::Signal::SIGKILL).expect("kill");
-    let _ = running.wait();
-    for mask in masks {
-        let line = info.lines().find(|l| l.split(' ').nth(4) == Some(mask));
-        let options: Vec<&str> =
-            line.and_then(|l| l.split(' ').nth(5)).unwrap_or_default().split(',').collect();
-        for flag in ["ro", "nosuid", "nodev", "noexec"] {
-            assert!(options.contains(&flag), "{mask} is mounted {options:?} in the jail:\n{info}");
+    alone(|| {
+        // The masks are sorted: gshadow is the first file masked (bound from /dev/null and
+        // remounted), shadow and sudoers are bound from it; /etc/sudoers.d is the first directory.
+        let masks = ["/etc/gshadow", "/etc/shadow", "/etc/sudoers", "/etc/sudoers.d"];
+        for mask in masks {
+            assert!(Path::new(mask).exists(), "this test needs {mask} on the host (sudo installed)");
         }
-    }
+        let p = inline_profile("[layer.cps]\n");
+        let mut plan = plan_for(&p, &[], operator(), &[]);
+        plan.program = "/usr/bin/sleep".into();
+        plan.argv = vec!["sleep".into(), "30".into()];
+        let running = spawn(&plan, Stdio::default(), true).expect("spawn");
+        std::thread::sleep(Duration::from_millis(200));
+        let info = fs::read_to_string(format!("/proc/{}/mountinfo", running.pid())).expect("mountinfo");
+        running.signal(nix::sys::signal::Signal::SIGKILL).expect("kill");
+        let _ = running.wait();
+        for mask in masks {
+            let line = info.lines().find(|l| l.split(' ').nth(4) == Some(mask));
+            let options: Vec<&str> =
+                line.and_then(|l| l.split(' ').nth(5)).unwrap_or_default().split(',').collect();
+            for flag in ["ro", "nosuid", "nodev", "noexec"] {
+                assert!(options.contains(&flag), "{mask} is mounted {options:?} in the jail:\n{info}");
+            }
+        }
+    })
 }
 
 fn listeners() -> (TcpListener, UdpSocket, String, String) {
@@ -254,11 +254,12 @@ fn network_case(network: &str) -> (String, String, bool, bool) {
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn network_none_reaches_no_listener_on_the_host() {
-    require_root();
-    let (tcp, udp, accepted, received) = network_case("none");
-    assert_ne!(tcp, "ok");
-    assert_ne!(udp, "ok");
-    assert!(!accepted && !received, "nothing arrived");
+    alone(|| {
+        let (tcp, udp, accepted, received) = network_case("none");
+        assert_ne!(tcp, "ok");
+        assert_ne!(udp, "ok");
+        assert!(!accepted && !received, "nothing arrived");
+    })
 }
 
 #[test]
@@ -266,36 +267,42 @@ fn network_none_reaches_no_listener_on_the_host() {
 fn a_jail_sharing_the_hosts_network_reaches_no_abstract_unix_socket_of_the_host() {
     use std::os::linux::net::SocketAddrExt;
     use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
-    require_root();
-    assert_eq!(
-        enforced_landlock_abi(),
-        6,
-        "this kernel scopes abstract sockets and signals (Landlock ABI 6)"
-    );
-    // A host daemon's abstract socket, in the network namespace `local` and `any` jails share.
-    let name = format!("cage-test-abstract-{}", std::process::id());
-    let address = SocketAddr::from_abstract_name(name.as_bytes()).expect("address");
-    let _daemon = UnixListener::bind_addr(&address).expect("listen");
-    let spec = format!("abstract:{name}");
-    for network in ["local", "any"] {
-        let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
-        let (json, _) = run(&plan_for(&p, &[&spec], operator(), &[]));
-        assert_eq!(field(&json, &spec), "EPERM", "{network}: the jail reached the host's abstract socket");
-        let root = plan_for(&p, &[&spec], Identity { uid: 0, gid: 0, ..operator() }, &[]);
-        assert_eq!(field(&run(&root).0, &spec), "EPERM", "{network}: a root jail reached it");
-    }
-    UnixStream::connect_addr(&address).expect("outside any jail the socket answers");
+    alone(|| {
+        assert_eq!(
+            enforced_landlock_abi(),
+            6,
+            "this kernel scopes abstract sockets and signals (Landlock ABI 6)"
+        );
+        // A host daemon's abstract socket, in the network namespace `local` and `any` jails share.
+        let name = format!("cage-test-abstract-{}", std::process::id());
+        let address = SocketAddr::from_abstract_name(name.as_bytes()).expect("address");
+        let _daemon = UnixListener::bind_addr(&address).expect("listen");
+        let spec = format!("abstract:{name}");
+        for network in ["local", "any"] {
+            let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
+            let (json, _) = run(&plan_for(&p, &[&spec], operator(), &[]));
+            assert_eq!(
+                field(&json, &spec),
+                "EPERM",
+                "{network}: the jail reached the host's abstract socket"
+            );
+            let root = plan_for(&p, &[&spec], Identity { uid: 0, gid: 0, ..operator() }, &[]);
+            assert_eq!(field(&run(&root).0, &spec), "EPERM", "{network}: a root jail reached it");
+        }
+        UnixStream::connect_addr(&address).expect("outside any jail the socket answers");
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn network_local_and_any_reach_the_loopback_listener() {
-    require_root();
-    for network in ["local", "any"] {
-        let (tcp, udp, accepted, received) = network_case(network);
-        assert_eq!((tcp.as_str(), udp.as_str()), ("ok", "ok"), "{network}");
-        assert!(accepted && received, "{network}: both arrived");
-    }
+    alone(|| {
+        for network in ["local", "any"] {
+            let (tcp, udp, accepted, received) = network_case(network);
+            assert_eq!((tcp.as_str(), udp.as_str()), ("ok", "ok"), "{network}");
+            assert!(accepted && received, "{network}: both arrived");
+        }
+    })
 }
 
 /// A second address of this machine (on `lo`, outside 127/8), standing for "another host":
@@ -330,35 +337,37 @@ fn reach(network: &str, host: &str) -> (String, String, bool) {
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn local_refuses_every_other_host_and_any_reaches_it() {
-    require_root();
-    other_host();
-    let (tcp, udp, arrived) = reach("local", OTHER_HOST);
-    assert_eq!((tcp.as_str(), udp.as_str()), ("EPERM", "EPERM"), "local: no connection leaves the host");
-    assert!(!arrived);
-    let (tcp, udp, arrived) = reach("any", OTHER_HOST);
-    assert_eq!((tcp.as_str(), udp.as_str()), ("ok", "ok"));
-    assert!(arrived);
+    alone(|| {
+        other_host();
+        let (tcp, udp, arrived) = reach("local", OTHER_HOST);
+        assert_eq!((tcp.as_str(), udp.as_str()), ("EPERM", "EPERM"), "local: no connection leaves the host");
+        assert!(!arrived);
+        let (tcp, udp, arrived) = reach("any", OTHER_HOST);
+        assert_eq!((tcp.as_str(), udp.as_str()), ("ok", "ok"));
+        assert!(arrived);
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn layer_reaches_only_the_ports_of_the_hosts_it_lists() {
-    require_root();
-    other_host();
-    let (tcp, udp, arrived) = reach("layer", OTHER_HOST);
-    assert_eq!((tcp.as_str(), udp.as_str()), ("EPERM", "EPERM"), "layer: a host it does not list");
-    assert!(!arrived);
-    let (tcp, _, _) = reach("layer", "127.0.0.1");
-    assert_eq!(tcp, "ok", "layer: loopback");
-    let ssh = format!("connect:{OTHER_HOST}:22");
-    let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
-    let (json, _) = run(&plan_for(&p, &[&ssh], operator(), &[]));
-    assert_eq!(field(&json, &ssh), "EPERM", "not TCP port 22 to any address: only to the hosts listed");
-    let listed = with_targets(p, &format!("{OTHER_HOST}/32"), 22);
-    let other_port = format!("connect:{OTHER_HOST}:2222");
-    let (json, _) = run(&plan_for(&listed, &[&ssh, &other_port], operator(), &[]));
-    assert_ne!(field(&json, &ssh), "EPERM", "the listed port passes (refused only if no sshd listens)");
-    assert_eq!(field(&json, &other_port), "EPERM", "another port of the listed host");
+    alone(|| {
+        other_host();
+        let (tcp, udp, arrived) = reach("layer", OTHER_HOST);
+        assert_eq!((tcp.as_str(), udp.as_str()), ("EPERM", "EPERM"), "layer: a host it does not list");
+        assert!(!arrived);
+        let (tcp, _, _) = reach("layer", "127.0.0.1");
+        assert_eq!(tcp, "ok", "layer: loopback");
+        let ssh = format!("connect:{OTHER_HOST}:22");
+        let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
+        let (json, _) = run(&plan_for(&p, &[&ssh], operator(), &[]));
+        assert_eq!(field(&json, &ssh), "EPERM", "not TCP port 22 to any address: only to the hosts listed");
+        let listed = with_targets(p, &format!("{OTHER_HOST}/32"), 22);
+        let other_port = format!("connect:{OTHER_HOST}:2222");
+        let (json, _) = run(&plan_for(&listed, &[&ssh, &other_port], operator(), &[]));
+        assert_ne!(field(&json, &ssh), "EPERM", "the listed port passes (refused only if no sshd listens)");
+        assert_eq!(field(&json, &other_port), "EPERM", "another port of the listed host");
+    })
 }
 
 /// `profile` reaching port `port` (TCP) of `net`, as cage.toml's [system] and `reach` give it.
@@ -394,75 +403,79 @@ fn echo_requests_to_other_host(body: impl FnOnce()) -> usize {
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn raw_ping_and_packet_sockets_reach_no_further_than_the_mode() {
-    require_root();
-    other_host();
-    // Unprivileged ICMP ping sockets for every group, as Debian's default has it.
-    fs::write("/proc/sys/net/ipv4/ping_group_range", "0 2147483647").expect("ping_group_range");
-    let udp = UdpSocket::bind((OTHER_HOST, 0)).expect("udp");
-    udp.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
-    let probes = [
-        format!("raw:{OTHER_HOST}"),
-        format!("ping:{OTHER_HOST}"),
-        format!("rawudp:{}", udp.local_addr().expect("addr")),
-    ];
-    let probes: Vec<&str> = probes.iter().map(String::as_str).collect();
-    for (network, expected) in
-        [("none", "ENETUNREACH"), ("local", "EPERM"), ("layer", "EPERM"), ("any", "ok")]
-    {
-        let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
-        let mut json = BTreeMap::new();
-        let echoes =
-            echo_requests_to_other_host(|| json = run(&plan_for(&p, &probes, operator(), &["net_raw"])).0);
-        let datagram = udp.recv(&mut [0u8; 64]).is_ok();
-        for probe in &probes {
-            let got = field(&json, probe);
-            if network == "none" {
-                assert!(got == "ENETUNREACH" || got == "EPERM", "{network} {probe}: {got}");
-            } else {
-                assert_eq!(got, expected, "{network} {probe}");
+    alone(|| {
+        other_host();
+        // Unprivileged ICMP ping sockets for every group, as Debian's default has it.
+        fs::write("/proc/sys/net/ipv4/ping_group_range", "0 2147483647").expect("ping_group_range");
+        let udp = UdpSocket::bind((OTHER_HOST, 0)).expect("udp");
+        udp.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+        let probes = [
+            format!("raw:{OTHER_HOST}"),
+            format!("ping:{OTHER_HOST}"),
+            format!("rawudp:{}", udp.local_addr().expect("addr")),
+        ];
+        let probes: Vec<&str> = probes.iter().map(String::as_str).collect();
+        for (network, expected) in
+            [("none", "ENETUNREACH"), ("local", "EPERM"), ("layer", "EPERM"), ("any", "ok")]
+        {
+            let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
+            let mut json = BTreeMap::new();
+            let echoes = echo_requests_to_other_host(|| {
+                json = run(&plan_for(&p, &probes, operator(), &["net_raw"])).0
+            });
+            let datagram = udp.recv(&mut [0u8; 64]).is_ok();
+            for probe in &probes {
+                let got = field(&json, probe);
+                if network == "none" {
+                    assert!(got == "ENETUNREACH" || got == "EPERM", "{network} {probe}: {got}");
+                } else {
+                    assert_eq!(got, expected, "{network} {probe}");
+                }
             }
+            let expected_echoes = if network == "any" { 2 } else { 0 };
+            assert_eq!(echoes, expected_echoes, "{network}: echo requests that left the jail");
+            assert_eq!(datagram, network == "any", "{network}: the raw UDP datagram");
         }
-        let expected_echoes = if network == "any" { 2 } else { 0 };
-        assert_eq!(echoes, expected_echoes, "{network}: echo requests that left the jail");
-        assert_eq!(datagram, network == "any", "{network}: the raw UDP datagram");
-    }
-    // A host `layer` lists may be pinged (ICMP to it passes); raw UDP to an unlisted port not.
-    let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
-    let listed = with_targets(p, &format!("{OTHER_HOST}/32"), 22);
-    let mut json = BTreeMap::new();
-    let echoes =
-        echo_requests_to_other_host(|| json = run(&plan_for(&listed, &probes, operator(), &["net_raw"])).0);
-    assert_eq!((field(&json, probes[0]), field(&json, probes[1])), ("ok", "ok"), "ICMP to a listed host");
-    assert_eq!(echoes, 2);
-    assert_eq!(field(&json, probes[2]), "EPERM", "UDP to a port `reach` does not list");
-    assert!(udp.recv(&mut [0u8; 64]).is_err());
+        // A host `layer` lists may be pinged (ICMP to it passes); raw UDP to an unlisted port not.
+        let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
+        let listed = with_targets(p, &format!("{OTHER_HOST}/32"), 22);
+        let mut json = BTreeMap::new();
+        let echoes = echo_requests_to_other_host(|| {
+            json = run(&plan_for(&listed, &probes, operator(), &["net_raw"])).0
+        });
+        assert_eq!((field(&json, probes[0]), field(&json, probes[1])), ("ok", "ok"), "ICMP to a listed host");
+        assert_eq!(echoes, 2);
+        assert_eq!(field(&json, probes[2]), "EPERM", "UDP to a port `reach` does not list");
+        assert!(udp.recv(&mut [0u8; 64]).is_err());
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn packet_sockets_are_for_net_raw_aliases_alone_and_see_only_their_namespace_under_none() {
-    require_root();
-    let probes = ["packet:any", "sockpacket:x", "packet:lo"];
-    for network in ["local", "layer", "any"] {
-        let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
-        let root = Identity { uid: 0, gid: 0, ..operator() };
-        let (json, _) = run(&plan_for(&p, &probes, root, &[]));
-        for probe in probes {
-            assert_eq!(field(&json, probe), "EPERM", "{network}: {probe} without net_raw, even as root");
+    alone(|| {
+        let probes = ["packet:any", "sockpacket:x", "packet:lo"];
+        for network in ["local", "layer", "any"] {
+            let p = inline_profile(&format!("network = \"{network}\"\n[layer.cps]\n"));
+            let root = Identity { uid: 0, gid: 0, ..operator() };
+            let (json, _) = run(&plan_for(&p, &probes, root, &[]));
+            for probe in probes {
+                assert_eq!(field(&json, probe), "EPERM", "{network}: {probe} without net_raw, even as root");
+            }
         }
-    }
-    // Under `none` a net_raw alias's packet socket has the jail's own loopback, nothing else.
-    let p = inline_profile("network = \"none\"\n[layer.cps]\n");
-    let host_iface = fs::read_dir("/sys/class/net")
-        .expect("interfaces")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .find(|name| name != "lo")
-        .unwrap_or_else(|| "eth0".into());
-    let on_host = format!("packet:{host_iface}");
-    let (json, _) = run(&plan_for(&p, &["packet:lo", &on_host], operator(), &["net_raw"]));
-    assert_eq!(field(&json, "packet:lo"), "ok", "its own loopback");
-    assert_eq!(field(&json, &on_host), "ENODEV", "{host_iface} is not in the jail's namespace");
+        // Under `none` a net_raw alias's packet socket has the jail's own loopback, nothing else.
+        let p = inline_profile("network = \"none\"\n[layer.cps]\n");
+        let host_iface = fs::read_dir("/sys/class/net")
+            .expect("interfaces")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|name| name != "lo")
+            .unwrap_or_else(|| "eth0".into());
+        let on_host = format!("packet:{host_iface}");
+        let (json, _) = run(&plan_for(&p, &["packet:lo", &on_host], operator(), &["net_raw"]));
+        assert_eq!(field(&json, "packet:lo"), "ok", "its own loopback");
+        assert_eq!(field(&json, &on_host), "ENODEV", "{host_iface} is not in the jail's namespace");
+    })
 }
 
 /// Runs `body` in a child process with a private mount namespace whose /etc/resolv.conf names
@@ -472,11 +485,9 @@ fn with_own_layer_cgroup(body: fn()) {
     let resolv = format!("/tmp/cage-resolv-{}", std::process::id());
     let server = 1 + std::process::id() % 250;
     fs::write(&resolv, format!("nameserver 192.0.2.{server}\n")).expect("resolv.conf");
-    // SAFETY: the harness's only other thread waits for this test and holds no lock the
-    // child could need.
-    let child = match unsafe { nix::unistd::fork() }.expect("fork") {
-        nix::unistd::ForkResult::Parent { child } => child,
-        nix::unistd::ForkResult::Child => {
+    let child = match cage::sys::fork_alone(None).expect("fork") {
+        Some(child) => child,
+        None => {
             let ok = std::panic::catch_unwind(|| {
                 nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).expect("unshare");
                 let private = nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE;
@@ -518,120 +529,126 @@ fn layer_refuses_other_hosts() {
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn a_sessions_leaf_gets_the_kept_programs_by_id_and_is_repaired_before_each_use() {
-    require_root();
-    other_host();
-    with_own_layer_cgroup(|| {
-        use cage::jail::egress::{ATTACH_POINTS, INET4_CONNECT};
-        use cage::policy::Network;
-        use std::os::fd::{AsRawFd, OwnedFd};
-        let kept = egress_cgroup::cgroup_for(Network::Layer, &[]).expect("made").expect("layer is filtered");
-        let path =
-            egress_cgroup::cage_root().expect("root").join(format!("test-leaf-{}", std::process::id()));
-        fs::create_dir(&path).expect("a leaf of the test's own");
-        let leaf = OwnedFd::from(fs::File::open(&path).expect("open"));
-        egress_cgroup::prepare_leaf(Network::Layer, &[], &leaf).expect("attached");
-        let ids = |dir: &OwnedFd| -> Vec<Vec<u32>> {
-            let query = |(attach, _)| cage::sys::bpf_prog_query(dir.as_raw_fd(), attach).expect("query").1;
-            ATTACH_POINTS.into_iter().map(query).collect()
-        };
-        assert_eq!(ids(&leaf), ids(&kept), "the very programs of the kept cgroup, not loaded again");
+    alone(|| {
+        other_host();
+        with_own_layer_cgroup(|| {
+            use cage::jail::egress::{ATTACH_POINTS, INET4_CONNECT};
+            use cage::policy::Network;
+            use std::os::fd::{AsRawFd, OwnedFd};
+            let kept =
+                egress_cgroup::cgroup_for(Network::Layer, &[]).expect("made").expect("layer is filtered");
+            let path =
+                egress_cgroup::cage_root().expect("root").join(format!("test-leaf-{}", std::process::id()));
+            fs::create_dir(&path).expect("a leaf of the test's own");
+            let leaf = OwnedFd::from(fs::File::open(&path).expect("open"));
+            egress_cgroup::prepare_leaf(Network::Layer, &[], &leaf).expect("attached");
+            let ids = |dir: &OwnedFd| -> Vec<Vec<u32>> {
+                let query =
+                    |(attach, _)| cage::sys::bpf_prog_query(dir.as_raw_fd(), attach).expect("query").1;
+                ATTACH_POINTS.into_iter().map(query).collect()
+            };
+            assert_eq!(ids(&leaf), ids(&kept), "the very programs of the kept cgroup, not loaded again");
 
-        // A jail born in the leaf is filtered as the mode says.
-        let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
-        let tcp = TcpListener::bind((OTHER_HOST, 0)).expect("tcp");
-        tcp.set_nonblocking(true).expect("nonblocking");
-        let t = format!("connect:{}", tcp.local_addr().expect("addr"));
-        let place = Placement { cgroup: leaf.as_raw_fd(), join: [None, None] };
-        let (json, _) = run_placed(&plan_for(&p, &[&t], operator(), &[]), Some(place));
-        assert_eq!(field(&json, &t), "EPERM", "the filter holds in the leaf");
-        assert!(tcp.accept().is_err(), "nothing arrived");
+            // A jail born in the leaf is filtered as the mode says.
+            let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
+            let tcp = TcpListener::bind((OTHER_HOST, 0)).expect("tcp");
+            tcp.set_nonblocking(true).expect("nonblocking");
+            let t = format!("connect:{}", tcp.local_addr().expect("addr"));
+            let place = Placement { cgroup: leaf.as_raw_fd(), join: [None, None] };
+            let (json, _) = run_placed(&plan_for(&p, &[&t], operator(), &[]), Some(place));
+            assert_eq!(field(&json, &t), "EPERM", "the filter holds in the leaf");
+            assert!(tcp.accept().is_err(), "nothing arrived");
 
-        // Replaced in the leaf: caught and repaired by the next use.
-        cage::sys::bpf_prog_attach(leaf.as_raw_fd(), allow_all(INET4_CONNECT).as_raw_fd(), INET4_CONNECT)
-            .expect("replace");
-        assert_ne!(ids(&leaf), ids(&kept));
-        egress_cgroup::prepare_leaf(Network::Layer, &[], &leaf).expect("repaired");
-        assert_eq!(ids(&leaf), ids(&kept), "cage's programs again");
-        drop(leaf);
-        fs::remove_dir(&path).expect("the test's leaf, empty, is removed");
-        let path = fs::read_link(format!("/proc/self/fd/{}", kept.as_raw_fd())).expect("cgroup path");
-        drop(kept);
-        fs::remove_dir(path).expect("the test's own cgroup, empty again, is removed");
-    });
+            // Replaced in the leaf: caught and repaired by the next use.
+            cage::sys::bpf_prog_attach(leaf.as_raw_fd(), allow_all(INET4_CONNECT).as_raw_fd(), INET4_CONNECT)
+                .expect("replace");
+            assert_ne!(ids(&leaf), ids(&kept));
+            egress_cgroup::prepare_leaf(Network::Layer, &[], &leaf).expect("repaired");
+            assert_eq!(ids(&leaf), ids(&kept), "cage's programs again");
+            drop(leaf);
+            fs::remove_dir(&path).expect("the test's leaf, empty, is removed");
+            let path = fs::read_link(format!("/proc/self/fd/{}", kept.as_raw_fd())).expect("cgroup path");
+            drop(kept);
+            fs::remove_dir(path).expect("the test's own cgroup, empty again, is removed");
+        });
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn a_tampered_egress_cgroup_is_caught_and_repaired_before_a_command_runs() {
-    require_root();
-    other_host();
-    with_own_layer_cgroup(|| {
-        use cage::jail::egress::{INET4_CONNECT, UDP4_SENDMSG};
-        use cage::policy::Network;
-        use std::os::fd::AsRawFd;
-        let dir = egress_cgroup::cgroup_for(Network::Layer, &[]).expect("made").expect("layer is filtered");
-        egress_cgroup::check(Network::Layer, &[]).expect("intact once made");
-        layer_refuses_other_hosts();
+    alone(|| {
+        other_host();
+        with_own_layer_cgroup(|| {
+            use cage::jail::egress::{INET4_CONNECT, UDP4_SENDMSG};
+            use cage::policy::Network;
+            use std::os::fd::AsRawFd;
+            let dir =
+                egress_cgroup::cgroup_for(Network::Layer, &[]).expect("made").expect("layer is filtered");
+            egress_cgroup::check(Network::Layer, &[]).expect("intact once made");
+            layer_refuses_other_hosts();
 
-        // Replaced: an allow-all program where cage's was.
-        for attach in [INET4_CONNECT, UDP4_SENDMSG] {
-            cage::sys::bpf_prog_attach(dir.as_raw_fd(), allow_all(attach).as_raw_fd(), attach)
-                .expect("replace");
-        }
-        assert!(egress_cgroup::check(Network::Layer, &[]).is_err(), "a replaced program is noticed");
-        layer_refuses_other_hosts();
-        egress_cgroup::check(Network::Layer, &[]).expect("repaired before the command ran");
+            // Replaced: an allow-all program where cage's was.
+            for attach in [INET4_CONNECT, UDP4_SENDMSG] {
+                cage::sys::bpf_prog_attach(dir.as_raw_fd(), allow_all(attach).as_raw_fd(), attach)
+                    .expect("replace");
+            }
+            assert!(egress_cgroup::check(Network::Layer, &[]).is_err(), "a replaced program is noticed");
+            layer_refuses_other_hosts();
+            egress_cgroup::check(Network::Layer, &[]).expect("repaired before the command ran");
 
-        // Detached: no program at all on connect4.
-        let (_, ids) = cage::sys::bpf_prog_query(dir.as_raw_fd(), INET4_CONNECT).expect("query");
-        let program = cage::sys::bpf_prog_get_fd_by_id(ids[0]).expect("program");
-        cage::sys::bpf_prog_detach(dir.as_raw_fd(), program.as_raw_fd(), INET4_CONNECT).expect("detach");
-        assert!(egress_cgroup::check(Network::Layer, &[]).is_err(), "a detached program is noticed");
-        layer_refuses_other_hosts();
-        egress_cgroup::check(Network::Layer, &[]).expect("repaired");
+            // Detached: no program at all on connect4.
+            let (_, ids) = cage::sys::bpf_prog_query(dir.as_raw_fd(), INET4_CONNECT).expect("query");
+            let program = cage::sys::bpf_prog_get_fd_by_id(ids[0]).expect("program");
+            cage::sys::bpf_prog_detach(dir.as_raw_fd(), program.as_raw_fd(), INET4_CONNECT).expect("detach");
+            assert!(egress_cgroup::check(Network::Layer, &[]).is_err(), "a detached program is noticed");
+            layer_refuses_other_hosts();
+            egress_cgroup::check(Network::Layer, &[]).expect("repaired");
 
-        // Beyond repair (writable by others): the command is refused, nothing runs.
-        nix::sys::stat::fchmod(dir.as_raw_fd(), nix::sys::stat::Mode::from_bits_truncate(0o777))
-            .expect("chmod");
-        let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
-        let plan = plan_for(&p, &[], operator(), &[]);
-        match spawn(&plan, Stdio::default(), true) {
-            Err(JailError::Egress(e)) => assert!(e.to_string().contains("root's alone"), "{e}"),
-            other => panic!("expected the egress filter to refuse the command, got {other:?}"),
-        }
-        nix::sys::stat::fchmod(dir.as_raw_fd(), nix::sys::stat::Mode::from_bits_truncate(0o755))
-            .expect("chmod");
-        egress_cgroup::check(Network::Layer, &[]).expect("intact again");
-        let path = fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).expect("cgroup path");
-        drop(dir);
-        fs::remove_dir(path).expect("the test's own cgroup, empty again, is removed");
-    });
+            // Beyond repair (writable by others): the command is refused, nothing runs.
+            nix::sys::stat::fchmod(dir.as_raw_fd(), nix::sys::stat::Mode::from_bits_truncate(0o777))
+                .expect("chmod");
+            let p = inline_profile("network = \"layer\"\n[layer.cps]\n");
+            let plan = plan_for(&p, &[], operator(), &[]);
+            match spawn(&plan, Stdio::default(), true) {
+                Err(JailError::Egress(e)) => assert!(e.to_string().contains("root's alone"), "{e}"),
+                other => panic!("expected the egress filter to refuse the command, got {other:?}"),
+            }
+            nix::sys::stat::fchmod(dir.as_raw_fd(), nix::sys::stat::Mode::from_bits_truncate(0o755))
+                .expect("chmod");
+            egress_cgroup::check(Network::Layer, &[]).expect("intact again");
+            let path = fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).expect("cgroup path");
+            drop(dir);
+            fs::remove_dir(path).expect("the test's own cgroup, empty again, is removed");
+        });
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn landlock_alone_stops_a_write_through_a_bind_the_plan_forgot() {
-    require_root();
-    fs::create_dir_all("/srv/cage-forgotten").expect("dir");
-    fs::set_permissions("/srv/cage-forgotten", fs::Permissions::from_mode(0o1777)).expect("chmod");
-    let p = inline_profile("[layer.cps]\n");
-    let mut plan = plan_for(&p, &["write:/srv/cage-forgotten/x"], operator(), &[]);
-    let forgotten = [
-        MountOp::Dir { target: "/srv".into(), mode: 0o755 },
-        MountOp::Dir { target: "/srv/cage-forgotten".into(), mode: 0o755 },
-        MountOp::Bind { target: "/srv/cage-forgotten".into(), access: Access::ReadWrite },
-    ];
-    let at = plan.mounts.len() - 2;
-    plan.mounts.splice(at..at, forgotten);
-    let (json, _) = run(&plan);
-    assert_eq!(
-        field(&json, "write:/srv/cage-forgotten/x"),
-        "EACCES",
-        "Landlock refuses what the mount allows"
-    );
-    plan.landlock.rules.push(("/srv/cage-forgotten".into(), LandlockAccess::ReadWrite));
-    let (json, _) = run(&plan);
-    assert_eq!(field(&json, "write:/srv/cage-forgotten/x"), "ok", "with the rule the same write works");
+    alone(|| {
+        fs::create_dir_all("/srv/cage-forgotten").expect("dir");
+        fs::set_permissions("/srv/cage-forgotten", fs::Permissions::from_mode(0o1777)).expect("chmod");
+        let p = inline_profile("[layer.cps]\n");
+        let mut plan = plan_for(&p, &["write:/srv/cage-forgotten/x"], operator(), &[]);
+        let forgotten = [
+            MountOp::Dir { target: "/srv".into(), mode: 0o755 },
+            MountOp::Dir { target: "/srv/cage-forgotten".into(), mode: 0o755 },
+            MountOp::Bind { target: "/srv/cage-forgotten".into(), access: Access::ReadWrite },
+        ];
+        let at = plan.mounts.len() - 2;
+        plan.mounts.splice(at..at, forgotten);
+        let (json, _) = run(&plan);
+        assert_eq!(
+            field(&json, "write:/srv/cage-forgotten/x"),
+            "EACCES",
+            "Landlock refuses what the mount allows"
+        );
+        plan.landlock.rules.push(("/srv/cage-forgotten".into(), LandlockAccess::ReadWrite));
+        let (json, _) = run(&plan);
+        assert_eq!(field(&json, "write:/srv/cage-forgotten/x"), "ok", "with the rule the same write works");
+    })
 }
 
 /// The real kernel, failing one chosen step.
@@ -695,84 +712,89 @@ impl Kernel for Faulty {
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn a_failure_at_any_step_refuses_the_command_names_the_step_and_runs_nothing() {
-    require_root();
-    cps_fixture();
-    let p = profile("INFRA_CPS_ONLY", Layer::Cps);
-    for step in Step::ALL.into_iter().filter(|s| *s != Step::Exec) {
-        let marker = format!("/u01/cage-marker-{}", step as u8);
-        let _ = fs::remove_file(&marker);
-        let plan = plan_for(&p, &[&format!("copy:/var/log/cage-jail-test.log:{marker}")], operator(), &[]);
-        let prepared = prepare(&plan, true).expect("prepare");
-        let kernel = Faulty { inner: RealKernel::new(&plan, true).expect("kernel"), fail_at: step };
-        let running =
-            spawn_with(&prepared, kernel, (plan.network, &plan.targets), Stdio::default()).expect("spawn");
-        match running.wait() {
-            Err(JailError::Step { step: failed, error }) => {
-                assert_eq!(failed, step);
-                assert_eq!(error.raw_os_error(), Some(libc::EIO));
-                assert!(JailError::Step { step, error }
-                    .to_string()
-                    .starts_with(&format!("jail step `{step}` failed")));
+    alone(|| {
+        cps_fixture();
+        let p = profile("INFRA_CPS_ONLY", Layer::Cps);
+        for step in Step::ALL.into_iter().filter(|s| *s != Step::Exec) {
+            let marker = format!("/u01/cage-marker-{}", step as u8);
+            let _ = fs::remove_file(&marker);
+            let plan =
+                plan_for(&p, &[&format!("copy:/var/log/cage-jail-test.log:{marker}")], operator(), &[]);
+            let prepared = prepare(&plan, true).expect("prepare");
+            let kernel = Faulty { inner: RealKernel::new(&plan, true).expect("kernel"), fail_at: step };
+            let running = spawn_with(&prepared, kernel, (plan.network, &plan.targets), Stdio::default())
+                .expect("spawn");
+            match running.wait() {
+                Err(JailError::Step { step: failed, error }) => {
+                    assert_eq!(failed, step);
+                    assert_eq!(error.raw_os_error(), Some(libc::EIO));
+                    assert!(JailError::Step { step, error }
+                        .to_string()
+                        .starts_with(&format!("jail step `{step}` failed")));
+                }
+                other => panic!("{step}: expected a step failure, got {other:?}"),
             }
-            other => panic!("{step}: expected a step failure, got {other:?}"),
+            assert!(!Path::new(&marker).exists(), "{step}: the command must not have run");
         }
-        assert!(!Path::new(&marker).exists(), "{step}: the command must not have run");
-    }
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn exit_status_and_signals_are_reported() {
-    require_root();
-    let p = inline_profile("[layer.cps]\n");
-    let mut plan = plan_for(&p, &[], operator(), &[]);
-    plan.program = "/usr/bin/false".into();
-    plan.argv = vec!["false".into()];
-    let outcome = spawn(&plan, Stdio::default(), true).expect("spawn").wait().expect("wait").outcome;
-    assert_eq!(outcome, Outcome::Exited(1));
-    plan.program = "/usr/bin/sleep".into();
-    plan.argv = vec!["sleep".into(), "30".into()];
-    let running = spawn(&plan, Stdio::default(), true).expect("spawn");
-    std::thread::sleep(Duration::from_millis(200));
-    running.signal(nix::sys::signal::Signal::SIGINT).expect("signal");
-    assert_eq!(
-        running.wait().expect("wait").outcome,
-        Outcome::Signaled(libc::SIGINT),
-        "Ctrl-C reaches the command"
-    );
+    alone(|| {
+        let p = inline_profile("[layer.cps]\n");
+        let mut plan = plan_for(&p, &[], operator(), &[]);
+        plan.program = "/usr/bin/false".into();
+        plan.argv = vec!["false".into()];
+        let outcome = spawn(&plan, Stdio::default(), true).expect("spawn").wait().expect("wait").outcome;
+        assert_eq!(outcome, Outcome::Exited(1));
+        plan.program = "/usr/bin/sleep".into();
+        plan.argv = vec!["sleep".into(), "30".into()];
+        let running = spawn(&plan, Stdio::default(), true).expect("spawn");
+        std::thread::sleep(Duration::from_millis(200));
+        running.signal(nix::sys::signal::Signal::SIGINT).expect("signal");
+        assert_eq!(
+            running.wait().expect("wait").outcome,
+            Outcome::Signaled(libc::SIGINT),
+            "Ctrl-C reaches the command"
+        );
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn a_missing_program_is_a_step_failure_at_exec_not_a_hang() {
-    require_root();
-    let p = inline_profile("[layer.cps]\n");
-    let mut plan = plan_for(&p, &[], operator(), &[]);
-    plan.program = "/usr/bin/cage-does-not-exist".into();
-    let err = spawn(&plan, Stdio::default(), true).expect("spawn").wait().expect_err("exec fails");
-    assert!(matches!(err, JailError::Step { step: Step::Exec, .. }), "{err}");
+    alone(|| {
+        let p = inline_profile("[layer.cps]\n");
+        let mut plan = plan_for(&p, &[], operator(), &[]);
+        plan.program = "/usr/bin/cage-does-not-exist".into();
+        let err = spawn(&plan, Stdio::default(), true).expect("spawn").wait().expect_err("exec fails");
+        assert!(matches!(err, JailError::Step { step: Step::Exec, .. }), "{err}");
+    })
 }
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn a_file_size_limit_ends_a_command_writing_past_it() {
-    require_root();
-    cps_fixture();
-    let big = format!("/u01/cage-fsize-{}", std::process::id());
-    fs::write(&big, vec![b'x'; 2 << 20]).expect("a 2 MiB file");
-    let p = profile("INFRA_CPS_ONLY", Layer::Cps);
-    let copy = format!("copy:{big}:/tmp/copy");
-    let mut plan = plan_for(&p, &[&copy], operator(), &[]);
-    let (json, finished) = run(&plan);
-    assert_eq!(
-        (field(&json, &copy), finished.outcome),
-        ("ok", Outcome::Exited(0)),
-        "no limit: the copy is made"
-    );
-    plan.file_size_limit = Some(1 << 20);
-    let ended = spawn(&plan, Stdio::default(), true).expect("spawn").wait().expect("wait").outcome;
-    let _ = fs::remove_file(&big);
-    assert_eq!(ended, Outcome::Signaled(libc::SIGXFSZ), "writing past 1 MiB ends the writer");
+    alone(|| {
+        cps_fixture();
+        let big = format!("/u01/cage-fsize-{}", std::process::id());
+        fs::write(&big, vec![b'x'; 2 << 20]).expect("a 2 MiB file");
+        let p = profile("INFRA_CPS_ONLY", Layer::Cps);
+        let copy = format!("copy:{big}:/tmp/copy");
+        let mut plan = plan_for(&p, &[&copy], operator(), &[]);
+        let (json, finished) = run(&plan);
+        assert_eq!(
+            (field(&json, &copy), finished.outcome),
+            ("ok", Outcome::Exited(0)),
+            "no limit: the copy is made"
+        );
+        plan.file_size_limit = Some(1 << 20);
+        let ended = spawn(&plan, Stdio::default(), true).expect("spawn").wait().expect("wait").outcome;
+        let _ = fs::remove_file(&big);
+        assert_eq!(ended, Outcome::Signaled(libc::SIGXFSZ), "writing past 1 MiB ends the writer");
+    })
 }
 
 #[test]
@@ -780,11 +802,12 @@ fn a_file_size_limit_ends_a_command_writing_past_it() {
 fn a_jailed_command_starts_with_no_signal_ignored() {
     // cage (a Rust program) ignores SIGPIPE; a command inheriting that would report "broken
     // pipe" errors in `cmd | sudohead` instead of ending quietly.
-    require_root();
-    let p = profile("INFRA_CPS_ONLY", Layer::Cps);
-    let (json, _) = run(&plan_for(&p, &[], operator(), &[]));
-    // Bits 31 and 32 are glibc's own real-time signals (thread cancellation, setxid), which
-    // posix_spawn leaves alone; every standard signal must be at its default.
-    let ignored = u64::from_str_radix(field(&json, "SigIgn"), 16).expect("hex mask");
-    assert_eq!(ignored & 0x7fff_ffff, 0, "standard signals ignored: {ignored:#x}");
+    alone(|| {
+        let p = profile("INFRA_CPS_ONLY", Layer::Cps);
+        let (json, _) = run(&plan_for(&p, &[], operator(), &[]));
+        // Bits 31 and 32 are glibc's own real-time signals (thread cancellation, setxid), which
+        // posix_spawn leaves alone; every standard signal must be at its default.
+        let ignored = u64::from_str_radix(field(&json, "SigIgn"), 16).expect("hex mask");
+        assert_eq!(ignored & 0x7fff_ffff, 0, "standard signals ignored: {ignored:#x}");
+    })
 }

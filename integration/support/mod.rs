@@ -22,6 +22,28 @@ pub fn require_root() {
     }
 }
 
+/// Runs `body` as root in a forked child that runs one thread, as cage's monitor does: the
+/// jail refuses to start from a process of more (the test harness runs two). A panic in the
+/// child fails the test, its message on the test's output.
+#[allow(unsafe_code)] // the one fork of the tests, from the harness's test thread
+pub fn alone(body: impl FnOnce()) {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    use nix::unistd::ForkResult;
+    require_root();
+    // SAFETY: the harness's other thread waits for this test and holds no lock; glibc's fork
+    // hands the child its allocator and stdio locks released.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        ForkResult::Parent { child } => {
+            let status = waitpid(child, None).expect("wait");
+            assert_eq!(status, WaitStatus::Exited(child, 0), "the test's checks failed (see its output)");
+        }
+        ForkResult::Child => {
+            let passed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).is_ok();
+            cage::sys::exit_now(if passed { 0 } else { 1 })
+        }
+    }
+}
+
 /// Runs `body` in a fresh sandbox; returns its output. It installs cage and cagectl from
 /// the directory cargo builds them in: cagectl is a package of its own (cagectl/), built there
 /// by a build of the workspace (`cargo nextest run` at the root, `make tests`).

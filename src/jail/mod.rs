@@ -3,9 +3,7 @@
 //! Order of the child's steps (DESIGN.md): session, namespaces, mounts, pivot_root, close fds,
 //! drop privileges, Landlock, no_new_privs, seccomp, exec. Landlock rules are added right after
 //! pivot_root (while the view is complete and we are still root) and enforced at step 7.
-// Denied, not forbidden: `spawn` makes the one unsafe call outside src/sys (the jail's clone,
-// whose safety rests on its child); every other file of the jail forbids unsafe code.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod bpf_asm;
 mod child;

@@ -1,13 +1,10 @@
 //! Starting a jailed command and waiting for it: the parent's side (the child's is in
 //! `child`).
-// The one unsafe call outside src/sys: the jail's clone (`clone_jail`), whose safety rests
-// on what its child does.
-#![deny(unsafe_code)]
 
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
 
 use nix::errno::Errno;
@@ -116,7 +113,7 @@ pub fn spawn_with<K: Kernel>(
         flags |= libc::CLONE_NEWNET;
     }
     let born_in = stdio.placement.map(|p| p.cgroup).or(egress.as_ref().map(AsRawFd::as_raw_fd));
-    let forked = clone_jail(flags, born_in).map_err(if born_in.is_some() {
+    let forked = sys::clone_jail(flags, born_in).map_err(if born_in.is_some() {
         JailError::Egress
     } else {
         JailError::Spawn
@@ -133,16 +130,6 @@ pub fn spawn_with<K: Kernel>(
     nix::fcntl::fcntl(status_r.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
         .map_err(|e| JailError::Spawn(e.into()))?;
     Ok(Running { pid, status: File::from(status_r), reported: Vec::new() })
-}
-
-/// Starts the jail's first process (`None` in it), born in `cgroup` if given.
-#[allow(unsafe_code)]
-fn clone_jail(flags: libc::c_int, cgroup: Option<RawFd>) -> io::Result<Option<Pid>> {
-    // SAFETY: the child (`child_main`) runs the steps prepared before the fork (mounts,
-    // Landlock rules, credentials, the seccomp program, the command's ExecArgs) and then
-    // waits as the jail's init; cage's monitor runs one thread, and a test calling this from
-    // a test thread has no other thread at work (the harness's waits for the test).
-    unsafe { sys::clone_jail(flags, cgroup) }
 }
 
 impl Running {

@@ -75,22 +75,21 @@ pub fn fork_alone(cgroup: Option<RawFd>) -> io::Result<Option<Pid>> {
 /// Starts a jail's first process: a fork whose child is born in the new namespaces
 /// `namespace_flags` (`CLONE_NEW*`) and, if given, in the cgroup v2 directory open at
 /// `cgroup`. Unlike `unshare(CLONE_NEWPID)`, the child itself is PID 1 of a new PID namespace.
-/// Returns `None` in the child.
-///
-/// # Safety
-/// Unless the process runs one thread, the child must make only async-signal-safe calls on
-/// data built before the fork until it execs or exits: another thread may have held a lock
-/// (the allocator's) at the fork, which the child's copy would never see released.
-pub unsafe fn clone_jail(namespace_flags: libc::c_int, cgroup: Option<RawFd>) -> io::Result<Option<Pid>> {
+/// Returns `None` in the child. Refused, as [`fork_alone`], unless the process runs one thread.
+pub fn clone_jail(namespace_flags: libc::c_int, cgroup: Option<RawFd>) -> io::Result<Option<Pid>> {
+    if !single_threaded() {
+        return Err(io::Error::other("refused to fork a process that runs more than one thread"));
+    }
     match cgroup {
-        // SAFETY: the caller keeps the child to what the contract above allows.
+        // SAFETY: the process runs one thread (checked above); clone3 gets a well-formed
+        // argument (see `clone3`).
         Some(cgroup) => unsafe { clone3(namespace_flags, cgroup) },
         None => {
             let flags = (namespace_flags | libc::SIGCHLD) as libc::c_ulong;
-            // SAFETY: with a null stack pointer clone(2) duplicates the calling thread like
-            // fork(2); the child returns here with 0 on a copy of this address space. The null
-            // parent_tid, child_tid and tls are not used: no CLONE_*SETTID/SETTLS flag is set.
-            // The caller keeps the child to what the contract above allows.
+            // SAFETY: the process runs one thread (checked above). With a null stack pointer
+            // clone(2) duplicates the calling thread like fork(2); the child returns here with
+            // 0 on a copy of this address space. The null parent_tid, child_tid and tls are
+            // not used: no CLONE_*SETTID/SETTLS flag is set.
             let ret = unsafe {
                 libc::syscall(
                     libc::SYS_clone,
@@ -127,8 +126,8 @@ const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 /// clone3 with `flags` into the cgroup open at `cgroup`, as a fork.
 ///
 /// # Safety
-/// As for [`clone_jail`]: the child of a process of more than one thread must keep to
-/// async-signal-safe calls until it execs or exits.
+/// The process runs one thread: the child of a process of more could find a lock (the
+/// allocator's) held by a thread it lacks.
 unsafe fn clone3(flags: libc::c_int, cgroup: RawFd) -> io::Result<Option<Pid>> {
     let args = CloneArgs {
         flags: flags as u32 as u64 | CLONE_INTO_CGROUP,
@@ -236,10 +235,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_test_thread_is_not_alone_and_a_fork_of_it_is_refused() {
+    fn a_test_thread_is_not_alone_and_a_fork_or_a_jail_of_it_is_refused() {
         // The harness runs each test on a thread of its own: two threads.
         assert!(!single_threaded());
         let refused = fork_alone(None).expect_err("a fork of a threaded process");
+        assert!(refused.to_string().contains("more than one thread"), "{refused}");
+        let refused = clone_jail(libc::CLONE_NEWNS, None).expect_err("a jail from a threaded process");
         assert!(refused.to_string().contains("more than one thread"), "{refused}");
     }
 
