@@ -7,8 +7,8 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::grant::shown;
 use crate::policy::Layer;
+use crate::shown::shown;
 use crate::source::SourceError;
 
 mod access;

@@ -170,23 +170,6 @@ impl From<SourceError> for GrantError {
     }
 }
 
-/// Characters refused in grant text and escaped when writing it: C0/C1 controls move the
-/// cursor or rewrite the screen, and bidirectional overrides and line separators make text
-/// display differently from what it says (a reason that reads innocently but is not).
-pub(crate) fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}')
-        || ('\u{202A}'..='\u{202E}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
-}
-
-/// Escapes what [`is_unsafe_char`] refuses, for quoting a bad value in an error message.
-pub fn shown(s: &str) -> String {
-    s.chars()
-        .map(|c| if is_unsafe_char(c) { c.escape_unicode().to_string() } else { c.to_string() })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,12 +284,5 @@ state = "approved"
             err.map_err(|e| e.to_string()),
             Err("g.toml: action `DISK_USAGE` is not defined in the policy".to_string())
         );
-    }
-
-    #[test]
-    fn unsafe_characters_are_shown_escaped() {
-        assert_eq!(shown("a\u{1b}[2Jb\u{202e}c"), "a\\u{1b}[2Jb\\u{202e}c");
-        assert!(!is_unsafe_char('é') && !is_unsafe_char(' '));
-        assert!(is_unsafe_char('\t') && is_unsafe_char('\u{85}') && is_unsafe_char('\u{2067}'));
     }
 }

@@ -14,6 +14,7 @@ pub mod notify;
 pub mod policy;
 pub mod request;
 pub mod session;
+pub mod shown;
 pub mod source;
 #[allow(unsafe_code)]
 pub mod sys;

@@ -12,6 +12,7 @@ mod serde_text;
 
 pub use duration::{format_remaining, parse_duration};
 
+use crate::shown::shown;
 use jiff::civil::{datetime, DateTime};
 use jiff::SignedDuration;
 use std::fmt;
@@ -169,11 +170,6 @@ impl fmt::Display for TimeError {
 }
 
 impl std::error::Error for TimeError {}
-
-/// Escapes control characters in quoted input, so an error message cannot drive the terminal.
-fn shown(s: &str) -> String {
-    s.escape_debug().to_string()
-}
 
 #[cfg(test)]
 mod tests {

@@ -123,27 +123,9 @@ fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, UsageError> {
         .unwrap_or(Timestamp::MIN))
 }
 
-/// Text as the terminal may show it: control characters (C0, DEL, C1), bidirectional
-/// overrides and line separators escaped, and `\` doubled so an escape is never ambiguous.
+/// Text as the terminal may show it, `\` doubled so an escape is never ambiguous.
 pub fn safe(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x80 && c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() || is_invisible_format(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Characters that reorder or hide what follows them on screen.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{061c}' | '\u{feff}')
+    cage::shown::shown_unambiguous(text)
 }
 
 pub const HEADER: &str = "TIME                 LOGIN         REQ           EVENT    RESULT     COMMAND";

@@ -88,10 +88,6 @@ fn to_json(row: &Row) -> Value {
 }
 
 /// Terminal-safe text: what a requester typed cannot paint the admin's screen.
-fn safe(s: &str) -> String {
-    cage::grant::shown(s)
-}
-
 pub fn table(rows: &[Row]) -> String {
     let mut out = format!(
         "{:<14} {:<16} {:<10} {:<28} {:<21} {:<10} {}\n",
@@ -102,13 +98,13 @@ pub fn table(rows: &[Row]) -> String {
         let left = if row.left.is_empty() { "-" } else { &row.left };
         out.push_str(&format!(
             "{:<14} {:<16} {:<10} {:<28} {:<21} {:<10} {}\n",
-            safe(&row.id),
+            cage::shown::shown(&row.id),
             row.login,
             row.state,
             row.actions.join(","),
             expires,
             left,
-            safe(&row.by)
+            cage::shown::shown(&row.by)
         ));
     }
     out
@@ -232,7 +228,7 @@ mod tests {
         let mut row = request_row(&request(), None, at("2026-11-22T08:30:00Z"));
         row.by = "evil\u{1b}[2J".into();
         let text = table(&[row]);
-        assert!(text.contains("evil\\u{1b}[2J") && !text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("evil\\x1b[2J") && !text.contains('\u{1b}'), "{text}");
         assert!(text
             .lines()
             .nth(1)

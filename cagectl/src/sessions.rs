@@ -100,7 +100,7 @@ fn audit_text(file: &str) -> Result<String, String> {
 }
 
 fn shown(s: &Option<String>) -> String {
-    s.as_deref().map_or("-".into(), cage::grant::shown)
+    s.as_deref().map_or("-".into(), cage::shown::shown)
 }
 
 pub fn run(options: &SessionsOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
@@ -134,7 +134,7 @@ pub fn run(options: &SessionsOptions, out: &mut dyn Write, err: &mut dyn Write) 
             out,
             "{:<16} {:<14} {:<8} {:>7} {:<11} {:<20} {:<15} {:<5} {}",
             s.login,
-            cage::grant::shown(&s.req),
+            cage::shown::shown(&s.req),
             s.session.get(..8).unwrap_or(&s.session),
             s.pid,
             shown(&s.tty),

@@ -194,7 +194,7 @@ impl<'a> Reader<'a> {
     fn text(&mut self) -> Result<String, CertError> {
         let bytes = self.string()?;
         match std::str::from_utf8(bytes) {
-            Ok(s) if !s.chars().any(super::is_unsafe_char) => Ok(s.to_string()),
+            Ok(s) if !s.chars().any(crate::shown::is_deceptive) => Ok(s.to_string()),
             _ => err("a text field is not printable UTF-8"),
         }
     }

@@ -1,7 +1,8 @@
 //! Reading a grant file: TOML into spanned raw fields, then every rule checked with a location.
 #![forbid(unsafe_code)]
 
-use super::{is_unsafe_char, shown, Grant, GrantError, GrantState, Revocation};
+use super::{Grant, GrantError, GrantState, Revocation};
+use crate::shown::{is_deceptive, shown};
 use crate::source::SourceError;
 use crate::time::Timestamp;
 use serde::Deserialize;
@@ -165,7 +166,7 @@ impl Locator<'_> {
 
     /// Free text may be anything printable: it ends up in terminals and audit logs.
     fn check_text(&self, field: &str, text: &Spanned<String>) -> Result<(), GrantError> {
-        match text.get_ref().chars().find(|&c| is_unsafe_char(c)) {
+        match text.get_ref().chars().find(|&c| is_deceptive(c)) {
             None => Ok(()),
             Some(c) => Err(self
                 .error(text.span(), format!("`{field}` contains control character U+{:04X}", u32::from(c)))),
@@ -255,7 +256,7 @@ fn is_action_name(name: &str) -> bool {
 
 /// `` `/` `` for a printable character, `U+0007` for one that is not.
 fn describe_char(c: char) -> String {
-    if is_unsafe_char(c) || c.is_whitespace() {
+    if is_deceptive(c) || c.is_whitespace() {
         format!("U+{:04X}", u32::from(c))
     } else {
         format!("`{c}`")

@@ -1,7 +1,8 @@
 //! Writing a grant back as canonical TOML that [`super::Grant::parse`] reads identically.
 #![forbid(unsafe_code)]
 
-use super::{is_unsafe_char, Grant, GrantState};
+use super::{Grant, GrantState};
+use crate::shown::is_deceptive;
 use std::fmt::Write;
 
 /// Fields in the documented order, strings as TOML basic strings, times in exact RFC 3339.
@@ -48,7 +49,7 @@ pub(crate) fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if is_unsafe_char(c) => {
+            c if is_deceptive(c) => {
                 // Writing to a String cannot fail; the Result is only the `Write` trait's.
                 let _ = write!(out, "\\u{:04X}", u32::from(c));
             }

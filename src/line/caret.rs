@@ -3,7 +3,6 @@
 
 use super::chars::unicode_trap;
 use super::error::LineError;
-use super::shown::escape_ascii_control;
 
 /// Widest line shown; longer lines are cut around the offending character.
 const MAX_COLUMNS: usize = 76;
@@ -96,8 +95,8 @@ fn pieces(input: &[u8]) -> Vec<Piece> {
 /// An escape for anything that could act on or deceive a terminal; tab too, since its width
 /// depends on the terminal and would move the caret.
 fn escape(c: char) -> Option<String> {
-    let deceptive = c.is_control() || unicode_trap(c).is_some();
-    escape_ascii_control(c).or_else(|| deceptive.then(|| c.escape_unicode().to_string()))
+    let deceptive = crate::shown::is_deceptive(c) || unicode_trap(c).is_some();
+    deceptive.then(|| crate::shown::escaped(c))
 }
 
 /// Terminal columns of a printable character: 0 for common combining marks, 2 for wide East

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{short_id, Mark, Request, State};
-use crate::grant::{is_unsafe_char, shown};
 use crate::policy::types::{is_action_id, is_unix_name};
+use crate::shown::{is_deceptive, shown};
 use crate::source::SourceError;
 use crate::time::Timestamp;
 
@@ -65,7 +65,7 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Request, SourceError> {
         .ok_or_else(|| at(raw.duration_secs.span(), "`duration_secs` must be positive".into()))?;
     let text_ok = |value: &Spanned<String>, key: &str, required: bool| match value.get_ref() {
         v if required && v.trim().is_empty() => Err(at(value.span(), format!("`{key}` is empty"))),
-        v if v.chars().any(is_unsafe_char) => {
+        v if v.chars().any(is_deceptive) => {
             Err(at(value.span(), format!("`{key}` contains control characters")))
         }
         _ => Ok(value.get_ref().clone()),

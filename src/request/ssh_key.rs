@@ -20,7 +20,7 @@ pub fn check_public_key(text: &str) -> Result<String, String> {
     if line.contains('\n') || line.contains('\r') {
         return Err("the key file must hold exactly one key line".into());
     }
-    if line.chars().any(|c| c.is_control() || crate::grant::is_unsafe_char(c)) {
+    if line.chars().any(|c| c.is_control() || crate::shown::is_deceptive(c)) {
         return Err("the key line contains control characters".into());
     }
     let mut parts = line.split(' ');
@@ -28,7 +28,7 @@ pub fn check_public_key(text: &str) -> Result<String, String> {
     if !KEY_TYPES.contains(&kind) {
         return Err(format!(
             "`{}` is not a public key type sshd accepts (the file must start with e.g. ssh-ed25519)",
-            crate::grant::shown(&kind.chars().take(40).collect::<String>())
+            crate::shown::shown(&kind.chars().take(40).collect::<String>())
         ));
     }
     let blob = parts.next().unwrap_or_default();

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cast;
+mod confine;
 mod relay;
 
 use std::fs::File;

@@ -67,7 +67,7 @@ fn unit_index(unit: char, from: usize, s: &str) -> Result<usize, TimeError> {
     let index = UNITS.iter().position(|&(u, _)| u == unit).ok_or_else(|| {
         TimeError::new(format!(
             "unknown unit `{}` in duration `{}` (use w, d, h, m or s)",
-            unit.escape_debug(),
+            shown(&unit.to_string()),
             shown(s)
         ))
     })?;
@@ -153,7 +153,7 @@ mod tests {
         assert!(error("30m1h").contains("out of order"));
         assert!(error("1h1h").contains("repeated"));
         assert!(error("1é").contains("unknown unit `é`"));
-        assert!(error("1\u{1b}").contains("unknown unit `\\u{1b}`"));
+        assert!(error("1\u{1b}").contains("unknown unit `\\x1b`"));
     }
 
     #[test]

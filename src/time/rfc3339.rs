@@ -282,7 +282,7 @@ mod tests {
         assert!(error("2026-11-22T20:15:40Zjunk").starts_with("expected the end after the UTC offset"));
         assert!(error("2026-11-22T20:15:40Z ").starts_with("expected the end"));
         assert!(error("２026-11-22T20:15:40Z").starts_with("expected a 4-digit year at character 1"));
-        assert!(error("2026-11-22T20:15:40\u{1b}[2J").contains("`2026-11-22T20:15:40\\u{1b}[2J`"));
+        assert!(error("2026-11-22T20:15:40\u{1b}[2J").contains("`2026-11-22T20:15:40\\x1b[2J`"));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! last output is shown.
 #![forbid(unsafe_code)]
 
-use crate::session::privileges::PrivilegeError;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -13,12 +12,13 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{kill, sigprocmask, SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::cast::{Cast, Kind};
+use super::confine::{confine, signals};
 use crate::policy::Record;
 use crate::sys;
 
@@ -115,28 +115,6 @@ pub fn run(recorder: Recorder) -> i32 {
         }
     };
     status
-}
-
-/// The recorder keeps nothing it does not need: no capability, no file it has not opened
-/// yet, no exec.
-fn confine() -> Result<(), PrivilegeError> {
-    crate::session::privileges::keep_only(&caps::CapsHashSet::new())?;
-    use landlock::{Access, AccessFs, Ruleset, RulesetAttr, ABI};
-    Ruleset::default()
-        .handle_access(AccessFs::from_all(ABI::V3))
-        .and_then(|r| r.create())
-        .and_then(|r| r.restrict_self())
-        .map_err(|e| PrivilegeError::Landlock(e.to_string()))?;
-    crate::jail::seccomp::apply_no_exec().map_err(|e| PrivilegeError::Seccomp(e.to_string()))
-}
-
-fn signals() -> nix::Result<SignalFd> {
-    let mut set = SigSet::empty();
-    for sig in [Signal::SIGCHLD, Signal::SIGWINCH, Signal::SIGHUP, Signal::SIGTERM, Signal::SIGINT] {
-        set.add(sig);
-    }
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
-    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
 }
 
 impl State {
