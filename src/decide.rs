@@ -11,7 +11,7 @@ mod commands;
 mod denial;
 mod familiar;
 mod files;
-pub mod help;
+pub(crate) mod help;
 mod network;
 mod paths;
 mod plan;

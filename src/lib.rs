@@ -7,7 +7,7 @@ pub mod config;
 pub mod decide;
 pub mod files;
 pub mod grant;
-pub mod hex;
+pub(crate) mod hex;
 pub mod jail;
 pub mod line;
 pub mod notify;

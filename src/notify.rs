@@ -4,7 +4,7 @@
 //! a command never waits on the network. See docs/notifications.md.
 #![forbid(unsafe_code)]
 
-pub mod event;
+pub(crate) mod event;
 pub mod spool;
 
 use std::os::unix::process::CommandExt;

@@ -6,16 +6,16 @@
 //! operator's terminal; to a pipe or a file the bytes go out exactly as they are.
 #![forbid(unsafe_code)]
 
-pub mod complete;
+pub(crate) mod complete;
 mod copy;
 pub mod edit;
-pub mod events;
+pub(crate) mod events;
 mod follow;
 mod ls;
 mod read;
-pub mod redirect;
+pub(crate) mod redirect;
 mod remove;
-pub mod resolve;
+pub(crate) mod resolve;
 mod walk;
 
 use std::io::{self, Write};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 pub mod cache;
 pub mod grammar;
 pub mod gtfobins;
-pub mod model;
+pub(crate) mod model;
 pub mod path;
 mod profile;
 pub mod reach;

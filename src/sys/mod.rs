@@ -7,8 +7,8 @@ use std::ffi::CStr;
 use std::io;
 use std::os::fd::RawFd;
 
-pub mod bpf;
-pub mod notify;
+pub(crate) mod bpf;
+pub(crate) mod notify;
 mod process;
 
 pub use bpf::*;
