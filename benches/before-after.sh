@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The cost of a change to cage: `cage -c "du -s /u01"` of the code at REV (default: the
+# commit before HEAD) against this checkout, both installed setuid and stripped in the same
+# sandbox (integration/session/sandbox.sh), started by the operator the same way, timed by
+# hyperfine in the same run; and the two stripped binaries' sizes.
+# Usage: benches/before-after.sh [REV]   (as root; installs hyperfine when missing)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+rev=$(git rev-parse --short "${1:-HEAD~1}")
+[ "$(id -u)" -eq 0 ] || { echo "before-after: run as root (the sandbox installs cage setuid)" >&2; exit 1; }
+if ! command -v hyperfine >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
+fi
+
+# The code at REV, built in a worktree of its own into target/before-REV.
+before=$repo/target/before-$rev
+if [ ! -x "$before/release/cage" ]; then
+  tree=$(mktemp -d)
+  trap 'git worktree remove --force "$tree" 2>/dev/null || true' EXIT
+  git worktree add --detach -q "$tree" "$rev"
+  (cd "$tree" && CARGO_TARGET_DIR=$before cargo build --release --locked --quiet --bin cage)
+fi
+cargo build --release --locked --quiet --bin cage --bin cagectl
+
+size() { strip -o "$repo/target/stripped-cage" "$1" && stat -c %s "$repo/target/stripped-cage"; }
+printf '%-30s %10s\n' "cage at $rev, stripped" "$(size "$before/release/cage") B" \
+  "cage now, stripped" "$(size target/release/cage) B"
+results=$repo/target/before-after.json
+
+CAGE_SANDBOX_STRIP=1 integration/session/sandbox.sh target/release <<INNER
+install -o root -g root -s -m 4755 '$before/release/cage' /usr/local/bin/cage-before
+grant --actions INFRA_DIAG --duration 1h --req BENCH
+run='setpriv --reuid=optest --regid=optest --init-groups'
+hyperfine -N --warmup 10 --runs 101 --style none --export-json '$results' \
+  -n "cage -c at $rev" "\$run /usr/local/bin/cage-before -c 'du -s /u01'" \
+  -n "cage -c now" "\$run /usr/local/bin/cage -c 'du -s /u01'" \
+  -n "setpriv du alone" "\$run /usr/bin/du -s /u01"
+INNER
+python3 - "$results" <<'TABLE'
+import json, sys
+rows = json.load(open(sys.argv[1]))["results"]
+now = next(r["median"] for r in rows if r["command"] == "cage -c now")
+print(f"{'median of 101':<30} {'ms':>8} {'÷ now':>7}")
+for r in rows:
+    print(f"{r['command']:<30} {r['median'] * 1e3:>8.2f} {r['median'] / now:>7.2f}")
+TABLE
