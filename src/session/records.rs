@@ -4,11 +4,11 @@
 
 use std::io::Write;
 
+use super::start_error::StartError;
 use super::wait::StageEnd;
 use super::Context;
 use crate::audit::{Entry, Verdict};
 use crate::decide::{Action, ExecPlan, Program};
-use crate::files::DENIED;
 use crate::line::Command;
 
 /// A refusal is recorded too; it was refused either way, so a failed write only warns.
@@ -61,7 +61,9 @@ pub(super) fn allowed_entry(ctx: &Context, title: &[u8], command: &Command, plan
     entry
 }
 
-/// Writes every stage's `command` record before any of them starts: no record, no run.
+/// Writes every stage's `command` record before any of them starts: no record, no run. A
+/// trail that cannot take the record is a failure of cage's own (125), not a refusal: the
+/// decision allowed the line, and no denial could be recorded anyway.
 pub(super) fn record_commands(
     ctx: &mut Context,
     title: &[u8],
@@ -72,8 +74,9 @@ pub(super) fn record_commands(
     for (command, plan) in stages.iter().zip(plans) {
         let entry = allowed_entry(ctx, title, command, plan);
         if let Err(e) = ctx.audit.record(&entry) {
-            let _ = writeln!(ctx.err, "cage: denied: {e}");
-            return Err(DENIED);
+            let failure = StartError::failed("recording the command", e);
+            let _ = writeln!(ctx.err, "cage: {failure}");
+            return Err(failure.status());
         }
         entries.push(entry);
     }
