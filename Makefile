@@ -148,12 +148,15 @@ STATE_DIRS := /etc/cage/grants /etc/cage/requests /etc/cage/users /var/log/cage 
 
 install: install-files install-state
 
-# Built binaries are installed as they are; off the default paths the build runs again (a
-# no-op when up to date) so that they know where the notifier and the shell are.
+# The build runs again where cargo is at hand (a no-op when up to date), so that what is
+# installed is what the tree says and knows where the notifier and the shell are. Where it
+# is not (`sudo make install` after `make`), the built binaries are installed as they are.
 release:
-	@if [ -n "$${CAGE_NOTIFIER:-}$${CAGE_SHELL:-}" ] || \
+	@if command -v $(CARGO) >/dev/null 2>&1; then $(CARGO) build --release --locked; \
+	elif [ -n "$${CAGE_NOTIFIER:-}$${CAGE_SHELL:-}" ] || \
 	    ! [ -x $(RELEASE)/cage -a -x $(RELEASE)/cagectl -a -x $(RELEASE)/cage-notify ]; then \
-	  $(CARGO) build --release --locked; fi
+	  echo "install: cargo is not on PATH and $(RELEASE) lacks a build for these paths: run make first" >&2; exit 1; \
+	else echo "install: cargo is not on PATH: installing the binaries built in $(RELEASE)"; fi
 
 # The programs are installed stripped (the setuid cage loses 23 MB of debug information and
 # starts faster); the Debian package leaves that to dh_strip, which keeps it in a -dbgsym.
