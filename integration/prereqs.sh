@@ -50,3 +50,6 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked --quiet cargo-nextest ||
     { echo "prereqs: cargo-nextest could not be installed" >&2; exit 1; }
 fi
+# dockerd (the container tests and make deb-test): started now, on the fresh host, so that a
+# host that cannot run it says why before the tests rather than after them.
+"$(dirname "$0")/container/dockerd.sh"
