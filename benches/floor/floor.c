@@ -3,9 +3,10 @@
  * else: no configuration, grant or policy is read, nothing is decided, the audit records are
  * fixed. Installed setuid root and started by the operator, as cage is:
  *   cage-floor /PROGRAM ARGS...   runs PROGRAM as cage runs a command, in a session of its own
- *   cage-floor --setup            (root, untimed) what cage keeps between sessions: the kept
- *                                 cgroup holding the five egress programs, loaded once
- * Every system call is checked: a step that fails ends the floor (exit 125) with its name. */
+ *   cage-floor --setup            (root, untimed) loads the five egress programs into the
+ *                                 kept cgroup <cgroup2>/cage-floor/egress, as cage keeps its own
+ * The session is here, the jail in jail.c. Every system call is checked: a step that fails
+ * ends the floor (exit 125) with its name. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
