@@ -118,6 +118,7 @@ $(PROBE): integration/probe/probe.c integration/probe/build.sh
 	integration/probe/build.sh $@
 
 ## bench: performance figures side by side with peers from one run (never asserted in tests).
+# The session bench builds its floor program (benches/floor) with cc.
 bench: bench-peers
 	$(CARGO) bench --locked --bench decide
 	$(CARGO) bench --locked --bench jail
@@ -129,8 +130,8 @@ bench: bench-peers
 	$(CARGO) bench --locked --bench monitor
 
 bench-peers:
-	@command -v bwrap >/dev/null && command -v sudo >/dev/null || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap sudo)
+	@command -v bwrap >/dev/null && command -v sudo >/dev/null && command -v cc >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap sudo gcc)
 
 ## install: cage setuid root, cagectl and its bash, zsh and fish completions, the notifier,
 # the applet links, the man pages, the systemd units (not enabled) and a cron file for hosts

@@ -2,9 +2,12 @@
 //! setuid in a private namespace, integration/session/sandbox.sh) against its peers from the
 //! same run: `sudo -n -u nobody du -s /u01` and bubblewrap running the same `du` in the
 //! namespaces cage makes (mount, PID, IPC, network; `--die-with-parent`), with ratios to
-//! each; and the cost of each further command in a live session. Two floors show what no
-//! shell could avoid here: starting a program at all (`/bin/true`) and the `du` itself. One
-//! row runs with the session-wide limits (`[limits] pids`, `session_memory`) set. Needs root.
+//! each; and the cost of each further command in a live session. One row runs with the
+//! session-wide limits (`[limits] pids`, `session_memory`) set. Three floors show what cage
+//! cannot go below here: starting a program at all (`/bin/true`), the `du` itself, and the
+//! floor program (benches/floor, built with `cc`): the same kernel steps as cage's for this
+//! command (session cgroup and guardian, egress programs, namespaces, mounts, Landlock,
+//! seccomp, exec tracing, synced audit records) in C, with nothing decided. Needs root.
 //!
 //! Every case is started the same way, the way sshd starts a login shell: a fork of the
 //! driver that takes the operator's uid and gid and execs the program (`bench session
@@ -20,6 +23,8 @@ use std::time::Instant;
 
 const RUNS: usize = 101;
 const LINE: &str = "du -s /u01";
+/// The floor program, installed setuid root in the sandbox as cage is.
+const FLOOR: &str = "/usr/local/bin/cage-floor";
 
 /// One case: its row name, the program and arguments, and whether it runs with the
 /// session-wide limits in cage.toml (switched outside the timing).
@@ -80,6 +85,11 @@ fn cases() -> Vec<Case> {
             as_root: false,
         },
         case("cage -c \"du -s /u01\" with pids, session_memory", &["/usr/local/bin/cage", "-c", LINE], true),
+        case(
+            "floor: the same kernel steps in C (benches/floor)",
+            &[FLOOR, "/usr/bin/du", "-s", "/u01"],
+            false,
+        ),
         case("floor: /bin/true", &["/bin/true"], false),
         case("floor: du -s /u01", &["/usr/bin/du", "-s", "/u01"], false),
     ]
@@ -101,6 +111,24 @@ fn median_ms(samples: &mut [f64]) -> f64 {
 fn fail(what: &str) -> ! {
     eprintln!("bench session: {what}");
     std::process::exit(1)
+}
+
+/// Builds the floor program into target/floor with the host's C compiler; its path.
+fn build_floor() -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = format!("{root}/target/floor/cage-floor");
+    std::fs::create_dir_all(format!("{root}/target/floor")).unwrap_or_else(|e| fail(&e.to_string()));
+    let status = Command::new("cc")
+        .args(["-O2", "-Wall", "-Wextra", "-Werror", "-o", &out])
+        .args(["floor.c", "jail.c"].map(|file| format!("{root}/benches/floor/{file}")))
+        .status();
+    match status {
+        Ok(s) if s.success() => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fail("cc is missing: the floor program (benches/floor) needs a C compiler (apt-get install gcc)")
+        }
+        other => fail(&format!("building the floor program (benches/floor) failed: {other:?}")),
+    }
 }
 
 /// Inside the sandbox: times every case, taking turns run after run, each started as the
@@ -154,6 +182,9 @@ fn main() {
     }
     let me = std::env::current_exe().unwrap_or_else(|e| fail(&e.to_string()));
     let bins = format!("{}/target/release", env!("CARGO_MANIFEST_DIR"));
+    let floor = build_floor();
+    // The floor is installed as cage is; what cage keeps between sessions (its trail's
+    // directory, the kept egress cgroup) is made for it here, outside the timing.
     let script = format!(
         "grant --actions INFRA_DIAG --duration 1h --req BENCH\n\
          cp /etc/cage/cage.toml /etc/cage/plain.toml\n\
@@ -161,6 +192,15 @@ fn main() {
          chmod 0644 /etc/cage/plain.toml /etc/cage/limits.toml\n\
          echo 'optest ALL=(nobody) NOPASSWD: /usr/bin/du -s /u01' > /etc/sudoers.d/cage-bench\n\
          chmod 0440 /etc/sudoers.d/cage-bench\n\
+         install -o root -g root -m 4755 '{floor}' {FLOOR}\n\
+         install -d -m 0700 /var/log/cage-floor /run/cage-floor\n\
+         for cg in /sys/fs/cgroup /sys/fs/cgroup/unified ''; do\n\
+           if [ \"$(stat -f -c %T \"$cg\" 2>/dev/null)\" = cgroup2fs ]; then break; fi; done\n\
+         [ -n \"$cg\" ] || {{ echo 'bench session: no cgroup2 hierarchy for the floor' >&2; exit 1; }}\n\
+         trap 'rc=$?; rmdir \"$cg\"/cage-floor/session-*/egress-layer \"$cg\"/cage-floor/session-* \\\n\
+           \"$cg\"/cage-floor/egress \"$cg\"/cage-floor /run/cage-floor/root /run/cage-floor 2>/dev/null || :; exit $rc' EXIT\n\
+         mkdir -p \"$cg\"/cage-floor/egress\n\
+         {FLOOR} --setup\n\
          '{}' --inner\n",
         me.display()
     );
@@ -199,18 +239,25 @@ fn main() {
         medians.push((case.name, median_ms(list)));
     }
     let get = |i: usize| medians.get(i).map_or(f64::NAN, |m| m.1);
-    let (sudo, bwrap, first, ten, bare, du) = (get(0), get(1), get(2), get(3), get(5), get(6));
+    let (sudo, bwrap, first, ten, floor, bare, du) = (get(0), get(1), get(2), get(3), get(5), get(6), get(7));
     println!("whole-process time as the operator, median of {RUNS} runs, same run");
-    println!("(targets: cage -c at most 0.5 x sudo and 1.0 x bwrap; a further command at most 2 x /bin/true over du)");
-    println!("{:<52} {:>9} {:>9} {:>9}", "command", "ms", "÷ sudo", "÷ bwrap");
-    let row = |name: &str, ms: f64| println!("{name:<52} {ms:>9.3} {:>9.2} {:>9.2}", ms / sudo, ms / bwrap);
-    for (name, ms) in &medians {
-        row(name, *ms);
+    println!("(targets: cage -c at most 0.5 x sudo and 1.0 x bwrap, or within 1.2 x the floor program;");
+    println!(" a further command at most 2 x /bin/true over du)");
+    println!("{:<52} {:>9} {:>9} {:>9} {:>9}", "command", "ms", "÷ sudo", "÷ bwrap", "÷ floor");
+    for (i, (name, ms)) in medians.iter().enumerate() {
+        // One command each: cage's rows but the ten-command one, and the floor itself.
+        let by_floor = match i {
+            2 | 4 | 5 => format!(" {:>9.2}", ms / floor),
+            _ => String::new(),
+        };
+        println!("{name:<52} {ms:>9.3} {:>9.2} {:>9.2}{by_floor}", ms / sudo, ms / bwrap);
     }
     // What each adds to the command: its time less the same `du` started directly.
     println!("{:<52} {:>9.3}", "added to du by cage -c", first - du);
     println!("{:<52} {:>9.3}", "added to du by sudo", sudo - du);
     println!("{:<52} {:>9.3}", "added to du by bwrap", bwrap - du);
+    println!("{:<52} {:>9.3}", "added to du by the floor program", floor - du);
+    println!("{:<52} {:>9.3}", "cage -c above the floor program", first - floor);
     let further = (ten - first) / 9.0;
     println!(
         "{:<52} {:>9.3} {:>9.2} x /bin/true over du",
