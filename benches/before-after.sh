@@ -26,22 +26,31 @@ cargo build --release --locked --quiet --bin cage --bin cagectl
 size() { strip -o "$repo/target/stripped-cage" "$1" && stat -c %s "$repo/target/stripped-cage"; }
 printf '%-30s %10s\n' "cage at $rev, stripped" "$(size "$before/release/cage") B" \
   "cage now, stripped" "$(size target/release/cage) B"
-results=$repo/target/before-after.json
 
+
+# Ten rounds of 21 runs each, the three cases in turn in every round, so that a change in the
+# machine's load falls on all of them alike; the medians are of all 210 runs of each.
 CAGE_SANDBOX_STRIP=1 integration/session/sandbox.sh target/release <<INNER
 install -o root -g root -s -m 4755 '$before/release/cage' /usr/local/bin/cage-before
 grant --actions INFRA_DIAG --duration 1h --req BENCH
 run='setpriv --reuid=optest --regid=optest --init-groups'
-hyperfine -N --warmup 10 --runs 101 --style none --export-json '$results' \
-  -n "cage -c at $rev" "\$run /usr/local/bin/cage-before -c 'du -s /u01'" \
-  -n "cage -c now" "\$run /usr/local/bin/cage -c 'du -s /u01'" \
-  -n "setpriv du alone" "\$run /usr/bin/du -s /u01"
+for round in \$(seq 10); do
+  hyperfine -N --warmup 3 --runs 21 --style none --export-json "$repo/target/before-after-\$round.json" \
+    -n "cage -c at $rev" "\$run /usr/local/bin/cage-before -c 'du -s /u01'" \
+    -n "cage -c now" "\$run /usr/local/bin/cage -c 'du -s /u01'" \
+    -n "setpriv du alone" "\$run /usr/bin/du -s /u01"
+done
 INNER
-python3 - "$results" <<'TABLE'
-import json, sys
-rows = json.load(open(sys.argv[1]))["results"]
-now = next(r["median"] for r in rows if r["command"] == "cage -c now")
-print(f"{'median of 101':<30} {'ms':>8} {'÷ now':>7}")
-for r in rows:
-    print(f"{r['command']:<30} {r['median'] * 1e3:>8.2f} {r['median'] / now:>7.2f}")
+python3 - "$repo"/target/before-after-*.json <<'TABLE'
+import json, statistics, sys
+times = {}
+for path in sys.argv[1:]:
+    for r in json.load(open(path))["results"]:
+        times.setdefault(r["command"], []).extend(r["times"])
+now = statistics.median(times["cage -c now"])
+print(f"{'median of ' + str(len(times['cage -c now'])) + ' runs':<30} {'ms':>8} {'÷ now':>7}")
+for command, samples in times.items():
+    median = statistics.median(samples)
+    print(f"{command:<30} {median * 1e3:>8.2f} {median / now:>7.2f}")
 TABLE
+rm -f "$repo"/target/before-after-*.json
