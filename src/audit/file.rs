@@ -13,7 +13,7 @@ use super::chain::{seal, Head};
 
 /// A record as it now stands in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
+pub(super) struct Written {
     pub head: Head,
     /// The line, without its end of line.
     pub line: String,
@@ -21,7 +21,7 @@ pub struct Written {
 
 /// When a record must be on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
+pub(super) enum Durability {
     /// Synced before `append` returns: a record that announces an action.
     Now,
     /// Written now, synced by the next `Now` record of the file or by [`sync`]: a record that
@@ -33,7 +33,7 @@ pub enum Durability {
 /// is known. With [`Durability::Now`] the record is on disk when this returns `Ok`; on any
 /// error nothing of it stays in the file. `then` sees the record still under the lock, so what
 /// it passes on (syslog) goes out in the chain's order.
-pub fn append(
+pub(super) fn append(
     path: &str,
     durability: Durability,
     build: impl FnOnce(u64, &str) -> Map<String, Value>,
@@ -62,14 +62,14 @@ pub fn append(
 }
 
 /// Puts on disk whatever was written to `path` and not yet synced (`Durability::Soon`).
-pub fn sync(path: &str) -> io::Result<()> {
+pub(super) fn sync(path: &str) -> io::Result<()> {
     let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)?;
     file.sync_data()
 }
 
 /// Opens `path` for appending (created 0600 when missing, never through a symlink) and locks
 /// it; retries when the file was renamed (rotated) while we waited for the lock.
-pub fn open_locked(path: &str) -> io::Result<Flock<File>> {
+pub(super) fn open_locked(path: &str) -> io::Result<Flock<File>> {
     for _ in 0..8 {
         let file = OpenOptions::new()
             .read(true)
@@ -102,7 +102,7 @@ fn check_trusted(file: &File, path: &str) -> io::Result<()> {
 
 /// The head of the chain in `file`: its last record's seq and hash, read backwards from the
 /// end (records can be long: the scan goes back until it finds the line's start).
-pub fn last_record(file: &File) -> io::Result<Head> {
+pub(super) fn last_record(file: &File) -> io::Result<Head> {
     let size = file.metadata()?.len();
     if size == 0 {
         return Ok(Head::genesis());

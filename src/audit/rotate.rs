@@ -14,7 +14,7 @@ use super::file::{last_record, open_locked, Written};
 
 /// What a rotation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rotated {
+pub(super) struct Rotated {
     /// The old file's new name (`PATH.STAMP`).
     pub old: String,
     /// The first record of the new file.
@@ -28,7 +28,7 @@ pub struct Rotated {
 /// no file, in which a writer would create an empty one and start a fresh chain.) Writers
 /// blocked on the old file's lock notice it is no longer `path` and reopen. `then` sees the
 /// new record before the lock is released (as in `file::append`).
-pub fn rotate(
+pub(super) fn rotate(
     path: &str,
     stamp: &str,
     build: impl FnOnce(u64, &str, &str) -> Map<String, Value>,

@@ -51,7 +51,7 @@ const MIN_PIDS: i64 = 16;
 const MAX_PIDS: i64 = 1 << 22;
 
 /// A size like `512M`, `2G` or `1048576` (bytes).
-pub fn parse_size(text: &str) -> Option<u64> {
+pub(super) fn parse_size(text: &str) -> Option<u64> {
     let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
     let scale: u64 = match unit {
         "" => 1,

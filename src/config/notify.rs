@@ -10,9 +10,9 @@ use toml::Spanned;
 use crate::source::SourceError;
 
 /// The SMTP submission port (RFC 6409), where STARTTLS is the rule.
-pub const DEFAULT_SMTP_PORT: u16 = 587;
+pub(super) const DEFAULT_SMTP_PORT: u16 = 587;
 /// Delivery attempts before an event is moved to `failed/`.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+pub(super) const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 const MOST_ATTEMPTS: i64 = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +161,7 @@ pub fn is_mail_address(text: &str) -> bool {
 }
 
 /// A DNS name (letters, digits, `-` between dots) or an IPv4 address.
-pub fn is_host_name(text: &str) -> bool {
+pub(super) fn is_host_name(text: &str) -> bool {
     let label_ok = |l: &str| {
         !l.is_empty()
             && l.len() <= 63

@@ -15,7 +15,7 @@ const SYSTEM_PATH: &[&str] = &["/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
 
 type Decided = Result<ExecPlan, Denial>;
 
-pub fn decide_argv(profile: &Profile, session: &Session, argv: &[&str]) -> Decided {
+pub(super) fn decide_argv(profile: &Profile, session: &Session, argv: &[&str]) -> Decided {
     let Some((&name, args)) = argv.split_first() else {
         return deny(DenyReason::UnknownCommand { name: String::new() }, None);
     };

@@ -50,7 +50,7 @@ fn access_of(command: FileCommand, index: usize, count: usize) -> Access {
     }
 }
 
-pub fn decide_file_command(
+pub(super) fn decide_file_command(
     profile: &Profile,
     session: &Session,
     command: FileCommand,

@@ -9,7 +9,7 @@ const WIDTH: usize = 78;
 const BUILTINS: &str = "help exit logout pwd cd history grant clear";
 
 /// `help`: the names, grouped; a dozen lines for the largest bundled grant.
-pub fn short(p: &Profile, who: &str) -> String {
+pub(crate) fn short(p: &Profile, who: &str) -> String {
     let mut text = header(p, who);
     if p.full_access.is_some() {
         text.push_str("full access: any command, as root, without a jail (still recorded)\n");
@@ -36,7 +36,7 @@ pub fn short(p: &Profile, who: &str) -> String {
 }
 
 /// `help all`: every command with its summary, then the rest as `help` groups it.
-pub fn all(p: &Profile, who: &str) -> String {
+pub(crate) fn all(p: &Profile, who: &str) -> String {
     let mut text = header(p, who);
     for (name, candidates) in &p.aliases {
         let alias = &candidates[0].item;

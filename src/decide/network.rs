@@ -12,7 +12,7 @@ use crate::policy::{Network, Profile};
 
 /// A host as written, its address when it is one, and the port when the word says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Destination {
+pub(super) struct Destination {
     pub host: String,
     pub ip: Option<IpAddr>,
     pub port: Option<u16>,
@@ -20,7 +20,7 @@ pub struct Destination {
 
 impl Destination {
     /// Reads a `<host>` word or an `http(s)://` URL.
-    pub fn parse(word: &str) -> Destination {
+    pub(super) fn parse(word: &str) -> Destination {
         let lower = word.to_ascii_lowercase();
         let (authority, default_port) = if let Some(rest) = lower.strip_prefix("http://") {
             (&word[7..7 + authority_len(rest)], Some(80))
@@ -58,7 +58,7 @@ fn split_port(text: &str, in_url: bool) -> (&str, Option<u16>) {
 }
 
 /// Whether the session's network mode lets a command reach `word`.
-pub fn judge(profile: &Profile, word: &str) -> Result<(), DenyReason> {
+pub(super) fn judge(profile: &Profile, word: &str) -> Result<(), DenyReason> {
     let dest = Destination::parse(word);
     let refuse = |why: &str| {
         Err(DenyReason::Unreachable {

@@ -6,7 +6,7 @@ use super::plan::{Access, PathGrant, Rule};
 use crate::policy::path::{is_secret, is_within};
 use crate::policy::{PathRule, Profile, Sourced};
 
-pub fn rule(profile: &Profile, sourced: &Sourced<PathRule>, kind: &'static str) -> Rule {
+pub(super) fn rule(profile: &Profile, sourced: &Sourced<PathRule>, kind: &'static str) -> Rule {
     Rule { origin: sourced.origin.clone(), layer: profile.layer, kind, key: sourced.item.written.clone() }
 }
 
@@ -45,7 +45,7 @@ pub fn judge(profile: &Profile, path: &str, access: Access) -> Result<PathGrant,
 }
 
 /// Directories `cd` may enter: the file rules and the jail's readable view.
-pub fn may_enter(profile: &Profile, path: &str) -> bool {
+pub(super) fn may_enter(profile: &Profile, path: &str) -> bool {
     if is_secret(path) || profile.deny.iter().any(|d| is_within(path, &d.item.path)) {
         return false;
     }

@@ -13,7 +13,7 @@ use crate::policy::Profile;
 const MAX: usize = 200;
 
 /// Completions of `word` (as typed): the same text with one more name, `/` after directories.
-pub fn complete(profile: &Profile, session: &Session, word: &str) -> Vec<String> {
+pub(crate) fn complete(profile: &Profile, session: &Session, word: &str) -> Vec<String> {
     let (typed_dir, prefix) = match word.rsplit_once('/') {
         Some((dir, prefix)) => (format!("{dir}/"), prefix),
         None => (String::new(), word),

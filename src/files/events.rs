@@ -11,7 +11,7 @@ use crate::audit::Entry;
 
 /// One command records at most this many files one by one (a `sudorm -r` or `sudocp -r` of
 /// a large tree); the rest of each operand's tree is one summary record.
-pub const MAX_RECORDS: usize = 1000;
+pub(crate) const MAX_RECORDS: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -163,15 +163,15 @@ impl FileEvents {
 }
 
 /// SHA-256 of `bytes`, lowercase hex (the audit chain's own hash function).
-pub use crate::audit::chain::sha256_hex;
+pub(crate) use crate::audit::chain::sha256_hex;
 
 /// Reads `reader` to its end: (bytes, SHA-256 in hex).
-pub fn sha256_of(reader: &mut dyn Read) -> io::Result<(u64, String)> {
+pub(crate) fn sha256_of(reader: &mut dyn Read) -> io::Result<(u64, String)> {
     copy_hashing(reader, &mut io::sink())
 }
 
 /// Copies `reader` to `writer`, hashing what passes: (bytes, SHA-256 in hex of them).
-pub fn copy_hashing(reader: &mut dyn Read, writer: &mut dyn io::Write) -> io::Result<(u64, String)> {
+pub(crate) fn copy_hashing(reader: &mut dyn Read, writer: &mut dyn io::Write) -> io::Result<(u64, String)> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 17];
     let mut total = 0u64;
@@ -190,7 +190,7 @@ pub fn copy_hashing(reader: &mut dyn Read, writer: &mut dyn io::Write) -> io::Re
 }
 
 /// Counts the bytes a writer accepts (for a read's `bytes`: what the command sent).
-pub struct Counted<'a> {
+pub(crate) struct Counted<'a> {
     pub inner: &'a mut dyn io::Write,
     pub bytes: u64,
 }

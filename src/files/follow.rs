@@ -59,7 +59,7 @@ fn replaced(grant: &PathGrant, current: &File) -> Option<File> {
 
 /// Blocks the signals that end following (this process has one thread) and returns them as
 /// a signalfd; from then on they wait until [`follow`] reads them.
-pub fn interruptions() -> io::Result<SignalFd> {
+pub(super) fn interruptions() -> io::Result<SignalFd> {
     let mut set = SigSet::empty();
     set.add(Signal::SIGINT);
     set.add(Signal::SIGQUIT);
@@ -69,7 +69,7 @@ pub fn interruptions() -> io::Result<SignalFd> {
 
 /// Follows until the process is interrupted (Ctrl-C reaches it from the monitor); returns
 /// the signal, still blocked, for the caller to end by once it has recorded the read.
-pub fn follow(
+pub(super) fn follow(
     grant: &PathGrant,
     mut file: File,
     by_name: bool,

@@ -26,7 +26,7 @@ fn options(plan: &FilePlan) -> Options {
     Options { long: has('l'), all: has('a'), human: has('h'), recursive: has('R') }
 }
 
-pub fn ls(
+pub(super) fn ls(
     plan: &FilePlan,
     out: &mut dyn Write,
     err: &mut dyn Write,

@@ -45,7 +45,7 @@ fn count(plan: &FilePlan, flag: &str) -> Option<u64> {
 /// and writes, as `cat` does (splicing page-cache pages into the pipe measured slower, the
 /// reader then copying from cold pages); to a terminal escaped. A 1 GiB file goes at least at
 /// `cat`'s pace (`make bench`).
-pub fn cat(plan: &FilePlan, out: &mut SafeOut, events: &mut FileEvents) -> Result<(), Failure> {
+pub(super) fn cat(plan: &FilePlan, out: &mut SafeOut, events: &mut FileEvents) -> Result<(), Failure> {
     let kernel_copy =
         !out.escape && !nix::sys::stat::fstat(1).is_ok_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFIFO);
     let mut buffer = vec![0u8; 1 << 17];
@@ -91,7 +91,7 @@ fn send(
     }
 }
 
-pub fn head(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Result<(), Failure> {
+pub(super) fn head(plan: &FilePlan, out: &mut dyn Write, events: &mut FileEvents) -> Result<(), Failure> {
     let Some(grant) = plan.operands.first() else {
         return head_of(plan, piped_input()?, out)
             .map_err(|e| Failure::Failed(format!("standard input: {e}")));
@@ -134,7 +134,7 @@ fn head_of(plan: &FilePlan, file: impl Read, out: &mut dyn Write) -> io::Result<
 
 /// `Ok(Some(signal))`: following ended by Ctrl-C (or Ctrl-\\), after everything sent was
 /// recorded in `events`; the caller ends by that signal.
-pub fn tail(
+pub(super) fn tail(
     plan: &FilePlan,
     out: &mut dyn Write,
     err: &mut dyn Write,

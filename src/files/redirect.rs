@@ -13,7 +13,7 @@ use super::{resolve, Failure};
 use crate::decide::PathGrant;
 
 /// An opened target and its record.
-pub struct Target {
+pub(crate) struct Target {
     fd: OwnedFd,
     truncate: bool,
     pub event: FileEvent,
@@ -21,7 +21,7 @@ pub struct Target {
 
 impl Target {
     /// The fd for the stage, once its record is written.
-    pub fn ready(self) -> Result<OwnedFd, Failure> {
+    pub(crate) fn ready(self) -> Result<OwnedFd, Failure> {
         if self.truncate {
             nix::unistd::ftruncate(&self.fd, 0)
                 .map_err(|e| Failure::Failed(format!("{}: {e}", self.event.path)))?;
@@ -33,7 +33,7 @@ impl Target {
 /// Opens `grant` for `operation` (read, write or append). A write's record carries the
 /// SHA-256 of the content it replaces or appends to (none when the file is new); what the
 /// command then writes is not known yet (`bytes` and `sha256_after` are null).
-pub fn open(grant: &PathGrant, operation: Operation) -> Result<Target, Failure> {
+pub(crate) fn open(grant: &PathGrant, operation: Operation) -> Result<Target, Failure> {
     let explain = |e: io::Error| Failure::of_open(&e, grant);
     if operation == Operation::Read {
         let fd = resolve::open_regular(grant, libc::O_RDONLY, 0).map_err(explain)?;

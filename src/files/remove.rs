@@ -23,7 +23,7 @@ use crate::decide::{FilePlan, PathGrant};
 /// Deep enough for any log tree, bounded against pathological nesting.
 const MAX_DEPTH: usize = 64;
 
-pub fn rm(plan: &FilePlan, events: &mut FileEvents) -> Result<(), Failure> {
+pub(super) fn rm(plan: &FilePlan, events: &mut FileEvents) -> Result<(), Failure> {
     let has = |c: char| plan.options.iter().any(|o| o.starts_with('-') && o[1..].contains(c));
     let (recursive, force) = (has('r'), has('f'));
     for grant in &plan.operands {

@@ -47,7 +47,7 @@ fn relative(grant: &PathGrant) -> &str {
 
 /// A refusal found on disk while acting: where a path led, or what it turned out to be.
 #[derive(Debug)]
-pub struct Refusal(pub String);
+pub(crate) struct Refusal(pub String);
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,14 +64,14 @@ fn refusal(why: impl Into<String>) -> io::Error {
 /// Whether `error` is a refusal (the rules, on disk) rather than a failure: a link or `..`
 /// out of the rule, another mount, a symlink where none may be, a device, a FIFO or socket,
 /// a shared inode, a denied or secret path reached.
-pub fn refused(error: &io::Error) -> bool {
+pub(crate) fn refused(error: &io::Error) -> bool {
     let errno = error.raw_os_error();
     matches!(errno, Some(libc::EXDEV | libc::ELOOP | libc::EPERM | libc::ENXIO))
         || error.get_ref().is_some_and(|inner| inner.is::<Refusal>())
 }
 
 /// The real path of an open file on this host (links resolved), from the kernel.
-pub fn real_path(fd: &impl AsRawFd) -> io::Result<String> {
+pub(crate) fn real_path(fd: &impl AsRawFd) -> io::Result<String> {
     let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
     path.into_os_string().into_string().map_err(|_| refusal("a name that is not UTF-8"))
 }
@@ -90,7 +90,7 @@ fn refuse_fenced(fd: &OwnedFd, grant: &PathGrant) -> io::Result<()> {
 }
 
 /// Opens the granted path with `flags` (`O_RDONLY`, `O_WRONLY|O_CREAT|O_TRUNC`, ...).
-pub fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
+pub(crate) fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
     let mut resolve = if grant.access == Access::Write { WRITE_RESOLVE } else { READ_RESOLVE };
     let (base, path) = match open_base(&grant.base) {
         // A rule naming one file (`/etc/hosts`): its directory is the base, and only that
@@ -123,7 +123,7 @@ pub fn open(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<Owne
 /// Opens a file whose content is read or written: like [`open`], but a regular file with
 /// another name somewhere is refused (see [`refuse_shared_inode`]), and `O_TRUNC` is applied
 /// only once that check has passed (a truncating open would act before any check could).
-pub fn open_content(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
+pub(crate) fn open_content(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
     let fd = open(grant, flags & !libc::O_TRUNC, mode)?;
     let stat = nix::sys::stat::fstat(fd.as_raw_fd())?;
     refuse_shared_inode(&stat, nix::unistd::getuid().as_raw())?;
@@ -142,7 +142,7 @@ pub fn open_content(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Res
 /// setuid, so the real uid of every cage process is the operator's). Listing (`sudols`) and
 /// removing a name (`sudorm`) never touch the content and are not affected; `sudocp` and
 /// `sudovi` write by rename, which replaces the name and never writes through another one.
-pub fn refuse_shared_inode(stat: &libc::stat, operator: u32) -> io::Result<()> {
+pub(crate) fn refuse_shared_inode(stat: &libc::stat, operator: u32) -> io::Result<()> {
     if stat.st_mode & libc::S_IFMT == libc::S_IFREG && stat.st_nlink > 1 && stat.st_uid != operator {
         return Err(refusal(format!(
             "has {} hard links, and another name may lie outside the rules: not opened",
@@ -154,7 +154,7 @@ pub fn refuse_shared_inode(stat: &libc::stat, operator: u32) -> io::Result<()> {
 
 /// Opens a regular file only: non-blocking, so a FIFO planted under a rule cannot stall the
 /// caller (the monitor opens redirections), then back to blocking for whoever uses it.
-pub fn open_regular(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
+pub(crate) fn open_regular(grant: &PathGrant, flags: libc::c_int, mode: u32) -> io::Result<OwnedFd> {
     let fd = open(grant, (flags | libc::O_NONBLOCK) & !libc::O_TRUNC, mode)?;
     let stat = nix::sys::stat::fstat(fd.as_raw_fd())?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
@@ -181,7 +181,7 @@ fn refuse_devices(fd: &OwnedFd) -> io::Result<()> {
 }
 
 /// Explains an open failure in the words an operator needs.
-pub fn explain(error: &io::Error, grant: &PathGrant) -> String {
+pub(crate) fn explain(error: &io::Error, grant: &PathGrant) -> String {
     let why = match error.raw_os_error() {
         Some(libc::EXDEV) => "leaves the allowed directory (a symlink, `..` or another mount)".to_string(),
         Some(libc::ELOOP) => "is reached through a symlink, which writes never follow".to_string(),

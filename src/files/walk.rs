@@ -9,7 +9,7 @@ use crate::decide::PathGrant;
 
 /// Why the directory `stat` (real path `real`), found in the directory `parent`, is not
 /// entered through `grant`; `None` when it may be.
-pub fn refusal(grant: &PathGrant, parent: &FileStat, stat: &FileStat, real: &str) -> Option<String> {
+pub(super) fn refusal(grant: &PathGrant, parent: &FileStat, stat: &FileStat, real: &str) -> Option<String> {
     if stat.st_dev != parent.st_dev {
         return Some("another mount".into());
     }
@@ -17,6 +17,6 @@ pub fn refusal(grant: &PathGrant, parent: &FileStat, stat: &FileStat, real: &str
 }
 
 /// `dir/name` for a directory's real path.
-pub fn join(dir: &str, name: &str) -> String {
+pub(super) fn join(dir: &str, name: &str) -> String {
     format!("{}/{name}", dir.trim_end_matches('/'))
 }

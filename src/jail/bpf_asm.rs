@@ -4,19 +4,19 @@
 
 use crate::sys::BpfInsn;
 
-pub const R0: u8 = 0;
-pub const R1: u8 = 1;
-pub const R2: u8 = 2;
-pub const R3: u8 = 3;
-pub const R4: u8 = 4;
-pub const R5: u8 = 5;
-pub const R6: u8 = 6;
-pub const R7: u8 = 7;
-pub const FP: u8 = 10;
+pub(super) const R0: u8 = 0;
+pub(super) const R1: u8 = 1;
+pub(super) const R2: u8 = 2;
+pub(super) const R3: u8 = 3;
+pub(super) const R4: u8 = 4;
+pub(super) const R5: u8 = 5;
+pub(super) const R6: u8 = 6;
+pub(super) const R7: u8 = 7;
+pub(super) const FP: u8 = 10;
 
 /// Memory access sizes.
 #[derive(Clone, Copy)]
-pub enum Size {
+pub(super) enum Size {
     B,
     W,
     Dw,
@@ -34,10 +34,10 @@ impl Size {
 
 /// A jump target, placed with [`Asm::place`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Label(usize);
+pub(super) struct Label(usize);
 
 #[derive(Default)]
-pub struct Asm {
+pub(super) struct Asm {
     insns: Vec<BpfInsn>,
     jumps: Vec<(usize, Label)>,
     places: Vec<Option<usize>>,
@@ -48,86 +48,86 @@ impl Asm {
         self.insns.push(BpfInsn { code, regs: dst | (src << 4), off, imm });
     }
 
-    pub fn label(&mut self) -> Label {
+    pub(super) fn label(&mut self) -> Label {
         self.places.push(None);
         Label(self.places.len() - 1)
     }
 
-    pub fn place(&mut self, label: Label) {
+    pub(super) fn place(&mut self, label: Label) {
         self.places[label.0] = Some(self.insns.len());
     }
 
     /// dst = *(size *)(src + off)
-    pub fn load(&mut self, size: Size, dst: u8, src: u8, off: i16) {
+    pub(super) fn load(&mut self, size: Size, dst: u8, src: u8, off: i16) {
         self.emit(0x61 | size.bits(), dst, src, off, 0);
     }
 
     /// *(size *)(dst + off) = src
-    pub fn store(&mut self, size: Size, dst: u8, off: i16, src: u8) {
+    pub(super) fn store(&mut self, size: Size, dst: u8, off: i16, src: u8) {
         self.emit(0x63 | size.bits(), dst, src, off, 0);
     }
 
     /// *(size *)(dst + off) = imm
-    pub fn store_imm(&mut self, size: Size, dst: u8, off: i16, imm: i32) {
+    pub(super) fn store_imm(&mut self, size: Size, dst: u8, off: i16, imm: i32) {
         self.emit(0x62 | size.bits(), dst, 0, off, imm);
     }
 
     /// lock *(u32 *)(dst + off) += src
-    pub fn atomic_add32(&mut self, dst: u8, off: i16, src: u8) {
+    pub(super) fn atomic_add32(&mut self, dst: u8, off: i16, src: u8) {
         self.emit(0xc3, dst, src, off, 0);
     }
 
     /// dst = imm (64-bit)
-    pub fn mov_imm(&mut self, dst: u8, imm: i32) {
+    pub(super) fn mov_imm(&mut self, dst: u8, imm: i32) {
         self.emit(0xb7, dst, 0, 0, imm);
     }
 
     /// dst = src (64-bit)
-    pub fn mov(&mut self, dst: u8, src: u8) {
+    pub(super) fn mov(&mut self, dst: u8, src: u8) {
         self.emit(0xbf, dst, src, 0, 0);
     }
 
     /// dst += imm (64-bit)
-    pub fn add_imm(&mut self, dst: u8, imm: i32) {
+    pub(super) fn add_imm(&mut self, dst: u8, imm: i32) {
         self.emit(0x07, dst, 0, 0, imm);
     }
 
     /// dst &= imm (32-bit, upper half cleared)
-    pub fn and32(&mut self, dst: u8, imm: i32) {
+    pub(super) fn and32(&mut self, dst: u8, imm: i32) {
         self.emit(0x54, dst, 0, 0, imm);
     }
 
     /// dst <<= imm (64-bit)
-    pub fn lsh(&mut self, dst: u8, imm: i32) {
+    pub(super) fn lsh(&mut self, dst: u8, imm: i32) {
         self.emit(0x67, dst, 0, 0, imm);
     }
 
     /// dst >>= imm (32-bit, logical)
-    pub fn rsh32(&mut self, dst: u8, imm: i32) {
+    pub(super) fn rsh32(&mut self, dst: u8, imm: i32) {
         self.emit(0x74, dst, 0, 0, imm);
     }
 
     /// if (u32)reg == imm goto label
-    pub fn jeq32(&mut self, reg: u8, imm: i32, label: Label) {
+    pub(super) fn jeq32(&mut self, reg: u8, imm: i32, label: Label) {
         self.jump(0x16, reg, imm, label);
     }
 
     /// if (u32)reg != imm goto label
-    pub fn jne32(&mut self, reg: u8, imm: i32, label: Label) {
+    pub(super) fn jne32(&mut self, reg: u8, imm: i32, label: Label) {
         self.jump(0x56, reg, imm, label);
     }
 
     /// if reg == imm goto label (64-bit: pointers, helper results)
-    pub fn jeq(&mut self, reg: u8, imm: i32, label: Label) {
+    pub(super) fn jeq(&mut self, reg: u8, imm: i32, label: Label) {
         self.jump(0x15, reg, imm, label);
     }
 
     /// if reg != imm goto label (64-bit)
-    pub fn jne(&mut self, reg: u8, imm: i32, label: Label) {
+    pub(super) fn jne(&mut self, reg: u8, imm: i32, label: Label) {
         self.jump(0x55, reg, imm, label);
     }
 
-    pub fn goto(&mut self, label: Label) {
+    pub(super) fn goto(&mut self, label: Label) {
         self.jump(0x05, 0, 0, label);
     }
 
@@ -136,24 +136,24 @@ impl Asm {
         self.emit(code, reg, 0, 0, imm);
     }
 
-    pub fn call(&mut self, helper: i32) {
+    pub(super) fn call(&mut self, helper: i32) {
         self.emit(0x85, 0, 0, 0, helper);
     }
 
     /// dst = the map open at `fd` (a two-instruction load the kernel resolves to the map).
-    pub fn load_map(&mut self, dst: u8, fd: i32) {
+    pub(super) fn load_map(&mut self, dst: u8, fd: i32) {
         self.emit(0x18, dst, 1, 0, fd);
         self.emit(0, 0, 0, 0, 0);
     }
 
     /// r0 = value; exit
-    pub fn ret(&mut self, value: i32) {
+    pub(super) fn ret(&mut self, value: i32) {
         self.mov_imm(R0, value);
         self.emit(0x95, 0, 0, 0, 0);
     }
 
     /// The instructions, every jump pointed at its label (a label never placed is a bug).
-    pub fn finish(mut self) -> Vec<BpfInsn> {
+    pub(super) fn finish(mut self) -> Vec<BpfInsn> {
         for (at, label) in &self.jumps {
             let target = self.places[label.0].expect("every label used is placed");
             self.insns[*at].off = (target as i64 - *at as i64 - 1) as i16;

@@ -16,7 +16,7 @@ use crate::sys::BpfInsn;
 const ETH_P_IP: i32 = 0x0008;
 const ETH_P_IPV6: i32 = 0xdd86;
 
-pub fn program(rule: &EgressRule, map_fd: i32) -> Vec<BpfInsn> {
+pub(super) fn program(rule: &EgressRule, map_fd: i32) -> Vec<BpfInsn> {
     let (header, ports, packets) = STACK;
     let mut a = Asm::default();
     let (allow, drop, v4, v6) = (a.label(), a.label(), a.label(), a.label());

@@ -33,7 +33,7 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> sock_filter {
 
 /// The filter: `execve` and `execveat` of this architecture notify; everything else passes
 /// on to the jail's other filters (which kill a foreign architecture).
-pub fn exec_notify_filter() -> Vec<sock_filter> {
+pub(crate) fn exec_notify_filter() -> Vec<sock_filter> {
     vec![
         stmt(LD_W_ABS, ARCH),
         jump(JEQ_K, ARCH_X86_64, 1, 0),
@@ -49,7 +49,7 @@ pub fn exec_notify_filter() -> Vec<sock_filter> {
 /// In the jail, after its other filters: loads the exec-notification filter and sends its
 /// listener to the monitor over `socket`, then drops this process's copy (the command never
 /// holds it, or it could answer for itself).
-pub fn hand_over_listener(socket: std::os::fd::RawFd) -> io::Result<()> {
+pub(crate) fn hand_over_listener(socket: std::os::fd::RawFd) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let listener = crate::sys::notify::load_filter_with_listener(&exec_notify_filter())?;
     crate::sys::notify::send_fd(socket, listener.as_raw_fd())
@@ -57,7 +57,7 @@ pub fn hand_over_listener(socket: std::os::fd::RawFd) -> io::Result<()> {
 
 /// What an exec call asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecCall {
+pub(crate) struct ExecCall {
     pub path: String,
     pub argv: Vec<String>,
 }
@@ -68,7 +68,7 @@ const MAX_STRING: usize = 4096;
 
 /// Reads the path and argv of an `execve` (`nr`, `args` as in `seccomp_data`) from the
 /// memory of `pid` (the monitor is root; /proc/PID/mem needs no ptrace attach for it).
-pub fn read_exec_call(pid: u32, nr: i32, args: &[u64; 6]) -> io::Result<ExecCall> {
+pub(crate) fn read_exec_call(pid: u32, nr: i32, args: &[u64; 6]) -> io::Result<ExecCall> {
     let mem = File::open(format!("/proc/{pid}/mem"))?;
     let (path_at, argv_at) = match nr as libc::c_long {
         libc::SYS_execveat => (args[1], args[2]),

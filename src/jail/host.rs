@@ -57,13 +57,13 @@ impl HostFacts for RealHost {
 
 /// Another host's answers, each asked once: planning one jail asks about the same paths
 /// several times (every path's parents, for symlinks; each secret, to mask it).
-pub struct Remembered<'h> {
+pub(super) struct Remembered<'h> {
     inner: &'h dyn HostFacts,
     kinds: RefCell<BTreeMap<String, Option<HostKind>>>,
 }
 
 impl<'h> Remembered<'h> {
-    pub fn new(inner: &'h dyn HostFacts) -> Self {
+    pub(super) fn new(inner: &'h dyn HostFacts) -> Self {
         Remembered { inner, kinds: RefCell::new(BTreeMap::new()) }
     }
 }

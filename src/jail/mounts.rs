@@ -7,10 +7,11 @@ use crate::policy::path::is_within;
 
 /// Where the dynamic loader and the system's programs live. Merged-/usr systems have
 /// symlinks at the top level; those are recreated as symlinks.
-pub const SYSTEM_EXEC_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+pub(super) const SYSTEM_EXEC_DIRS: &[&str] =
+    &["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
 /// Files of /etc that programs need to run, for views that do not show all of /etc.
-pub const RUNTIME_ETC: &[&str] = &[
+pub(super) const RUNTIME_ETC: &[&str] = &[
     "/etc/passwd",
     "/etc/group",
     "/etc/nsswitch.conf",
@@ -24,7 +25,7 @@ pub const RUNTIME_ETC: &[&str] = &[
 ];
 
 /// Device nodes every command gets, with their fixed numbers (plus the session's terminal).
-pub const DEVICES: &[(&str, u32, u32)] = &[
+pub(super) const DEVICES: &[(&str, u32, u32)] = &[
     ("/dev/null", 1, 3),
     ("/dev/zero", 1, 5),
     ("/dev/full", 1, 7),
@@ -34,7 +35,7 @@ pub const DEVICES: &[(&str, u32, u32)] = &[
 ];
 
 /// Collects mount operations; knows which jail paths already exist.
-pub struct TreeBuilder<'h> {
+pub(super) struct TreeBuilder<'h> {
     host: &'h dyn HostFacts,
     pub ops: Vec<MountOp>,
     /// Directories created in the root tmpfs.
@@ -46,14 +47,14 @@ pub struct TreeBuilder<'h> {
 }
 
 impl<'h> TreeBuilder<'h> {
-    pub fn new(host: &'h dyn HostFacts) -> Self {
+    pub(super) fn new(host: &'h dyn HostFacts) -> Self {
         let root = MountOp::Tmpfs { target: "/".into(), mode: 0o755, size_mib: 1, access: Access::ReadOnly };
         TreeBuilder { host, ops: vec![root], created: vec!["/".into()], bound: Vec::new(), empty: Vec::new() }
     }
 
     /// Binds of `requests` (host paths mirrored at the same place), parents before children.
     /// A path missing on the host, or reached through a symlink, is not shown at all.
-    pub fn mirror_all(&mut self, mut requests: Vec<(String, Access)>) {
+    pub(super) fn mirror_all(&mut self, mut requests: Vec<(String, Access)>) {
         requests.sort_by(|a, b| depth(&a.0).cmp(&depth(&b.0)).then(a.0.cmp(&b.0)).then(b.1.cmp(&a.1)));
         requests.dedup_by(|later, earlier| later.0 == earlier.0);
         for (path, access) in requests {
@@ -90,7 +91,7 @@ impl<'h> TreeBuilder<'h> {
     }
 
     /// A tmpfs at `path` (private /tmp, /dev): its contents are the jail's own.
-    pub fn tmpfs(&mut self, path: &str, mode: u32, size_mib: u32, access: Access) {
+    pub(super) fn tmpfs(&mut self, path: &str, mode: u32, size_mib: u32, access: Access) {
         self.make_dir(path, 0o755);
         self.ops.push(MountOp::Tmpfs { target: path.into(), mode, size_mib, access });
         self.bound.push((path.into(), access));
@@ -98,7 +99,7 @@ impl<'h> TreeBuilder<'h> {
     }
 
     /// Creates `path` (and its parents) in the root tmpfs unless it already exists.
-    pub fn make_dir(&mut self, path: &str, mode: u32) {
+    pub(super) fn make_dir(&mut self, path: &str, mode: u32) {
         if self.exists(path) {
             return;
         }
@@ -125,7 +126,7 @@ impl<'h> TreeBuilder<'h> {
     }
 
     /// The bind (or tmpfs) that `path` lies in, if any.
-    pub fn bound_under(&self, path: &str) -> Option<Access> {
+    pub(super) fn bound_under(&self, path: &str) -> Option<Access> {
         let covering = self.bound.iter().filter(|(b, _)| is_within(path, b));
         covering.max_by_key(|(b, _)| b.len()).map(|(_, a)| *a)
     }
@@ -144,7 +145,7 @@ impl<'h> TreeBuilder<'h> {
     }
 
     /// Hides `path` when it is visible: /dev/null over a file, an empty tmpfs over a dir.
-    pub fn mask(&mut self, path: &str) {
+    pub(super) fn mask(&mut self, path: &str) {
         if self.bound_under(path).is_none() || self.has_symlink_ancestor(path) {
             return;
         }
@@ -158,7 +159,7 @@ impl<'h> TreeBuilder<'h> {
     }
 
     /// A minimal /dev: a few device nodes, the session's terminal, and the fd symlinks.
-    pub fn dev(&mut self, tty: Option<&str>) {
+    pub(super) fn dev(&mut self, tty: Option<&str>) {
         self.tmpfs("/dev", 0o755, 1, Access::ReadOnly);
         for (device, major, minor) in DEVICES {
             self.ops.push(MountOp::DeviceNode { target: device.to_string(), major: *major, minor: *minor });
@@ -180,7 +181,7 @@ impl<'h> TreeBuilder<'h> {
         }
     }
 
-    pub fn proc(&mut self) {
+    pub(super) fn proc(&mut self) {
         self.make_dir("/proc", 0o555);
         self.ops.push(MountOp::Proc { target: "/proc".into() });
         self.bound.push(("/proc".into(), Access::ReadOnly));
@@ -188,11 +189,11 @@ impl<'h> TreeBuilder<'h> {
     }
 
     /// The binds made so far, for the Landlock rules.
-    pub fn binds(&self) -> &[(String, Access)] {
+    pub(super) fn binds(&self) -> &[(String, Access)] {
         &self.bound
     }
 
-    pub fn host(&self) -> &dyn HostFacts {
+    pub(super) fn host(&self) -> &dyn HostFacts {
         self.host
     }
 }

@@ -18,7 +18,7 @@ use super::seccomp;
 pub const STAGING: &str = "/run/cage/root";
 
 /// The Landlock ABI cage asks for (Linux 6.10: filesystem, TCP, ioctl on devices).
-pub const LANDLOCK_ABI: ABI = ABI::V5;
+pub(super) const LANDLOCK_ABI: ABI = ABI::V5;
 
 pub struct PreparedJail {
     pub controlling_tty: bool,

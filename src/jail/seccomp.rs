@@ -124,7 +124,7 @@ impl std::error::Error for SeccompError {}
 
 /// One program: the guard, then the deny rules it falls through to. (Each filter the kernel
 /// installs costs its own JIT and page-protection round, ~50 us, whatever its length.)
-pub fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, SeccompError> {
+pub(crate) fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, SeccompError> {
     let arch = target_arch()?;
     let filter = SeccompFilter::new(
         deny_rules(spec)?,
@@ -308,7 +308,7 @@ fn guard_program() -> BpfProgram {
 
 /// For the REPL: everything the jail refuses, plus any exec at all. The REPL only edits
 /// lines; a bug in it must not be able to start a program.
-pub fn compile_no_exec() -> Result<Vec<BpfProgram>, SeccompError> {
+pub(crate) fn compile_no_exec() -> Result<Vec<BpfProgram>, SeccompError> {
     let spec =
         SeccompSpec { deny_inet: true, deny_packet: true, allow_reboot: false, deny_ipc_removal: true };
     let mut programs = compile(&spec)?;
@@ -323,7 +323,7 @@ pub fn compile_no_exec() -> Result<Vec<BpfProgram>, SeccompError> {
 }
 
 /// Installs [`compile_no_exec`]'s programs on the calling process (no_new_privs must hold).
-pub fn apply_no_exec() -> Result<(), SeccompError> {
+pub(crate) fn apply_no_exec() -> Result<(), SeccompError> {
     for program in compile_no_exec()? {
         seccompiler::apply_filter(&program).map_err(SeccompError::Install)?;
     }

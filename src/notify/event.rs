@@ -143,7 +143,7 @@ fn new_id(time: Timestamp) -> String {
 }
 
 /// An event id as [`new_id`] makes them: safe as a file name.
-pub fn is_event_id(id: &str) -> bool {
+pub(crate) fn is_event_id(id: &str) -> bool {
     let Some((nanos, random)) = id.strip_prefix("EVT-").and_then(|rest| rest.split_once('-')) else {
         return false;
     };

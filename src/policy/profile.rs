@@ -83,7 +83,7 @@ impl fmt::Display for ProfileError {
 impl std::error::Error for ProfileError {}
 
 /// True when the blacklist `entry` (a name or an absolute path) names `program`.
-pub fn blacklist_matches(entry: &str, program: &str) -> bool {
+pub(super) fn blacklist_matches(entry: &str, program: &str) -> bool {
     if entry.starts_with('/') {
         entry == program
     } else {

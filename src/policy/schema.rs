@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub type Text = Spanned<String>;
-pub type TextMap = BTreeMap<Text, Text>;
+pub(super) type Text = Spanned<String>;
+pub(super) type TextMap = BTreeMap<Text, Text>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawProfile {
+pub(super) struct RawProfile {
     #[serde(default)]
     pub description: String,
     /// A building block (e.g. a shared alias set): inherited by actions, never granted.
@@ -36,7 +36,7 @@ pub struct RawProfile {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLayer {
+pub(super) struct RawLayer {
     #[serde(default)]
     pub file_commands: Vec<Text>,
     #[serde(default)]
@@ -56,7 +56,7 @@ pub struct RawLayer {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawFiles {
+pub(super) struct RawFiles {
     #[serde(default)]
     pub read_write: Vec<Text>,
     #[serde(default)]
@@ -69,7 +69,7 @@ pub struct RawFiles {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawView {
+pub(super) struct RawView {
     #[serde(default)]
     pub readable: Vec<Text>,
     #[serde(default)]
@@ -78,7 +78,7 @@ pub struct RawView {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAlias {
+pub(super) struct RawAlias {
     pub binary: Option<Text>,
     pub applet: Option<Text>,
     #[serde(default)]
@@ -95,7 +95,7 @@ pub struct RawAlias {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawGrammar {
+pub(super) struct RawGrammar {
     #[serde(default)]
     pub options: Vec<Text>,
     #[serde(default)]

@@ -18,7 +18,7 @@ use alias::alias;
 mod alias;
 
 /// Collects errors against one file's text.
-pub struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a str,
     text: &'a str,
     pub errors: Vec<SourceError>,
@@ -28,13 +28,13 @@ pub struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(file: &'a str, text: &'a str) -> Self {
+    pub(super) fn new(file: &'a str, text: &'a str) -> Self {
         Checker { file, text, errors: Vec::new(), line_starts: OnceCell::new() }
     }
 
     /// Records an error at `span`. A message quotes values from the file as they are: their
     /// control and bidirectional characters are escaped, so that printing it shows them.
-    pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(super) fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.errors.push(SourceError::at(self.file, self.text, span.start, shown(&message.into())));
     }
 
@@ -54,7 +54,7 @@ impl<'a> Checker<'a> {
 }
 
 /// Parses and validates one profile file. `id` is the file's stem.
-pub fn validate_profile(id: &str, file: &str, text: &str) -> Result<ActionProfile, Vec<SourceError>> {
+pub(super) fn validate_profile(id: &str, file: &str, text: &str) -> Result<ActionProfile, Vec<SourceError>> {
     let raw: RawProfile = toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         let message = shown(&e.message().trim_end().replace('\n', "; "));
@@ -221,7 +221,7 @@ fn layer_rules(c: &mut Checker, raw: RawLayer) -> LayerRules {
     }
 }
 
-pub fn path_rules(c: &mut Checker, raw: &[Text]) -> Vec<PathRule> {
+pub(super) fn path_rules(c: &mut Checker, raw: &[Text]) -> Vec<PathRule> {
     raw.iter().filter_map(|p| path_rule(c, p)).collect()
 }
 

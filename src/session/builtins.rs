@@ -7,7 +7,7 @@ use super::Context;
 use super::LineOutcome;
 use crate::decide::Builtin;
 
-pub fn run(ctx: &mut Context, builtin: &Builtin) -> LineOutcome {
+pub(super) fn run(ctx: &mut Context, builtin: &Builtin) -> LineOutcome {
     let status = match builtin {
         Builtin::Exit => return LineOutcome::Exit,
         Builtin::Help => help(ctx, false),

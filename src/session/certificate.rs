@@ -19,7 +19,7 @@ const MAX_BYTES: u64 = 64 * 1024;
 /// Checks the certificate of the file at `path` (if the session used one) against `grant`;
 /// returns when it expires. The file belongs to the operator: it is read only if it is a
 /// regular file of theirs, never through a symlink, and can at most make the login refused.
-pub fn check(
+pub(super) fn check(
     path: Option<&str>,
     grant: &Grant,
     login: &str,

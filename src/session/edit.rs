@@ -39,7 +39,7 @@ use crate::jail::{spawn, JailPlan, Outcome, RealHost, Running, Stdio};
 use crate::sys;
 
 /// Starts `sudovi` for the plan's one operand; the returned process ends with its status.
-pub fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, StartError> {
+pub(super) fn start(ctx: &Context, file: &FilePlan, stdio: Stdio) -> Result<Pid, StartError> {
     let (job, plan, pty) = prepare(ctx, file)?;
     // The editor's jail (no network) is born where its supervisor runs.
     match super::child::fork_placed(stdio.placement)? {

@@ -11,7 +11,7 @@ use crate::audit::{Entry, Verdict};
 use crate::jail::egress::Refused;
 
 /// Reads, shows and records what was refused since the line began.
-pub fn after_line(ctx: &mut Context, title: &[u8]) {
+pub(super) fn after_line(ctx: &mut Context, title: &[u8]) {
     let Some(found) = ctx.cgroup.as_ref().map(SessionCgroup::egress_refused) else { return };
     let mode = ctx.profile.network.name();
     for refused in found {

@@ -19,13 +19,13 @@ use crate::line::{parse_line, render_caret, Command, Connector, Line};
 use crate::policy::FileCommand;
 
 /// Exit status of a refused line.
-pub use crate::files::DENIED;
+pub(crate) use crate::files::DENIED;
 
 /// Exit status of an unknown command.
-pub const UNKNOWN: i32 = 127;
+pub(crate) const UNKNOWN: i32 = 127;
 
 /// Runs `input` (one line, no trailing newline) in the session.
-pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
+pub(crate) fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
     ctx.exiting.retain(|init| !init.try_reap());
     let line = match parse_line(input) {
         Ok(line) => line,
@@ -62,7 +62,7 @@ pub fn run_line(ctx: &mut Context, input: &[u8]) -> LineOutcome {
 
 /// A line typed at the prompt that is not UTF-8 (the REPL cannot say what it was): refused
 /// and recorded as `cage -c` refuses such bytes; the session goes on.
-pub fn refuse_unreadable(ctx: &mut Context) -> i32 {
+pub(crate) fn refuse_unreadable(ctx: &mut Context) -> i32 {
     let reason = "the line is not valid UTF-8";
     record_denial(ctx, b"", &[], None, reason);
     let _ = writeln!(ctx.err, "cage: denied: {reason}");
@@ -245,7 +245,7 @@ pub struct PendingSu {
 }
 
 /// Records the end of a nested session `pending` opened; its status.
-pub fn su_ended(ctx: &mut Context, pending: PendingSu, status: i32) -> i32 {
+pub(crate) fn su_ended(ctx: &mut Context, pending: PendingSu, status: i32) -> i32 {
     let ends = [StageEnd::Exited(status, std::time::Instant::now())];
     record_exits(ctx, pending.entries, &ends, pending.started, &[]);
     status

@@ -19,7 +19,7 @@ use crate::policy::Profile;
 use crate::sys::notify;
 
 /// One jailed stage's exec tracing.
-pub struct ExecWatch {
+pub(super) struct ExecWatch {
     /// Until the jail has sent its listener.
     socket: Option<OwnedFd>,
     listener: Option<OwnedFd>,
@@ -29,7 +29,7 @@ pub struct ExecWatch {
 
 impl ExecWatch {
     /// A watch and the socket end to give the jail (`Stdio::exec_trace`).
-    pub fn new(title: &[u8]) -> io::Result<(ExecWatch, OwnedFd)> {
+    pub(super) fn new(title: &[u8]) -> io::Result<(ExecWatch, OwnedFd)> {
         let (ours, theirs) =
             socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)?;
         let watch =
@@ -38,12 +38,12 @@ impl ExecWatch {
     }
 
     /// What to poll for this stage, if anything is left to watch.
-    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+    pub(super) fn fd(&self) -> Option<BorrowedFd<'_>> {
         self.listener.as_ref().or(self.socket.as_ref()).map(AsFd::as_fd)
     }
 
     /// The fd polled readable (or hung up): takes the listener, or answers one exec.
-    pub fn on_ready(&mut self, ctx: &mut Context, hung_up: bool) {
+    pub(super) fn on_ready(&mut self, ctx: &mut Context, hung_up: bool) {
         if let Some(socket) = self.socket.take() {
             // The listener, or nothing: the jail failed before tracing (its status says why).
             self.listener = notify::recv_fd(socket.as_raw_fd()).ok().flatten();

@@ -12,7 +12,7 @@ use crate::files::events::FileEvent;
 use crate::files::Ended;
 
 /// Writes one record per event, in order; stops at the first that cannot be written.
-pub fn record(audit: &Audit, cwd: &str, events: &[FileEvent]) -> Result<(), AuditError> {
+pub(super) fn record(audit: &Audit, cwd: &str, events: &[FileEvent]) -> Result<(), AuditError> {
     for event in events {
         let mut entry = event.entry();
         entry.cwd = Some(cwd.to_string());
@@ -24,7 +24,13 @@ pub fn record(audit: &Audit, cwd: &str, events: &[FileEvent]) -> Result<(), Audi
 /// Records what a file command did once it is done; returns its exit status, non-zero when
 /// the records could not be written (said on `err` in one line). A command interrupted by a
 /// signal (still blocked) ends by it here, as it would have without recording.
-pub fn finish(audit: &Audit, cwd: &str, events: &[FileEvent], ended: Ended, err: &mut dyn Write) -> i32 {
+pub(super) fn finish(
+    audit: &Audit,
+    cwd: &str,
+    events: &[FileEvent],
+    ended: Ended,
+    err: &mut dyn Write,
+) -> i32 {
     let recorded = record(audit, cwd, events);
     if let Err(e) = &recorded {
         let _ = writeln!(err, "cage: the file operation was not recorded: {e}");

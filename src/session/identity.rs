@@ -35,7 +35,7 @@ impl fmt::Display for IdentityError {
 impl std::error::Error for IdentityError {}
 
 /// The account named `name`, with its supplementary groups, from the system's user database.
-pub fn lookup(name: &str) -> Result<Identity, IdentityError> {
+pub(crate) fn lookup(name: &str) -> Result<Identity, IdentityError> {
     let user = User::from_name(name)
         .map_err(|error| IdentityError::Lookup { name: name.into(), error })?
         .ok_or_else(|| IdentityError::NoSuchUser { name: name.into() })?;
@@ -43,7 +43,7 @@ pub fn lookup(name: &str) -> Result<Identity, IdentityError> {
 }
 
 /// The identity of an account already looked up, with its supplementary groups.
-pub fn of_user(user: User) -> Result<Identity, IdentityError> {
+pub(crate) fn of_user(user: User) -> Result<Identity, IdentityError> {
     let name = &user.name;
     let cname = CString::new(name.as_str()).map_err(|_| IdentityError::Nul { name: name.clone() })?;
     let groups = getgrouplist(&cname, user.gid)
@@ -55,7 +55,7 @@ pub fn of_user(user: User) -> Result<Identity, IdentityError> {
 /// gave it: sshd, login and su set them (initgroups) before starting the shell, and only a
 /// privileged program can. Reading them back from the kernel makes the jail run with exactly
 /// the groups the caller holds, and spares asking every NSS module for the group list again.
-pub fn of_caller(user: User) -> Result<Identity, IdentityError> {
+pub(crate) fn of_caller(user: User) -> Result<Identity, IdentityError> {
     let held = nix::unistd::getgroups().map_err(IdentityError::CallerGroups)?;
     let mut groups: Vec<u32> = vec![user.gid.as_raw()];
     groups.extend(held.into_iter().map(Gid::as_raw).filter(|g| *g != user.gid.as_raw()));
@@ -73,7 +73,7 @@ fn with_groups(user: User, groups: Vec<u32>) -> Identity {
 }
 
 /// Who a command runs as.
-pub fn for_run_as(run_as: &RunAs, operator: &Identity) -> Result<Identity, IdentityError> {
+pub(crate) fn for_run_as(run_as: &RunAs, operator: &Identity) -> Result<Identity, IdentityError> {
     match run_as {
         RunAs::Operator => Ok(operator.clone()),
         RunAs::Root => Ok(Identity::root()),

@@ -10,7 +10,7 @@ use nix::errno::Errno;
 
 /// The step of giving up privileges that failed: the child must not go on.
 #[derive(Debug)]
-pub enum PrivilegeError {
+pub(super) enum PrivilegeError {
     Bounding(CapsError),
     Capabilities(CapSet, CapsError),
     Groups(Errno),
@@ -41,7 +41,7 @@ impl std::error::Error for PrivilegeError {}
 /// Drops every capability but `keep` from the bounding set. Needs CAP_SETPCAP, so it comes
 /// before anything else is given up. Capabilities this kernel does not know are not in the
 /// set to begin with, and are skipped.
-pub fn drop_bounding_except(keep: &CapsHashSet) -> Result<(), PrivilegeError> {
+pub(super) fn drop_bounding_except(keep: &CapsHashSet) -> Result<(), PrivilegeError> {
     for cap in caps::all().into_iter().filter(|c| !keep.contains(c)) {
         if caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
             caps::drop(None, CapSet::Bounding, cap).map_err(PrivilegeError::Bounding)?;
@@ -52,7 +52,7 @@ pub fn drop_bounding_except(keep: &CapsHashSet) -> Result<(), PrivilegeError> {
 
 /// Keeps only `keep` of root's capabilities (bounding set included) under no_new_privs: for a
 /// monitor child that has started what needed more and goes on with a narrow job.
-pub fn keep_only(keep: &CapsHashSet) -> Result<(), PrivilegeError> {
+pub(super) fn keep_only(keep: &CapsHashSet) -> Result<(), PrivilegeError> {
     drop_bounding_except(keep)?;
     // Effective first: Permitted may never drop below it.
     let none = CapsHashSet::new();

@@ -10,7 +10,7 @@
 //! capability, may open no file (Landlock) and may exec nothing.
 #![forbid(unsafe_code)]
 
-pub(crate) mod cast;
+pub mod cast;
 mod confine;
 mod relay;
 

@@ -13,10 +13,10 @@ use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg, Termios};
 
 use crate::sys;
 
-pub const NEEDS_A_TERMINAL: &str = "needs a terminal (log in with `ssh -t`)";
+pub(super) const NEEDS_A_TERMINAL: &str = "needs a terminal (log in with `ssh -t`)";
 
 /// A pty made for one command.
-pub struct Pty {
+pub(super) struct Pty {
     pub master: OwnedFd,
     pub slave: OwnedFd,
     /// The slave's path (`/dev/pts/N`), shown in the command's /dev.
@@ -25,7 +25,7 @@ pub struct Pty {
 
 /// Why a command's terminal could not be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PtyError {
+pub(super) enum PtyError {
     /// The session itself has no terminal.
     NoTerminal,
     Open(nix::errno::Errno),
@@ -44,7 +44,7 @@ impl std::fmt::Display for PtyError {
 
 impl Pty {
     /// A pty the size of the operator's terminal; `Err` when the session has no terminal.
-    pub fn open() -> Result<Pty, PtyError> {
+    pub(super) fn open() -> Result<Pty, PtyError> {
         let stdin = io::stdin();
         if !nix::unistd::isatty(stdin.as_raw_fd()).unwrap_or(false) {
             return Err(PtyError::NoTerminal);
@@ -59,10 +59,10 @@ impl Pty {
 
 /// The operator's terminal in raw mode (every key, Ctrl-C included, is for whoever reads it),
 /// restored when dropped; nothing when stdin is not a terminal.
-pub struct RawTerminal(Option<Termios>);
+pub(super) struct RawTerminal(Option<Termios>);
 
 impl RawTerminal {
-    pub fn enter() -> RawTerminal {
+    pub(super) fn enter() -> RawTerminal {
         let stdin = io::stdin();
         let saved = tcgetattr(stdin.as_fd()).ok();
         if let Some(saved) = &saved {
@@ -83,7 +83,7 @@ impl Drop for RawTerminal {
 }
 
 /// Relays between the operator's terminal and a pty master while the command runs.
-pub struct Relay {
+pub(super) struct Relay {
     pub master: OwnedFd,
     /// Restored after the relay's last output (fields drop after `Drop::drop`).
     _raw: RawTerminal,
@@ -92,18 +92,18 @@ pub struct Relay {
 
 impl Relay {
     /// Puts the operator's terminal in raw mode (restored when the relay is dropped).
-    pub fn start(master: OwnedFd) -> Relay {
+    pub(super) fn start(master: OwnedFd) -> Relay {
         let raw = RawTerminal::enter();
         let _ = fcntl(master.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
         Relay { master, _raw: raw, input_open: true }
     }
 
-    pub fn input_open(&self) -> bool {
+    pub(super) fn input_open(&self) -> bool {
         self.input_open
     }
 
     /// The operator typed: pass it to the program's terminal.
-    pub fn pump_input(&mut self) {
+    pub(super) fn pump_input(&mut self) {
         let mut buf = [0u8; 4096];
         match nix::unistd::read(0, &mut buf) {
             Ok(0) | Err(_) => self.input_open = false,
@@ -115,7 +115,7 @@ impl Relay {
 
     /// The program wrote: show it (at most 256 KiB at a time, so a program that never stops
     /// writing cannot hold the monitor here). Returns false once the slave side is gone.
-    pub fn pump_output(&mut self) -> bool {
+    pub(super) fn pump_output(&mut self) -> bool {
         let mut buf = [0u8; 16384];
         for _ in 0..16 {
             match nix::unistd::read(self.master.as_raw_fd(), &mut buf) {
@@ -133,7 +133,7 @@ impl Relay {
     }
 
     /// The operator's window changed: the program's terminal follows (and signals it).
-    pub fn resize(&self) {
+    pub(super) fn resize(&self) {
         if let Ok(size) = sys::window_size(0) {
             let _ = sys::set_window_size(self.master.as_raw_fd(), &size);
         }

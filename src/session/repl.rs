@@ -17,7 +17,7 @@ use crate::jail::Identity;
 use crate::line::MAX_LINE_BYTES;
 
 /// Drops to the operator for good, before reading a single key.
-pub fn drop_privileges(operator: &Identity) -> Result<(), PrivilegeError> {
+pub(super) fn drop_privileges(operator: &Identity) -> Result<(), PrivilegeError> {
     // The bounding set goes first, while CAP_SETPCAP is still held.
     super::privileges::drop_bounding_except(&caps::CapsHashSet::new())?;
     let groups: Vec<Gid> = operator.groups.iter().map(|g| Gid::from_raw(*g)).collect();
@@ -135,7 +135,7 @@ fn discard_rest_of_line() {
 }
 
 /// Reads lines until the operator leaves or the monitor says the session is over.
-pub fn run(socket: OwnedFd) -> i32 {
+pub(super) fn run(socket: OwnedFd) -> i32 {
     let mut editor: Editor<Names, rustyline::history::MemHistory> =
         match Editor::with_history(config(), rustyline::history::MemHistory::new()) {
             Ok(e) => e,

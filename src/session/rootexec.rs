@@ -15,7 +15,7 @@ const SCRIPT_CAPS: &[&str] = &["chown", "dac_override", "dac_read_search", "fown
 /// Why a listed script may not run as it is now: each is a refusal, shown to the operator
 /// and recorded as a denial.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScriptRefusal {
+pub(super) enum ScriptRefusal {
     /// The operator could have written it.
     Writable { script: String, rule: String },
     /// It is not a file root alone controls (or is missing).
@@ -39,7 +39,7 @@ impl std::fmt::Display for ScriptRefusal {
 }
 
 /// Checks `plan`'s script as it is now.
-pub fn check(profile: &Profile, plan: &RootExecPlan) -> Result<(), ScriptRefusal> {
+pub(super) fn check(profile: &Profile, plan: &RootExecPlan) -> Result<(), ScriptRefusal> {
     let writable = profile.read_write.iter().chain(&profile.tool_rw);
     if let Some(rule) = writable.into_iter().find(|r| is_within(&plan.script, &r.item.path)) {
         return Err(ScriptRefusal::Writable { script: plan.script.clone(), rule: rule.item.path.clone() });
@@ -59,7 +59,7 @@ pub fn check(profile: &Profile, plan: &RootExecPlan) -> Result<(), ScriptRefusal
 }
 
 /// The command that runs the script: as root, jailed, with the script's capabilities.
-pub fn run_plan(plan: &RootExecPlan) -> RunPlan {
+pub(super) fn run_plan(plan: &RootExecPlan) -> RunPlan {
     let name = plan.script.rsplit('/').next().unwrap_or(&plan.script).to_string();
     RunPlan {
         program: Program::Path(plan.script.clone()),

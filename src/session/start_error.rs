@@ -10,10 +10,10 @@ use crate::files::DENIED;
 use crate::jail::{JailError, PlanError};
 
 /// Exit status of a command cage could not run because a step of its own failed.
-pub const FAILED: i32 = 125;
+pub(crate) const FAILED: i32 = 125;
 
 /// Exit status of a command whose program is not on this host.
-pub const NOT_FOUND: i32 = 127;
+pub(crate) const NOT_FOUND: i32 = 127;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartError {

@@ -31,7 +31,7 @@ fn cstrings(items: impl Iterator<Item = String>) -> Result<Vec<CString>, StartEr
         .collect()
 }
 
-pub fn start(ctx: &mut Context, run: &RunPlan, stdio: Stdio) -> Result<Pid, StartError> {
+pub(super) fn start(ctx: &mut Context, run: &RunPlan, stdio: Stdio) -> Result<Pid, StartError> {
     let path = CString::new(program_path(&run.program)?)
         .map_err(|_| StartError::failed("the program", "its path contains NUL"))?;
     let argv = cstrings(run.argv.iter().cloned())?;

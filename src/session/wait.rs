@@ -199,7 +199,7 @@ pub(super) fn hung_up() -> Option<SessionEnd> {
     Some(SessionEnd::new(EndReason::Killed, "the connection was closed"))
 }
 
-pub fn watched_signals() -> SigSet {
+pub(super) fn watched_signals() -> SigSet {
     let mut set = SigSet::empty();
     for sig in
         [Signal::SIGCHLD, Signal::SIGINT, Signal::SIGQUIT, Signal::SIGWINCH, Signal::SIGHUP, Signal::SIGTERM]

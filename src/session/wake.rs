@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 /// How often the grant (and an SSH certificate's validity) is checked while a session lives.
-pub const GRANT_CHECK_EVERY: Duration = Duration::from_secs(1);
+pub(crate) const GRANT_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// When the grant is next due for a check.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +47,7 @@ impl Default for GrantClock {
 
 /// What a descriptor given to the waiter stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// The monitor's signalfd (Ctrl-C, window changes, hang-up, children).
     Signals,
     /// A jail's status pipe: its init reports the command's end.
@@ -64,7 +64,7 @@ pub enum Source {
 
 /// Why a wait returned. A source that is ready carries whether its other end hung up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
+pub(crate) enum Wake {
     Ready {
         source: Source,
         hung_up: bool,
@@ -77,24 +77,24 @@ pub enum Wake {
 
 /// The descriptors of one wait, each with what it stands for.
 #[derive(Default)]
-pub struct Waiter<'fd> {
+pub(crate) struct Waiter<'fd> {
     fds: Vec<PollFd<'fd>>,
     sources: Vec<Source>,
 }
 
 impl<'fd> Waiter<'fd> {
-    pub fn new() -> Waiter<'fd> {
+    pub(crate) fn new() -> Waiter<'fd> {
         Waiter::default()
     }
 
-    pub fn watch(&mut self, fd: BorrowedFd<'fd>, source: Source) {
+    pub(crate) fn watch(&mut self, fd: BorrowedFd<'fd>, source: Source) {
         self.fds.push(PollFd::new(fd, PollFlags::POLLIN));
         self.sources.push(source);
     }
 
     /// Waits until a source is ready, the grant is due, or `deadline` passes; returns every
     /// reason that holds (the grant's, when due, whatever else is ready too).
-    pub fn wait(mut self, clock: &GrantClock, deadline: Option<Instant>) -> Vec<Wake> {
+    pub(crate) fn wait(mut self, clock: &GrantClock, deadline: Option<Instant>) -> Vec<Wake> {
         let until = deadline.map_or(clock.next(), |d| d.min(clock.next()));
         let left = until.saturating_duration_since(Instant::now());
         // Rounded up, so a wait never returns just before its deadline only to wait again.

@@ -6,7 +6,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// Loads `filter` for this thread's process tree and returns its notification listener
 /// (close-on-exec). Needs no_new_privs (or CAP_SYS_ADMIN), like any seccomp filter.
-pub fn load_filter_with_listener(filter: &[libc::sock_filter]) -> io::Result<OwnedFd> {
+pub(crate) fn load_filter_with_listener(filter: &[libc::sock_filter]) -> io::Result<OwnedFd> {
     let len = u16::try_from(filter.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?;
     let prog = libc::sock_fprog { len, filter: filter.as_ptr() as *mut libc::sock_filter };
     // SAFETY: `prog` points to `filter`, which outlives the call; the kernel copies the
@@ -27,7 +27,7 @@ pub fn load_filter_with_listener(filter: &[libc::sock_filter]) -> io::Result<Own
 }
 
 /// Receives the next notification (blocks unless the listener is known to be readable).
-pub fn notif_recv(listener: RawFd) -> io::Result<libc::seccomp_notif> {
+pub(crate) fn notif_recv(listener: RawFd) -> io::Result<libc::seccomp_notif> {
     // SAFETY: seccomp_notif is plain data (integers); all-zero is its required initial state.
     let mut notif: libc::seccomp_notif = unsafe { std::mem::zeroed() };
     // SAFETY: NOTIF_RECV writes one struct seccomp_notif to the pointer, which points to `notif`.
@@ -39,7 +39,7 @@ pub fn notif_recv(listener: RawFd) -> io::Result<libc::seccomp_notif> {
 }
 
 /// Answers notification `id`: `Ok(())` lets the call go on unchanged, `Err(errno)` fails it.
-pub fn notif_send(listener: RawFd, id: u64, answer: Result<(), i32>) -> io::Result<()> {
+pub(crate) fn notif_send(listener: RawFd, id: u64, answer: Result<(), i32>) -> io::Result<()> {
     let resp = match answer {
         Ok(()) => libc::seccomp_notif_resp {
             id,
@@ -59,13 +59,13 @@ pub fn notif_send(listener: RawFd, id: u64, answer: Result<(), i32>) -> io::Resu
 
 /// Whether notification `id` still waits: the process it came from has not died (and its pid
 /// been reused) since the notification was read.
-pub fn notif_id_valid(listener: RawFd, id: u64) -> bool {
+pub(crate) fn notif_id_valid(listener: RawFd, id: u64) -> bool {
     // SAFETY: NOTIF_ID_VALID reads one u64 from the pointer, which points to `id`.
     unsafe { libc::ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &id as *const u64) == 0 }
 }
 
 /// Sends `fd` over the unix socket `socket` (SCM_RIGHTS), with a one-byte message.
-pub fn send_fd(socket: RawFd, fd: RawFd) -> io::Result<()> {
+pub(crate) fn send_fd(socket: RawFd, fd: RawFd) -> io::Result<()> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
     let fds = [fd];
     let message = [io::IoSlice::new(b"L")];
@@ -74,7 +74,7 @@ pub fn send_fd(socket: RawFd, fd: RawFd) -> io::Result<()> {
 }
 
 /// Receives one descriptor sent by [`send_fd`]; `None` when the peer closed without sending.
-pub fn recv_fd(socket: RawFd) -> io::Result<Option<OwnedFd>> {
+pub(crate) fn recv_fd(socket: RawFd) -> io::Result<Option<OwnedFd>> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut byte = [0u8; 1];
     let mut message = [io::IoSliceMut::new(&mut byte)];

@@ -56,7 +56,7 @@ struct Options {
     events: std::cell::RefCell<FileEvents>,
 }
 
-pub fn cp(plan: &FilePlan, events: &mut FileEvents) -> Result<(), Failure> {
+pub(super) fn cp(plan: &FilePlan, events: &mut FileEvents) -> Result<(), Failure> {
     let [src, ..] = plan.operands.as_slice() else {
         return Err("usage: sudocp [-p] [-r] SOURCE DESTINATION".into());
     };

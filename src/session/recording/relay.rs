@@ -29,12 +29,12 @@ const QUIET: Duration = Duration::from_millis(50);
 const LAST_OUTPUT: Duration = Duration::from_secs(1);
 
 /// The recorder's ends of the session's streams.
-pub enum Inner {
+pub(super) enum Inner {
     Pty(OwnedFd),
     Pipes { stdin: Option<OwnedFd>, stdout: Option<OwnedFd>, stderr: Option<OwnedFd> },
 }
 
-pub struct Recorder {
+pub(super) struct Recorder {
     pub session_pid: Pid,
     pub cast: Cast<BufWriter<File>>,
     pub mode: Record,
@@ -66,7 +66,7 @@ struct State {
 }
 
 /// Runs until the session has ended; its exit status.
-pub fn run(recorder: Recorder) -> i32 {
+pub(super) fn run(recorder: Recorder) -> i32 {
     let Recorder { session_pid, cast, mode, inner, control } = recorder;
     let pty = matches!(inner, Inner::Pty(_));
     let (input, outputs) = match inner {
