@@ -120,7 +120,7 @@ fn build_floor() -> String {
     std::fs::create_dir_all(format!("{root}/target/floor")).unwrap_or_else(|e| fail(&e.to_string()));
     let status = Command::new("cc")
         .args(["-O2", "-Wall", "-Wextra", "-Werror", "-o", &out])
-        .args(["floor.c", "jail.c"].map(|file| format!("{root}/benches/floor/{file}")))
+        .args(["floor.c", "jail.c", "common.c"].map(|file| format!("{root}/benches/floor/{file}")))
         .status();
     match status {
         Ok(s) if s.success() => out,

@@ -34,19 +34,10 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include "floor.h"
+#include "common.h"
 
 #define TRAIL "/var/log/cage-floor/audit.jsonl" /* its directory made by the bench's setup */
 struct ruleset_attr { __u64 fs, net, scoped; };  /* Landlock's of ABI 6 */
-
-long ok(long result, const char *fmt, ...) {
-    if (result >= 0) return result;
-    int e = errno;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cage-floor: ", stderr), vfprintf(stderr, fmt, ap), fprintf(stderr, ": %s\n", strerror(e));
-    _exit(125);
-}
 
 static void write_file(const char *path, const char *text) {
     int fd = ok(open(path, O_WRONLY | O_CLOEXEC), "open %s", path);
@@ -120,22 +111,6 @@ static pid_t guardian(const char *session) {
     snprintf(path, sizeof path, "%s/cgroup.kill", session);
     write_file(path, "1");
     _exit(0);
-}
-
-void pass_fd(int sock, int *fd) {
-    char cbuf[CMSG_SPACE(sizeof(int))] = {0}, byte = 'L';
-    struct iovec iov = {&byte, 1};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    if (*fd < 0) {
-        ok(recvmsg(sock, &m, MSG_CMSG_CLOEXEC), "receive listener");
-        ok((c = CMSG_FIRSTHDR(&m)) ? 0 : (errno = EPROTO, -1), "no listener");
-        memcpy(fd, CMSG_DATA(c), sizeof *fd);
-        return;
-    }
-    c->cmsg_level = SOL_SOCKET, c->cmsg_type = SCM_RIGHTS, c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), fd, sizeof *fd);
-    ok(sendmsg(sock, &m, 0), "send listener");
 }
 
 /* Until the jail reports the command's end: takes its exec listener, lets each exec go on. */

@@ -28,7 +28,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
-#include "floor.h"
+#include "common.h"
 
 /* Landlock's rights by the names of ABI 5, which older uapi headers lack. */
 #define RD LANDLOCK_ACCESS_FS_READ_DIR

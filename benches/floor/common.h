@@ -1,4 +1,4 @@
-/* What the session (floor.c) and the jail (jail.c) of the floor share; see floor.c. */
+/* What the session (floor.c) and the jail (jail.c) of the floor share (common.c); see floor.c. */
 #include <sys/types.h>
 #include <linux/filter.h>
 
