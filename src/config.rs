@@ -41,6 +41,12 @@ pub fn grant_dir() -> String {
     format!("{PREFIX}/etc/cage/grants")
 }
 
+/// The parsed policies cage keeps between logins (beside the jail's staging root, on the
+/// boot's tmpfs): `policy::cache`.
+pub fn policy_cache_dir() -> String {
+    format!("{PREFIX}/run/cage/policy")
+}
+
 /// Access requests, one `REQ-ID.toml` each (root only).
 pub fn request_dir() -> String {
     format!("{PREFIX}/etc/cage/requests")

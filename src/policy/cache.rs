@@ -33,11 +33,6 @@ const FORMAT: &str = concat!("cage policy cache 2, cage ", env!("CARGO_PKG_VERSI
 /// Entries kept before the directory is emptied (each is a login's policy, ~70 KiB).
 const MAX_ENTRIES: usize = 64;
 
-/// Where entries live (beside the jail's staging root, on the boot's tmpfs).
-pub fn dir() -> String {
-    format!("{}/run/cage/policy", crate::config::PREFIX)
-}
-
 /// The entry name for these `(path, text)` sources read for a host of `layer`; `None` if
 /// the binary cannot be identified.
 pub fn key(sources: &[(String, String)], layer: Layer) -> Option<String> {

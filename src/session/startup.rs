@@ -122,7 +122,9 @@ fn load_policies(granted: &[String], layer: Layer, aliases: &AliasFilter) -> Res
         sources.push((path, text));
     }
     let key = cache::key(&sources, layer);
-    if let Some(set) = key.as_deref().and_then(|key| cache::load(&cache::dir(), key, layer, aliases)) {
+    if let Some(set) =
+        key.as_deref().and_then(|key| cache::load(&config::policy_cache_dir(), key, layer, aliases))
+    {
         return Ok(set);
     }
     let set = PolicySet::from_sources(&sources).map_err(|errors| {
@@ -130,7 +132,7 @@ fn load_policies(granted: &[String], layer: Layer, aliases: &AliasFilter) -> Res
         LoginError::Policy(format!("the policy has {} error(s), first: {first}", errors.len()))
     })?;
     if let Some(key) = key {
-        cache::store(&cache::dir(), &key, &set, layer);
+        cache::store(&config::policy_cache_dir(), &key, &set, layer);
     }
     Ok(set)
 }
