@@ -22,17 +22,37 @@ if ! up; then
     wait_up 20 || { pkill -x dockerd || true; sleep 5; pkill -KILL -x dockerd || true; }
   fi
 fi
-if ! up; then
+# Starts dockerd with "$@" and waits until it answers (true) or has died (false), 120 s at most.
+start() {
   rm -f /var/run/docker.pid
+  # In a session of its own: it outlives the shell (or job) that happened to start it.
+  setsid -f dockerd "$@" >"$out/dockerd.log" 2>&1 < /dev/null
+  for _ in $(seq 240); do
+    up && return 0
+    sleep 0.5
+    pgrep -x dockerd >/dev/null || break
+  done
+  up
+}
+failed() {
+  echo "dockerd.sh: dockerd did not start; the end of its log ($out/dockerd.log):" >&2
+  tail -n 40 "$out/dockerd.log" | sed 's/^/  /' >&2
+  { pgrep -a 'dockerd|containerd'; df -h /var/lib /run; } 2>&1 | sed 's/^/  /' >&2
+  exit 1
+}
+if ! up; then
   if [ -S /run/containerd/containerd.sock ] && ! pgrep -x containerd >/dev/null; then
     rm -f /run/containerd/containerd.sock
   fi
-  # In a session of its own: it outlives the shell (or job) that happened to start it.
-  setsid -f dockerd >"$out/dockerd.log" 2>&1 < /dev/null
-  if ! wait_up 240; then
-    echo "dockerd.sh: dockerd did not start in 120 s; the end of its log ($out/dockerd.log):" >&2
-    tail -n 40 "$out/dockerd.log" | sed 's/^/  /' >&2
-    { pgrep -a 'dockerd|containerd'; df -h /var/lib /run; } 2>&1 | sed 's/^/  /' >&2
-    exit 1
+  if ! start; then
+    # A host whose netfilter dockerd cannot drive (a kernel without the modules, a sandbox
+    # that denies it): the tests publish ports through docker's userland proxy, which needs
+    # no iptables rule.
+    grep -qi iptables "$out/dockerd.log" || failed
+    echo "dockerd.sh: dockerd could not set up iptables; starting it with --iptables=false" >&2
+    mv "$out/dockerd.log" "$out/dockerd-iptables.log"
+    pkill -x dockerd || true
+    for _ in $(seq 20); do pgrep -x dockerd >/dev/null || break; sleep 0.5; done
+    start --iptables=false || failed
   fi
 fi
