@@ -145,6 +145,22 @@ fn sudocp_r_copies_a_tree_without_symlinks_or_other_mounts() {
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
+fn sudocp_r_copies_64_levels_of_a_tree_and_refuses_what_lies_deeper() {
+    let setup = "mkdir -p /var/log/deep/$(printf 'd/%.0s' $(seq 66))";
+    let after = "test -d /u01/deep/$(printf 'd/%.0s' $(seq 63)) && echo LEVEL-63-COPIED\n\
+                 test -e /u01/deep/$(printf 'd/%.0s' $(seq 64)) || echo LEVEL-64-LEFT-OUT\n";
+    let out = run(setup, &["sudocp -r /var/log/deep /u01"], after);
+    assert_eq!(exits(&out), [126], "{out}");
+    let deepest = format!("/u01/deep{}", "/d".repeat(64));
+    assert!(
+        out.contains(&format!("cage: denied: sudocp: not copied: {deepest} (nested too deeply)")),
+        "{out}"
+    );
+    assert!(out.contains("LEVEL-63-COPIED") && out.contains("LEVEL-64-LEFT-OUT"), "{out}");
+}
+
+#[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn hard_links_to_files_outside_the_rules_are_neither_read_nor_written_through() {
     // /u01 and a root-only file outside the rules on one filesystem: /u01 is a bind of a
     // directory of the sandbox's /tmp, where the file lives.
