@@ -54,6 +54,8 @@ struct Options {
     /// The source and destination operands, for the records of a tree's files.
     roots: (String, String),
     events: std::cell::RefCell<FileEvents>,
+    /// What a tree's walk did not copy.
+    left_out: std::cell::RefCell<LeftOut>,
 }
 
 pub(super) fn cp(plan: &FilePlan, events: &mut FileEvents) -> Result<(), Failure> {
@@ -67,6 +69,7 @@ pub(super) fn cp(plan: &FilePlan, events: &mut FileEvents) -> Result<(), Failure
         top: std::cell::Cell::new(None),
         roots: (src.path.clone(), String::new()),
         events: std::cell::RefCell::new(std::mem::take(events)),
+        left_out: Default::default(),
     };
     let copied = copy(plan, &mut options);
     // What was copied is recorded, also when the command failed part way.
@@ -91,20 +94,9 @@ fn copy(plan: &FilePlan, options: &mut Options) -> Result<(), Failure> {
     match stat.st_mode & libc::S_IFMT {
         libc::S_IFDIR if !options.recursive => Err(format!("{}: is a directory (use -r)", src.path).into()),
         libc::S_IFDIR => {
-            let mut left_out = LeftOut::default();
-            let tree = Tree { real: &real, src };
-            copy_tree(
-                &source,
-                &stat,
-                parent.as_raw_fd(),
-                &name,
-                options,
-                0,
-                &shown.path,
-                &mut left_out,
-                &tree,
-            )
-            .map_err(at)?;
+            let tree = Tree { real: &real, shown: &shown.path, depth: 0, src };
+            copy_tree(&source, &stat, parent.as_raw_fd(), &name, options, &tree).map_err(at)?;
+            let left_out = options.left_out.take();
             let why = format!("not copied: {}", left_out.entries.join(", "));
             match (left_out.entries.is_empty(), left_out.failed) {
                 (true, _) => Ok(()),

@@ -17,9 +17,12 @@ use crate::files::resolve;
 /// Deep enough for any log tree, bounded against pathological nesting.
 pub(super) const MAX_DEPTH: usize = 64;
 
-/// The source tree of `sudocp -r`: its real path, and the grant it is walked under.
+/// A place in the source tree of `sudocp -r`: its real path, its path as the operator is
+/// shown it, how deep below the top it lies, and the grant the tree is walked under.
 pub(super) struct Tree<'t> {
     pub(super) real: &'t str,
+    pub(super) shown: &'t str,
+    pub(super) depth: usize,
     pub(super) src: &'t PathGrant,
 }
 
@@ -35,24 +38,20 @@ pub(super) struct LeftOut {
 /// reached from directory fds with no symlink and no other mount; symlinks, devices, FIFOs,
 /// sockets, shared inodes and other mounts are left out and reported, as is an entry whose
 /// copy failed (then the whole copy failed).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn copy_tree(
     source: &OwnedFd,
     stat: &FileStat,
     dir: RawFd,
     name: &str,
     options: &Options,
-    depth: usize,
-    shown: &str,
-    left_out: &mut LeftOut,
     tree: &Tree,
 ) -> Result<(), CopyError> {
-    if depth >= MAX_DEPTH {
+    if tree.depth >= MAX_DEPTH {
         return Err(CopyError::TooDeep);
     }
     mkdirat(Some(dir), name, Mode::from_bits_truncate(0o700)).map_err(CopyError::Mkdir)?;
     let made = open_below(dir, name, libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(CopyError::Open)?;
-    if depth == 0 {
+    if tree.depth == 0 {
         let made = fstat(made.as_raw_fd()).map_err(CopyError::Fstat)?;
         options.top.set(Some((made.st_dev, made.st_ino)));
     }
@@ -67,20 +66,11 @@ pub(super) fn copy_tree(
         .collect();
     names.sort();
     for entry in names {
-        let path = format!("{shown}/{entry}");
+        let path = format!("{}/{entry}", tree.shown);
         let real = crate::files::walk::join(tree.real, &entry);
-        let below = Tree { real: &real, src: tree.src };
-        if let Err(why) = copy_entry(
-            source.as_raw_fd(),
-            stat,
-            made.as_raw_fd(),
-            &entry,
-            options,
-            depth,
-            &path,
-            left_out,
-            &below,
-        ) {
+        let below = Tree { real: &real, shown: &path, depth: tree.depth + 1, src: tree.src };
+        if let Err(why) = copy_entry(source.as_raw_fd(), stat, made.as_raw_fd(), &entry, options, &below) {
+            let mut left_out = options.left_out.borrow_mut();
             left_out.failed |= !why.is_refusal();
             left_out.entries.push(format!("{path} ({why})"));
         }
@@ -89,16 +79,12 @@ pub(super) fn copy_tree(
     finish_metadata(&made, stat, None, options).map_err(CopyError::Metadata)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn copy_entry(
     source: RawFd,
     parent: &FileStat,
     made: RawFd,
     entry: &str,
     options: &Options,
-    depth: usize,
-    shown: &str,
-    left_out: &mut LeftOut,
     tree: &Tree,
 ) -> Result<(), CopyError> {
     let stat = fstatat(Some(source), entry, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(CopyError::Stat)?;
@@ -118,7 +104,7 @@ fn copy_entry(
         libc::S_IFDIR => {
             let fd =
                 open_below(source, entry, libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(CopyError::Open)?;
-            copy_tree(&fd, &stat, made, entry, options, depth + 1, shown, left_out, tree)
+            copy_tree(&fd, &stat, made, entry, options, tree)
         }
         libc::S_IFREG => {
             let fd =
@@ -129,7 +115,7 @@ fn copy_entry(
                 return Err(CopyError::NotRegular);
             }
             resolve::refuse_shared_inode(&opened, options.operator).map_err(CopyError::SharedInode)?;
-            copy_file(File::from(fd), &opened, made, entry, options, shown)
+            copy_file(File::from(fd), &opened, made, entry, options, tree.shown)
         }
         libc::S_IFLNK => Err(CopyError::Symlink),
         _ => Err(CopyError::NotRegularOrDirectory),
