@@ -20,9 +20,6 @@ use super::events::{sha256_of, FileEvent, FileEvents, Operation};
 use super::{resolve, walk, Failure};
 use crate::decide::{FilePlan, PathGrant};
 
-/// Deep enough for any log tree, bounded against pathological nesting.
-const MAX_DEPTH: usize = 64;
-
 pub(super) fn rm(plan: &FilePlan, events: &mut FileEvents) -> Result<(), Failure> {
     let has = |c: char| plan.options.iter().any(|o| o.starts_with('-') && o[1..].contains(c));
     let (recursive, force) = (has('r'), has('f'));
@@ -131,7 +128,7 @@ fn remove_at(
     if !recursive {
         return Err(Errno::EISDIR.into());
     }
-    if depth >= MAX_DEPTH {
+    if depth >= walk::MAX_DEPTH {
         return Err(Errno::ELOOP.into());
     }
     if stat.st_dev != fstat(parent)?.st_dev {

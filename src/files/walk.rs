@@ -7,6 +7,10 @@ use nix::sys::stat::FileStat;
 
 use crate::decide::PathGrant;
 
+/// How deep `sudocp -r` and `sudorm -r` go: enough for any log tree, bounded against
+/// pathological nesting.
+pub(super) const MAX_DEPTH: usize = 64;
+
 /// Why the directory `stat` (real path `real`), found in the directory `parent`, is not
 /// entered through `grant`; `None` when it may be.
 pub(super) fn refusal(grant: &PathGrant, parent: &FileStat, stat: &FileStat, real: &str) -> Option<String> {

@@ -33,7 +33,7 @@ pub(super) enum CopyError {
     Write(io::Error),
     /// The copy could not be renamed over its final name.
     Rename(Errno),
-    /// A tree deeper than [`super::tree::MAX_DEPTH`] (a bound cage sets: a refusal).
+    /// A tree deeper than [`crate::files::walk::MAX_DEPTH`] (a bound cage sets: a refusal).
     TooDeep,
     /// A directory of the copy could not be made.
     Mkdir(Errno),

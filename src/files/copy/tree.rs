@@ -14,9 +14,6 @@ use super::{copy_file, finish_metadata, open_below, Options};
 use crate::decide::PathGrant;
 use crate::files::resolve;
 
-/// Deep enough for any log tree, bounded against pathological nesting.
-pub(super) const MAX_DEPTH: usize = 64;
-
 /// A place in the source tree of `sudocp -r`: its real path, its path as the operator is
 /// shown it, how deep below the top it lies, and the grant the tree is walked under.
 pub(super) struct Tree<'t> {
@@ -46,7 +43,7 @@ pub(super) fn copy_tree(
     options: &Options,
     tree: &Tree,
 ) -> Result<(), CopyError> {
-    if tree.depth >= MAX_DEPTH {
+    if tree.depth >= crate::files::walk::MAX_DEPTH {
         return Err(CopyError::TooDeep);
     }
     mkdirat(Some(dir), name, Mode::from_bits_truncate(0o700)).map_err(CopyError::Mkdir)?;
