@@ -16,19 +16,18 @@ mod relay;
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use super::login_error::LoginError;
 use nix::fcntl::OFlag;
-use nix::pty::openpty;
-use nix::sys::termios::tcgetattr;
 use nix::unistd::{dup2, pipe2, setsid};
 use serde_json::{json, Value};
 
+use super::login_error::LoginError;
+use super::relay::{Pty, PtyError};
 use super::startup::{Env, Login};
 use crate::policy::Record;
 use crate::sys;
@@ -95,7 +94,7 @@ pub fn start(session: &str, login: &Login, env: &Env) -> Result<Option<Recording
     let (file, path) = create_cast(&dir, session)?;
     let width_height = sys::window_size(0).ok().map(|w| (w.ws_col, w.ws_row));
     let streams = Streams::open()?;
-    let terminal = streams.terminal()?;
+    let terminal = streams.terminal();
     let (control, recorder_end) =
         UnixStream::pair().map_err(|e| LoginError::Recording(format!("socketpair: {e}")))?;
     let title = format!("{} ({}) on {}", login.operator.name, login.grant.req_auth_id, login.config.layer);
@@ -160,30 +159,27 @@ fn create_cast(dir: &str, session: &str) -> Result<(File, String), LoginError> {
 
 /// The recorded streams: a pty when the operator has a terminal, else three pipes.
 enum Streams {
-    Pty { master: OwnedFd, slave: OwnedFd },
+    Pty(Pty),
     Pipes { stdin: (OwnedFd, OwnedFd), stdout: (OwnedFd, OwnedFd), stderr: (OwnedFd, OwnedFd) },
 }
 
 impl Streams {
     fn open() -> Result<Streams, LoginError> {
-        let stdin = std::io::stdin();
-        if nix::unistd::isatty(stdin.as_raw_fd()).unwrap_or(false) {
-            let size = sys::window_size(stdin.as_raw_fd()).ok();
-            let termios = tcgetattr(stdin.as_fd()).ok();
-            let pty = openpty(size.as_ref(), termios.as_ref())
-                .map_err(|e| LoginError::Recording(format!("openpty: {e}")))?;
-            return Ok(Streams::Pty { master: pty.master, slave: pty.slave });
+        match Pty::open() {
+            Ok(pty) => Ok(Streams::Pty(pty)),
+            Err(PtyError::NoTerminal) => {
+                let pipe =
+                    || pipe2(OFlag::O_CLOEXEC).map_err(|e| LoginError::Recording(format!("pipe: {e}")));
+                Ok(Streams::Pipes { stdin: pipe()?, stdout: pipe()?, stderr: pipe()? })
+            }
+            Err(e) => Err(LoginError::Recording(e.to_string())),
         }
-        let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| LoginError::Recording(format!("pipe: {e}")));
-        Ok(Streams::Pipes { stdin: pipe()?, stdout: pipe()?, stderr: pipe()? })
     }
 
-    fn terminal(&self) -> Result<Option<String>, LoginError> {
+    fn terminal(&self) -> Option<String> {
         match self {
-            Streams::Pty { slave, .. } => nix::unistd::ttyname(slave.as_fd())
-                .map(|p| Some(p.to_string_lossy().into_owned()))
-                .map_err(|e| LoginError::Recording(format!("ttyname: {e}"))),
-            Streams::Pipes { .. } => Ok(None),
+            Streams::Pty(pty) => Some(pty.path.clone()),
+            Streams::Pipes { .. } => None,
         }
     }
 
@@ -191,7 +187,7 @@ impl Streams {
     /// the session's side is closed).
     fn split(self) -> (relay::Inner, Vec<OwnedFd>) {
         match self {
-            Streams::Pty { master, slave } => (relay::Inner::Pty(master), vec![slave]),
+            Streams::Pty(Pty { master, slave, .. }) => (relay::Inner::Pty(master), vec![slave]),
             Streams::Pipes { stdin, stdout, stderr } => (
                 relay::Inner::Pipes { stdin: Some(stdin.1), stdout: Some(stdout.0), stderr: Some(stderr.0) },
                 vec![stdin.0, stdout.1, stderr.1],
@@ -204,7 +200,7 @@ impl Streams {
     /// hang-up, as it would from sshd.
     fn become_session(self) -> nix::Result<()> {
         match self {
-            Streams::Pty { master, slave } => {
+            Streams::Pty(Pty { master, slave, .. }) => {
                 drop(master);
                 setsid()?;
                 for fd in 0..=2 {
