@@ -10,7 +10,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use crate::{exit, UsageError, DEFAULT_POLICY_DIR};
+use crate::{exit, UsageError};
 use cage::policy::gtfobins::is_shell_capable;
 use cage::policy::path::is_within;
 use cage::policy::{ActionProfile, AliasTarget, PolicySet};
@@ -29,8 +29,9 @@ pub struct CheckOptions {
 }
 
 pub fn run(options: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, UsageError> {
-    let dir = options.dir.as_deref().unwrap_or(DEFAULT_POLICY_DIR);
-    let report = checked(dir, options.config.as_deref());
+    // Where cage reads them (fixed when both were built).
+    let dir = options.dir.clone().unwrap_or_else(cage::config::policy_dir);
+    let report = checked(&dir, options.config.as_deref());
     match options.json {
         true => {
             let _ = writeln!(out, "{}", report.json());

@@ -9,7 +9,7 @@ use std::path::Path;
 use clap::Args;
 use serde_json::json;
 
-use crate::{exit, required, UsageError, DEFAULT_POLICY_DIR};
+use crate::{exit, required, UsageError};
 use cage::decide::{decide, Action, Builtin, Decision, Session};
 use cage::line::{parse_line, render_caret};
 use cage::policy::{Layer, PolicySet};
@@ -61,8 +61,8 @@ pub fn run(options: &ExplainOptions, out: &mut dyn Write, err: &mut dyn Write) -
     let actions: Vec<String> =
         required(&options.actions, "actions")?.split(',').map(|a| a.trim().to_string()).collect();
     let session = session(options)?;
-    let dir = options.policies.as_deref().unwrap_or(DEFAULT_POLICY_DIR);
-    let set = match PolicySet::load_dir(Path::new(dir)) {
+    let dir = options.policies.clone().unwrap_or_else(cage::config::policy_dir);
+    let set = match PolicySet::load_dir(Path::new(&dir)) {
         Ok(set) => set,
         Err(errors) => return Ok(config_error(err, &errors)),
     };

@@ -35,9 +35,6 @@ mod users;
 mod watch;
 mod who;
 
-/// Where `cagectl` reads profiles unless told otherwise (fixed at build time).
-pub const DEFAULT_POLICY_DIR: &str = "/etc/cage/policies";
-
 /// Exit codes shared by every subcommand.
 pub mod exit {
     pub const OK: i32 = 0;
