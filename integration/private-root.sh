@@ -1,9 +1,11 @@
 # Sourced by demo.sh and session/sandbox.sh, inside a private mount namespace:
 # overlay_dirs DIR... mounts each DIR as an overlay whose upper layer is a fresh tmpfs, so
 # whatever is written there (users, /etc/cage, installed binaries) vanishes with the namespace.
+# overlay_scratch names the tmpfs's mount point, gone from the host's /run once they hold it.
 overlay_dirs() {
-  local scratch dir name
+  local dir name scratch
   scratch=$(mktemp -d /run/cage-private.XXXXXX)
+  overlay_scratch=$scratch
   mount -t tmpfs -o mode=0755 cage-private "$scratch"
   for dir in "$@"; do
     name=${dir//\//_}

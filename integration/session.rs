@@ -23,6 +23,16 @@ const DIAG: &str = "grant --actions INFRA_DIAG --duration 1h --req REQ-42";
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
+fn the_sandbox_leaves_no_mount_point_in_the_hosts_run() {
+    let out = sandbox("echo \"SCRATCH=$overlay_scratch\"\n");
+    let stdout = text(&out.stdout);
+    let scratch = stdout.lines().find_map(|l| l.strip_prefix("SCRATCH=")).unwrap_or_default();
+    assert!(scratch.starts_with("/run/cage-private."), "{stdout} {}", text(&out.stderr));
+    assert!(!std::path::Path::new(scratch).exists(), "{scratch} stayed on the host");
+}
+
+#[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn an_allowed_file_command_runs_as_root_for_a_0600_file() {
     let (out, err, code) = run_line(DIAG, "sudocat /var/log/cage-test.log");
     assert_eq!((code, out.as_str()), (0, "first line\nsecond line\n"), "{err}");
