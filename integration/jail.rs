@@ -293,6 +293,36 @@ fn a_jail_sharing_the_hosts_network_reaches_no_abstract_unix_socket_of_the_host(
     })
 }
 
+/// The jail's PID namespace already hides every outside process, so no jailed program can
+/// name one; this checks the second wall beneath it: the Landlock domain a jail enforces keeps
+/// even root from signalling a process outside it.
+#[test]
+#[ignore = "root test: `make test` runs it as root"]
+fn the_jails_landlock_domain_lets_no_signal_out_even_for_root() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    alone(|| {
+        assert_eq!(enforced_landlock_abi(), 6, "this kernel scopes signals (Landlock ABI 6)");
+        // Short-lived: once in the domain, the test can no longer stop it itself.
+        let mut outside = Command::new("sleep")
+            .arg("5")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("a process outside the jail");
+        let pid = Pid::from_raw(outside.id() as i32);
+        assert_eq!(kill(pid, None), Ok(()), "before the domain, root signals it");
+        let p = inline_profile("[layer.cps]\n");
+        let plan = plan_for(&p, &[], Identity { uid: 0, gid: 0, ..operator() }, &[]);
+        let mut kernel = RealKernel::new(&plan, true).expect("the jail's ruleset");
+        assert_eq!(kernel.restrict_landlock().expect("enforced"), LandlockStatus::Full);
+        assert_eq!(kill(pid, None), Err(nix::errno::Errno::EPERM), "a probe signal left the domain");
+        assert_eq!(kill(pid, Signal::SIGTERM), Err(nix::errno::Errno::EPERM), "SIGTERM left the domain");
+        assert_eq!(kill(Pid::this(), None), Ok(()), "inside the domain, signals still work");
+        assert!(outside.try_wait().expect("wait").is_none(), "the outside process is untouched");
+    })
+}
+
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn network_local_and_any_reach_the_loopback_listener() {
