@@ -123,12 +123,18 @@ impl std::error::Error for Bounded {}
 
 /// The editor to run, from [`EDITORS`].
 pub fn find_editor() -> Result<String, EditError> {
+    first_trusted_editor(EDITORS)
+}
+
+/// The first of `candidates` cage may start as the editor: trusted as a program cage starts
+/// (it and every directory above it root-owned and not writable by group or others, no
+/// symlink on the way) and executable.
+fn first_trusted_editor(candidates: &[&str]) -> Result<String, EditError> {
     let trusted = |path: &&&str| {
-        std::fs::symlink_metadata(path).is_ok_and(|m| {
-            m.file_type().is_file() && m.uid() == 0 && m.mode() & 0o022 == 0 && m.mode() & 0o111 != 0
-        })
+        crate::trust::check_program(path).is_ok()
+            && std::fs::symlink_metadata(path).is_ok_and(|m| m.mode() & 0o111 != 0)
     };
-    EDITORS.iter().find(trusted).map(|e| e.to_string()).ok_or(EditError::NoEditor)
+    candidates.iter().find(trusted).map(|e| e.to_string()).ok_or(EditError::NoEditor)
 }
 
 /// The editor's fixed command line for `file`.
@@ -320,6 +326,26 @@ pub fn write_back(grant: &PathGrant, original: &Original, edited: &[u8]) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[ignore = "root test: `make test` runs it as root (the editor must be root's file)"]
+    fn an_editor_in_a_directory_others_may_write_is_not_started() {
+        assert!(nix::unistd::geteuid().is_root(), "run as root: the editor must be root's file");
+        // Root's own file, mode 0755, but in a directory under /tmp (mode 1777): anyone could
+        // have put it there or renamed it away.
+        let dir = std::env::temp_dir().join(format!("cage-editor-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+        let planted = dir.join("vim.tiny");
+        std::fs::copy("/usr/bin/true", &planted).expect("copy");
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let planted = planted.to_str().expect("utf-8").to_string();
+        let alone = first_trusted_editor(&[&planted]);
+        let with_the_systems = first_trusted_editor(&[&planted, "/usr/bin/true"]);
+        std::fs::remove_dir_all(&dir).expect("clean up");
+        assert!(alone.is_err(), "an editor under /tmp was trusted: {alone:?}");
+        assert_eq!(with_the_systems.expect("the system's program"), "/usr/bin/true");
+    }
 
     #[test]
     fn the_editor_line_is_fixed_restricted_and_ends_options_before_the_file() {
