@@ -23,7 +23,8 @@ for pair in make:make gcc:gcc pgrep:procps ps:procps top:procps c++:g++ ip:iprou
             script:bsdutils mount:mount python3:python3 asciinema:asciinema sudo:sudo \
             vim.tiny:vim-tiny ssh:openssh-client mmdebstrap:mmdebstrap dockerd:docker.io \
             dh:debhelper dpkg-parsechangelog:dpkg-dev lintian:lintian; do
-  command -v "${pair%%:*}" >/dev/null || need_apt+=("${pair#*:}")
+  package=${pair#*:}
+  command -v "${pair%%:*}" >/dev/null || [[ " ${need_apt[*]} " == *" $package "* ]] || need_apt+=("$package")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "prereqs: installing ${need_apt[*]}"
