@@ -103,6 +103,26 @@ fn without_the_pids_limit_the_same_session_has_none() {
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
+fn the_shipped_cage_toml_limits_a_sessions_processes_and_keys_added_after_it_stay_top_level() {
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/integration/cage.toml.example");
+    let setup =
+        format!("cp {shipped} /etc/cage/cage.toml; echo 'hostname = \"appended\"' >> /etc/cage/cage.toml");
+    let out = sandbox(&format!(
+        "{PROFILE}{setup}\n{CGROUP}\nset +e\ncagectl check >/dev/null; echo \"CHECK=$?\"\n\
+         as_operator /usr/local/bin/cage -c sleeper & wait_session\n\
+         echo \"PIDS=$(limit pids.max)\"; wait; echo \"EXIT=$?\"\n\
+         grep -c '\"host\":\"appended\"' /var/log/cage/audit.jsonl | sed 's/^/APPENDED=/'\n"
+    ));
+    let stdout = text(&out.stdout);
+    let said = format!("{stdout} {}", text(&out.stderr));
+    assert_eq!(value(&stdout, "CHECK"), "0", "{said}");
+    assert_eq!(value(&stdout, "PIDS"), "1024", "{said}");
+    assert_eq!(value(&stdout, "EXIT"), "0", "{said}");
+    assert_ne!(value(&stdout, "APPENDED"), "0", "the appended hostname is the host's: {said}");
+}
+
+#[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn a_memory_hog_is_killed_within_session_memory() {
     let (out, err, code) = run(LIMITS, "hog 200");
     assert_eq!((out.as_str(), code), ("", 137), "killed before it held 200M: {err}");
