@@ -170,32 +170,26 @@ impl Config {
         let layer = Layer::parse(raw.layer.get_ref()).ok_or_else(|| {
             at(
                 raw.layer.span(),
-                format!(
-                    "unknown layer `{}` (cps, host, cell or guest_vm)",
-                    raw.layer.get_ref().escape_debug()
-                ),
+                format!("unknown layer `{}` (cps, host, cell or guest_vm)", shown(raw.layer.get_ref())),
             )
         })?;
         let landlock = match raw.landlock.as_ref().map(|l| (l.get_ref().as_str(), l.span())) {
             None | Some(("required", _)) => LandlockMode::Required,
             Some(("best-effort", _)) => LandlockMode::BestEffort,
             Some((other, span)) => {
-                let other = other.escape_debug();
+                let other = shown(other);
                 return Err(at(span, format!("landlock must be `required` or `best-effort`, not `{other}`")));
             }
         };
         if let Some(h) = &raw.hostname {
             let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
             if h.get_ref().is_empty() || h.get_ref().len() > 253 || !h.get_ref().chars().all(ok) {
-                return Err(at(h.span(), format!("`{}` is not a host name", h.get_ref().escape_debug())));
+                return Err(at(h.span(), format!("`{}` is not a host name", shown(h.get_ref()))));
             }
         }
         for action in &raw.pre_approved {
             if !crate::policy::types::is_action_id(action.get_ref()) {
-                return Err(at(
-                    action.span(),
-                    format!("`{}` is not an action id", action.get_ref().escape_debug()),
-                ));
+                return Err(at(action.span(), format!("`{}` is not an action id", shown(action.get_ref()))));
             }
         }
         let mut audit = AuditConfig::default();
@@ -205,7 +199,7 @@ impl Config {
                 if !path.starts_with('/') || path.ends_with('/') || path.split('/').any(|c| c == "..") {
                     return Err(at(
                         file.span(),
-                        format!("audit file `{}` must be an absolute file path", path.escape_debug()),
+                        format!("audit file `{}` must be an absolute file path", shown(path)),
                     ));
                 }
                 audit.file = format!("{PREFIX}{path}");

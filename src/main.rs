@@ -68,7 +68,9 @@ fn mode(args: &[OsString], env: &startup::Env) -> Result<Mode, String> {
             None if name.starts_with('-') || nix::unistd::isatty(0).unwrap_or(false) => Ok(Mode::Interactive),
             None => Err("no terminal and no command: nothing to do".into()),
         },
-        [first, ..] => Err(format!("`{}` is not accepted", String::from_utf8_lossy(first).escape_debug())),
+        [first, ..] => {
+            Err(format!("`{}` is not accepted", cage::shown::shown(&String::from_utf8_lossy(first))))
+        }
     }
 }
 

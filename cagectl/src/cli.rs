@@ -25,6 +25,7 @@ use crate::list::ListOptions;
 use crate::request::{ApproveOptions, RejectOptions, RequestOptions, ReviewOptions};
 use crate::sessions::SessionsOptions;
 use crate::watch::WatchOptions;
+use cage::shown::shown;
 
 /// administer cage: policies, access requests, grants, sessions, the audit trail
 #[derive(Debug, Parser)]
@@ -190,9 +191,9 @@ pub fn refused(e: &clap::Error, args: &[OsString], out: &mut dyn Write, err: &mu
     let (arg, subcommand) = (text(ContextKind::InvalidArg), text(ContextKind::InvalidSubcommand));
     let what = match (e.kind(), arg, subcommand) {
         (ErrorKind::UnknownArgument, Some(arg), _) if arg.starts_with('-') => format!("unknown option {arg}"),
-        (ErrorKind::UnknownArgument, Some(arg), _) => format!("unexpected argument `{}`", arg.escape_debug()),
+        (ErrorKind::UnknownArgument, Some(arg), _) => format!("unexpected argument `{}`", shown(&arg)),
         (ErrorKind::InvalidSubcommand, _, Some(name)) => {
-            format!("unknown subcommand `{}`", name.escape_debug())
+            format!("unknown subcommand `{}`", shown(&name))
         }
         // clap's own words, without its `error: ` and what follows the first paragraph.
         _ => {

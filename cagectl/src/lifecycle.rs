@@ -13,6 +13,7 @@ use cage::grant::{Grant, GrantState, Revocation, Validity};
 use cage::notify::Kind;
 use cage::policy::types::is_unix_name;
 use cage::request::{self, Request};
+use cage::shown::shown;
 use cage::time::{parse_duration, Timestamp};
 
 #[derive(Debug, Args)]
@@ -115,9 +116,7 @@ pub fn run_revoke(
 ) -> Result<i32, UsageError> {
     let target = match options.target.as_deref() {
         Some(one) if request::short_id(one).is_some() || is_unix_name(one) => one.to_string(),
-        Some(one) => {
-            return Err(UsageError(format!("`{}` is neither a login nor a request id", one.escape_debug())))
-        }
+        Some(one) => return Err(UsageError(format!("`{}` is neither a login nor a request id", shown(one)))),
         None => return Err(UsageError("revoke takes one LOGIN or REQ-ID".into())),
     };
     let reason = options.reason.clone().unwrap_or_default();
@@ -193,7 +192,7 @@ pub fn request_of(grant: &Grant) -> Result<Option<Request>, String> {
 fn one_login(given: Option<&str>) -> Result<String, UsageError> {
     match given {
         Some(login) if is_unix_name(login) => Ok(login.to_string()),
-        Some(login) => Err(UsageError(format!("`{}` is not a login", login.escape_debug()))),
+        Some(login) => Err(UsageError(format!("`{}` is not a login", shown(login)))),
         None => Err(UsageError("one LOGIN is required".into())),
     }
 }

@@ -15,6 +15,7 @@ use cage::config::Config;
 use cage::notify::Kind;
 use cage::policy::PolicySet;
 use cage::request::{self, Request, State, PRE_APPROVED_BY};
+use cage::shown::shown;
 use cage::time::{parse_duration, Timestamp};
 
 #[derive(Debug, Args)]
@@ -85,7 +86,7 @@ pub fn run_request(
     let key_file = options.ssh_key.clone();
     let contact = options.contact.clone();
     if let Some(bad) = contact.as_deref().filter(|c| !cage::config::is_mail_address(c)) {
-        return Err(UsageError(format!("--contact `{}` is not a plain mail address", bad.escape_debug())));
+        return Err(UsageError(format!("--contact `{}` is not a plain mail address", shown(bad))));
     }
     let mut outbox = Outbox::default();
     let result = (|| {
@@ -304,7 +305,7 @@ pub fn read_key(file: &str) -> Result<String, String> {
 pub fn action_list(text: &str) -> Result<Vec<String>, UsageError> {
     let actions: Vec<String> = text.split(',').map(|a| a.trim().to_string()).collect();
     if let Some(bad) = actions.iter().find(|a| !cage::policy::types::is_action_id(a)) {
-        return Err(UsageError(format!("`{}` is not an action id", bad.escape_debug())));
+        return Err(UsageError(format!("`{}` is not an action id", shown(bad))));
     }
     let mut unique = actions.clone();
     unique.sort();
@@ -318,7 +319,7 @@ pub fn action_list(text: &str) -> Result<Vec<String>, UsageError> {
 fn one_id(given: &Option<String>) -> Result<String, UsageError> {
     match given.as_deref() {
         Some(id) if request::short_id(id).is_some() => Ok(id.to_string()),
-        Some(id) => Err(UsageError(format!("`{}` is not a request id (REQ-xxxxxxxx)", id.escape_debug()))),
+        Some(id) => Err(UsageError(format!("`{}` is not a request id (REQ-xxxxxxxx)", shown(id)))),
         None => Err(UsageError("the request id is missing".into())),
     }
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::policy::types::is_unix_name;
+use crate::shown::shown;
 use crate::source::SourceError;
 use crate::time::parse_duration;
 
@@ -98,7 +99,7 @@ pub(super) fn parse(
         if is_unix_name(value.get_ref()) {
             Ok(value.get_ref().clone())
         } else {
-            Err(at(value.span(), format!("{key} `{}` is not a group name", value.get_ref().escape_debug())))
+            Err(at(value.span(), format!("{key} `{}` is not a group name", shown(value.get_ref()))))
         }
     };
     if let Some(g) = &raw.approver_group {
@@ -145,10 +146,8 @@ pub(super) fn parse(
     {
         if let Some(path) = value {
             if !is_plain_absolute(path.get_ref()) {
-                let message = format!(
-                    "{key} `{}` must be an absolute path without `..`",
-                    path.get_ref().escape_debug()
-                );
+                let message =
+                    format!("{key} `{}` must be an absolute path without `..`", shown(path.get_ref()));
                 return Err(at(path.span(), message));
             }
             *target = path.get_ref().clone();
@@ -160,14 +159,14 @@ pub(super) fn parse(
 /// A pattern holds `{id}` once, and makes a valid login of at most 32 characters.
 fn check_pattern(pattern: &str) -> Result<(), String> {
     if pattern.matches(ID_PLACEHOLDER).count() != 1 {
-        return Err(format!("user_pattern `{}` must contain `{{id}}` exactly once", pattern.escape_debug()));
+        return Err(format!("user_pattern `{}` must contain `{{id}}` exactly once", shown(pattern)));
     }
     let example = pattern.replacen(ID_PLACEHOLDER, &"0".repeat(SHORT_ID_LEN), 1);
     if !is_unix_name(&example) {
         return Err(format!(
             "user_pattern `{}` does not make a valid user name (a-z or _, then a-z 0-9 _ -, \
              at most 32 with the {SHORT_ID_LEN}-character id)",
-            pattern.escape_debug()
+            shown(pattern)
         ));
     }
     Ok(())

@@ -7,6 +7,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::shown::shown;
 use crate::source::SourceError;
 
 /// The SMTP submission port (RFC 6409), where STARTTLS is the rule.
@@ -83,16 +84,12 @@ pub(super) fn parse(
             && !p.chars().any(char::is_control);
         match plain {
             true => Ok(Some(format!("{}{p}", super::PREFIX))),
-            false => {
-                Err(at(value.span(), format!("{key} `{}` must be an absolute file path", p.escape_debug())))
-            }
+            false => Err(at(value.span(), format!("{key} `{}` must be an absolute file path", shown(p)))),
         }
     };
     let address = |key: &str, value: &Spanned<String>| match is_mail_address(value.get_ref()) {
         true => Ok(value.get_ref().clone()),
-        false => {
-            Err(at(value.span(), format!("{key} `{}` is not a mail address", value.get_ref().escape_debug())))
-        }
+        false => Err(at(value.span(), format!("{key} `{}` is not a mail address", shown(value.get_ref())))),
     };
     let event_hook = path("event_hook", &raw.event_hook)?;
     let max_attempts = match &raw.max_attempts {
@@ -118,10 +115,7 @@ pub(super) fn parse(
         return Ok(NotifyConfig { smtp: None, event_hook, max_attempts });
     };
     if !is_host_name(host.get_ref()) {
-        return Err(at(
-            host.span(),
-            format!("smtp_host `{}` is not a host name", host.get_ref().escape_debug()),
-        ));
+        return Err(at(host.span(), format!("smtp_host `{}` is not a host name", shown(host.get_ref()))));
     }
     let port = match &raw.smtp_port {
         None => DEFAULT_SMTP_PORT,

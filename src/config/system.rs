@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use crate::policy::reach::{Cidr, SystemHosts};
 use crate::policy::Layer;
+use crate::shown::shown;
 use crate::source::SourceError;
 
 pub(super) type RawSystem = BTreeMap<Spanned<String>, Vec<Spanned<String>>>;
@@ -22,15 +23,14 @@ pub(super) fn parse(
         let Some(parsed) = Layer::parse(layer.get_ref()) else {
             let msg = format!(
                 "unknown layer `{}` in [system] (cps, host, cell or guest_vm)",
-                layer.get_ref().escape_debug()
+                shown(layer.get_ref())
             );
             return Err(at(layer.span(), msg));
         };
         let mut nets = Vec::with_capacity(addresses.len());
         for address in addresses {
             let Some(net) = Cidr::parse(address.get_ref()) else {
-                let msg =
-                    format!("`{}` is not an address or ADDRESS/PREFIX", address.get_ref().escape_debug());
+                let msg = format!("`{}` is not an address or ADDRESS/PREFIX", shown(address.get_ref()));
                 return Err(at(address.span(), msg));
             };
             nets.push(net);

@@ -10,6 +10,7 @@
 use std::fmt;
 
 use super::Grant;
+use crate::shown::shown;
 use crate::time::Timestamp;
 
 /// The extension naming the granted actions (`cagectl grant --ssh-ca` writes it).
@@ -126,7 +127,7 @@ pub fn parse(blob: &[u8]) -> Result<Certificate, CertError> {
         "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com" => 3,
         "ssh-dss-cert-v01@openssh.com" => 4,
         t if t.starts_with("ecdsa-sha2-nistp") && t.ends_with("-cert-v01@openssh.com") => 2,
-        other => return err(format!("unknown certificate type `{}`", other.escape_debug())),
+        other => return err(format!("unknown certificate type `{}`", shown(other))),
     };
     for _ in 0..key_fields {
         r.string()?;

@@ -13,6 +13,7 @@ use seccompiler::BpfProgram;
 
 use super::plan::{Access, JailPlan, LandlockAccess, MountOp};
 use super::seccomp;
+use crate::shown::shown;
 
 /// Where the new root is assembled inside the jail's mount namespace (invisible outside it).
 pub const STAGING: &str = "/run/cage/root";
@@ -114,7 +115,7 @@ pub enum PrepareError {
 impl fmt::Display for PrepareError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PrepareError::Nul(s) => write!(f, "`{}` contains NUL", s.escape_debug()),
+            PrepareError::Nul(s) => write!(f, "`{}` contains NUL", shown(s)),
             PrepareError::UnknownCapability(name) => write!(f, "unknown capability `{name}`"),
             PrepareError::Seccomp(e) => write!(f, "{e}"),
             PrepareError::Landlock(e) => write!(f, "landlock: {e}"),

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::event::{is_event_id, Event};
+use crate::shown::shown;
 use crate::time::Timestamp;
 
 /// Where events that could not be delivered after every attempt are kept for an admin.
@@ -92,7 +93,7 @@ impl Spooled {
     pub fn parse(text: &str, file: &str) -> Result<Spooled, String> {
         let spooled: Spooled = serde_json::from_str(text).map_err(|e| format!("{file}: {e}"))?;
         if !is_event_id(&spooled.event.id) {
-            return Err(format!("{file}: `{}` is not an event id", spooled.event.id.escape_debug()));
+            return Err(format!("{file}: `{}` is not an event id", shown(&spooled.event.id)));
         }
         Ok(spooled)
     }
@@ -112,7 +113,7 @@ pub fn path_of(dir: &str, id: &str) -> String {
 /// Queues `event` in `dir` (created root-only when missing); returns the file's path.
 pub fn enqueue(dir: &str, event: &Event) -> Result<String, String> {
     if !is_event_id(&event.id) {
-        return Err(format!("`{}` is not an event id", event.id.escape_debug()));
+        return Err(format!("`{}` is not an event id", shown(&event.id)));
     }
     match fs::create_dir(dir) {
         // Made here (make install makes it otherwise): root's alone, whatever the umask.

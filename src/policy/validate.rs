@@ -228,7 +228,7 @@ pub(super) fn path_rules(c: &mut Checker, raw: &[Text]) -> Vec<PathRule> {
 fn path_rule(c: &mut Checker, raw: &Text) -> Option<PathRule> {
     let written = raw.get_ref();
     if let Some(problem) = rule_path_problem(written) {
-        c.error(raw.span(), format!("`{}`: {problem}", written.escape_debug()));
+        c.error(raw.span(), format!("`{}`: {problem}", shown(written)));
         return None;
     }
     Some(PathRule { path: canonical_rule_path(written), written: written.clone() })
