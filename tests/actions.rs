@@ -72,16 +72,23 @@ fn deny_kind(reason: &DenyReason) -> &'static str {
 
 /// One table row: returns a description of the mismatch, if any.
 fn run_row(set: &PolicySet, row: &str) -> Option<String> {
-    let mut fields = row.splitn(4, char::is_whitespace).filter(|f| !f.is_empty());
-    let (actions, layer, verdict) = (fields.next()?, fields.next()?, fields.next()?);
-    let line = row.split_once(verdict)?.1.trim();
+    // Fields are separated by any run of blanks; the line is the rest of the row. A row that
+    // does not read as ACTIONS LAYER VERDICT LINE fails: it would otherwise check nothing.
+    let mut fields = row.split_whitespace();
+    let (Some(actions), Some(layer), Some(verdict)) = (fields.next(), fields.next(), fields.next()) else {
+        return Some(format!("`{row}`: not ACTIONS LAYER VERDICT LINE"));
+    };
+    let line = row.split_once(verdict).map_or("", |(_, rest)| rest.trim());
     let layer = Layer::parse(layer).unwrap_or_else(|| panic!("bad layer in `{row}`"));
     let profile = profile(set, actions, layer);
     let parsed = match parse_line(line.as_bytes()) {
         Ok(p) => p,
         Err(e) => return Some(format!("`{line}` does not parse: {e}")),
     };
-    let decision = decide(&profile, &session(), parsed.commands().next()?);
+    let Some(command) = parsed.commands().next() else {
+        return Some(format!("`{row}`: no command to decide"));
+    };
+    let decision = decide(&profile, &session(), command);
     let problem = match (verdict, &decision) {
         (v, Decision::Allow(plan)) if v.starts_with("allow") => {
             let conditions = v.trim_start_matches("allow").trim_matches(['[', ']']);
@@ -140,7 +147,10 @@ fn run_refusal_row(set: &PolicySet, row: &str) -> Option<String> {
         Ok(p) => p,
         Err(e) => return Some(format!("`{line}` does not parse: {e}")),
     };
-    let decision = decide(&profile(set, actions, layer), &session(), parsed.commands().next()?);
+    let Some(command) = parsed.commands().next() else {
+        return Some(format!("`{row}`: no command to decide"));
+    };
+    let decision = decide(&profile(set, actions, layer), &session(), command);
     let problem = match decision {
         Decision::Allow(plan) => format!("allowed by {}", plan.rule),
         Decision::Deny(d) if d.to_string() == reason.trim() => return None,
