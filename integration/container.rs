@@ -385,12 +385,33 @@ fn an_ssh_session_is_audited_in_order_and_the_chain_verifies() {
     let intact = both("audit.jsonl");
     let said = text(&intact.stdout) + &text(&intact.stderr);
     assert!(said.contains("PY=0") && said.contains("CTL=0"), "{said}");
-    let tampered =
-        format!("sed 's/REQ-{op}/REQ-X{op}/' /var/log/cage/audit.jsonl > /tmp/tampered-{op}.jsonl");
-    assert!(in_container(&tampered).status.success());
-    let broken = both(&format!("/tmp/tampered-{op}.jsonl"));
-    let said = text(&broken.stdout) + &text(&broken.stderr);
-    assert!(said.contains("PY=1") && said.contains("CTL=1"), "{said}");
+    // Tampered copies of the trail over ssh: this session's bytes changed, one of its records
+    // removed, two of them swapped. (A rotation's cut end is tried on a trail the sandbox
+    // rotates, integration/verifier.rs: rotating this shared trail would move other tests'.)
+    let first = records_line(&op);
+    let tamperings = [
+        ("changed", format!("sed 's/REQ-{op}/REQ-X{op}/'")),
+        ("removed", format!("sed '{}d'", first + 1)),
+        ("swapped", format!("awk 'NR == {first} {{ held = $0; next }} NR == {} {{ print; print held; next }} {{ print }}'", first + 1)),
+    ];
+    for (name, edit) in tamperings {
+        let copy = format!("/tmp/{name}-{op}.jsonl");
+        assert!(in_container(&format!("{edit} /var/log/cage/audit.jsonl > {copy}")).status.success());
+        assert_ne!(in_container(&format!("cmp -s {copy} /var/log/cage/audit.jsonl")).status.code(), Some(0));
+        let broken = both(&copy);
+        let said = text(&broken.stdout) + &text(&broken.stderr);
+        assert!(said.contains("PY=1") && said.contains("CTL=1"), "{name}: both refuse it: {said}");
+    }
+}
+
+/// The line number in the container's live trail of `login`'s first record.
+fn records_line(login: &str) -> usize {
+    let out = in_container(&format!("grep -n '\"loginid\":\"{login}\"' /var/log/cage/audit.jsonl | head -1"));
+    let line = text(&out.stdout);
+    line.split(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no record of {login}: {line}"))
 }
 
 #[test]
