@@ -1,14 +1,20 @@
 //! Container tests of what an operator and an auditor meet, over real ssh to the container's
 //! sshd (cage installed from its package): help for one command runs nothing, familiar names
-//! and pipes into `tail`, the login banner, and `cagectl audit play` of a recorded session.
+//! and pipes into `tail`, the login banner, `cagectl audit play` of a recorded session, the
+//! line editor's refusals typed at a prompt, and the action model's facts as written.
 
+#[path = "../tests/facts/rows.rs"]
+mod fact_rows;
 mod remote;
+mod support;
 
 use std::io::Write;
 
 use std::time::Duration;
 
-use remote::{grant, in_container, operator, require_container, ssh, ssh_tty, text};
+use fact_rows::Row;
+use remote::{grant, in_container, operator, require_container, ssh, ssh_tty, text, Interactive};
+use support::quote;
 
 /// The `command` records of `login` so far.
 fn commands_of(login: &str) -> usize {
@@ -94,46 +100,6 @@ fn an_auditor_plays_a_recorded_session_and_an_edited_recording_is_refused() {
     assert!(!text(&edited.stdout).contains("forged"));
 }
 
-/// An interactive ssh session whose screen a thread gathers, so a test can wait for a text.
-struct Screen {
-    session: std::process::Child,
-    seen: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Screen {
-    fn open(login: &str) -> Screen {
-        use std::io::Read;
-        let mut session = ssh_tty(login);
-        let mut stdout = session.stdout.take().expect("stdout");
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let gathered = seen.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 65536];
-            while let Ok(n @ 1..) = stdout.read(&mut buf) {
-                gathered.lock().expect("screen").push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Screen { session, seen }
-    }
-
-    fn type_bytes(&mut self, bytes: &[u8]) {
-        self.session.stdin.as_mut().expect("stdin").write_all(bytes).expect("typing");
-    }
-
-    /// How long until `text` appears `count` times on the screen, waiting up to `limit`.
-    fn wait_for(&self, text: &str, count: usize, limit: Duration) -> Duration {
-        let started = std::time::Instant::now();
-        while started.elapsed() < limit {
-            if self.seen.lock().expect("screen").matches(text).count() >= count {
-                return started.elapsed();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let seen = self.seen.lock().expect("screen");
-        panic!("`{text}` not seen {count} times in {limit:?}: {}", &seen[seen.len().saturating_sub(2000)..]);
-    }
-}
-
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn invalid_utf8_and_a_mebibyte_line_typed_over_ssh_are_refused_and_the_session_answers_at_once() {
@@ -141,26 +107,26 @@ fn invalid_utf8_and_a_mebibyte_line_typed_over_ssh_are_refused_and_the_session_a
     let op = operator("op_typed");
     grant(&op, "INFRA_DIAG", "1h");
     let home = format!("\n/home/{op}\r");
-    let mut screen = Screen::open(&op);
-    screen.wait_for("Type `help` for what it allows.", 1, Duration::from_secs(10));
-    screen.type_bytes(b"pwd\r");
-    screen.wait_for(&home, 1, Duration::from_secs(5));
+    let mut s = Interactive::start(&op);
+    s.wait_for("Type `help` for what it allows.", 1);
+    s.send("pwd\r");
+    s.wait_within(&home, 1, Duration::from_secs(5));
 
-    screen.type_bytes(b"\xff\xfe x\r");
-    screen.wait_for("cage: denied: the line is not valid UTF-8", 1, Duration::from_secs(5));
-    screen.type_bytes(b"pwd\r");
-    let answered = screen.wait_for(&home, 2, Duration::from_secs(5));
+    s.send_bytes(b"\xff\xfe x\r");
+    s.wait_within("cage: denied: the line is not valid UTF-8", 1, Duration::from_secs(5));
+    s.send("pwd\r");
+    let answered = s.wait_within(&home, 2, Duration::from_secs(5));
     assert!(answered < Duration::from_secs(1), "the session answered after {answered:?}");
 
-    screen.type_bytes(&[b'a'; 1 << 20]);
-    screen.type_bytes(b"\r");
-    screen.wait_for("cage: denied: the line is longer than the 4096-byte limit", 1, Duration::from_secs(30));
-    screen.type_bytes(b"pwd\r");
-    let answered = screen.wait_for(&home, 3, Duration::from_secs(5));
+    s.send_bytes(&[b'a'; 1 << 20]);
+    s.send("\r");
+    s.wait_within("cage: denied: the line is longer than the 4096-byte limit", 1, Duration::from_secs(30));
+    s.send("pwd\r");
+    let answered = s.wait_within(&home, 3, Duration::from_secs(5));
     assert!(answered < Duration::from_secs(1), "the session answered after {answered:?}");
 
-    screen.type_bytes(b"exit\r");
-    let status = screen.session.wait().expect("ssh");
+    s.send("exit\r");
+    let status = s.wait_exit().unwrap_or_else(|| panic!("exit closes the connection:\n{}", s.text()));
     assert!(status.success(), "the session ended by exit: {status:?}");
     let trail = in_container(&format!("grep '\"loginid\":\"{op}\"' /var/log/cage/audit.jsonl"));
     let trail = text(&trail.stdout);
@@ -170,22 +136,11 @@ fn invalid_utf8_and_a_mebibyte_line_typed_over_ssh_are_refused_and_the_session_a
     assert!(trail.contains("\"reason\":\"exit\""), "the session ended by `exit`: {trail}");
 }
 
-/// `word` quoted for sh.
-fn quoted(word: &str) -> String {
-    format!("'{}'", word.replace('\'', "'\\''"))
-}
-
-/// The rows of tests/facts/actions.txt that must be allowed: (actions, layer, line).
-fn allowed_facts() -> Vec<(&'static str, &'static str, &'static str)> {
-    let table = include_str!("../tests/facts/actions.txt");
-    let rows = table.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
-    rows.filter_map(|row| {
-        let mut fields = row.split_whitespace();
-        let (actions, layer, verdict) = (fields.next()?, fields.next()?, fields.next()?);
-        let line = row.split_once(verdict)?.1.trim();
-        verdict.starts_with("allow").then_some((actions, layer, line))
-    })
-    .collect()
+/// The rows of tests/facts/actions.txt that must be allowed.
+fn allowed_facts() -> Vec<Row<'static>> {
+    let rows = fact_rows::rows(include_str!("../tests/facts/actions.txt"));
+    let rows = rows.map(|row| row.unwrap_or_else(|text| panic!("not a row of the facts table: {text}")));
+    rows.filter(|row| row.verdict.starts_with("allow")).collect()
 }
 
 /// Programs of the allowed facts that only read, end by themselves and need no terminal: what
@@ -229,12 +184,12 @@ fn the_models_examples_are_allowed_by_the_installed_explain_and_over_ssh() {
     // cagectl explain of the installed package, on its own policies, for every row.
     let script: String = facts
         .iter()
-        .map(|(actions, layer, line)| {
+        .map(|Row { actions, layer, line, .. }| {
             format!(
                 "cagectl explain --layer {layer} --actions {actions} --login op --cwd /u01 -- {} >/dev/null 2>&1 \
                  || echo {}\n",
-                quoted(line),
-                quoted(&format!("refused: {actions} {layer} {line}"))
+                quote(line),
+                quote(&format!("refused: {actions} {layer} {line}"))
             )
         })
         .collect();
@@ -242,13 +197,11 @@ fn the_models_examples_are_allowed_by_the_installed_explain_and_over_ssh() {
     assert_eq!(text(&explained.stdout), "", "explain refused these: {}", text(&explained.stderr));
 
     // Over ssh, on this cps host: what the container can run, each with a grant of its row.
+    let op = operator("op_facts");
     let mut refused = Vec::new();
     let mut ran = 0;
-    for (actions, _, line) in facts
-        .iter()
-        .filter(|(_, layer, line)| *layer == "cps" && RUNNABLE.iter().any(|p| line.starts_with(p)))
-    {
-        let op = operator("op_facts");
+    let runnable = |row: &&Row| row.layer == "cps" && RUNNABLE.iter().any(|p| row.line.starts_with(p));
+    for Row { actions, line, .. } in facts.iter().filter(runnable) {
         grant(&op, actions, "1h");
         let (_, err, code) = ssh(&op, line);
         ran += 1;

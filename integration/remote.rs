@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The container's name (and image tag): `CAGE_IT` lets two checkouts test side by side.
 pub fn container() -> String {
@@ -92,4 +93,80 @@ pub fn ssh_tty(login: &str) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("ssh -tt")
+}
+
+/// An interactive `ssh -tt` session, its output collected by a thread.
+pub struct Interactive {
+    pub child: Child,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Interactive {
+    pub fn start(login: &str) -> Interactive {
+        let mut child = Command::new("ssh")
+            .arg("-tt")
+            .args(ssh_args(login))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh -tt");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut stdout = child.stdout.take().expect("stdout");
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().expect("lock").extend_from_slice(&buf[..n]);
+            }
+        });
+        Interactive { child, output }
+    }
+
+    pub fn send(&mut self, keys: &str) {
+        self.send_bytes(keys.as_bytes());
+    }
+
+    /// Types `bytes` as they are (not only text: a test may type what is not UTF-8).
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        stdin.write_all(bytes).expect("keys");
+        stdin.flush().expect("flush");
+    }
+
+    pub fn text(&self) -> String {
+        text(&self.output.lock().expect("lock"))
+    }
+
+    /// Waits until `needle` has appeared `count` times in the output.
+    pub fn wait_for(&self, needle: &str, count: usize) {
+        self.wait_within(needle, count, Duration::from_secs(10));
+    }
+
+    /// Waits until `needle` has appeared `count` times in the output, at most `limit`;
+    /// returns how long that took.
+    pub fn wait_within(&self, needle: &str, count: usize, limit: Duration) -> Duration {
+        let start = Instant::now();
+        while self.text().matches(needle).count() < count {
+            assert!(start.elapsed() < limit, "no {count}x `{needle}` in:\n{}", self.text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        start.elapsed()
+    }
+
+    pub fn wait_exit(&mut self) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
 }

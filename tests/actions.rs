@@ -6,6 +6,10 @@ use std::path::Path;
 use cage::decide::{decide, Action, Decision, DenyReason, ExecPlan, Session};
 use cage::line::parse_line;
 use cage::policy::{Layer, Network, PolicySet, Profile};
+use fact_rows::Row;
+
+#[path = "facts/rows.rs"]
+mod fact_rows;
 
 fn policies() -> PolicySet {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
@@ -72,13 +76,10 @@ fn deny_kind(reason: &DenyReason) -> &'static str {
 
 /// One table row: returns a description of the mismatch, if any.
 fn run_row(set: &PolicySet, row: &str) -> Option<String> {
-    // Fields are separated by any run of blanks; the line is the rest of the row. A row that
-    // does not read as ACTIONS LAYER VERDICT LINE fails: it would otherwise check nothing.
-    let mut fields = row.split_whitespace();
-    let (Some(actions), Some(layer), Some(verdict)) = (fields.next(), fields.next(), fields.next()) else {
+    // A row that does not read as ACTIONS LAYER VERDICT LINE fails: it would check nothing.
+    let Some(Row { actions, layer, verdict, line }) = fact_rows::row(row) else {
         return Some(format!("`{row}`: not ACTIONS LAYER VERDICT LINE"));
     };
-    let line = row.split_once(verdict).map_or("", |(_, rest)| rest.trim());
     let layer = Layer::parse(layer).unwrap_or_else(|| panic!("bad layer in `{row}`"));
     let profile = profile(set, actions, layer);
     let parsed = match parse_line(line.as_bytes()) {

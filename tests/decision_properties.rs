@@ -35,6 +35,9 @@ use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use proptest::test_runner::{Config, RngSeed};
 
+#[path = "facts/rows.rs"]
+mod fact_rows;
+
 /// Cases per property in `make test`: the file runs in a few seconds in debug.
 const CASES: u32 = 1024;
 const SEED: u64 = 0x0ca9e;
@@ -538,14 +541,8 @@ fn alias_stage() -> impl Strategy<Value = Stage> {
 /// refuse.
 fn fact_lines() -> &'static Vec<String> {
     static LINES: LazyLock<Vec<String>> = LazyLock::new(|| {
-        let rows = include_str!("facts/actions.txt").lines().map(str::trim);
-        let rows = rows.filter(|r| !r.is_empty() && !r.starts_with('#'));
-        let mut lines: Vec<String> = rows
-            .filter_map(|row| {
-                let mut fields = row.split_whitespace();
-                let verdict = fields.nth(2)?;
-                Some(row.split_once(verdict)?.1.trim().to_string())
-            })
+        let mut lines: Vec<String> = fact_rows::rows(include_str!("facts/actions.txt"))
+            .map(|row| row.expect("a row of facts/actions.txt").line.to_string())
             .chain(
                 ["pwd", "help", "bash", "dd", "su root", "rootexec /u01/x.sh", "nosuchcommand"]
                     .map(String::from),
