@@ -245,6 +245,27 @@ fn limits_that_cannot_be_applied_refuse_the_line() {
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
+fn a_cgroup_that_cannot_be_written_is_an_error_not_a_denial() {
+    // The hierarchy is there but read-only (remounted so in the sandbox's own mount
+    // namespace): the limits are not refused by a rule, cage failed to make the session's
+    // cgroup. The operator reads cage's error, status 125, and the trail records the line as
+    // not started with that error, neither as a denial nor as run.
+    let readonly = format!("{CGROUP}mkdir -p $cg/cage && mount -o remount,bind,ro $cg");
+    let (out, err, code) = run(&format!("{LIMITS}\n{readonly}"), "du -s /etc/cage/policies");
+    assert_eq!((out.as_str(), code), ("", 125), "{err}");
+    assert!(err.starts_with("cage: error: making the session's cgroup: "), "{err}");
+    assert!(err.contains("Read-only file system"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = sandbox(&format!(
+        "{PROFILE}{LIMITS}\n{readonly}\nset +e\nas_operator /usr/local/bin/cage -c 'du -s /etc/cage/policies' 2>/dev/null\n\
+         grep -c '\"decision\":\"deny\"' /var/log/cage/audit.jsonl\n\
+         grep '\"event\":\"exit\"' /var/log/cage/audit.jsonl | grep '\"not_started\":true' | grep -c 'making the session'\n"
+    ));
+    assert_eq!(text(&out.stdout), "0\n1\n", "recorded as not started by an error: {}", text(&out.stderr));
+}
+
+#[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn full_access_commands_run_under_the_same_limits() {
     // A full-access command runs as root without a jail: the session's limits still hold.
     let setup = format!("grant --actions INFRA_FULL --duration 1h --req REQ-FULL\n{LIMITS}");

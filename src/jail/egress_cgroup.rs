@@ -322,10 +322,12 @@ pub(crate) fn cgroup2_root() -> io::Result<&'static Path> {
         info.lines().find_map(|line| {
             let (fields, fs_type) = line.split_once(" - ")?;
             let mount_point = fields.split(' ').nth(4)?;
-            fs_type.starts_with("cgroup2 ").then(|| PathBuf::from(mount_point))
+            // A mount listed but covered by another one (a tmpfs over /sys/fs/cgroup) is not there.
+            (fs_type.starts_with("cgroup2 ") && is_cgroup2(mount_point)).then(|| PathBuf::from(mount_point))
         })
     });
-    root.as_deref().ok_or_else(|| io::Error::other("no cgroup2 hierarchy is mounted"))
+    root.as_deref()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::Unsupported, "no cgroup2 hierarchy is mounted"))
 }
 
 #[cfg(test)]

@@ -69,7 +69,10 @@ struct Counters {
 
 impl SessionCgroup {
     /// Makes the session's subtree (removing those of dead sessions first) and applies the
-    /// session-wide limits; any limit that cannot be applied is an error.
+    /// session-wide limits; any limit that cannot be applied is an error, of kind
+    /// `Unsupported` where this host cannot hold it at all (no cgroup v2, no such
+    /// controller, no swap accounting while swap is on) and of its own kind where a step
+    /// failed.
     pub fn create(session: &str, limits: &Limits) -> io::Result<SessionCgroup> {
         let root = cage_root()?;
         sweep_stale(&root);
@@ -107,8 +110,12 @@ impl SessionCgroup {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound && !swap_in_use() => {}
                 Err(e) => {
+                    let kind = match e.kind() {
+                        io::ErrorKind::NotFound => io::ErrorKind::Unsupported,
+                        other => other,
+                    };
                     let why = format!("swap would escape session_memory: {}", context(&dir, swap, e));
-                    return Err(io::Error::other(why));
+                    return Err(io::Error::new(kind, why));
                 }
             }
             self.counters.memory = Some(dir.join(events));
@@ -122,10 +129,13 @@ impl SessionCgroup {
     fn controller_dir(&mut self, root: &Path, name: &str, controller: &str) -> io::Result<PathBuf> {
         let v2 = match enable_v2(root, controller) {
             Ok(()) => return Ok(self.path.clone()),
+            // v2 offers it but would not enable it: a failure, not a host without it.
+            Err(e) if e.kind() != io::ErrorKind::Unsupported => return Err(e),
             Err(e) => e,
         };
         let Some(mount) = v1_mount(controller) else {
-            return Err(io::Error::other(format!("the {controller} controller is unavailable: {v2}")));
+            let why = format!("the {controller} controller is unavailable: {v2}");
+            return Err(io::Error::new(io::ErrorKind::Unsupported, why));
         };
         let parent = mount.join("cage");
         mkdir_kept(&parent)?;
@@ -312,7 +322,8 @@ fn enable_v2(root: &Path, controller: &str) -> io::Result<()> {
     if !has(root, "cgroup.controllers") {
         let top = root.parent().ok_or_else(|| io::Error::other("cage/ has no parent"))?;
         if !has(top, "cgroup.controllers") {
-            return Err(io::Error::other(format!("cgroup v2 at {} does not offer it", top.display())));
+            let why = format!("cgroup v2 at {} does not offer it", top.display());
+            return Err(io::Error::new(io::ErrorKind::Unsupported, why));
         }
         fs::write(top.join("cgroup.subtree_control"), format!("+{controller}"))
             .map_err(|e| context(top, "cgroup.subtree_control", e))?;

@@ -282,8 +282,9 @@ fn placement(ctx: &mut Context, plan: &ExecPlan) -> Result<Option<Placement>, St
     if ctx.cgroup.is_none() {
         match SessionCgroup::create(&ctx.audit.fields.session, &ctx.limits) {
             Ok(cgroup) => ctx.cgroup = Some(cgroup),
-            // The limits are a rule: a line they cannot hold for is refused.
-            Err(e) if ctx.limits.session_wide() => {
+            // The limits are a rule: a line this host cannot hold them for is refused. A
+            // step that failed on a host that can is cage's error, not a refusal.
+            Err(e) if ctx.limits.session_wide() && e.kind() == std::io::ErrorKind::Unsupported => {
                 return Err(StartError::Denied(format!("the session's limits cannot be applied: {e}")))
             }
             Err(e) => return Err(StartError::failed("making the session's cgroup", e)),
