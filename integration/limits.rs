@@ -266,6 +266,26 @@ fn a_cgroup_that_cannot_be_written_is_an_error_not_a_denial() {
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
+fn a_line_that_fails_to_start_and_to_be_recorded_says_both_in_one_line() {
+    // Logged in first (the login is recorded), then the trail's own mount and the cgroup
+    // hierarchy turn read-only: the line cannot start, nor can its records be written.
+    let out = sandbox(&format!(
+        "{PROFILE}{LIMITS}\n{CGROUP}mkdir -p $cg/cage\nset +e\n\
+         mount -t tmpfs -o mode=0700 cage-audit /var/log/cage\n\
+         {{ sleep 1.5; mount -o remount,ro /var/log/cage; mount -o remount,bind,ro $cg\n\
+            echo 'du -s /etc/cage/policies'; sleep 1.5; echo exit; }} \
+         | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage' /dev/null > /tmp/out 2>&1\n\
+         grep '^cage: error' /tmp/out | tr -d '\\r'\n"
+    ));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one line for the line: {stdout} {}", text(&out.stderr));
+    assert!(lines[0].starts_with("cage: error: making the session's cgroup: "), "{stdout}");
+    assert!(lines[0].contains("; nor could the trail record it: audit unavailable ("), "{stdout}");
+}
+
+#[test]
+#[ignore = "root test: `make test` runs it as root"]
 fn full_access_commands_run_under_the_same_limits() {
     // A full-access command runs as root without a jail: the session's limits still hold.
     let setup = format!("grant --actions INFRA_FULL --duration 1h --req REQ-FULL\n{LIMITS}");

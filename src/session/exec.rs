@@ -182,7 +182,11 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
     }
     let entries = match record_commands(ctx, title, stages, &plans) {
         Ok(entries) => entries,
-        Err(status) => return LineOutcome::Status(status),
+        Err(e) => {
+            let failure = StartError::failed("recording the command", e);
+            let _ = writeln!(ctx.err, "cage: {failure}");
+            return LineOutcome::Status(failure.status());
+        }
     };
     let started = std::time::Instant::now();
     match plans.as_slice() {
@@ -260,10 +264,16 @@ fn not_started(
     plans: &[ExecPlan],
     error: StartError,
 ) -> LineOutcome {
-    let _ = writeln!(ctx.err, "cage: {error}");
-    if let Ok(entries) = record_commands(ctx, title, stages, plans) {
-        let ends = vec![StageEnd::NotStarted(error.clone()); plans.len()];
-        record_exits(ctx, entries, &ends, std::time::Instant::now(), &[]);
+    match record_commands(ctx, title, stages, plans) {
+        Ok(entries) => {
+            let _ = writeln!(ctx.err, "cage: {error}");
+            let ends = vec![StageEnd::NotStarted(error.clone()); plans.len()];
+            record_exits(ctx, entries, &ends, std::time::Instant::now(), &[]);
+        }
+        // One line still: what failed first, and that the trail could not say so.
+        Err(e) => {
+            let _ = writeln!(ctx.err, "cage: {error}; nor could the trail record it: {e}");
+        }
     }
     LineOutcome::Status(error.status())
 }

@@ -4,10 +4,9 @@
 
 use std::io::Write;
 
-use super::start_error::StartError;
 use super::wait::StageEnd;
 use super::Context;
-use crate::audit::{Entry, Verdict};
+use crate::audit::{AuditError, Entry, Verdict};
 use crate::decide::{Action, ExecPlan, Program};
 use crate::line::Command;
 
@@ -69,15 +68,11 @@ pub(super) fn record_commands(
     title: &[u8],
     stages: &[Command],
     plans: &[ExecPlan],
-) -> Result<Vec<Entry>, i32> {
+) -> Result<Vec<Entry>, AuditError> {
     let mut entries = Vec::with_capacity(plans.len());
     for (command, plan) in stages.iter().zip(plans) {
         let entry = allowed_entry(ctx, title, command, plan);
-        if let Err(e) = ctx.audit.record(&entry) {
-            let failure = StartError::failed("recording the command", e);
-            let _ = writeln!(ctx.err, "cage: {failure}");
-            return Err(failure.status());
-        }
+        ctx.audit.record(&entry)?;
         entries.push(entry);
     }
     Ok(entries)
