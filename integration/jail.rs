@@ -4,101 +4,18 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::net::{TcpListener, UdpSocket};
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use cage::decide::{Program, RunPlan};
 use cage::jail::*;
-use cage::policy::{Layer, PolicySet, Profile, RunAs};
-use nix::unistd::pipe;
-use serde_json::Value;
+use cage::policy::{Layer, Profile};
+use jailed::*;
 use support::alone;
 
+mod jailed;
 mod support;
-
-const NOBODY: u32 = 65534;
-
-fn probe() -> String {
-    let path = format!("{}/target/probe", env!("CARGO_MANIFEST_DIR"));
-    if !Path::new(&path).exists() {
-        let built = Command::new(format!("{}/integration/probe/build.sh", env!("CARGO_MANIFEST_DIR")))
-            .arg(&path)
-            .status();
-        assert!(built.is_ok_and(|s| s.success()), "building the probe failed");
-    }
-    path
-}
-
-fn profile(actions: &str, layer: Layer) -> Profile {
-    let set = PolicySet::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"))
-        .expect("bundled policies");
-    set.profile(&[actions.to_string()], layer).expect("profile")
-}
-
-fn inline_profile(text: &str) -> Profile {
-    let set = PolicySet::from_sources(&[("T.toml".to_string(), text.to_string())]).expect("policy");
-    set.profile(&["T".to_string()], Layer::Cps).expect("profile")
-}
-
-fn operator() -> Identity {
-    Identity { name: "nobody".into(), uid: NOBODY, gid: NOBODY, groups: vec![], home: "/".into() }
-}
-
-fn plan_for(profile: &Profile, args: &[&str], identity: Identity, caps: &[&str]) -> JailPlan {
-    let probe = probe();
-    let argv = std::iter::once("probe").chain(args.iter().copied()).map(String::from).collect();
-    let run_as = if identity.uid == 0 { RunAs::Root } else { RunAs::Operator };
-    let caps = caps.iter().map(|c| c.to_string()).collect();
-    let run = RunPlan { program: Program::Path(probe), argv, run_as, caps, tty: false, jailed: true };
-    let req = JailRequest {
-        profile,
-        run: &run,
-        identity,
-        cwd: "/",
-        tty: None,
-        term: None,
-        lang: None,
-        controlling_tty: false,
-    };
-    plan_jail(&req, &RealHost).expect("plan")
-}
-
-/// Runs the plan, returns the probe's JSON and how the jail ended.
-fn run(plan: &JailPlan) -> (BTreeMap<String, Value>, Finished) {
-    run_placed(plan, None)
-}
-
-/// Runs the plan born in `placement` (a session's leaf) when given.
-fn run_placed(plan: &JailPlan, placement: Option<Placement>) -> (BTreeMap<String, Value>, Finished) {
-    let (read, write) = pipe().expect("pipe");
-    let stdout = Some(std::os::fd::AsRawFd::as_raw_fd(&write));
-    let stdio = Stdio { stdout, placement, ..Stdio::default() };
-    let running = spawn(plan, stdio, true).expect("spawn");
-    drop(write);
-    let mut out = String::new();
-    fs::File::from(read).read_to_string(&mut out).expect("read probe output");
-    let finished = running.wait().expect("the jail ran");
-    let json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("probe output {out:?}: {e}"));
-    (json, finished)
-}
-
-fn field<'a>(json: &'a BTreeMap<String, Value>, key: &str) -> &'a str {
-    json.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no `{key}` in {json:?}"))
-}
-
-/// Makes the directories the bundled INFRA_CPS_ONLY rules name, with test content.
-fn cps_fixture() {
-    fs::create_dir_all("/u01").expect("/u01");
-    fs::set_permissions("/u01", fs::Permissions::from_mode(0o1777)).expect("chmod /u01");
-    fs::write("/var/log/cage-jail-test.log", "readable log line\n").expect("log");
-    fs::set_permissions("/var/log/cage-jail-test.log", fs::Permissions::from_mode(0o644)).expect("chmod log");
-    fs::copy("/usr/bin/true", "/u01/true-copy").expect("copy true");
-    fs::copy("/usr/bin/dd", "/u01/dd-copy").expect("copy dd");
-}
 
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
@@ -177,56 +94,6 @@ fn an_alias_keeps_exactly_its_ambient_capability() {
         let net_raw = format!("{:016x}", 1u64 << 13);
         for set in ["CapPrm", "CapEff", "CapInh", "CapAmb", "CapBnd"] {
             assert_eq!(field(&json, set), net_raw, "{set}");
-        }
-    })
-}
-
-#[test]
-#[ignore = "root test: `make test` runs it as root"]
-fn root_in_the_jail_has_no_capabilities_and_still_cannot_read_secrets() {
-    alone(|| {
-        let p = inline_profile("[layer.cps]\n");
-        let (json, _) = run(&plan_for(
-            &p,
-            &["read:/etc/shadow", "write:/etc/cage-jail-x", "syscalls"],
-            Identity::root(),
-            &[],
-        ));
-        assert_eq!(json["uid"], 0);
-        assert_eq!(field(&json, "CapEff"), "0000000000000000");
-        assert_eq!(field(&json, "CapBnd"), "0000000000000000");
-        assert_ne!(field(&json, "read:/etc/shadow"), "ok");
-        assert_ne!(field(&json, "write:/etc/cage-jail-x"), "ok");
-        assert_eq!(field(&json, "mount"), "EPERM");
-    })
-}
-
-#[test]
-#[ignore = "root test: `make test` runs it as root"]
-fn every_mask_is_read_only_nosuid_nodev_noexec_the_first_and_those_bound_from_it() {
-    alone(|| {
-        // The masks are sorted: gshadow is the first file masked (bound from /dev/null and
-        // remounted), shadow and sudoers are bound from it; /etc/sudoers.d is the first directory.
-        let masks = ["/etc/gshadow", "/etc/shadow", "/etc/sudoers", "/etc/sudoers.d"];
-        for mask in masks {
-            assert!(Path::new(mask).exists(), "this test needs {mask} on the host (sudo installed)");
-        }
-        let p = inline_profile("[layer.cps]\n");
-        let mut plan = plan_for(&p, &[], operator(), &[]);
-        plan.program = "/usr/bin/sleep".into();
-        plan.argv = vec!["sleep".into(), "30".into()];
-        let running = spawn(&plan, Stdio::default(), true).expect("spawn");
-        std::thread::sleep(Duration::from_millis(200));
-        let info = fs::read_to_string(format!("/proc/{}/mountinfo", running.pid())).expect("mountinfo");
-        running.signal(nix::sys::signal::Signal::SIGKILL).expect("kill");
-        let _ = running.wait();
-        for mask in masks {
-            let line = info.lines().find(|l| l.split(' ').nth(4) == Some(mask));
-            let options: Vec<&str> =
-                line.and_then(|l| l.split(' ').nth(5)).unwrap_or_default().split(',').collect();
-            for flag in ["ro", "nosuid", "nodev", "noexec"] {
-                assert!(options.contains(&flag), "{mask} is mounted {options:?} in the jail:\n{info}");
-            }
         }
     })
 }
@@ -651,33 +518,6 @@ fn a_tampered_egress_cgroup_is_caught_and_repaired_before_a_command_runs() {
             drop(dir);
             fs::remove_dir(path).expect("the test's own cgroup, empty again, is removed");
         });
-    })
-}
-
-#[test]
-#[ignore = "root test: `make test` runs it as root"]
-fn landlock_alone_stops_a_write_through_a_bind_the_plan_forgot() {
-    alone(|| {
-        fs::create_dir_all("/srv/cage-forgotten").expect("dir");
-        fs::set_permissions("/srv/cage-forgotten", fs::Permissions::from_mode(0o1777)).expect("chmod");
-        let p = inline_profile("[layer.cps]\n");
-        let mut plan = plan_for(&p, &["write:/srv/cage-forgotten/x"], operator(), &[]);
-        let forgotten = [
-            MountOp::Dir { target: "/srv".into(), mode: 0o755 },
-            MountOp::Dir { target: "/srv/cage-forgotten".into(), mode: 0o755 },
-            MountOp::Bind { target: "/srv/cage-forgotten".into(), access: Access::ReadWrite },
-        ];
-        let at = plan.mounts.len() - 2;
-        plan.mounts.splice(at..at, forgotten);
-        let (json, _) = run(&plan);
-        assert_eq!(
-            field(&json, "write:/srv/cage-forgotten/x"),
-            "EACCES",
-            "Landlock refuses what the mount allows"
-        );
-        plan.landlock.rules.push(("/srv/cage-forgotten".into(), LandlockAccess::ReadWrite));
-        let (json, _) = run(&plan);
-        assert_eq!(field(&json, "write:/srv/cage-forgotten/x"), "ok", "with the rule the same write works");
     })
 }
 
