@@ -172,7 +172,10 @@ impl Kernel for RealKernel {
     }
 
     fn add_landlock_rule(&mut self, rule: &PreparedRule) -> io::Result<()> {
-        let fd = sys::open_path(&rule.path)?;
+        let fd = match sys::open_path(&rule.path) {
+            Err(e) if rule.optional && e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            opened => opened?,
+        };
         let ruleset = self.ruleset.take().ok_or_else(|| other("landlock ruleset already used"))?;
         let ruleset = ruleset.add_rule(PathBeneath::new(fd.as_fd(), rule.access)).map_err(other)?;
         self.ruleset = Some(ruleset);

@@ -36,7 +36,7 @@ pub use steps::{run_steps, Kernel, LandlockStatus, Step, StepFailure};
 use std::fmt;
 
 use crate::decide::{Program, RunPlan};
-use crate::policy::path::SECRETS;
+use crate::policy::path::{is_secret, is_within, SECRETS};
 use crate::policy::{Network, Profile};
 use mounts::{TreeBuilder, RUNTIME_ETC, SYSTEM_EXEC_DIRS};
 
@@ -105,7 +105,7 @@ pub fn plan_jail(req: &JailRequest, host: &dyn HostFacts) -> Result<JailPlan, Pl
         tree.mirror_all(vec![(program.clone(), Access::ReadExec)]);
     }
     hide(&mut tree, req.profile);
-    let landlock = landlock_spec(&tree, req.profile.network);
+    let landlock = landlock_spec(&tree, req.profile.network, &kept_out(&tree, req));
     let cwd = if tree.bound_under(req.cwd).is_some() { req.cwd.to_string() } else { "/".to_string() };
     let mut mounts = tree.ops;
     if tmp_access == Access::ReadOnly {
@@ -206,8 +206,25 @@ fn hide(tree: &mut TreeBuilder, profile: &Profile) {
     }
 }
 
-fn landlock_spec(tree: &TreeBuilder, network: Network) -> LandlockSpec {
+/// The masked files the jail must never read, whatever the host does while it runs: the
+/// profile's denied files, and for a jail that reads past file modes (root, or holding
+/// dac_override or dac_read_search) the secret ones as well. Files, because the host
+/// replaces files by rename all the time (passwd, useradd, visudo, `sed -i`), and that lifts
+/// their masks; a masked directory is lifted only if the host replaces the directory itself.
+fn kept_out(tree: &TreeBuilder, req: &JailRequest) -> Vec<String> {
+    let has = |cap: &str| req.run.caps.iter().any(|c| c == cap);
+    let past_modes = req.identity.uid == 0 || has("dac_override") || has("dac_read_search");
+    let denied = |path: &str| req.profile.deny.iter().any(|d| is_within(path, &d.item.path));
+    let masks = tree.ops.iter().filter_map(|op| match op {
+        MountOp::MaskFile { target } => Some(target),
+        _ => None,
+    });
+    masks.filter(|t| denied(t) || (past_modes && is_secret(t))).cloned().collect()
+}
+
+fn landlock_spec(tree: &TreeBuilder, network: Network, kept_out: &[String]) -> LandlockSpec {
     let mut rules = vec![("/".to_string(), LandlockAccess::List)];
+    let mut entries = Vec::new();
     for (path, access) in tree.binds() {
         let rule = match (path.as_str(), access) {
             ("/dev", _) => LandlockAccess::Read,
@@ -215,7 +232,18 @@ fn landlock_spec(tree: &TreeBuilder, network: Network) -> LandlockSpec {
             (_, Access::ReadExec) => LandlockAccess::ReadExec,
             (_, Access::ReadWrite) => LandlockAccess::ReadWrite,
         };
-        rules.push((path.clone(), rule));
+        // A mask is a mount over a name, and the host replacing that name (a rename over
+        // it) lifts the mask in every jail. A rule on the whole tree would then grant the
+        // new file; so a read-only tree around a kept-out path gets a rule per entry instead,
+        // and none for the kept-out path. (Landlock cannot grant a writable tree minus a
+        // path: there the mask alone hides it.)
+        let around = kept_out.iter().any(|k| k != path && is_within(k, path));
+        match rule {
+            LandlockAccess::Read | LandlockAccess::ReadExec if around => {
+                split_around(tree.host(), path, rule, kept_out, &mut rules, &mut entries)
+            }
+            _ => rules.push((path.clone(), rule)),
+        }
     }
     let devices = tree.ops.iter().filter_map(|op| match op {
         MountOp::Device { target } | MountOp::DeviceNode { target, .. } => {
@@ -227,7 +255,39 @@ fn landlock_spec(tree: &TreeBuilder, network: Network) -> LandlockSpec {
     // TCP: no listening anywhere but `any`; no connection at all under `none`.
     let tcp_connect = (network == Network::None).then(Vec::new);
     let tcp_bind = (network != Network::Any).then(Vec::new);
-    LandlockSpec { rules, tcp_connect, tcp_bind }
+    LandlockSpec { rules, entries, tcp_connect, tcp_bind }
+}
+
+/// `dir` may be listed; each entry of it gets `rule`, except the kept-out ones, symlinks (an
+/// access through one is checked at its target) and directories holding a kept-out path,
+/// which are split the same way.
+fn split_around(
+    host: &dyn HostFacts,
+    dir: &str,
+    rule: LandlockAccess,
+    kept_out: &[String],
+    rules: &mut Vec<(String, LandlockAccess)>,
+    entries: &mut Vec<(String, bool)>,
+) {
+    rules.push((dir.to_string(), LandlockAccess::List));
+    for name in host.list(dir) {
+        let entry = format!("{}/{name}", dir.trim_end_matches('/'));
+        if kept_out.contains(&entry) {
+            continue;
+        }
+        let is_dir = match host.kind(&entry) {
+            Some(HostKind::Dir) => true,
+            Some(HostKind::File { .. } | HostKind::Other) => false,
+            Some(HostKind::Symlink(_)) | None => continue,
+        };
+        if is_dir && kept_out.iter().any(|k| is_within(k, &entry)) {
+            entries.push((entry.clone(), true));
+            split_around(host, &entry, rule, kept_out, rules, entries);
+        } else {
+            rules.push((entry.clone(), rule));
+            entries.push((entry, is_dir));
+        }
+    }
 }
 
 fn seccomp_spec(req: &JailRequest) -> SeccompSpec {

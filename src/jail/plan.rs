@@ -148,6 +148,10 @@ pub enum Access {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LandlockSpec {
     pub rules: Vec<(String, LandlockAccess)>,
+    /// The rules' paths that are single entries of a tree split around a kept-out path
+    /// (`true` for a directory): the host may remove one before the jail opens it, and then
+    /// there is nothing to grant.
+    pub entries: Vec<(String, bool)>,
     /// `None`: TCP is not restricted by Landlock. `Some(ports)`: connect only to these.
     pub tcp_connect: Option<Vec<u16>>,
     /// `None`: not restricted. `Some(ports)`: bind only these (cage allows none).

@@ -86,6 +86,8 @@ pub struct PreparedRule {
     /// Inside the jail, opened after pivot_root.
     pub path: CString,
     pub access: BitFlags<AccessFs>,
+    /// One entry of a split tree: gone by the time the jail opens it, it needs no rule.
+    pub optional: bool,
 }
 
 pub struct PreparedIdentity {
@@ -153,8 +155,12 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
             .rules
             .iter()
             .map(|(path, access)| {
-                let is_file = files.contains(&path.as_str()) || *access == LandlockAccess::ExecFile;
-                Ok(PreparedRule { path: cstring(path)?, access: fs_access(*access, is_file) })
+                let entry = plan.landlock.entries.iter().find(|(p, _)| p == path);
+                let is_file = files.contains(&path.as_str())
+                    || *access == LandlockAccess::ExecFile
+                    || entry.is_some_and(|(_, is_dir)| !is_dir);
+                let access = fs_access(*access, is_file);
+                Ok(PreparedRule { path: cstring(path)?, access, optional: entry.is_some() })
             })
             .collect::<Result<_, PrepareError>>()?,
         landlock_required,
