@@ -553,6 +553,14 @@ impl Kernel for Faulty {
         self.check(Step::PivotRoot)?;
         self.inner.pivot_root(root, cwd)
     }
+    fn enter_view(&mut self, view: std::os::fd::BorrowedFd) -> std::io::Result<()> {
+        self.check(Step::Namespaces)?;
+        self.inner.enter_view(view)
+    }
+    fn chdir(&mut self, cwd: &std::ffi::CStr) -> std::io::Result<()> {
+        self.check(Step::PivotRoot)?;
+        self.inner.chdir(cwd)
+    }
     fn add_landlock_rule(&mut self, rule: &PreparedRule) -> std::io::Result<()> {
         self.check(Step::LandlockRules)?;
         self.inner.add_landlock_rule(rule)

@@ -3,7 +3,7 @@
 
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use caps::CapSet;
 use landlock::{
@@ -11,6 +11,7 @@ use landlock::{
     RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{setns, unshare, CloneFlags};
 use nix::sys::prctl;
 use nix::sys::signal::Signal;
 use nix::sys::stat::{fchmodat, umask, FchmodatFlags, Mode};
@@ -110,64 +111,19 @@ impl Kernel for RealKernel {
     }
 
     fn mount(&mut self, op: &PreparedMount) -> io::Result<()> {
-        let none = None::<&CStr>;
-        match op {
-            PreparedMount::Tmpfs { target, flags, data } => {
-                mount(Some(c"tmpfs"), target.as_c_str(), Some(c"tmpfs"), *flags, Some(data.as_c_str()))?
-            }
-            PreparedMount::Dir { target, mode } => {
-                mkdir(target.as_c_str(), Mode::from_bits_truncate(*mode))?;
-                // With umask 0, mkdir keeps the permission and sticky bits; only set-id bits
-                // need a chmod.
-                if mode & 0o6000 != 0 {
-                    fchmodat(
-                        None,
-                        target.as_c_str(),
-                        Mode::from_bits_truncate(*mode),
-                        FchmodatFlags::FollowSymlink,
-                    )?;
-                }
-            }
-            PreparedMount::File { target } => {
-                let flags =
-                    nix::fcntl::OFlag::O_CREAT | nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC;
-                let fd = nix::fcntl::open(target.as_c_str(), flags, Mode::from_bits_truncate(0o444))?;
-                nix::unistd::close(fd)?;
-            }
-            PreparedMount::Symlink { target, points_to } => {
-                symlinkat(points_to.as_c_str(), None, target.as_c_str())?
-            }
-            PreparedMount::Bind { source, target, flags } => {
-                mount(Some(source.as_c_str()), target.as_c_str(), none, MsFlags::MS_BIND, none)?;
-                let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | *flags;
-                mount(none, target.as_c_str(), none, remount, none)?;
-            }
-            PreparedMount::BindMask { source, target } => {
-                mount(Some(source.as_c_str()), target.as_c_str(), none, MsFlags::MS_BIND, none)?
-            }
-            PreparedMount::Proc { target } => {
-                let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-                mount(Some(c"proc"), target.as_c_str(), Some(c"proc"), flags, none)?
-            }
-            PreparedMount::Node { target, major, minor } => {
-                let dev = nix::sys::stat::makedev(u64::from(*major), u64::from(*minor));
-                let kind = nix::sys::stat::SFlag::S_IFCHR;
-                nix::sys::stat::mknod(target.as_c_str(), kind, Mode::from_bits_truncate(0o666), dev)?
-            }
-            PreparedMount::Remount { target, flags } => {
-                mount(none, target.as_c_str(), none, MsFlags::MS_REMOUNT | *flags, none)?
-            }
-        }
-        Ok(())
+        mount_one(op)
     }
 
     fn pivot_root(&mut self, new_root: &CStr, cwd: &CStr) -> io::Result<()> {
-        chdir(new_root)?;
-        // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves no
-        // path back to the host's tree (no directory to create for the old root).
-        pivot_root(c".", c".")?;
-        umount2(c".", MntFlags::MNT_DETACH)?;
-        chdir(c"/")?;
+        pivot_into(new_root, cwd)
+    }
+
+    fn enter_view(&mut self, view: BorrowedFd) -> io::Result<()> {
+        setns(view, CloneFlags::CLONE_NEWNS)?;
+        Ok(unshare(CloneFlags::CLONE_NEWNS)?)
+    }
+
+    fn chdir(&mut self, cwd: &CStr) -> io::Result<()> {
         Ok(chdir(cwd)?)
     }
 
@@ -232,4 +188,73 @@ impl Kernel for RealKernel {
     fn apply_seccomp(&mut self, program: &BpfProgram) -> io::Result<()> {
         seccompiler::apply_filter(program).map_err(other)
     }
+}
+
+/// One step of building a view.
+pub(super) fn mount_one(op: &PreparedMount) -> io::Result<()> {
+    let none = None::<&CStr>;
+    match op {
+        PreparedMount::Tmpfs { target, flags, data } => {
+            mount(Some(c"tmpfs"), target.as_c_str(), Some(c"tmpfs"), *flags, Some(data.as_c_str()))?
+        }
+        PreparedMount::Dir { target, mode } => {
+            mkdir(target.as_c_str(), Mode::from_bits_truncate(*mode))?;
+            // With umask 0, mkdir keeps the permission and sticky bits; only set-id bits
+            // need a chmod.
+            if mode & 0o6000 != 0 {
+                fchmodat(
+                    None,
+                    target.as_c_str(),
+                    Mode::from_bits_truncate(*mode),
+                    FchmodatFlags::FollowSymlink,
+                )?;
+            }
+        }
+        PreparedMount::File { target } => {
+            let flags =
+                nix::fcntl::OFlag::O_CREAT | nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC;
+            let fd = nix::fcntl::open(target.as_c_str(), flags, Mode::from_bits_truncate(0o444))?;
+            nix::unistd::close(fd)?;
+        }
+        PreparedMount::Symlink { target, points_to } => {
+            symlinkat(points_to.as_c_str(), None, target.as_c_str())?
+        }
+        PreparedMount::Bind { source, target, flags } => {
+            mount(Some(source.as_c_str()), target.as_c_str(), none, MsFlags::MS_BIND, none)?;
+            let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | *flags;
+            mount(none, target.as_c_str(), none, remount, none)?;
+        }
+        PreparedMount::BindMask { source, target } => {
+            mount(Some(source.as_c_str()), target.as_c_str(), none, MsFlags::MS_BIND, none)?
+        }
+        PreparedMount::Proc { target } => {
+            let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+            mount(Some(c"proc"), target.as_c_str(), Some(c"proc"), flags, none)?
+        }
+        PreparedMount::Node { target, major, minor } => {
+            let dev = nix::sys::stat::makedev(u64::from(*major), u64::from(*minor));
+            let kind = nix::sys::stat::SFlag::S_IFCHR;
+            nix::sys::stat::mknod(target.as_c_str(), kind, Mode::from_bits_truncate(0o666), dev)?
+        }
+        PreparedMount::Attach { tree, target, flags } => {
+            sys::attach_tree(tree.as_fd(), target)?;
+            let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | *flags;
+            mount(none, target.as_c_str(), none, remount, none)?;
+        }
+        PreparedMount::Remount { target, flags } => {
+            mount(none, target.as_c_str(), none, MsFlags::MS_REMOUNT | *flags, none)?
+        }
+    }
+    Ok(())
+}
+
+/// Into the view built at `new_root`: pivot_root, the old root detached, then `cwd`.
+pub(super) fn pivot_into(new_root: &CStr, cwd: &CStr) -> io::Result<()> {
+    chdir(new_root)?;
+    // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves no
+    // path back to the host's tree (no directory to create for the old root).
+    pivot_root(c".", c".")?;
+    umount2(c".", MntFlags::MNT_DETACH)?;
+    chdir(c"/")?;
+    Ok(chdir(cwd)?)
 }

@@ -21,6 +21,7 @@ pub(crate) mod seccomp;
 mod spawn;
 mod stdio;
 mod steps;
+pub(crate) mod view;
 
 pub use child::clear_signal_mask;
 pub use host::{HostFacts, HostKind, MapHost, RealHost};
@@ -32,6 +33,7 @@ pub use prepare::{
 pub use spawn::{spawn, spawn_with, Exiting, Finished, JailError, Outcome, Running};
 pub use stdio::{Placement, Stdio};
 pub use steps::{run_steps, Kernel, LandlockStatus, Step, StepFailure};
+pub use view::Views;
 
 use std::fmt;
 

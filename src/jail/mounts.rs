@@ -34,6 +34,9 @@ pub(super) const DEVICES: &[(&str, u32, u32)] = &[
     ("/dev/tty", 5, 0),
 ];
 
+/// Where the session's terminal is shown.
+pub(super) const PTS: &str = "/dev/pts";
+
 /// Collects mount operations; knows which jail paths already exist.
 pub(super) struct TreeBuilder<'h> {
     host: &'h dyn HostFacts,
@@ -164,12 +167,14 @@ impl<'h> TreeBuilder<'h> {
         for (device, major, minor) in DEVICES {
             self.ops.push(MountOp::DeviceNode { target: device.to_string(), major: *major, minor: *minor });
         }
-        // The session's pty: its numbers vary, so it is bound from the host's devpts.
+        // The session's pty: its numbers vary, so it is bound from the host's devpts, into a
+        // tmpfs of its own (a command's terminal is the command's, the rest of /dev is not).
         let tty = tty.filter(|t| t.starts_with("/dev/pts/") && !t[9..].contains('/'));
         if let Some(tty) = tty.filter(|t| self.host.kind(t) == Some(HostKind::Other)) {
-            self.make_parent(tty);
+            self.tmpfs(PTS, 0o755, 1, Access::ReadOnly);
             self.ops.push(MountOp::File { target: tty.into() });
             self.ops.push(MountOp::Device { target: tty.into() });
+            self.ops.push(MountOp::RemountReadOnly { target: PTS.into() });
         }
         for (name, to) in [
             ("fd", "/proc/self/fd"),

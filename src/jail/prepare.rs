@@ -23,6 +23,9 @@ pub(super) const LANDLOCK_ABI: ABI = ABI::V5;
 
 pub struct PreparedJail {
     pub controlling_tty: bool,
+    /// The session's view to enter (a mount namespace built once, see `view`): then `mounts`
+    /// are only the command's own, made in a copy of it, and there is no `pivot_root`.
+    pub view: Option<std::os::fd::OwnedFd>,
     pub staging: CString,
     pub mounts: Vec<PreparedMount>,
     pub landlock_rules: Vec<PreparedRule>,
@@ -73,6 +76,13 @@ pub enum PreparedMount {
     BindMask {
         source: CString,
         target: CString,
+    },
+    /// A host path taken as a detached mount before the jail entered its view (`view`),
+    /// attached at `target`, then remounted with `flags`.
+    Attach {
+        tree: std::os::fd::OwnedFd,
+        target: CString,
+        flags: MsFlags,
     },
     /// Remount an already mounted tmpfs with `flags`.
     Remount {
@@ -131,8 +141,14 @@ fn cstring(s: &str) -> Result<CString, PrepareError> {
     CString::new(s).map_err(|_| PrepareError::Nul(s.to_string()))
 }
 
-fn staged(target: &str) -> Result<CString, PrepareError> {
-    cstring(&format!("{STAGING}{}", if target == "/" { "" } else { target }))
+/// `target` under `root`: the staging directory while the root is assembled, nothing when
+/// the jail's own view is entered already built (see `view`).
+fn placed(root: &str, target: &str) -> Result<CString, PrepareError> {
+    match (root, target) {
+        ("", _) => cstring(target),
+        (_, "/") => cstring(root),
+        _ => cstring(&format!("{root}{target}")),
+    }
 }
 
 pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail, PrepareError> {
@@ -149,7 +165,8 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
         memory_limit: plan.memory_limit,
         controlling_tty: plan.controlling_tty,
         staging: cstring(STAGING)?,
-        mounts: prepare_mounts(&plan.mounts)?,
+        mounts: prepare_mounts(&plan.mounts, STAGING)?,
+        view: None,
         landlock_rules: plan
             .landlock
             .rules
@@ -182,7 +199,7 @@ fn bind_flags(access: Access) -> MsFlags {
 }
 
 /// Every mount op; masks after the first of their kind bind that first one.
-fn prepare_mounts(ops: &[MountOp]) -> Result<Vec<PreparedMount>, PrepareError> {
+pub(super) fn prepare_mounts(ops: &[MountOp], root: &str) -> Result<Vec<PreparedMount>, PrepareError> {
     let (mut file_mask, mut dir_mask): (Option<CString>, Option<CString>) = (None, None);
     let mut out = Vec::with_capacity(ops.len());
     for op in ops {
@@ -190,15 +207,15 @@ fn prepare_mounts(ops: &[MountOp]) -> Result<Vec<PreparedMount>, PrepareError> {
             MountOp::MaskFile { .. } => &mut file_mask,
             MountOp::MaskDir { .. } => &mut dir_mask,
             _ => {
-                out.push(prepare_mount(op)?);
+                out.push(prepare_mount(op, root)?);
                 continue;
             }
         };
         let prepared = match (first.as_ref(), op) {
             (Some(source), MountOp::MaskFile { target } | MountOp::MaskDir { target }) => {
-                PreparedMount::BindMask { source: source.clone(), target: staged(target)? }
+                PreparedMount::BindMask { source: source.clone(), target: placed(root, target)? }
             }
-            _ => prepare_mount(op)?,
+            _ => prepare_mount(op, root)?,
         };
         if first.is_none() {
             if let PreparedMount::Bind { target, .. } | PreparedMount::Tmpfs { target, .. } = &prepared {
@@ -210,43 +227,43 @@ fn prepare_mounts(ops: &[MountOp]) -> Result<Vec<PreparedMount>, PrepareError> {
     Ok(out)
 }
 
-fn prepare_mount(op: &MountOp) -> Result<PreparedMount, PrepareError> {
+fn prepare_mount(op: &MountOp, root: &str) -> Result<PreparedMount, PrepareError> {
     Ok(match op {
         MountOp::Tmpfs { target, mode, size_mib, .. } => {
             let data = cstring(&format!("mode={mode:o},size={size_mib}m,nr_inodes=16k"))?;
-            PreparedMount::Tmpfs { target: staged(target)?, flags: tmpfs_flags(target), data }
+            PreparedMount::Tmpfs { target: placed(root, target)?, flags: tmpfs_flags(target), data }
         }
-        MountOp::Dir { target, mode } => PreparedMount::Dir { target: staged(target)?, mode: *mode },
-        MountOp::File { target } => PreparedMount::File { target: staged(target)? },
+        MountOp::Dir { target, mode } => PreparedMount::Dir { target: placed(root, target)?, mode: *mode },
+        MountOp::File { target } => PreparedMount::File { target: placed(root, target)? },
         MountOp::Symlink { target, points_to } => {
-            PreparedMount::Symlink { target: staged(target)?, points_to: cstring(points_to)? }
+            PreparedMount::Symlink { target: placed(root, target)?, points_to: cstring(points_to)? }
         }
         MountOp::Bind { target, access } => PreparedMount::Bind {
             source: cstring(target)?,
-            target: staged(target)?,
+            target: placed(root, target)?,
             flags: bind_flags(*access),
         },
         MountOp::Device { target } => PreparedMount::Bind {
             source: cstring(target)?,
-            target: staged(target)?,
+            target: placed(root, target)?,
             flags: MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
         },
         MountOp::DeviceNode { target, major, minor } => {
-            PreparedMount::Node { target: staged(target)?, major: *major, minor: *minor }
+            PreparedMount::Node { target: placed(root, target)?, major: *major, minor: *minor }
         }
-        MountOp::Proc { target } => PreparedMount::Proc { target: staged(target)? },
+        MountOp::Proc { target } => PreparedMount::Proc { target: placed(root, target)? },
         MountOp::MaskFile { target } => PreparedMount::Bind {
             source: cstring("/dev/null")?,
-            target: staged(target)?,
+            target: placed(root, target)?,
             flags: bind_flags(Access::ReadOnly),
         },
         MountOp::MaskDir { target } => PreparedMount::Tmpfs {
-            target: staged(target)?,
+            target: placed(root, target)?,
             flags: bind_flags(Access::ReadOnly),
             data: cstring("mode=000,size=4k,nr_inodes=1")?,
         },
         MountOp::RemountReadOnly { target } => PreparedMount::Remount {
-            target: staged(target)?,
+            target: placed(root, target)?,
             flags: tmpfs_flags(target) | MsFlags::MS_RDONLY,
         },
     })

@@ -108,7 +108,12 @@ pub fn spawn_with<K: Kernel>(
     };
     fs::DirBuilder::new().recursive(true).mode(0o700).create(STAGING).map_err(JailError::Spawn)?;
     let (status_r, status_w) = pipe2(OFlag::O_CLOEXEC).map_err(|e| JailError::Spawn(e.into()))?;
-    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
+    // Entering the session's view makes the mount namespace (`Kernel::enter_view`): a copy of
+    // the host's made here would only be thrown away.
+    let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
+    if jail.view.is_none() {
+        flags |= libc::CLONE_NEWNS;
+    }
     if network == Network::None {
         flags |= libc::CLONE_NEWNET;
     }

@@ -5,6 +5,7 @@
 use std::ffi::CStr;
 use std::fmt;
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use super::prepare::{PreparedIdentity, PreparedJail, PreparedMount, PreparedRule};
 use seccompiler::BpfProgram;
@@ -86,6 +87,11 @@ pub trait Kernel {
     fn mount(&mut self, op: &PreparedMount) -> io::Result<()>;
     /// pivot_root into `new_root`, detach the old root, then chdir to `cwd`.
     fn pivot_root(&mut self, new_root: &CStr, cwd: &CStr) -> io::Result<()>;
+    /// Enters the session's view (a mount namespace built already, its root the jail's),
+    /// then a copy of it that is the command's own.
+    fn enter_view(&mut self, view: BorrowedFd) -> io::Result<()>;
+    /// The working directory, in a view entered.
+    fn chdir(&mut self, cwd: &CStr) -> io::Result<()>;
     fn add_landlock_rule(&mut self, rule: &PreparedRule) -> io::Result<()>;
     /// Every descriptor above 2 is made close-on-exec.
     fn close_fds(&mut self) -> io::Result<()>;
@@ -104,11 +110,23 @@ pub type StepFailure = (Step, io::Error);
 pub fn run_steps<K: Kernel>(k: &mut K, jail: &PreparedJail) -> Result<LandlockStatus, StepFailure> {
     let at = |step: Step| move |e: io::Error| (step, e);
     k.new_session(jail.controlling_tty).map_err(at(Step::Session))?;
-    k.make_mounts_private().map_err(at(Step::Namespaces))?;
-    for op in &jail.mounts {
-        k.mount(op).map_err(at(Step::Mounts))?;
+    match &jail.view {
+        // The session's view, then the command's own mounts in its copy of it.
+        Some(view) => {
+            k.enter_view(view.as_fd()).map_err(at(Step::Namespaces))?;
+            for op in &jail.mounts {
+                k.mount(op).map_err(at(Step::Mounts))?;
+            }
+            k.chdir(&jail.cwd).map_err(at(Step::PivotRoot))?;
+        }
+        None => {
+            k.make_mounts_private().map_err(at(Step::Namespaces))?;
+            for op in &jail.mounts {
+                k.mount(op).map_err(at(Step::Mounts))?;
+            }
+            k.pivot_root(&jail.staging, &jail.cwd).map_err(at(Step::PivotRoot))?;
+        }
     }
-    k.pivot_root(&jail.staging, &jail.cwd).map_err(at(Step::PivotRoot))?;
     for rule in &jail.landlock_rules {
         k.add_landlock_rule(rule).map_err(at(Step::LandlockRules))?;
     }

@@ -327,3 +327,4 @@ fn masks_after_the_first_of_their_kind_bind_it_and_inherit_its_flags() {
 
 mod kept_out;
 mod steps;
+mod views;

@@ -88,6 +88,7 @@ pub(super) fn open_session<'p>(login: &'p Login, env: &Env, start: Start) -> Res
         ended: None,
         recording: start.recording,
         exiting: Vec::new(),
+        views: Default::default(),
     })
 }
 

@@ -91,6 +91,8 @@ pub struct Context<'p> {
     pub ended: Option<SessionEnd>,
     /// Jails whose command has ended and whose init is still exiting (reaped when done).
     pub exiting: Vec<crate::jail::Exiting>,
+    /// The jail's view, built once for the commands that share it.
+    pub views: crate::jail::Views,
     /// The session's recording, closed (and its digest recorded) at logout.
     pub recording: Option<recording::Recording>,
 }

@@ -21,7 +21,7 @@ use crate::decide::{Action, ExecPlan, PathGrant, RedirectPlan, RunPlan};
 use crate::files::events::{FileEvent, FileEvents, Operation};
 use crate::files::redirect;
 use crate::files::Failure;
-use crate::jail::{plan_jail, spawn, JailRequest, Placement, RealHost, Stdio};
+use crate::jail::{plan_jail, JailRequest, Placement, RealHost, Stdio};
 use crate::line::RedirectOp;
 use crate::policy::FileCommand;
 use crate::sys;
@@ -230,7 +230,7 @@ pub(super) fn start_jail(
     let mut jail = plan_jail(&req, &RealHost)?;
     (jail.file_size_limit, jail.memory_limit) = (ctx.file_size_limit, ctx.memory_limit);
     let required = ctx.landlock_required;
-    Ok(spawn(&jail, stdio, required).map(Child::Jail)?)
+    Ok(ctx.views.spawn(&jail, stdio, required).map(Child::Jail)?)
 }
 
 /// A file command runs in a child of the monitor: root, but it execs nothing. It writes the

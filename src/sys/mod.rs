@@ -8,10 +8,12 @@ use std::io;
 use std::os::fd::RawFd;
 
 pub(crate) mod bpf;
+mod mount;
 pub(crate) mod notify;
 mod process;
 
 pub use bpf::*;
+pub use mount::*;
 pub use process::*;
 
 /// `close_range(2)` flag: mark the range close-on-exec instead of closing it.

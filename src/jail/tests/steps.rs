@@ -33,6 +33,12 @@ impl Kernel for Recorder {
     fn pivot_root(&mut self, _: &std::ffi::CStr, _: &std::ffi::CStr) -> std::io::Result<()> {
         self.call(Step::PivotRoot)
     }
+    fn enter_view(&mut self, _: std::os::fd::BorrowedFd) -> std::io::Result<()> {
+        self.call(Step::Namespaces)
+    }
+    fn chdir(&mut self, _: &std::ffi::CStr) -> std::io::Result<()> {
+        self.call(Step::PivotRoot)
+    }
     fn add_landlock_rule(&mut self, _: &PreparedRule) -> std::io::Result<()> {
         self.call(Step::LandlockRules)
     }
@@ -91,5 +97,28 @@ fn a_failure_at_any_step_stops_there_and_names_it() {
         assert_eq!(error.raw_os_error(), Some(libc::EPERM));
         assert_eq!(k.calls.last(), Some(&step), "nothing after the failing step");
         assert!(!k.calls.contains(&Step::Seccomp) || step == Step::Seccomp);
+    }
+}
+
+#[test]
+fn in_the_sessions_view_the_same_orders_hold_and_nothing_is_pivoted() {
+    let mut jail = prepared();
+    jail.view = Some(std::fs::File::open("/dev/null").expect("a descriptor").into());
+    let mut k = Recorder::default();
+    assert_eq!(run_steps(&mut k, &jail).expect("all steps"), LandlockStatus::Full);
+    let calls = &k.calls;
+    // The view is entered (one call), its copy gets the command's own mounts, then the
+    // working directory (one call for the pivot_root step), then everything as before.
+    assert_eq!(calls[..2], [Step::Session, Step::Namespaces]);
+    let mounts = jail.mounts.len();
+    assert!(calls[2..2 + mounts].iter().all(|s| *s == Step::Mounts));
+    assert_eq!(calls[2 + mounts], Step::PivotRoot);
+    assert_eq!(calls.iter().filter(|s| **s == Step::PivotRoot).count(), 1);
+    assert_eq!(calls[3 + mounts], Step::LandlockRules);
+    assert_eq!(calls.last(), Some(&Step::Seccomp));
+    for step in Step::ALL.into_iter().filter(|s| *s != Step::Exec) {
+        let mut k = Recorder { fail_at: Some(step), ..Recorder::default() };
+        let (failed, _) = run_steps(&mut k, &jail).expect_err("fails");
+        assert_eq!((failed, k.calls.last()), (step, Some(&step)), "nothing after the failing step");
     }
 }
