@@ -24,6 +24,30 @@ pub trait HostFacts {
     fn kind(&self, path: &str) -> Option<HostKind>;
     /// The names in directory `path`, sorted; empty when it cannot be read.
     fn list(&self, path: &str) -> Vec<String>;
+    /// The entries of directory `path`, sorted, each with its type as the directory tells
+    /// it (no look at each entry); empty when it cannot be read.
+    fn entries(&self, path: &str) -> Vec<(String, EntryType)>;
+}
+
+/// What a directory entry is, by its type alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryType {
+    Dir,
+    File,
+    Symlink,
+    /// A device, socket or FIFO.
+    Other,
+}
+
+impl EntryType {
+    fn of(kind: &HostKind) -> EntryType {
+        match kind {
+            HostKind::Dir => EntryType::Dir,
+            HostKind::File { .. } => EntryType::File,
+            HostKind::Symlink(_) => EntryType::Symlink,
+            HostKind::Other => EntryType::Other,
+        }
+    }
 }
 
 /// The real file system.
@@ -53,6 +77,27 @@ impl HostFacts for RealHost {
         names.sort();
         names
     }
+
+    fn entries(&self, path: &str) -> Vec<(String, EntryType)> {
+        let Ok(entries) = fs::read_dir(path) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, EntryType)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let kind = e.file_type().ok()?;
+                let kind = match () {
+                    _ if kind.is_symlink() => EntryType::Symlink,
+                    _ if kind.is_dir() => EntryType::Dir,
+                    _ if kind.is_file() => EntryType::File,
+                    _ => EntryType::Other,
+                };
+                Some((e.file_name().to_string_lossy().into_owned(), kind))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
 }
 
 /// Another host's answers, each asked once: planning one jail asks about the same paths
@@ -81,6 +126,10 @@ impl HostFacts for Remembered<'_> {
     fn list(&self, path: &str) -> Vec<String> {
         self.inner.list(path)
     }
+
+    fn entries(&self, path: &str) -> Vec<(String, EntryType)> {
+        self.inner.entries(path)
+    }
 }
 
 /// A host described by a map, for tests.
@@ -96,5 +145,14 @@ impl HostFacts for MapHost {
         let prefix = format!("{}/", path.trim_end_matches('/'));
         let children = self.0.keys().filter_map(|k| k.strip_prefix(&prefix));
         children.filter(|rest| !rest.contains('/')).map(str::to_string).collect()
+    }
+
+    fn entries(&self, path: &str) -> Vec<(String, EntryType)> {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let children = self.0.iter().filter_map(|(k, kind)| Some((k.strip_prefix(&prefix)?, kind)));
+        children
+            .filter(|(rest, _)| !rest.contains('/'))
+            .map(|(n, k)| (n.to_string(), EntryType::of(k)))
+            .collect()
     }
 }

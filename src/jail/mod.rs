@@ -24,7 +24,7 @@ mod steps;
 pub(crate) mod view;
 
 pub use child::clear_signal_mask;
-pub use host::{HostFacts, HostKind, MapHost, RealHost};
+pub use host::{EntryType, HostFacts, HostKind, MapHost, RealHost};
 pub use kernel::{enforced_landlock_abi, RealKernel};
 pub use plan::*;
 pub use prepare::{
@@ -272,15 +272,15 @@ fn split_around(
     entries: &mut Vec<(String, bool)>,
 ) {
     rules.push((dir.to_string(), LandlockAccess::List));
-    for name in host.list(dir) {
+    for (name, kind) in host.entries(dir) {
         let entry = format!("{}/{name}", dir.trim_end_matches('/'));
         if kept_out.contains(&entry) {
             continue;
         }
-        let is_dir = match host.kind(&entry) {
-            Some(HostKind::Dir) => true,
-            Some(HostKind::File { .. } | HostKind::Other) => false,
-            Some(HostKind::Symlink(_)) | None => continue,
+        let is_dir = match kind {
+            EntryType::Dir => true,
+            EntryType::File | EntryType::Other => false,
+            EntryType::Symlink => continue,
         };
         if is_dir && kept_out.iter().any(|k| is_within(k, &entry)) {
             entries.push((entry.clone(), true));

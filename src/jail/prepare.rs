@@ -160,6 +160,8 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
             _ => None,
         })
         .collect();
+    let entries: std::collections::HashMap<&str, bool> =
+        plan.landlock.entries.iter().map(|(path, is_dir)| (path.as_str(), *is_dir)).collect();
     Ok(PreparedJail {
         file_size_limit: plan.file_size_limit,
         memory_limit: plan.memory_limit,
@@ -172,7 +174,7 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
             .rules
             .iter()
             .map(|(path, access)| {
-                let entry = plan.landlock.entries.iter().find(|(p, _)| p == path);
+                let entry = entries.get(path.as_str()).map(|is_dir| (path, *is_dir));
                 let is_file = files.contains(&path.as_str())
                     || *access == LandlockAccess::ExecFile
                     || entry.is_some_and(|(_, is_dir)| !is_dir);
