@@ -195,6 +195,19 @@ fn warnings(action: &ActionProfile) -> Vec<String> {
                 ));
             }
         }
+        // Landlock cannot grant a writable tree minus a path: there a jail hides a denied
+        // file by its mask alone, which the host lifts by replacing the file (docs/jail.md).
+        // A directory (written with its slash) is lifted only if the directory is replaced.
+        let files = &rules.files;
+        for deny in files.deny.iter().filter(|d| !d.written.ends_with('/')) {
+            let writable = files.read_write.iter().chain(&files.tool_rw);
+            for tree in writable.filter(|tree| deny.path != tree.path && is_within(&deny.path, &tree.path)) {
+                out.push(format!(
+                    "warning: {}: deny `{}` on {layer} lies in the writable tree `{}`: jails hide it by a mount alone, which the host lifts by replacing the file while a command runs",
+                    action.file, deny.written, tree.written
+                ));
+            }
+        }
     }
     out
 }

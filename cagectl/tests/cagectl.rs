@@ -77,6 +77,22 @@ fn check_warns_about_shell_capable_aliases_without_a_grammar() {
 }
 
 #[test]
+fn check_warns_about_a_deny_inside_a_writable_tree() {
+    let out = cagectl(&root().join("tests/fixtures/warn"), &["check", "."]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: ./DENY.toml: deny `/u01/app/secret.conf` on cps lies in the writable tree `/u01/`: jails hide it by a mount alone"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("/var/log/app.key"),
+        "a file denied in a read-only tree is kept out by Landlock too: {stderr}"
+    );
+    assert!(!stderr.contains("/u01/app/keys/"), "a directory is lifted only if it is replaced: {stderr}");
+}
+
+#[test]
 fn check_of_a_missing_directory_fails_with_one_line() {
     let out = cagectl(root(), &["check", "no/such/dir"]);
     assert_eq!(out.status.code(), Some(1));
