@@ -146,10 +146,13 @@ fn revoking_the_grant_ends_a_running_command_within_a_second() {
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn the_repl_child_has_no_capabilities_and_cannot_exec() {
+    // Waits for the REPL's child (every uid the operator's) to exist: under load the session
+    // takes a while to start.
     let body = format!(
         "{DIAG}\n\
-         (sleep 3; echo exit) | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage' /dev/null >/dev/null &\n\
-         sleep 1.5\n\
+         (sleep 5; echo exit) | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage' /dev/null >/dev/null &\n\
+         repl() {{ for pid in $(pgrep -x cage); do awk '/^Uid:/ {{ exit !($2 == $3 && $2 != 0) }}' /proc/$pid/status && return; done; return 1; }}\n\
+         for i in $(seq 60); do repl && break; sleep 0.1; done\n\
          for pid in $(pgrep -x cage); do grep -E '^(Uid|CapPrm|CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/$pid/status | tr '\\n' ' '; echo; done\n\
          wait\n"
     );
@@ -174,7 +177,7 @@ fn an_idle_session_ends_when_the_grant_expires() {
     let body = "grant --actions INFRA_DIAG --duration 3s --req REQ-SHORT\n\
          set +e\n\
          start=$(date +%s)\n\
-         (sleep 8; echo exit) | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage; date +%s > /tmp/end' /dev/null > /tmp/out 2>&1\n\
+         (sleep 5; echo exit) | script -qfc 'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage; date +%s > /tmp/end' /dev/null > /tmp/out 2>&1\n\
          echo \"S=$(( $(cat /tmp/end) - start ))\"; cat -v /tmp/out\n";
     let out = sandbox(body);
     let stdout = text(&out.stdout);
