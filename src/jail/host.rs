@@ -22,11 +22,13 @@ pub enum HostKind {
 pub trait HostFacts {
     /// What is at `path` (not following a final symlink), or `None` when nothing is.
     fn kind(&self, path: &str) -> Option<HostKind>;
-    /// The names in directory `path`, sorted; empty when it cannot be read.
-    fn list(&self, path: &str) -> Vec<String>;
     /// The entries of directory `path`, sorted, each with its type as the directory tells
     /// it (no look at each entry); empty when it cannot be read.
     fn entries(&self, path: &str) -> Vec<(String, EntryType)>;
+    /// The names in directory `path`, sorted; empty when it cannot be read.
+    fn list(&self, path: &str) -> Vec<String> {
+        self.entries(path).into_iter().map(|(name, _)| name).collect()
+    }
 }
 
 /// What a directory entry is, by its type alone.
@@ -66,16 +68,6 @@ impl HostFacts for RealHost {
         } else {
             HostKind::Other
         })
-    }
-
-    fn list(&self, path: &str) -> Vec<String> {
-        let Ok(entries) = fs::read_dir(path) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> =
-            entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        names
     }
 
     fn entries(&self, path: &str) -> Vec<(String, EntryType)> {
@@ -123,10 +115,6 @@ impl HostFacts for Remembered<'_> {
         kind
     }
 
-    fn list(&self, path: &str) -> Vec<String> {
-        self.inner.list(path)
-    }
-
     fn entries(&self, path: &str) -> Vec<(String, EntryType)> {
         self.inner.entries(path)
     }
@@ -139,12 +127,6 @@ pub struct MapHost(pub BTreeMap<String, HostKind>);
 impl HostFacts for MapHost {
     fn kind(&self, path: &str) -> Option<HostKind> {
         self.0.get(path).cloned()
-    }
-
-    fn list(&self, path: &str) -> Vec<String> {
-        let prefix = format!("{}/", path.trim_end_matches('/'));
-        let children = self.0.keys().filter_map(|k| k.strip_prefix(&prefix));
-        children.filter(|rest| !rest.contains('/')).map(str::to_string).collect()
     }
 
     fn entries(&self, path: &str) -> Vec<(String, EntryType)> {

@@ -106,8 +106,7 @@ impl Kernel for RealKernel {
     }
 
     fn make_mounts_private(&mut self) -> io::Result<()> {
-        let flags = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
-        Ok(mount(None::<&CStr>, c"/", None::<&CStr>, flags, None::<&CStr>)?)
+        make_private()
     }
 
     fn mount(&mut self, op: &PreparedMount) -> io::Result<()> {
@@ -190,6 +189,18 @@ impl Kernel for RealKernel {
     }
 }
 
+/// `/` and everything beneath it made private: nothing mounted here reaches the host.
+pub(super) fn make_private() -> io::Result<()> {
+    let flags = MsFlags::MS_REC | MsFlags::MS_PRIVATE;
+    Ok(mount(None::<&CStr>, c"/", None::<&CStr>, flags, None::<&CStr>)?)
+}
+
+/// A bind mount's own flags (read-only, noexec, ...), which its first mount does not take.
+fn remount_bind(target: &CStr, flags: MsFlags) -> io::Result<()> {
+    let none = None::<&CStr>;
+    Ok(mount(none, target, none, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags, none)?)
+}
+
 /// One step of building a view.
 pub(super) fn mount_one(op: &PreparedMount) -> io::Result<()> {
     let none = None::<&CStr>;
@@ -221,8 +232,7 @@ pub(super) fn mount_one(op: &PreparedMount) -> io::Result<()> {
         }
         PreparedMount::Bind { source, target, flags } => {
             mount(Some(source.as_c_str()), target.as_c_str(), none, MsFlags::MS_BIND, none)?;
-            let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | *flags;
-            mount(none, target.as_c_str(), none, remount, none)?;
+            remount_bind(target, *flags)?;
         }
         PreparedMount::BindMask { source, target } => {
             mount(Some(source.as_c_str()), target.as_c_str(), none, MsFlags::MS_BIND, none)?
@@ -238,8 +248,7 @@ pub(super) fn mount_one(op: &PreparedMount) -> io::Result<()> {
         }
         PreparedMount::Attach { tree, target, flags } => {
             sys::attach_tree(tree.as_fd(), target)?;
-            let remount = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | *flags;
-            mount(none, target.as_c_str(), none, remount, none)?;
+            remount_bind(target, *flags)?;
         }
         PreparedMount::Remount { target, flags } => {
             mount(none, target.as_c_str(), none, MsFlags::MS_REMOUNT | *flags, none)?

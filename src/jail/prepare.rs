@@ -152,6 +152,15 @@ fn placed(root: &str, target: &str) -> Result<CString, PrepareError> {
 }
 
 pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail, PrepareError> {
+    prepare_with(plan, landlock_required, prepare_mounts(&plan.mounts, STAGING)?)
+}
+
+/// [`prepare`], the child's mounts given: the command's own, when it enters the session's view.
+pub(super) fn prepare_with(
+    plan: &JailPlan,
+    landlock_required: bool,
+    mounts: Vec<PreparedMount>,
+) -> Result<PreparedJail, PrepareError> {
     let files: Vec<&str> = plan
         .mounts
         .iter()
@@ -167,19 +176,19 @@ pub fn prepare(plan: &JailPlan, landlock_required: bool) -> Result<PreparedJail,
         memory_limit: plan.memory_limit,
         controlling_tty: plan.controlling_tty,
         staging: cstring(STAGING)?,
-        mounts: prepare_mounts(&plan.mounts, STAGING)?,
+        mounts,
         view: None,
         landlock_rules: plan
             .landlock
             .rules
             .iter()
             .map(|(path, access)| {
-                let entry = entries.get(path.as_str()).map(|is_dir| (path, *is_dir));
+                let entry_is_dir = entries.get(path.as_str()).copied();
                 let is_file = files.contains(&path.as_str())
                     || *access == LandlockAccess::ExecFile
-                    || entry.is_some_and(|(_, is_dir)| !is_dir);
+                    || entry_is_dir == Some(false);
                 let access = fs_access(*access, is_file);
-                Ok(PreparedRule { path: cstring(path)?, access, optional: entry.is_some() })
+                Ok(PreparedRule { path: cstring(path)?, access, optional: entry_is_dir.is_some() })
             })
             .collect::<Result<_, PrepareError>>()?,
         landlock_required,

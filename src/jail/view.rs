@@ -21,10 +21,10 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::pipe2;
 
-use super::kernel::{mount_one, pivot_into};
+use super::kernel::{make_private, mount_one, pivot_into};
 use super::mounts::PTS;
 use super::plan::{JailPlan, MountOp};
-use super::prepare::{prepare, prepare_mounts, PrepareError, PreparedMount, STAGING};
+use super::prepare::{prepare_mounts, prepare_with, PrepareError, PreparedMount, STAGING};
 use super::spawn::{spawn_with, JailError, Running};
 use super::stdio::Stdio;
 use crate::sys;
@@ -110,13 +110,9 @@ impl Views {
         let Some((_, view)) = &self.built else {
             return super::spawn(plan, stdio, landlock_required);
         };
-        let mut prepared = prepare(plan, landlock_required).map_err(JailError::Prepare)?;
-        prepared.mounts = prepare_mounts(&own, "")
-            .map_err(JailError::Prepare)?
-            .into_iter()
-            .map(attached)
-            .collect::<io::Result<_>>()
-            .map_err(JailError::Spawn)?;
+        let own = prepare_mounts(&own, "").map_err(JailError::Prepare)?;
+        let own = own.into_iter().map(attached).collect::<io::Result<_>>().map_err(JailError::Spawn)?;
+        let mut prepared = prepare_with(plan, landlock_required, own).map_err(JailError::Prepare)?;
         prepared.view = Some(view.try_clone().map_err(JailError::Spawn)?);
         let kernel = super::RealKernel::new(plan, landlock_required).map_err(JailError::Prepare)?;
         spawn_with(&prepared, kernel, (plan.network, &plan.targets), stdio)
@@ -153,8 +149,7 @@ fn build(mounts: &[MountOp], cgroup: Option<RawFd>) -> io::Result<OwnedFd> {
                 sys::exit_now(1);
             }
             nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-            let private = nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE;
-            nix::mount::mount(None::<&str>, "/", None::<&str>, private, None::<&str>)?;
+            make_private()?;
             prepared.iter().try_for_each(mount_one)?;
             pivot_into(&staging, c"/")
         })();
