@@ -35,16 +35,7 @@ fn time_jail(profile: &Profile, run: &RunPlan) -> Result<f64, String> {
     let identity =
         Identity { name: "nobody".into(), uid: 65534, gid: 65534, groups: vec![], home: "/".into() };
     let start = Instant::now();
-    let req = JailRequest {
-        profile,
-        run,
-        identity,
-        cwd: "/",
-        tty: None,
-        term: None,
-        lang: None,
-        controlling_tty: false,
-    };
+    let req = JailRequest::bare(profile, run, identity);
     let plan = plan_jail(&req, &RealHost).map_err(|e| e.to_string())?;
     let finished =
         spawn(&plan, Stdio::default(), true).map_err(|e| e.to_string())?.wait().map_err(|e| e.to_string())?;

@@ -49,16 +49,7 @@ pub fn plan_for(profile: &Profile, args: &[&str], identity: Identity, caps: &[&s
     let run_as = if identity.uid == 0 { RunAs::Root } else { RunAs::Operator };
     let caps = caps.iter().map(|c| c.to_string()).collect();
     let run = RunPlan { program: Program::Path(probe), argv, run_as, caps, tty: false, jailed: true };
-    let req = JailRequest {
-        profile,
-        run: &run,
-        identity,
-        cwd: "/",
-        tty: None,
-        term: None,
-        lang: None,
-        controlling_tty: false,
-    };
+    let req = JailRequest::bare(profile, &run, identity);
     plan_jail(&req, &RealHost).expect("plan")
 }
 

@@ -64,6 +64,22 @@ pub struct JailRequest<'a> {
     pub controlling_tty: bool,
 }
 
+impl<'a> JailRequest<'a> {
+    /// A request with no terminal, environment or working directory of its own (`/`).
+    pub fn bare(profile: &'a Profile, run: &'a RunPlan, identity: Identity) -> JailRequest<'a> {
+        JailRequest {
+            profile,
+            run,
+            identity,
+            cwd: "/",
+            tty: None,
+            term: None,
+            lang: None,
+            controlling_tty: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanError {
     /// A path command found in none of its directories.

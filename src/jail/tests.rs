@@ -99,20 +99,6 @@ fn plan(profile: &Profile, run: &RunPlan) -> Result<JailPlan, PlanError> {
     plan_jail(&req, &host())
 }
 
-/// A request with no terminal, environment or working directory of its own.
-fn bare<'a>(profile: &'a Profile, run: &'a RunPlan, identity: Identity) -> JailRequest<'a> {
-    JailRequest {
-        profile,
-        run,
-        identity,
-        cwd: "/",
-        tty: None,
-        term: None,
-        lang: None,
-        controlling_tty: false,
-    }
-}
-
 fn targets_of(plan: &JailPlan, pick: fn(&MountOp) -> bool) -> Vec<&str> {
     plan.mounts.iter().filter(|op| pick(op)).map(|op| op.target()).collect()
 }
@@ -185,7 +171,7 @@ fn a_program_under_the_private_tmp_gets_its_directories_created_there() {
     let profile = profile(POLICY, Layer::Cps);
     let run = run("/tmp/build/probe", RunAs::Operator);
     let identity = Identity { name: "op".into(), uid: 1000, gid: 1000, groups: vec![], home: "/".into() };
-    let p = plan_jail(&bare(&profile, &run, identity), &h).expect("plan");
+    let p = plan_jail(&JailRequest::bare(&profile, &run, identity), &h).expect("plan");
     let tmp = p.mounts.iter().position(|op| matches!(op, MountOp::Tmpfs { target, .. } if target == "/tmp"));
     let dir = p.mounts.iter().position(|op| op == &MountOp::Dir { target: "/tmp/build".into(), mode: 0o755 });
     assert!(tmp.is_some() && dir > tmp, "the directory is made inside the private /tmp: {:?}", p.mounts);

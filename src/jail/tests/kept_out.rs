@@ -14,7 +14,7 @@ fn plan_as(identity: Identity, caps: &[&str]) -> JailPlan {
     let profile = profile(DENYING, Layer::Cps);
     let run_as = if identity.uid == 0 { RunAs::Root } else { RunAs::Operator };
     let run = RunPlan { caps: caps.iter().map(|c| c.to_string()).collect(), ..run("/usr/bin/ls", run_as) };
-    let req = bare(&profile, &run, identity);
+    let req = JailRequest::bare(&profile, &run, identity);
     let mut host = host();
     for file in ["/var/log/app.key", "/var/log/messages"] {
         host.0.insert(file.into(), HostKind::File { executable: false });

@@ -31,7 +31,7 @@ fn a_path_beneath_a_commands_own_mount_point_goes_with_it() {
     host.0.insert("/tmp/shared".into(), HostKind::Dir);
     let profile = profile(shared_tmp, Layer::Cps);
     let run = run("/usr/bin/ls", RunAs::Operator);
-    let req = bare(&profile, &run, Identity::root());
+    let req = JailRequest::bare(&profile, &run, Identity::root());
     let p = plan_jail(&req, &host).expect("plan");
     let (_, own) = split(&p.mounts).expect("a view");
     let own_targets: Vec<&str> = own.iter().map(MountOp::target).collect();
