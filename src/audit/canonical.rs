@@ -43,6 +43,10 @@ const FORMAT: &[(u32, u32)] = &[
 /// U+0000 to U+001F).
 pub fn invisible(c: char) -> bool {
     let code = c as u32;
+    // Printable ASCII, nearly every character of a record, is never escaped.
+    if code < 0x7F {
+        return false;
+    }
     matches!(code, 0x7F..=0x9F | 0x2028 | 0x2029) || FORMAT.iter().any(|&(lo, hi)| (lo..=hi).contains(&code))
 }
 
@@ -55,6 +59,9 @@ impl Formatter for Visible {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        if fragment.bytes().all(|b| b < 0x7F) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (at, c) in fragment.char_indices() {
             if !invisible(c) {
