@@ -16,6 +16,11 @@ cat > /etc/cage/policies/TEST_FAIL.toml <<'P'
 binary = "/usr/local/bin/noexec"
 [layer.cps.alias.badinterp]
 binary = "/usr/local/bin/badinterp"
+[layer.cps.alias.mark]
+binary = "/usr/bin/mktemp"
+args = ["/u01/ran.XXXXXX"]
+[layer.cps.files]
+tool_rw = ["/u01"]
 P
 printf '#!/bin/sh\necho hi\n' > /usr/local/bin/noexec; chmod 0644 /usr/local/bin/noexec
 printf '#!/nonexistent/interpreter\n' > /usr/local/bin/badinterp; chmod 0755 /usr/local/bin/badinterp
@@ -87,4 +92,27 @@ fn a_builtins_output_cannot_be_redirected_and_saying_so_is_a_denial() {
     assert_eq!(status, 126, "{err}");
     assert_eq!(err, "cage: denied: `pwd` is built into cage: its output cannot be redirected\n");
     assert_eq!(denials(&records), 1, "{records:#?}");
+}
+
+#[test]
+#[ignore = "root test: `make test` runs it as root"]
+fn a_jailed_command_whose_record_cannot_be_written_never_starts() {
+    // A jail is made while its `command` record is written, and its program waits at its exec
+    // for the record. The audit directory is its own mount, read-only for the second `mark`.
+    let body = format!(
+        "{SETUP}\nchmod 1777 /u01; mount -t tmpfs -o mode=0700 cage-audit /var/log/cage\n\
+         {{ sleep 1.5; echo mark; sleep 1.5; mount -o remount,ro /var/log/cage; echo mark; sleep 1.5\n\
+            mount -o remount,rw /var/log/cage; echo mark; sleep 1.5; echo exit; }} | script -qfc \
+            'setpriv --reuid=optest --regid=optest --init-groups /usr/local/bin/cage' /dev/null > /tmp/out 2>&1\n\
+         cat /tmp/out; echo '--- marks'; ls /u01 | grep -c '^ran\\.'; echo '--- trail'; cat /var/log/cage/audit.jsonl\n"
+    );
+    let stdout = text(&sandbox(&body).stdout);
+    let (session, rest) = stdout.split_once("--- marks\n").unwrap_or_else(|| panic!("{stdout}"));
+    let (marks, trail) = rest.split_once("--- trail\n").expect("trail");
+    assert!(session.contains("cage: error: recording the command: audit unavailable ("), "{session}");
+    assert!(!session.contains("denied"), "a trail that fails is not a refusal: {session}");
+    assert_eq!(marks, "2\n", "the unrecorded `mark` ran, or the session stopped: {session}");
+    let records: Vec<Value> = trail.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let ran = records.iter().filter(|r| r["event"] == "command" && r["argv"] == serde_json::json!(["mark"]));
+    assert_eq!(ran.count(), 2, "{trail}");
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use super::cgroup::{Hits, SessionCgroup};
 use super::records::{record_commands, record_denial, record_exits, words};
-use super::stages::{run_stages, terminal_refusal};
+use super::stages::{discard, finish, is_jailed, run_stages, start_stages, terminal_refusal};
 use super::start_error::StartError;
 use super::wait::{hung_up, StageEnd};
 use super::{Context, LineOutcome};
@@ -180,6 +180,12 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
             }
         }
     }
+    // Jailed stages without redirections (whose `file` records come first) are recorded
+    // while their jails are made: each waits at its program's exec until the monitor
+    // answers it, after the records are on disk.
+    if plans.iter().all(|plan| is_jailed(plan) && plan.redirects.is_empty()) {
+        return run_jailed(ctx, title, stages, &plans, places);
+    }
     let entries = match record_commands(ctx, title, stages, &plans) {
         Ok(entries) => entries,
         Err(e) => {
@@ -211,6 +217,38 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
             LineOutcome::Status(ends.last().map_or(0, |end| end.status()))
         }
     }
+}
+
+/// Starts every stage, writes their `command` records while the jails get ready, then lets
+/// them run. A record that cannot be written kills the jails before any program starts.
+fn run_jailed(
+    ctx: &mut Context,
+    title: &[u8],
+    stages: &[Command],
+    plans: &[ExecPlan],
+    places: Vec<Option<Placement>>,
+) -> LineOutcome {
+    let before = ctx.cgroup.as_ref().map(SessionCgroup::hits).unwrap_or_default();
+    let started_at = std::time::Instant::now();
+    let started = match start_stages(ctx, title, plans, places) {
+        Ok(started) => started,
+        // No program ran: the line is recorded as allowed and not started.
+        Err((error, _)) => return not_started(ctx, title, stages, plans, error),
+    };
+    let entries = match record_commands(ctx, title, stages, plans) {
+        Ok(entries) => entries,
+        Err(e) => {
+            discard(started);
+            let failure = StartError::failed("recording the command", e);
+            let _ = writeln!(ctx.err, "cage: {failure}");
+            return LineOutcome::Status(failure.status());
+        }
+    };
+    let ends = finish(ctx, started);
+    let hit = limits_hit(ctx, before);
+    super::egress_report::after_line(ctx, title);
+    record_exits(ctx, entries, &ends, started_at, &hit);
+    LineOutcome::Status(ends.last().map_or(0, StageEnd::status))
 }
 
 /// The session-wide limits that stopped something since `before`, each said in one line.

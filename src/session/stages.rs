@@ -54,6 +54,14 @@ pub(super) fn terminal_for(plans: &[ExecPlan]) -> Result<Option<Pty>, StartError
     }
 }
 
+/// A pipeline whose stages have all started. A jailed stage waits at its program's exec
+/// until [`finish`] answers it: until then nothing of the operator's has run.
+pub(super) struct Started {
+    children: Vec<Child>,
+    pty: Option<Pty>,
+    watches: Vec<ExecWatch>,
+}
+
 /// Runs the stages of one pipeline; how each ended (never started, when setting up failed).
 pub(super) fn run_stages(
     ctx: &mut Context,
@@ -61,16 +69,30 @@ pub(super) fn run_stages(
     plans: &[ExecPlan],
     places: Vec<Option<Placement>>,
 ) -> Vec<StageEnd> {
-    let pty = match terminal_for(plans) {
-        Ok(pty) => pty,
-        Err(error) => return abort(ctx, Vec::new(), plans.len(), error),
-    };
+    match start_stages(ctx, title, plans, places) {
+        Ok(started) => finish(ctx, started),
+        Err((error, ends)) => {
+            let _ = writeln!(ctx.err, "cage: {error}");
+            ends
+        }
+    }
+}
+
+/// Starts every stage of one pipeline. When one cannot start, the ones started are killed:
+/// then what failed, and how each stage ended.
+pub(super) fn start_stages(
+    ctx: &mut Context,
+    title: &[u8],
+    plans: &[ExecPlan],
+    places: Vec<Option<Placement>>,
+) -> Result<Started, (StartError, Vec<StageEnd>)> {
+    let pty = terminal_for(plans).map_err(|error| abort(Vec::new(), plans.len(), error))?;
     // Every target is opened and recorded before any stage starts: no record, nothing runs.
     let mut opened = Vec::with_capacity(plans.len());
     for plan in plans {
         match open_redirects(ctx, &plan.redirects) {
             Ok(files) => opened.push(files),
-            Err(error) => return abort(ctx, Vec::new(), plans.len(), error),
+            Err(error) => return Err(abort(Vec::new(), plans.len(), error)),
         }
     }
     let mut children = Vec::with_capacity(plans.len());
@@ -80,7 +102,7 @@ pub(super) fn run_stages(
         let (next, pipe_out) = match i + 1 < plans.len() {
             true => match pipe() {
                 Ok((r, w)) => (Some(r), Some(w)),
-                Err(e) => return abort(ctx, children, plans.len(), StartError::failed("pipe", e)),
+                Err(e) => return Err(abort(children, plans.len(), StartError::failed("pipe", e))),
             },
             false => (None, None),
         };
@@ -91,20 +113,24 @@ pub(super) fn run_stages(
         };
         let traced = match is_jailed(plan).then(|| ExecWatch::new(title)).transpose() {
             Ok(traced) => traced,
-            Err(e) => return abort(ctx, children, plans.len(), StartError::failed("tracing execs", e)),
+            Err(e) => return Err(abort(children, plans.len(), StartError::failed("tracing execs", e))),
         };
         stdio.exec_trace = traced.as_ref().map(|(_, theirs)| theirs.as_raw_fd());
         stdio.placement = place;
         match start(ctx, plan, stdio, pty.as_ref()) {
             Ok(child) => children.push(child),
-            Err(error) => return abort(ctx, children, plans.len(), error),
+            Err(error) => return Err(abort(children, plans.len(), error)),
         }
         watches.extend(traced.map(|(watch, _)| watch));
         previous = next;
     }
-    drop(previous);
-    let relay = pty.map(|pty| Relay::start(pty.master));
-    finish(ctx, children, relay, watches)
+    Ok(Started { children, pty, watches })
+}
+
+/// Kills every started stage before its program runs (its record could not be written).
+pub(super) fn discard(started: Started) {
+    let stages = started.children.len();
+    let _ = abort(started.children, stages, StartError::failed("starting", "discarded"));
 }
 
 /// Stages that run in a jail have their execs traced.
@@ -112,13 +138,11 @@ pub(super) fn is_jailed(plan: &ExecPlan) -> bool {
     matches!(&plan.action, Action::Run(run) if run.jailed) || matches!(plan.action, Action::RootExec(_))
 }
 
-/// How each stage ended; when the session must end, it is reported and every stage killed.
-pub(super) fn finish(
-    ctx: &mut Context,
-    children: Vec<Child>,
-    mut relay: Option<Relay>,
-    mut watches: Vec<ExecWatch>,
-) -> Vec<StageEnd> {
+/// Lets the started stages run and waits for them: how each ended; when the session must end,
+/// it is reported and every stage killed.
+pub(super) fn finish(ctx: &mut Context, started: Started) -> Vec<StageEnd> {
+    let Started { children, pty, mut watches } = started;
+    let mut relay = pty.map(|pty| Relay::start(pty.master));
     // Each is set as its stage ends.
     let mut ends = vec![StageEnd::NotStarted(StartError::failed("waiting", "no end seen")); children.len()];
     let mut result = wait_all(ctx, children, relay.as_mut(), &mut watches, &mut ends);

@@ -47,18 +47,13 @@ pub(super) enum Child {
     Process(Pid),
 }
 
-/// A stage could not start: the ones already started are killed; none counts as run.
-pub(super) fn abort(
-    ctx: &mut Context,
-    children: Vec<Child>,
-    stages: usize,
-    error: StartError,
-) -> Vec<StageEnd> {
-    let _ = writeln!(ctx.err, "cage: {error}");
+/// A stage could not start: the ones already started are killed; none counts as run. The
+/// error (for the caller to show), and how each stage ended.
+pub(super) fn abort(children: Vec<Child>, stages: usize, error: StartError) -> (StartError, Vec<StageEnd>) {
     let pending: Vec<(usize, Child)> = children.into_iter().enumerate().collect();
-    let mut ends = vec![StageEnd::NotStarted(error); stages];
+    let mut ends = vec![StageEnd::NotStarted(error.clone()); stages];
     kill_all(&pending, &mut ends);
-    ends
+    (error, ends)
 }
 
 pub(super) fn pid_of(child: &Child) -> Pid {
