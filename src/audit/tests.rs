@@ -296,3 +296,31 @@ fn a_number_that_is_not_an_integer_is_not_canonical() {
         assert!(broken.what.contains("canonical"), "{fraction}: {broken}");
     }
 }
+
+#[test]
+fn the_chain_goes_on_from_the_last_records_seq_and_hash_and_refuses_a_bad_last_record() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("cage-head-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("audit.jsonl");
+    let head_of = |bytes: &[u8]| {
+        std::fs::File::create(&path).and_then(|mut f| f.write_all(bytes)).expect("write");
+        super::file::last_record(&std::fs::File::open(&path).expect("open")).map_err(|e| e.to_string())
+    };
+    let file = five();
+    let last: serde_json::Value = serde_json::from_slice(lines(&file).last().expect("line")).expect("json");
+    let head = head_of(&file).expect("head");
+    assert_eq!((head.seq, Some(head.hash.as_str())), (5, last["hash"].as_str()));
+    for bad in [
+        &b"{\"seq\":6}\n"[..],
+        b"{\"seq\":\"6\",\"hash\":\"ab\"}\n",
+        b"[6]\n",
+        b"{\"seq\":6,\"hash\":\"a\",\"seq\":7}\n",
+    ] {
+        let mut file = file.clone();
+        file.extend_from_slice(bad);
+        let error = head_of(&file).expect_err(&String::from_utf8_lossy(bad));
+        assert!(error.contains("last record is not valid"), "{error}");
+    }
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
