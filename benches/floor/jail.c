@@ -204,9 +204,10 @@ void jail(char **argv, int status, int trace, int ruleset, int ngroups, gid_t *g
 }
 
 /* Step 9: cage's seccomp program for INFRA_DIAG on a cps host (src/jail/seccomp.rs, the alias
- * holding no capability), instruction for instruction, 454 of them: the guard, a binary search
- * that allows at once every number without a rule, then seccompiler's rules, number by number.
- * Built once, before the clone, as cage's. */
+ * holding no capability), instruction for instruction: the guard, a binary search that allows
+ * at once every number without a rule and refuses those denied whatever their arguments, then
+ * seccompiler's rules for the three whose arguments are judged. Built once, before the clone,
+ * as cage's. */
 static struct sock_filter prog[512];
 static unsigned short len, pending[64], npending;
 
@@ -222,13 +223,18 @@ static void op(unsigned short code, unsigned char jt, unsigned char jf, unsigned
 #define RET(k) op(BPF_RET | BPF_K, 0, 0, k)
 #define DENY RET(SECCOMP_RET_ERRNO | EPERM)
 
-/* Allows the numbers in the gaps of `nrs` (sorted); jumps on to the rules for those in it. */
+/* The system calls whose arguments seccompiler's rules judge; the others of `nrs` are refused. */
+static int ruled(unsigned nr) { return nr == SYS_ioctl || nr == SYS_socket || nr == SYS_clone; }
+
+/* Allows the numbers in the gaps of `nrs` (sorted), refuses those refused whatever their
+ * arguments, and jumps on to the rules for the ruled ones. */
 static void search(const unsigned *nrs, int n) {
     if (n <= 4) {
-        for (int i = 0; i < n; i++) JEQ(nrs[i], n - i, 0);
+        for (int i = 0; i < n; i++) JEQ(nrs[i], n - i + !ruled(nrs[i]), 0);
         RET(SECCOMP_RET_ALLOW);
         pending[npending++] = len; /* patched once the rules' place is known */
         JA(0);
+        DENY;
         return;
     }
     int at = len;
@@ -266,6 +272,7 @@ struct sock_fprog seccomp_program(void) {
     for (int i = 0; i < npending; i++) prog[pending[i]].k = len - pending[i] - 1;
     LD(4), JEQ(AUDIT_ARCH_X86_64, 1, 0), RET(SECCOMP_RET_KILL_PROCESS), LD(0);
     for (int i = 0; i < n; i++) {
+        if (!ruled(nrs[i])) continue;
         JEQ(nrs[i], 0, 1);
         if (nrs[i] == SYS_ioctl) /* TIOCSTI, TIOCLINUX */
             for (int k = 0; k < 2; k++) rule(3), LD(24), JEQ(k ? 0x541C : TIOCSTI, 0, 1), DENY;
@@ -276,7 +283,6 @@ struct sock_fprog seccomp_program(void) {
         } else if (nrs[i] == SYS_clone) /* any namespace flag */
             for (int k = 0; k < 8; k++)
                 rule(7), LD(20), AND(0), JEQ(0, 0, 4), LD(16), AND(ns[k]), JEQ(ns[k], 0, 1), DENY;
-        else rule(1), DENY;
         RET(SECCOMP_RET_ALLOW);
     }
     RET(SECCOMP_RET_ALLOW);

@@ -122,23 +122,25 @@ impl fmt::Display for SeccompError {
 
 impl std::error::Error for SeccompError {}
 
-/// One program: the guard, then the deny rules it falls through to. (Each filter the kernel
-/// installs costs its own JIT and page-protection round, ~50 us, whatever its length.)
+/// One program: the guard, the dispatch, then the deny rules with conditions. (Each filter
+/// the kernel installs costs its own JIT and page-protection round, ~50 us, whatever its
+/// length; within one, the kernel translates and JITs every instruction.)
 pub(crate) fn compile(spec: &SeccompSpec) -> Result<Vec<BpfProgram>, SeccompError> {
     let arch = target_arch()?;
-    let filter = SeccompFilter::new(
-        deny_rules(spec)?,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        arch,
-    )
-    .map_err(SeccompError::Filter)?;
+    // A system call denied whatever its arguments is refused by the dispatch itself: in
+    // seccompiler's code each would take a few instructions more, on every install.
+    let (always, conditional): (BTreeMap<_, _>, BTreeMap<_, _>) =
+        deny_rules(spec)?.into_iter().partition(|(_, rules)| rules.is_empty());
+    let ruled: Vec<u32> = conditional.keys().map(|nr| *nr as u32).collect();
+    let refused: Vec<u32> = always.keys().map(|nr| *nr as u32).collect();
+    let filter =
+        SeccompFilter::new(conditional, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
+            .map_err(SeccompError::Filter)?;
     let deny: BpfProgram = filter.try_into().map_err(SeccompError::Compile)?;
     // Classic BPF jumps are relative and forward only, and the deny rules load what they
     // test themselves: appended, they run exactly as they would as a filter of their own.
-    let ruled: Vec<u32> = deny_rules(spec)?.keys().map(|nr| *nr as u32).collect();
     let mut program = guard_program();
-    program.extend(dispatch(&ruled)?);
+    program.extend(dispatch(&ruled, &refused)?);
     program.extend(deny);
     Ok(vec![program])
 }
@@ -150,16 +152,27 @@ enum To {
     Label(usize),
 }
 
+/// What the dispatch does with a system call number it finds.
+#[derive(Clone, Copy, PartialEq)]
+enum Found {
+    /// On to the deny rules (the instruction after the dispatch), which judge its arguments.
+    Ruled,
+    /// Refused with EPERM, whatever its arguments.
+    Refused,
+}
+
 /// Allows at once every system call number that has no rule, by a binary search over the
-/// numbers that have one; those go on to the deny rules (the instruction after this code),
-/// which allow every number they have no rule for. So the decisions are the deny rules'
-/// alone, in a handful of comparisons instead of one per rule. That matters most when the
-/// filter is installed: the kernel runs it for every system call number, to find the ones
-/// always allowed (~0.15 ms per command for the linear rules alone).
-fn dispatch(ruled: &[u32]) -> Result<Vec<sock_filter>, SeccompError> {
-    let mut sorted = ruled.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
+/// numbers that have one; `refused` ones fail with EPERM there, `ruled` ones go on to the
+/// deny rules (the instruction after this code), which allow every number they have no rule
+/// for. So the decisions are the deny rules' alone, in a handful of comparisons instead of
+/// one per rule. That matters most when the filter is installed: the kernel runs it for
+/// every system call number, to find the ones always allowed (~0.15 ms per command for the
+/// linear rules alone).
+fn dispatch(ruled: &[u32], refused: &[u32]) -> Result<Vec<sock_filter>, SeccompError> {
+    let mut sorted: Vec<(u32, Found)> = ruled.iter().map(|nr| (*nr, Found::Ruled)).collect();
+    sorted.extend(refused.iter().map(|nr| (*nr, Found::Refused)));
+    sorted.sort_unstable_by_key(|(nr, _)| *nr);
+    sorted.dedup_by_key(|(nr, _)| *nr);
     let mut code: Vec<(u16, u32, To, To)> = Vec::new();
     let mut labels: Vec<usize> = Vec::new();
     let go_on = new_label(&mut labels);
@@ -189,21 +202,25 @@ fn new_label(labels: &mut Vec<usize>) -> usize {
     labels.len() - 1
 }
 
-/// Code that allows `nrs`' complement within its range and jumps to `go_on` for `nrs`.
-fn search(nrs: &[u32], go_on: usize, code: &mut Vec<(u16, u32, To, To)>, labels: &mut Vec<usize>) {
+/// Code that allows `nrs`' complement within its range, refuses the refused ones and jumps
+/// to `go_on` for the ruled ones.
+fn search(nrs: &[(u32, Found)], go_on: usize, code: &mut Vec<(u16, u32, To, To)>, labels: &mut Vec<usize>) {
     if nrs.len() <= 4 {
-        let ruled = new_label(labels);
-        for nr in nrs {
-            code.push((BPF_JEQ_K, *nr, To::Label(ruled), To::Next));
+        let (ruled, refused) = (new_label(labels), new_label(labels));
+        for (nr, found) in nrs {
+            let to = if *found == Found::Ruled { ruled } else { refused };
+            code.push((BPF_JEQ_K, *nr, To::Label(to), To::Next));
         }
         code.push((BPF_RET_K, libc::SECCOMP_RET_ALLOW, To::Next, To::Next));
         labels[ruled] = code.len();
         code.push((BPF_JA, 0, To::Label(go_on), To::Next));
+        labels[refused] = code.len();
+        code.push((BPF_RET_K, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32, To::Next, To::Next));
         return;
     }
     let (low, high) = nrs.split_at(nrs.len() / 2);
     let upper = new_label(labels);
-    code.push((BPF_JGE_K, high[0], To::Label(upper), To::Next));
+    code.push((BPF_JGE_K, high[0].0, To::Label(upper), To::Next));
     search(low, go_on, code, labels);
     labels[upper] = code.len();
     search(high, go_on, code, labels);
