@@ -273,7 +273,8 @@ fn landlock_spec(tree: &TreeBuilder, network: Network, kept_out: &[String]) -> L
     // TCP: no listening anywhere but `any`; no connection at all under `none`.
     let tcp_connect = (network == Network::None).then(Vec::new);
     let tcp_bind = (network != Network::Any).then(Vec::new);
-    LandlockSpec { rules, entries, tcp_connect, tcp_bind }
+    let files = tree.bound_files().to_vec();
+    LandlockSpec { rules, entries, files, tcp_connect, tcp_bind }
 }
 
 /// `dir` may be listed; each entry of it gets `rule`, except the kept-out ones, symlinks (an

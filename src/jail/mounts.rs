@@ -47,12 +47,22 @@ pub(super) struct TreeBuilder<'h> {
     bound: Vec<(String, Access)>,
     /// The tmpfs and procfs among them: they start empty, unlike a bind of a host tree.
     empty: Vec<String>,
+    /// The bound paths that are files: a Landlock rule on one carries file rights only.
+    files: Vec<String>,
 }
 
 impl<'h> TreeBuilder<'h> {
     pub(super) fn new(host: &'h dyn HostFacts) -> Self {
         let root = MountOp::Tmpfs { target: "/".into(), mode: 0o755, size_mib: 1, access: Access::ReadOnly };
-        TreeBuilder { host, ops: vec![root], created: vec!["/".into()], bound: Vec::new(), empty: Vec::new() }
+        let created = vec!["/".into()];
+        TreeBuilder {
+            host,
+            ops: vec![root],
+            created,
+            bound: Vec::new(),
+            empty: Vec::new(),
+            files: Vec::new(),
+        }
     }
 
     /// Binds of `requests` (host paths mirrored at the same place), parents before children.
@@ -83,6 +93,7 @@ impl<'h> TreeBuilder<'h> {
                     self.ops.push(MountOp::File { target: path.into() });
                 }
                 self.bind(path, access);
+                self.files.push(path.into());
             }
             _ => {}
         }
@@ -196,6 +207,12 @@ impl<'h> TreeBuilder<'h> {
     /// The binds made so far, for the Landlock rules.
     pub(super) fn binds(&self) -> &[(String, Access)] {
         &self.bound
+    }
+
+    /// The bound paths that are files (a file inside a bound tree is bound again on its own,
+    /// with its own access, so its place may already exist).
+    pub(super) fn bound_files(&self) -> &[String] {
+        &self.files
     }
 
     pub(super) fn host(&self) -> &dyn HostFacts {

@@ -152,6 +152,9 @@ pub struct LandlockSpec {
     /// (`true` for a directory): the host may remove one before the jail opens it, and then
     /// there is nothing to grant.
     pub entries: Vec<(String, bool)>,
+    /// The rules' paths that are files (bound on their own): their rules carry file rights
+    /// only, which Landlock requires of a rule on a file.
+    pub files: Vec<String>,
     /// `None`: TCP is not restricted by Landlock. `Some(ports)`: connect only to these.
     pub tcp_connect: Option<Vec<u16>>,
     /// `None`: not restricted. `Some(ports)`: bind only these (cage allows none).

@@ -185,6 +185,7 @@ pub(super) fn prepare_with(
             .map(|(path, access)| {
                 let entry_is_dir = entries.get(path.as_str()).copied();
                 let is_file = files.contains(&path.as_str())
+                    || plan.landlock.files.contains(path)
                     || *access == LandlockAccess::ExecFile
                     || entry_is_dir == Some(false);
                 let access = fs_access(*access, is_file);

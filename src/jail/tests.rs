@@ -315,6 +315,7 @@ fn masks_after_the_first_of_their_kind_bind_it_and_inherit_its_flags() {
     assert!(bound.iter().any(|(s, t)| *s == first_file && *t == key), "{bound:?}");
 }
 
+mod files;
 mod kept_out;
 mod steps;
 mod views;
