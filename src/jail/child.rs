@@ -26,8 +26,10 @@ fn report(fd: RawFd, kind: u8, step: u8, value: i32) -> std::io::Result<()> {
     sys::write_all(fd, &[kind, step, 0, 0, v[0], v[1], v[2], v[3]])
 }
 
+/// Reports the failed step and its errno; 0 for an error that no system call returned (a
+/// check of cage's own or of a library's), which would otherwise read as some errno's text.
 fn fail(fd: RawFd, step: Step, error: &io::Error) -> ! {
-    let _ = report(fd, FAILED, step as u8, error.raw_os_error().unwrap_or(libc::EPERM));
+    let _ = report(fd, FAILED, step as u8, error.raw_os_error().unwrap_or(0));
     sys::exit_now(126)
 }
 

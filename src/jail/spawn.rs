@@ -215,7 +215,7 @@ impl Running {
             match record[0] {
                 FAILED => {
                     let step = Step::from_code(record[1]).unwrap_or(Step::Exec);
-                    return Err(JailError::Step { step, error: io::Error::from_raw_os_error(value) });
+                    return Err(JailError::Step { step, error: step_error(value) });
                 }
                 LANDLOCK => finished.landlock = landlock_status(value),
                 EXITED => (finished.outcome, ended) = (Outcome::Exited(value), true),
@@ -238,4 +238,12 @@ fn landlock_status(value: i32) -> Option<LandlockStatus> {
     [LandlockStatus::NotEnforced, LandlockStatus::Partial, LandlockStatus::Full]
         .into_iter()
         .find(|s| *s as i32 == value)
+}
+
+/// The error a failed step reported: an errno, or 0 for one no system call returned.
+pub(super) fn step_error(errno: i32) -> io::Error {
+    match errno {
+        0 => io::Error::other("not a system call's error (a check in cage or a library it uses)"),
+        errno => io::Error::from_raw_os_error(errno),
+    }
 }

@@ -122,3 +122,15 @@ fn in_the_sessions_view_the_same_orders_hold_and_nothing_is_pivoted() {
         assert_eq!((failed, k.calls.last()), (step, Some(&step)), "nothing after the failing step");
     }
 }
+
+#[test]
+fn a_step_that_failed_without_an_errno_does_not_read_as_one() {
+    let said = JailError::Step { step: Step::LandlockRules, error: super::spawn::step_error(0) }.to_string();
+    assert_eq!(
+        said,
+        "jail step `landlock rules` failed: not a system call's error (a check in cage or a library it uses)"
+    );
+    let said =
+        JailError::Step { step: Step::Mounts, error: super::spawn::step_error(libc::ENOENT) }.to_string();
+    assert_eq!(said, "jail step `mounts` failed: No such file or directory (os error 2)");
+}
