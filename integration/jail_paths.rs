@@ -10,8 +10,8 @@ use support::{sandbox, text};
 #[test]
 #[ignore = "root test: `make test` runs it as root"]
 fn a_file_in_a_read_only_list_inside_a_bound_tree_leaves_the_jail_working() {
-    // As AVM_SYS_MAINT lists /etc/crontab on guest VMs: /etc is bound whole, and the file on
-    // its own with the list's access.
+    // A file named in a read-only list where its directory is bound whole (/etc, on a layer
+    // without a `view`): the file is bound again on its own, with the list's access.
     let out = sandbox(
         "set +e\n\
          echo '# the crontab' > /etc/crontab; chmod 0644 /etc/crontab\n\
