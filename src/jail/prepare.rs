@@ -161,14 +161,6 @@ pub(super) fn prepare_with(
     landlock_required: bool,
     mounts: Vec<PreparedMount>,
 ) -> Result<PreparedJail, PrepareError> {
-    let files: Vec<&str> = plan
-        .mounts
-        .iter()
-        .filter_map(|op| match op {
-            MountOp::File { target } => Some(target.as_str()),
-            _ => None,
-        })
-        .collect();
     let entries: std::collections::HashMap<&str, bool> =
         plan.landlock.entries.iter().map(|(path, is_dir)| (path.as_str(), *is_dir)).collect();
     Ok(PreparedJail {
@@ -184,8 +176,8 @@ pub(super) fn prepare_with(
             .iter()
             .map(|(path, access)| {
                 let entry_is_dir = entries.get(path.as_str()).copied();
-                let is_file = files.contains(&path.as_str())
-                    || plan.landlock.files.contains(path)
+                // A device's rights are file rights already (the terminal's placeholder).
+                let is_file = plan.landlock.files.contains(path)
                     || *access == LandlockAccess::ExecFile
                     || entry_is_dir == Some(false);
                 let access = fs_access(*access, is_file);
