@@ -11,6 +11,7 @@ use super::stages::{discard, finish, is_jailed, run_stages, start_stages, termin
 use super::start_error::StartError;
 use super::wait::{hung_up, StageEnd};
 use super::{Context, LineOutcome};
+use crate::audit::{AuditError, Entry};
 use crate::decide::{
     decide, decide_line, Action, Builtin, Decision, Denial, ExecPlan, Session, StageDenial, SuPlan,
 };
@@ -188,11 +189,7 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
     }
     let entries = match record_commands(ctx, title, stages, &plans) {
         Ok(entries) => entries,
-        Err(e) => {
-            let failure = StartError::failed("recording the command", e);
-            let _ = writeln!(ctx.err, "cage: {failure}");
-            return LineOutcome::Status(failure.status());
-        }
+        Err(e) => return unrecorded(ctx, e),
     };
     let started = std::time::Instant::now();
     match plans.as_slice() {
@@ -211,12 +208,32 @@ fn run_pipeline(ctx: &mut Context, title: &[u8], stages: &[Command]) -> LineOutc
         _ => {
             let before = ctx.cgroup.as_ref().map(SessionCgroup::hits).unwrap_or_default();
             let ends = run_stages(ctx, title, &plans, places);
-            let hit = limits_hit(ctx, before);
-            super::egress_report::after_line(ctx, title);
-            record_exits(ctx, entries, &ends, started, &hit);
-            LineOutcome::Status(ends.last().map_or(0, |end| end.status()))
+            ended(ctx, title, entries, &ends, started, before)
         }
     }
+}
+
+/// The `command` records could not be written: cage's failure (125), nothing ran.
+fn unrecorded(ctx: &mut Context, error: AuditError) -> LineOutcome {
+    let failure = StartError::failed("recording the command", error);
+    let _ = writeln!(ctx.err, "cage: {failure}");
+    LineOutcome::Status(failure.status())
+}
+
+/// After the stages of a line ran: the limits they hit, the egress refusals, their `exit`
+/// records; the line's status is the last stage's.
+fn ended(
+    ctx: &mut Context,
+    title: &[u8],
+    entries: Vec<Entry>,
+    ends: &[StageEnd],
+    started: std::time::Instant,
+    before: Hits,
+) -> LineOutcome {
+    let hit = limits_hit(ctx, before);
+    super::egress_report::after_line(ctx, title);
+    record_exits(ctx, entries, ends, started, &hit);
+    LineOutcome::Status(ends.last().map_or(0, StageEnd::status))
 }
 
 /// Starts every stage, writes their `command` records while the jails get ready, then lets
@@ -239,16 +256,11 @@ fn run_jailed(
         Ok(entries) => entries,
         Err(e) => {
             discard(started);
-            let failure = StartError::failed("recording the command", e);
-            let _ = writeln!(ctx.err, "cage: {failure}");
-            return LineOutcome::Status(failure.status());
+            return unrecorded(ctx, e);
         }
     };
     let ends = finish(ctx, started);
-    let hit = limits_hit(ctx, before);
-    super::egress_report::after_line(ctx, title);
-    record_exits(ctx, entries, &ends, started_at, &hit);
-    LineOutcome::Status(ends.last().map_or(0, StageEnd::status))
+    ended(ctx, title, entries, &ends, started_at, before)
 }
 
 /// The session-wide limits that stopped something since `before`, each said in one line.
@@ -282,7 +294,7 @@ fn show_size(bytes: u64) -> String {
 #[derive(Debug)]
 pub struct PendingSu {
     pub plan: SuPlan,
-    entries: Vec<crate::audit::Entry>,
+    entries: Vec<Entry>,
     started: std::time::Instant,
 }
 
