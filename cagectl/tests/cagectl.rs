@@ -64,11 +64,16 @@ fn every_malformed_fixture_fails_with_its_file_line_col_message() {
     assert!(cases >= 15, "only {cases} fixtures");
 }
 
+/// `cagectl check` of tests/fixtures/warn, which passes (warnings are not errors): its stderr.
+fn warnings_of_the_warn_fixtures() -> String {
+    let out = cagectl(&root().join("tests/fixtures/warn"), &["check", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stderr)
+}
+
 #[test]
 fn check_warns_about_shell_capable_aliases_without_a_grammar() {
-    let out = cagectl(&root().join("tests/fixtures/warn"), &["check", "."]);
-    assert_eq!(out.status.code(), Some(0));
-    let stderr = text(&out.stderr);
+    let stderr = warnings_of_the_warn_fixtures();
     assert!(
         stderr.contains("warning: ./PAGER.toml:2:10: alias `less` on cps runs `/usr/bin/less`"),
         "{stderr}"
@@ -78,9 +83,7 @@ fn check_warns_about_shell_capable_aliases_without_a_grammar() {
 
 #[test]
 fn check_warns_about_a_deny_inside_a_writable_tree() {
-    let out = cagectl(&root().join("tests/fixtures/warn"), &["check", "."]);
-    assert_eq!(out.status.code(), Some(0));
-    let stderr = text(&out.stderr);
+    let stderr = warnings_of_the_warn_fixtures();
     assert!(
         stderr.contains("warning: ./DENY.toml: deny `/u01/app/secret.conf` on cps lies in the writable tree `/u01/`: jails hide it by a mount alone"),
         "{stderr}"
